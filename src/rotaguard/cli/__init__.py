@@ -1,0 +1,1 @@
+"""The ``rotaguard`` command line (typer): one-line errors, ``--json`` everywhere."""

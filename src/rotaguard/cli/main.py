@@ -1,0 +1,373 @@
+"""``rotaguard``: the command line. Every command takes --json and fails with one line on stderr."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+import traceback
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from rotaguard.cli.context import display_url, load_settings, open_database, require_current_schema
+from rotaguard.cli.output import JsonOption, console, emit_json, fail_line, table
+from rotaguard.db import AuditLog
+from rotaguard.db.migrate import current_revision, head_revision, upgrade
+from rotaguard.domain import BLOCK_DAYS, Program, Role
+from rotaguard.errors import InputError, Problem, RotaGuardError
+from rotaguard.health import run_checks
+from rotaguard.interchange.document import dump_document, json_schema, read_document
+from rotaguard.interchange.export import export_csv, export_json
+from rotaguard.interchange.importer import export_document, import_document, load_program
+from rotaguard.interchange.synth import next_block_start, synthesize
+
+app = typer.Typer(
+    help="RotaGuard: safe, ACGME-compliant residency block scheduling.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+program_app = typer.Typer(help="Import, export and synthesise whole program documents.", no_args_is_help=True)
+audit_app = typer.Typer(help="Read and verify the hash-chained audit log.", no_args_is_help=True)
+app.add_typer(program_app, name="program")
+app.add_typer(audit_app, name="audit")
+
+EXIT_INTERNAL = 70
+
+
+def _actor() -> str:
+    try:
+        return os.environ.get("ROTAGUARD_ACTOR") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _write_output(text: str, out: Path | None) -> None:
+    """Write to ``out`` atomically (temporary file, then rename), or to stdout."""
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(f".{out.name}.partial")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(out)
+    except OSError as exc:
+        raise RotaGuardError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def _stored_program(database) -> tuple[Program, dict]:
+    require_current_schema(database)
+    stored = load_program(database)
+    if stored is None:
+        raise RotaGuardError("no program has been imported yet: run `rotaguard program import FILE`")
+    return stored
+
+
+@app.command()
+def init(json_output: JsonOption = False) -> None:
+    """Create the RotaGuard home and bring the database schema to the latest revision."""
+    settings = load_settings()
+    settings.resolved_home.mkdir(parents=True, exist_ok=True)
+    database = open_database(settings)
+    before = current_revision(database)
+    upgrade(database)
+    after = current_revision(database)
+    result = {
+        "ok": True,
+        "database": display_url(database.url),
+        "home": str(settings.resolved_home),
+        "schema_before": before,
+        "schema": after,
+    }
+    if json_output:
+        emit_json(result)
+    elif before == after:
+        console.print(f"Database {result['database']} is up to date (schema {after}).")
+    else:
+        console.print(f"Database {result['database']} initialised: schema {before or 'empty'} -> {after}.")
+
+
+@app.command()
+def health(json_output: JsonOption = False) -> None:
+    """Check the database, its schema and the backup directory; exit 1 when any check fails."""
+    settings = load_settings()
+    checks = run_checks(settings, open_database(settings))
+    healthy = all(check.ok for check in checks)
+    if json_output:
+        emit_json({"ok": healthy, "checks": [check.as_dict() for check in checks]})
+    else:
+        rows = [[check.name, "ok" if check.ok else "FAIL", check.detail] for check in checks]
+        console.print(table("RotaGuard health", ["check", "status", "detail"], rows))
+    if not healthy:
+        failed = next(check for check in checks if not check.ok)
+        raise RotaGuardError(f"unhealthy: {failed.name}: {failed.detail}")
+
+
+def _summary(program: Program, assignment_count: int) -> dict:
+    residents = [p for p in program.people if p.role is Role.RESIDENT]
+    pgy = Counter(p.pgy for p in residents)
+    return {
+        "name": program.name,
+        "timezone": program.timezone,
+        "residents": len(residents),
+        "residents_by_pgy": {f"PGY-{level}": pgy[level] for level in sorted(pgy)},
+        "faculty": len(program.people) - len(residents),
+        "rotations": [
+            {
+                "id": r.id,
+                "kind": r.kind.value,
+                "slots": [s.value for s in r.slots],
+                "days": len(r.days),
+                "residents": f"{r.residents.min}-{r.residents.max}",
+                "faculty": f"{r.faculty.min}-{r.faculty.max}",
+                "supervised": r.supervised,
+            }
+            for r in program.rotations
+        ],
+        "absences": len(program.absences),
+        "assignments": assignment_count,
+        "person_half_days_per_block": len(program.people) * BLOCK_DAYS * 2,
+        "rules": program.rules.model_dump(),
+    }
+
+
+def _print_summary(summary: dict) -> None:
+    pgy = ", ".join(f"{k} {v}" for k, v in summary["residents_by_pgy"].items())
+    console.print(f"[bold]{summary['name']}[/bold] ({summary['timezone']})")
+    console.print(
+        f"{summary['residents']} residents ({pgy}), {summary['faculty']} faculty; "
+        f"{summary['absences']} absences; {summary['assignments']} assignments; "
+        f"{summary['person_half_days_per_block']:,} person half-days per 28-day block"
+    )
+    rows = [
+        [r["id"], r["kind"], "/".join(r["slots"]), r["days"], r["residents"], r["faculty"], "yes" if r["supervised"] else "no"]
+        for r in summary["rotations"]
+    ]
+    console.print(table("Rotations", ["id", "kind", "slots", "days/wk", "residents", "faculty", "supervised"], rows))
+
+
+@program_app.command("import")
+def program_import(
+    file: Annotated[Path, typer.Argument(help="A rotaguard-program/1 JSON document.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Check a program document completely, then add and update it in one transaction."""
+    document = read_document(file)
+    database = open_database(load_settings())
+    require_current_schema(database)
+    result = import_document(database, document, actor=_actor(), source=file.name)
+    if json_output:
+        emit_json({"ok": True, "file": str(file), "changes": result.as_dict()})
+        return
+    console.print(f"Imported {file}:")
+    for name, counts in result.as_dict().items():
+        console.print(f"  {name:<12} {counts['created']} new, {counts['updated']} updated, {counts['unchanged']} unchanged")
+
+
+@program_app.command("export")
+def program_export(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Write the stored program (with every assignment) as a rotaguard-program/1 document."""
+    database = open_database(load_settings())
+    require_current_schema(database)
+    document = export_document(database)
+    if document is None:
+        raise RotaGuardError("no program has been imported yet: run `rotaguard program import FILE`")
+    text = dump_document(document)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    _write_output(text, out)
+    if json_output:
+        emit_json({"ok": True, "path": str(out), "people": len(document.people), "assignments": len(document.assignments)})
+    else:
+        console.print(f"Wrote {out} ({len(document.people)} people, {len(document.assignments)} assignments).")
+
+
+@program_app.command("show")
+def program_show(json_output: JsonOption = False) -> None:
+    """Summarise the stored program: people, rotations, absences, assignments and rules."""
+    from rotaguard.db import AssignmentRepository
+
+    database = open_database(load_settings())
+    program, _ = _stored_program(database)
+    with database.read() as session:
+        assignment_count = AssignmentRepository(session).count()
+    summary = _summary(program, assignment_count)
+    if json_output:
+        emit_json(summary)
+    else:
+        _print_summary(summary)
+
+
+@program_app.command("synth")
+def program_synth(
+    residents: Annotated[int, typer.Option(help="Number of residents (PGY-1..3 mix).")] = 18,
+    faculty: Annotated[int, typer.Option(help="Number of faculty.")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same program.")] = 1,
+    start: Annotated[
+        str | None, typer.Option(help="First day of the block (YYYY-MM-DD); default: the next block's start.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Write a seeded, synthetic (PII-free) program whose minimum staffing can be met in full."""
+    block_start = _parse_date("--start", start) if start else next_block_start(date.today())
+    document = synthesize(residents=residents, faculty=faculty, seed=seed, start=block_start)
+    text = dump_document(document)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    _write_output(text, out)
+    if json_output:
+        emit_json({"ok": True, "path": str(out), "people": len(document.people), "block_start": block_start.isoformat()})
+    else:
+        console.print(f"Wrote {out}: {residents} residents, {faculty} faculty, block from {block_start}.")
+
+
+@program_app.command("schema")
+def program_schema(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Print the JSON Schema of the program document (generated from the models)."""
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    _write_output(text, out)
+    if out is not None and json_output:
+        emit_json({"ok": True, "path": str(out)})
+
+
+def _parse_date(option: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(option, [Problem(option, f"{value!r} is not a date (YYYY-MM-DD)")]) from None
+
+
+@app.command("export")
+def export(
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day, inclusive (YYYY-MM-DD).")],
+    format: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Export the assignments of a date range with their start, end and hours (ISO-8601)."""
+    from rotaguard.db import AssignmentRepository
+
+    first, last = _parse_date("--start", start), _parse_date("--end", end)
+    if last < first:
+        raise InputError("export", [Problem("--end", f"{last} is before --start {first}")])
+    if format not in ("json", "csv"):
+        raise InputError("export", [Problem("--format", f"{format!r} is not one of json, csv")])
+    database = open_database(load_settings())
+    program, _ = _stored_program(database)
+    with database.read() as session:
+        schedule = AssignmentRepository(session).schedule(start=first, end=last)
+    if format == "json":
+        text = json.dumps(export_json(program, schedule), indent=2) + "\n"
+    else:
+        text = export_csv(program, schedule)
+    _write_output(text, out)
+    if out is not None:
+        if json_output:
+            emit_json({"ok": True, "path": str(out), "assignments": len(schedule.assignments)})
+        else:
+            console.print(f"Wrote {out} ({len(schedule.assignments)} assignments).")
+
+
+@audit_app.command("verify")
+def audit_verify(json_output: JsonOption = False) -> None:
+    """Recompute the audit log's hash chain; exit 1 when any event was altered or removed."""
+    database = open_database(load_settings())
+    require_current_schema(database)
+    with database.read() as session:
+        check = AuditLog(session).verify()
+    if json_output:
+        emit_json({"ok": check.ok, "events": check.events, "first_bad_id": check.first_bad_id, "reason": check.reason})
+    elif check.ok:
+        console.print(f"Audit chain intact: {check.events} events.")
+    if not check.ok:
+        raise RotaGuardError(f"audit chain broken: {check.reason}")
+
+
+@audit_app.command("list")
+def audit_list(
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Newest events to show.")] = 20,
+    json_output: JsonOption = False,
+) -> None:
+    """Show the newest audit events."""
+    database = open_database(load_settings())
+    require_current_schema(database)
+    with database.read() as session:
+        events = AuditLog(session).events(limit=limit)
+        rows = [
+            {"id": e.id, "at": e.occurred_at.isoformat(), "actor": e.actor, "action": e.action, "subject": e.subject, "details": e.details}
+            for e in events
+        ]
+    if json_output:
+        emit_json(rows)
+    else:
+        console.print(table("Audit events", ["id", "at", "actor", "action", "subject"], [[r["id"], r["at"], r["actor"], r["action"], r["subject"]] for r in rows]))
+
+
+def _report(error: RotaGuardError) -> None:
+    fail_line(str(error))
+    problems = error.problems if isinstance(error, InputError) else []
+    if isinstance(error, InputError):
+        for line in error.detail_lines:
+            sys.stderr.write(f"  {line}\n")
+    if "--json" in sys.argv[1:]:
+        emit_json({"ok": False, "error": str(error), "problems": [{"path": p.path, "message": p.message} for p in problems]})
+
+
+def _is_usage_error(error: Exception) -> bool:
+    return any(cls.__name__ == "ClickException" for cls in type(error).__mro__) and hasattr(error, "format_message")
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code instead of raising."""
+    try:
+        app(args=args, prog_name="rotaguard", standalone_mode=False)
+    except RotaGuardError as error:
+        _report(error)
+        return error.exit_code
+    except typer.Exit as exit_:
+        return exit_.exit_code
+    except typer.Abort:
+        fail_line("aborted")
+        return 130
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        fail_line(f"database unavailable: {reason}")
+        return 1
+    except SQLAlchemyError as error:
+        fail_line(f"database error: {type(error).__name__}: {str(error).splitlines()[0]}")
+        return 1
+    except Exception as error:
+        if _is_usage_error(error):
+            # Typer vendors click in recent releases, so its exception classes are matched by shape.
+            if type(error).__name__ != "NoArgsIsHelpError":
+                context = getattr(error, "ctx", None)
+                hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+                fail_line(f"{error.format_message()}{hint}")
+            return getattr(error, "exit_code", 2)
+        # A bug, not a user's mistake: still one line unless asked for detail.
+        if os.environ.get("ROTAGUARD_DEBUG"):
+            traceback.print_exc()
+        fail_line(f"internal error: {type(error).__name__}: {error} (set ROTAGUARD_DEBUG=1 for the traceback)")
+        return EXIT_INTERNAL
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""How commands report: human text on stdout, machine JSON with --json, one-line errors on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def emit_json(payload) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def table(title: str, columns: list[str], rows: list[list]) -> Table:
+    result = Table(title=title, title_justify="left")
+    for column in columns:
+        result.add_column(column)
+    for row in rows:
+        result.add_row(*(str(value) for value in row))
+    return result
+
+
+def fail_line(message: str) -> None:
+    """The one line that says why a command failed."""
+    sys.stderr.write(f"rotaguard: error: {message}\n")

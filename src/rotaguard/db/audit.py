@@ -1,0 +1,96 @@
+"""The append-only, hash-chained audit log: editing or removing any event breaks the chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rotaguard.db.tables import AuditEventRow, utcnow
+
+GENESIS_HASH = "0" * 64
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_hash(*, prev_hash: str, occurred_at: datetime, actor: str, action: str, subject: str, details: dict) -> str:
+    payload = _canonical(
+        {
+            "prev": prev_hash,
+            "at": occurred_at.isoformat(),
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "details": details,
+        }
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    events: int
+    first_bad_id: int | None = None
+    reason: str = ""
+
+
+class AuditLog:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _tail_hash(self) -> str:
+        last = self.session.scalars(select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(1)).first()
+        return last.hash if last else GENESIS_HASH
+
+    def append(self, *, actor: str, action: str, subject: str = "", details: dict | None = None) -> AuditEventRow:
+        """Add one event at the end of the chain (in the caller's transaction)."""
+        details = json.loads(_canonical(details or {}))
+        occurred_at = utcnow()
+        prev_hash = self._tail_hash()
+        row = AuditEventRow(
+            occurred_at=occurred_at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            details=details,
+            prev_hash=prev_hash,
+            hash=event_hash(
+                prev_hash=prev_hash, occurred_at=occurred_at, actor=actor, action=action, subject=subject, details=details
+            ),
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def events(self, *, limit: int | None = None) -> list[AuditEventRow]:
+        query = select(AuditEventRow).order_by(AuditEventRow.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        return list(self.session.scalars(query))
+
+    def verify(self) -> ChainCheck:
+        prev_hash = GENESIS_HASH
+        count = 0
+        for row in self.session.scalars(select(AuditEventRow).order_by(AuditEventRow.id)):
+            count += 1
+            if row.prev_hash != prev_hash:
+                return ChainCheck(False, count, row.id, f"event {row.id} does not follow the event before it")
+            expected = event_hash(
+                prev_hash=row.prev_hash,
+                occurred_at=row.occurred_at,
+                actor=row.actor,
+                action=row.action,
+                subject=row.subject,
+                details=row.details,
+            )
+            if row.hash != expected:
+                return ChainCheck(False, count, row.id, f"event {row.id} was altered after it was written")
+            prev_hash = row.hash
+        return ChainCheck(True, count)

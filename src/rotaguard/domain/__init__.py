@@ -1,0 +1,45 @@
+"""Frozen pydantic value types shared by solver, compliance, db and flows."""
+
+from rotaguard.domain.base import (
+    ALL_WEEKDAYS,
+    SESSION_SLOTS,
+    AssignmentSource,
+    Identifier,
+    Role,
+    RotationKind,
+    Slot,
+    Weekday,
+)
+from rotaguard.domain.people import MAX_PGY, Credential, Person
+from rotaguard.domain.program import BLOCK_DAYS, Block, Program, SlotTime, SlotTimes
+from rotaguard.domain.rotations import ResidentStaffing, Rotation, Staffing
+from rotaguard.domain.rules import RuleParams
+from rotaguard.domain.schedule import Absence, Assignment, DutyInterval, Schedule, days_between
+
+__all__ = [
+    "ALL_WEEKDAYS",
+    "BLOCK_DAYS",
+    "MAX_PGY",
+    "SESSION_SLOTS",
+    "Absence",
+    "Assignment",
+    "AssignmentSource",
+    "Block",
+    "Credential",
+    "DutyInterval",
+    "Identifier",
+    "Person",
+    "Program",
+    "ResidentStaffing",
+    "Role",
+    "Rotation",
+    "RotationKind",
+    "RuleParams",
+    "Schedule",
+    "Slot",
+    "SlotTime",
+    "SlotTimes",
+    "Staffing",
+    "Weekday",
+    "days_between",
+]

@@ -1,0 +1,143 @@
+"""The program: its clock (time zone, slot times, 28-day blocks) and everything it holds."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache, cached_property
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import Field, field_validator, model_validator
+
+from rotaguard.domain.base import DisplayName, Frozen, Slot
+from rotaguard.domain.people import Person
+from rotaguard.domain.rotations import Rotation
+from rotaguard.domain.rules import RuleParams
+from rotaguard.domain.schedule import Absence, Assignment, DutyInterval
+
+BLOCK_DAYS = 28
+BLOCKS_PER_YEAR = 13
+# Block 1 of 2025-26 starts on Thursday 2025-07-03, so Block 10 is 2026-03-12 .. 2026-04-08.
+DEFAULT_BLOCK_ANCHOR = date(2025, 7, 3)
+
+
+@cache
+def _known_zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_valid_timezone(name: str) -> bool:
+    if name not in _known_zone_names():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+class SlotTime(Frozen):
+    start: time
+    hours: float = Field(gt=0, le=24)
+
+
+class SlotTimes(Frozen):
+    AM: SlotTime = SlotTime(start=time(7, 0), hours=6)
+    PM: SlotTime = SlotTime(start=time(13, 0), hours=6)
+    CALL: SlotTime = SlotTime(start=time(19, 0), hours=12)
+
+    def of(self, slot: Slot) -> SlotTime:
+        return getattr(self, slot.value)
+
+
+class Block(Frozen):
+    """One 28-day academic block, ``start`` .. ``end`` inclusive."""
+
+    academic_year: str
+    number: int
+    start: date
+    end: date
+
+
+def _duplicates(values) -> list:
+    seen: set = set()
+    return sorted({v for v in values if v in seen or seen.add(v)})
+
+
+class Program(Frozen):
+    """A whole residency program: settings, people, rotations, absences and rules."""
+
+    name: DisplayName
+    timezone: str = "America/New_York"
+    slots: SlotTimes = SlotTimes()
+    block_anchor: date = DEFAULT_BLOCK_ANCHOR
+    rules: RuleParams = RuleParams()
+    people: tuple[Person, ...] = ()
+    rotations: tuple[Rotation, ...] = ()
+    absences: tuple[Absence, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        if not is_valid_timezone(value):
+            raise ValueError(f"unknown IANA time zone {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> "Program":
+        for kind, ids in (("person", [p.id for p in self.people]), ("rotation", [r.id for r in self.rotations])):
+            if dupes := _duplicates(ids):
+                raise ValueError(f"duplicate {kind} ids: {dupes}")
+        unknown = sorted({a.person_id for a in self.absences} - {p.id for p in self.people})
+        if unknown:
+            raise ValueError(f"absences of unknown people: {unknown}")
+        return self
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def people_by_id(self) -> dict[str, Person]:
+        return {person.id: person for person in self.people}
+
+    @cached_property
+    def rotations_by_id(self) -> dict[str, Rotation]:
+        return {rotation.id: rotation for rotation in self.rotations}
+
+    def person(self, person_id: str) -> Person:
+        return self.people_by_id[person_id]
+
+    def rotation(self, rotation_id: str) -> Rotation:
+        return self.rotations_by_id[rotation_id]
+
+    def absent(self, person_id: str, day: date) -> Absence | None:
+        return next((a for a in self.absences if a.person_id == person_id and a.covers(day)), None)
+
+    def hours_of(self, assignment: Assignment) -> float:
+        rotation = self.rotations_by_id.get(assignment.rotation_id)
+        if rotation is not None and rotation.hours is not None:
+            return rotation.hours
+        return self.slots.of(assignment.slot).hours
+
+    def interval(self, assignment: Assignment) -> DutyInterval:
+        """Start and end in the program's time zone; the end is elapsed hours after the start,
+        so a call across a daylight-saving change lasts its real length."""
+        start = datetime.combine(assignment.date, self.slots.of(assignment.slot).start, tzinfo=self.zone)
+        hours = self.hours_of(assignment)
+        end = (start.astimezone(UTC) + timedelta(hours=hours)).astimezone(self.zone)
+        return DutyInterval(start=start, end=end, hours=hours)
+
+    def block_containing(self, day: date) -> Block:
+        offset = (day - self.block_anchor).days
+        year_index, day_in_year = divmod(offset, BLOCK_DAYS * BLOCKS_PER_YEAR)
+        number = day_in_year // BLOCK_DAYS + 1
+        return self.block(self.block_anchor.year + year_index, number)
+
+    def block(self, academic_year_start: int, number: int) -> Block:
+        """Block ``number`` (1-13) of the academic year starting in ``academic_year_start``."""
+        if not 1 <= number <= BLOCKS_PER_YEAR:
+            raise ValueError(f"block number must be 1-{BLOCKS_PER_YEAR}, got {number}")
+        years = academic_year_start - self.block_anchor.year
+        start = self.block_anchor + timedelta(days=years * BLOCK_DAYS * BLOCKS_PER_YEAR + (number - 1) * BLOCK_DAYS)
+        label = f"{academic_year_start}-{(academic_year_start + 1) % 100:02d}"
+        return Block(academic_year=label, number=number, start=start, end=start + timedelta(days=BLOCK_DAYS - 1))

@@ -1,0 +1,92 @@
+"""Absences, assignments and schedules."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Iterator
+
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
+
+from rotaguard.domain.base import AssignmentSource, Frozen, Identifier, Slot
+
+MAX_ABSENCE_KIND_LENGTH = 40
+
+
+class Absence(Frozen):
+    """A person unavailable from ``start`` to ``end``, both inclusive."""
+
+    person_id: Identifier
+    start: date
+    end: date
+    kind: str = Field(default="other", min_length=1, max_length=MAX_ABSENCE_KIND_LENGTH, pattern=r"^[A-Za-z0-9_.\- ]+$")
+
+    @field_validator("end")
+    @classmethod
+    def _end_not_before_start(cls, end: date, info: ValidationInfo) -> date:
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise ValueError(f"end {end} is before start {start}")
+        return end
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+class Assignment(Frozen):
+    """One person on one rotation for one slot of one day."""
+
+    person_id: Identifier
+    date: date
+    slot: Slot
+    rotation_id: Identifier
+    source: AssignmentSource = AssignmentSource.IMPORT
+    locked: bool = False
+
+    @property
+    def key(self) -> tuple[str, date, Slot]:
+        """At most one assignment exists per person, day and slot."""
+        return (self.person_id, self.date, self.slot)
+
+
+class DutyInterval(Frozen):
+    start: AwareDatetime
+    end: AwareDatetime
+    hours: float
+
+
+def days_between(start: date, end: date) -> Iterator[date]:
+    """Every day from ``start`` to ``end`` inclusive."""
+    for offset in range((end - start).days + 1):
+        yield start + timedelta(days=offset)
+
+
+class Schedule(Frozen):
+    """A set of assignments, at most one per person, day and slot.
+
+    It may hold history before the range being planned: the 28-day windows reach back.
+    """
+
+    assignments: tuple[Assignment, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_per_person_slot(self) -> "Schedule":
+        seen: set[tuple[str, date, Slot]] = set()
+        for assignment in self.assignments:
+            if assignment.key in seen:
+                person, day, slot = assignment.key
+                raise ValueError(f"{person} has two assignments on {day} {slot}")
+            seen.add(assignment.key)
+        return self
+
+    def between(self, start: date, end: date) -> "Schedule":
+        return Schedule(assignments=tuple(a for a in self.assignments if start <= a.date <= end))
+
+    def for_person(self, person_id: str) -> tuple[Assignment, ...]:
+        return tuple(a for a in self.assignments if a.person_id == person_id)
+
+    def sorted(self) -> "Schedule":
+        order = {slot: index for index, slot in enumerate(Slot)}
+        return Schedule(assignments=tuple(sorted(self.assignments, key=lambda a: (a.date, order[a.slot], a.person_id))))
+
+
+__all__ = ["Absence", "Assignment", "DutyInterval", "Schedule", "days_between"]

@@ -1,0 +1,314 @@
+"""The program document ``rotaguard-program/1``: parse, check, convert, write.
+
+People, rotations, absences and assignments use the domain models directly, so the
+published schema and the domain cannot drift apart without the schema test noticing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date, time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, create_model, field_validator
+
+from rotaguard.domain import (
+    Absence,
+    Assignment,
+    Person,
+    Program,
+    Role,
+    Rotation,
+    RuleParams,
+    Schedule,
+    Slot,
+    SlotTime,
+    SlotTimes,
+    Weekday,
+)
+from rotaguard.domain.base import DisplayName, Frozen
+from rotaguard.domain.program import DEFAULT_BLOCK_ANCHOR, is_valid_timezone
+from rotaguard.errors import InputError, Problem
+
+FORMAT = "rotaguard-program/1"
+SCHEMA_ID = "https://rotaguard.example/schemas/rotaguard-program-1.json"
+
+# Limits keep a hostile or mistaken document from exhausting memory; real programs are far smaller.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+MAX_PEOPLE = 2_000
+MAX_ROTATIONS = 500
+MAX_ABSENCES = 50_000
+MAX_ASSIGNMENTS = 500_000
+
+HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class SlotSpec(Frozen):
+    start: str = Field(pattern=HHMM_PATTERN, description="Local start time, HH:MM")
+    hours: float = Field(gt=0, le=24)
+
+
+_DEFAULT_SLOTS = SlotTimes()
+
+
+def _slot_spec(slot_time: SlotTime) -> SlotSpec:
+    return SlotSpec(start=slot_time.start.strftime("%H:%M"), hours=slot_time.hours)
+
+
+class SlotsSpec(Frozen):
+    AM: SlotSpec = _slot_spec(_DEFAULT_SLOTS.AM)
+    PM: SlotSpec = _slot_spec(_DEFAULT_SLOTS.PM)
+    CALL: SlotSpec = _slot_spec(_DEFAULT_SLOTS.CALL)
+
+
+class ProgramSpec(Frozen):
+    name: DisplayName
+    timezone: str = Field(default="America/New_York", description="IANA time zone")
+    slots: SlotsSpec = SlotsSpec()
+    block_anchor: date = Field(
+        default=DEFAULT_BLOCK_ANCHOR, description="First day of Block 1 of some academic year; blocks are 28 days"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        if not is_valid_timezone(value):
+            raise ValueError(f"unknown IANA time zone {value!r}")
+        return value
+
+
+RuleOverrides = create_model(
+    "RuleOverrides",
+    __base__=Frozen,
+    __doc__="Overrides of RuleParams by field name; an unknown name is an error.",
+    **{
+        name: (field.annotation | None, Field(default=None, description=field.description, json_schema_extra={"default": field.default}))
+        for name, field in RuleParams.model_fields.items()
+    },
+)
+
+
+class ProgramDocument(Frozen):
+    """A whole residency program in one JSON document."""
+
+    format: Literal["rotaguard-program/1"]
+    program: ProgramSpec
+    rules: RuleOverrides = RuleOverrides()  # type: ignore[valid-type]
+    people: tuple[Person, ...] = Field(default=(), max_length=MAX_PEOPLE)
+    rotations: tuple[Rotation, ...] = Field(default=(), max_length=MAX_ROTATIONS)
+    absences: tuple[Absence, ...] = Field(default=(), max_length=MAX_ABSENCES)
+    assignments: tuple[Assignment, ...] = Field(default=(), max_length=MAX_ASSIGNMENTS)
+
+    def rule_overrides(self) -> dict:
+        return self.rules.model_dump(exclude_none=True)
+
+    def to_program(self) -> Program:
+        slots = SlotTimes(
+            **{
+                slot.value: SlotTime(start=time.fromisoformat(spec.start), hours=spec.hours)
+                for slot, spec in ((s, getattr(self.program.slots, s.value)) for s in Slot)
+            }
+        )
+        return Program(
+            name=self.program.name,
+            timezone=self.program.timezone,
+            slots=slots,
+            block_anchor=self.program.block_anchor,
+            rules=RuleParams(**self.rule_overrides()),
+            people=self.people,
+            rotations=self.rotations,
+            absences=self.absences,
+        )
+
+    def to_schedule(self) -> Schedule:
+        return Schedule(assignments=self.assignments)
+
+
+def document_from(program: Program, schedule: Schedule, *, rule_overrides: dict) -> ProgramDocument:
+    """The document for a program and its assignments, in a stable order."""
+    return ProgramDocument(
+        format=FORMAT,
+        program=ProgramSpec(
+            name=program.name,
+            timezone=program.timezone,
+            slots=SlotsSpec(**{slot.value: _slot_spec(program.slots.of(slot)) for slot in Slot}),
+            block_anchor=program.block_anchor,
+        ),
+        rules=RuleOverrides(**rule_overrides),
+        people=tuple(sorted(program.people, key=lambda p: p.id)),
+        rotations=tuple(sorted(program.rotations, key=lambda r: r.id)),
+        absences=tuple(sorted(program.absences, key=lambda a: (a.person_id, a.start, a.end, a.kind))),
+        assignments=schedule.sorted().assignments,
+    )
+
+
+def dump_document(document: ProgramDocument) -> str:
+    return json.dumps(document.model_dump(mode="json", exclude_none=True), indent=2, ensure_ascii=False) + "\n"
+
+
+def json_schema() -> dict:
+    schema = ProgramDocument.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+
+
+def json_path(location: tuple) -> str:
+    path = "$"
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _pydantic_problems(error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling)"
+        elif item["type"] == "missing":
+            message = "required field is missing"
+        problems.append(Problem(json_path(item["loc"]), message))
+    return problems
+
+
+def parse_document(text: str | bytes, *, source: str = "document") -> ProgramDocument:
+    """Parse and check a whole document; raise InputError listing every problem found."""
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise InputError(source, [Problem("$", f"document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")])
+    try:
+        raw = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f"line {exc.lineno} column {exc.colno}: " if isinstance(exc, json.JSONDecodeError) else ""
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        raise InputError(source, [Problem("$", f"not valid JSON: {where}{reason}")]) from None
+    except RecursionError:
+        raise InputError(source, [Problem("$", "not valid JSON: nested too deeply")]) from None
+    if not isinstance(raw, dict):
+        raise InputError(source, [Problem("$", "a program document is a JSON object")])
+    if raw.get("format") != FORMAT:
+        found = raw.get("format")
+        raise InputError(source, [Problem("$.format", f"expected {FORMAT!r}, found {found!r}")])
+    try:
+        # Strict JSON mode: "1" is not a PGY level and 20000 is not a date.
+        document = ProgramDocument.model_validate_json(text, strict=True)
+    except ValidationError as exc:
+        raise InputError(source, _pydantic_problems(exc)) from None
+    problems = check_document(document)
+    if problems:
+        raise InputError(source, problems)
+    return document
+
+
+def read_document(path: Path) -> ProgramDocument:
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            raise InputError(source, [Problem("$", f"document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")])
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(source, [Problem("$", "no such file")]) from None
+    except IsADirectoryError:
+        raise InputError(source, [Problem("$", "is a directory, not a file")]) from None
+    except PermissionError:
+        raise InputError(source, [Problem("$", "permission denied")]) from None
+    return parse_document(data, source=source)
+
+
+def _first_index(values: list[str]) -> tuple[dict[str, int], list[tuple[int, str, int]]]:
+    first: dict[str, int] = {}
+    duplicates = []
+    for index, value in enumerate(values):
+        if value in first:
+            duplicates.append((index, value, first[value]))
+        else:
+            first[value] = index
+    return first, duplicates
+
+
+def check_document(document: ProgramDocument) -> list[Problem]:
+    """Cross-reference checks the field types cannot express, each with its JSON path."""
+    problems: list[Problem] = []
+    people, dupes = _first_index([p.id for p in document.people])
+    problems += [Problem(f"$.people[{i}].id", f"duplicate id {v!r} (first at $.people[{j}])") for i, v, j in dupes]
+    rotations, dupes = _first_index([r.id for r in document.rotations])
+    problems += [Problem(f"$.rotations[{i}].id", f"duplicate id {v!r} (first at $.rotations[{j}])") for i, v, j in dupes]
+
+    try:
+        RuleParams(**document.rule_overrides())
+    except ValidationError as exc:
+        problems += [Problem("$.rules", item["msg"].removeprefix("Value error, ")) for item in exc.errors()]
+
+    for index, rotation in enumerate(document.rotations):
+        path = f"$.rotations[{index}]"
+        if rotation.moonlighting and 1 in rotation.residents.pgy and rotation.residents.max > 0:
+            problems.append(Problem(f"{path}.residents.pgy", "PGY-1 residents may not moonlight (ACGME VI.F.5.c / 6.25.b)"))
+        if rotation.supervised and rotation.residents.max > 0 and rotation.faculty.max == 0:
+            problems.append(Problem(f"{path}.faculty.max", "a supervised rotation needs room for faculty (max is 0)"))
+
+    absences_by_person: dict[str, list[tuple[int, Absence]]] = defaultdict(list)
+    for index, absence in enumerate(document.absences):
+        if absence.person_id not in people:
+            problems.append(Problem(f"$.absences[{index}].person_id", f"unknown person {absence.person_id!r}"))
+        absences_by_person[absence.person_id].append((index, absence))
+
+    seen: dict[tuple[str, date, Slot], int] = {}
+    for index, assignment in enumerate(document.assignments):
+        path = f"$.assignments[{index}]"
+        if (earlier := seen.get(assignment.key)) is not None:
+            problems.append(
+                Problem(
+                    path,
+                    f"{assignment.person_id} already has an assignment on {assignment.date} {assignment.slot.value}"
+                    f" (at $.assignments[{earlier}])",
+                )
+            )
+        else:
+            seen[assignment.key] = index
+        person_index = people.get(assignment.person_id)
+        rotation_index = rotations.get(assignment.rotation_id)
+        if person_index is None:
+            problems.append(Problem(f"{path}.person_id", f"unknown person {assignment.person_id!r}"))
+        if rotation_index is None:
+            problems.append(Problem(f"{path}.rotation_id", f"unknown rotation {assignment.rotation_id!r}"))
+        if person_index is None or rotation_index is None:
+            continue
+        problems += _assignment_problems(
+            path,
+            assignment,
+            document.people[person_index],
+            document.rotations[rotation_index],
+            absences_by_person.get(assignment.person_id, []),
+        )
+    return problems
+
+
+def _assignment_problems(
+    path: str, assignment: Assignment, person: Person, rotation: Rotation, absences: list[tuple[int, Absence]]
+) -> list[Problem]:
+    problems = []
+    if assignment.slot not in rotation.slots:
+        slots = ", ".join(s.value for s in rotation.slots)
+        problems.append(Problem(f"{path}.slot", f"rotation {rotation.id!r} has no {assignment.slot.value} slot (it has {slots})"))
+    if Weekday.of(assignment.date) not in rotation.days:
+        problems.append(Problem(f"{path}.date", f"rotation {rotation.id!r} does not run on {Weekday.of(assignment.date).value} {assignment.date}"))
+    if not rotation.accepts(person):
+        if person.role is Role.FACULTY:
+            reason = f"rotation {rotation.id!r} takes no faculty"
+        else:
+            levels = ", ".join(str(level) for level in rotation.residents.pgy)
+            reason = f"{person.id} (PGY-{person.pgy}) is not eligible for {rotation.id!r} (PGY {levels})"
+            if rotation.residents.max == 0:
+                reason = f"rotation {rotation.id!r} takes no residents"
+        problems.append(Problem(f"{path}.person_id", reason))
+    if missing := person.missing_credentials(rotation.credentials, assignment.date):
+        problems.append(
+            Problem(f"{path}.person_id", f"{person.id} lacks {', '.join(missing)} (required by {rotation.id!r}) on {assignment.date}")
+        )
+    for absence_index, absence in absences:
+        if absence.covers(assignment.date):
+            problems.append(
+                Problem(f"{path}.date", f"{person.id} is absent ({absence.kind}, $.absences[{absence_index}]) on {assignment.date}")
+            )
+    return problems

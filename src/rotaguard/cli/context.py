@@ -30,10 +30,21 @@ def display_url(url: str) -> str:
         return "<unparseable URL>"
 
 
+_opened: list[Database] = []
+
+
+def close_databases() -> None:
+    """Return every connection a command opened (the CLI calls this when a command ends)."""
+    while _opened:
+        _opened.pop().dispose()
+
+
 def open_database(settings: Settings) -> Database:
     url = settings.resolved_database_url
     try:
-        return Database(url)
+        database = Database(url)
+        _opened.append(database)
+        return database
     except ArgumentError:
         raise RotaGuardError(f"ROTAGUARD_DATABASE_URL is not a database URL: {display_url(url)}") from None
     except ModuleNotFoundError as exc:

@@ -15,14 +15,14 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from rotaguard.cli.context import display_url, load_settings, open_database, require_current_schema
+from rotaguard.cli.context import close_databases, display_url, load_settings, open_database, require_current_schema
 from rotaguard.cli.output import JsonOption, console, emit_json, fail_line, table
 from rotaguard.db import AuditLog
 from rotaguard.db.migrate import current_revision, head_revision, upgrade
 from rotaguard.domain import BLOCK_DAYS, Program, Role
 from rotaguard.errors import InputError, Problem, RotaGuardError
 from rotaguard.health import run_checks
-from rotaguard.interchange.document import dump_document, json_schema, read_document
+from rotaguard.interchange.document import document_warnings, dump_document, json_schema, read_document
 from rotaguard.interchange.export import export_csv, export_json
 from rotaguard.interchange.importer import export_document, import_document, load_program
 from rotaguard.interchange.synth import next_block_start, synthesize
@@ -163,8 +163,18 @@ def program_import(
     database = open_database(load_settings())
     require_current_schema(database)
     result = import_document(database, document, actor=_actor(), source=file.name)
+    warnings = document_warnings(document)
+    for warning in warnings:
+        sys.stderr.write(f"rotaguard: warning: {warning}\n")
     if json_output:
-        emit_json({"ok": True, "file": str(file), "changes": result.as_dict()})
+        emit_json(
+            {
+                "ok": True,
+                "file": str(file),
+                "changes": result.as_dict(),
+                "warnings": [{"path": w.path, "message": w.message} for w in warnings],
+            }
+        )
         return
     console.print(f"Imported {file}:")
     for name, counts in result.as_dict().items():
@@ -366,6 +376,8 @@ def main(args: list[str] | None = None) -> int:
             traceback.print_exc()
         fail_line(f"internal error: {type(error).__name__}: {error} (set ROTAGUARD_DEBUG=1 for the traceback)")
         return EXIT_INTERNAL
+    finally:
+        close_databases()
     return 0
 
 

@@ -66,12 +66,12 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session that is rolled back at the end: nothing it does is kept."""
+        """A session whose transaction is never committed: nothing it does is kept.
+
+        Closing (not rolling back) keeps the loaded objects readable after the block.
+        """
         with Session(self.engine, expire_on_commit=False) as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:

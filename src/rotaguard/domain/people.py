@@ -39,6 +39,12 @@ class Person(Frozen):
             raise ValueError("faculty have no PGY level")
         return pgy
 
+    @field_validator("credentials")
+    @classmethod
+    def _credentials_in_name_order(cls, credentials: tuple[Credential, ...]) -> tuple[Credential, ...]:
+        # One canonical order, so equal people compare equal whatever order a file listed them in.
+        return tuple(sorted(credentials, key=lambda credential: credential.name))
+
     @model_validator(mode="after")
     def _credentials_unique(self) -> "Person":
         names = [credential.name for credential in self.credentials]

@@ -20,8 +20,8 @@ class RuleParams(Frozen):
     # VI.F.1 / 6.20: 80 h per week averaged over four weeks; checked on every rolling window.
     max_hours_per_week: float = Field(default=80, gt=0, le=88)
     averaging_window_days: int = Field(default=28, ge=7, le=56)
-    # Tier 2: approaching the limit needs a coordinator's attention.
-    warning_hours_per_week: float = Field(default=75, gt=0, le=88)
+    # Tier 2: approaching the limit (within this margin, 75 h by default) needs a coordinator.
+    warning_margin_hours_per_week: float = Field(default=5, ge=0, le=40)
     # Faculty are not under ACGME duty limits; the institution caps them separately.
     faculty_max_hours_per_week: float = Field(default=80, gt=0, le=168)
 
@@ -52,9 +52,7 @@ class RuleParams(Frozen):
     max_weekend_spread: int = Field(default=2, ge=0, le=28)
 
     @model_validator(mode="after")
-    def _warning_below_limit(self) -> "RuleParams":
-        if self.warning_hours_per_week > self.max_hours_per_week:
-            raise ValueError("warning_hours_per_week must not exceed max_hours_per_week")
+    def _free_days_fit_window(self) -> "RuleParams":
         if self.min_free_days_per_window > self.averaging_window_days:
             raise ValueError("min_free_days_per_window must not exceed averaging_window_days")
         return self
@@ -63,6 +61,10 @@ class RuleParams(Frozen):
     def max_hours_per_window(self) -> float:
         """80 h/week over 28 days is 320 h in any 28 consecutive days."""
         return self.max_hours_per_week * self.averaging_window_days / 7
+
+    @property
+    def warning_hours_per_week(self) -> float:
+        return max(0.0, self.max_hours_per_week - self.warning_margin_hours_per_week)
 
     @property
     def warning_hours_per_window(self) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Iterator
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
@@ -49,9 +49,23 @@ class Assignment(Frozen):
 
 
 class DutyInterval(Frozen):
+    """When a duty happens, in the program's time zone.
+
+    Python subtracts two datetimes of the same zone by wall clock, ignoring a daylight-saving
+    change between them: compute durations and gaps from the ``*_utc`` values.
+    """
+
     start: AwareDatetime
     end: AwareDatetime
     hours: float
+
+    @property
+    def start_utc(self) -> datetime:
+        return self.start.astimezone(UTC)
+
+    @property
+    def end_utc(self) -> datetime:
+        return self.end.astimezone(UTC)
 
 
 def days_between(start: date, end: date) -> Iterator[date]:

@@ -240,13 +240,6 @@ def check_document(document: ProgramDocument) -> list[Problem]:
     except ValidationError as exc:
         problems += [Problem("$.rules", item["msg"].removeprefix("Value error, ")) for item in exc.errors()]
 
-    for index, rotation in enumerate(document.rotations):
-        path = f"$.rotations[{index}]"
-        if rotation.moonlighting and 1 in rotation.residents.pgy and rotation.residents.max > 0:
-            problems.append(Problem(f"{path}.residents.pgy", "PGY-1 residents may not moonlight (ACGME VI.F.5.c / 6.25.b)"))
-        if rotation.supervised and rotation.residents.max > 0 and rotation.faculty.max == 0:
-            problems.append(Problem(f"{path}.faculty.max", "a supervised rotation needs room for faculty (max is 0)"))
-
     absences_by_person: dict[str, list[tuple[int, Absence]]] = defaultdict(list)
     for index, absence in enumerate(document.absences):
         if absence.person_id not in people:
@@ -266,49 +259,64 @@ def check_document(document: ProgramDocument) -> list[Problem]:
             )
         else:
             seen[assignment.key] = index
-        person_index = people.get(assignment.person_id)
-        rotation_index = rotations.get(assignment.rotation_id)
-        if person_index is None:
+        if assignment.person_id not in people:
             problems.append(Problem(f"{path}.person_id", f"unknown person {assignment.person_id!r}"))
+        rotation_index = rotations.get(assignment.rotation_id)
         if rotation_index is None:
             problems.append(Problem(f"{path}.rotation_id", f"unknown rotation {assignment.rotation_id!r}"))
-        if person_index is None or rotation_index is None:
-            continue
-        problems += _assignment_problems(
-            path,
-            assignment,
-            document.people[person_index],
-            document.rotations[rotation_index],
-            absences_by_person.get(assignment.person_id, []),
-        )
-    return problems
-
-
-def _assignment_problems(
-    path: str, assignment: Assignment, person: Person, rotation: Rotation, absences: list[tuple[int, Absence]]
-) -> list[Problem]:
-    problems = []
-    if assignment.slot not in rotation.slots:
-        slots = ", ".join(s.value for s in rotation.slots)
-        problems.append(Problem(f"{path}.slot", f"rotation {rotation.id!r} has no {assignment.slot.value} slot (it has {slots})"))
-    if Weekday.of(assignment.date) not in rotation.days:
-        problems.append(Problem(f"{path}.date", f"rotation {rotation.id!r} does not run on {Weekday.of(assignment.date).value} {assignment.date}"))
-    if not rotation.accepts(person):
-        if person.role is Role.FACULTY:
-            reason = f"rotation {rotation.id!r} takes no faculty"
-        else:
-            levels = ", ".join(str(level) for level in rotation.residents.pgy)
-            reason = f"{person.id} (PGY-{person.pgy}) is not eligible for {rotation.id!r} (PGY {levels})"
-            if rotation.residents.max == 0:
-                reason = f"rotation {rotation.id!r} takes no residents"
-        problems.append(Problem(f"{path}.person_id", reason))
-    if missing := person.missing_credentials(rotation.credentials, assignment.date):
-        problems.append(
-            Problem(f"{path}.person_id", f"{person.id} lacks {', '.join(missing)} (required by {rotation.id!r}) on {assignment.date}")
-        )
-    for absence_index, absence in absences:
-        if absence.covers(assignment.date):
+        elif assignment.slot not in (rotation := document.rotations[rotation_index]).slots:
+            slots = ", ".join(s.value for s in rotation.slots)
             problems.append(
-                Problem(f"{path}.date", f"{person.id} is absent ({absence.kind}, $.absences[{absence_index}]) on {assignment.date}")
+                Problem(f"{path}.slot", f"rotation {rotation.id!r} has no {assignment.slot.value} slot (it has {slots})")
             )
+        for absence_index, absence in absences_by_person.get(assignment.person_id, []):
+            if absence.covers(assignment.date):
+                problems.append(
+                    Problem(
+                        f"{path}.date",
+                        f"{assignment.person_id} is absent on {assignment.date} ({absence.kind}, $.absences[{absence_index}])",
+                    )
+                )
     return problems
+
+
+def document_warnings(document: ProgramDocument) -> list[Problem]:
+    """What a rule forbids but the data can hold: the compliance engine judges it.
+
+    Warnings, not errors: history records what happened, and the format's own example
+    places a PGY-1 on a PGY-2/3 call.
+    """
+    people = {person.id: person for person in document.people}
+    rotations = {rotation.id: rotation for rotation in document.rotations}
+    warnings = []
+    for index, rotation in enumerate(document.rotations):
+        path = f"$.rotations[{index}]"
+        if rotation.moonlighting and 1 in rotation.residents.pgy and rotation.residents.max > 0:
+            warnings.append(Problem(f"{path}.residents.pgy", "PGY-1 residents may not moonlight (ACGME VI.F.5.c / 6.25.b)"))
+        if rotation.supervised and rotation.residents.max > 0 and rotation.faculty.max == 0:
+            warnings.append(Problem(f"{path}.faculty.max", "residents on this supervised rotation can never have faculty"))
+    for index, assignment in enumerate(document.assignments):
+        person, rotation = people.get(assignment.person_id), rotations.get(assignment.rotation_id)
+        if person is None or rotation is None:
+            continue
+        path = f"$.assignments[{index}]"
+        day = Weekday.of(assignment.date)
+        if day not in rotation.days:
+            warnings.append(Problem(f"{path}.date", f"rotation {rotation.id!r} does not run on {day.value} {assignment.date}"))
+        if not rotation.accepts(person):
+            if person.role is Role.FACULTY:
+                reason = f"rotation {rotation.id!r} takes no faculty"
+            elif rotation.residents.max == 0:
+                reason = f"rotation {rotation.id!r} takes no residents"
+            else:
+                levels = ", ".join(str(level) for level in rotation.residents.pgy)
+                reason = f"{person.id} (PGY-{person.pgy}) is not eligible for {rotation.id!r} (PGY {levels})"
+            warnings.append(Problem(f"{path}.person_id", reason))
+        if missing := person.missing_credentials(rotation.credentials, assignment.date):
+            warnings.append(
+                Problem(
+                    f"{path}.person_id",
+                    f"{person.id} lacks {', '.join(missing)} (required by {rotation.id!r}) on {assignment.date}",
+                )
+            )
+    return warnings

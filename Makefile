@@ -1,0 +1,30 @@
+# RotaGuard: `make demo` and `make test` do all the set-up on a fresh machine (Python 3.11+, make).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ROTAGUARD_HOME ?= $(CURDIR)/.rotaguard
+export ROTAGUARD_HOME
+
+.PHONY: install demo test clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "RotaGuard needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/rotaguard init
+	$(BIN)/rotaguard program synth --residents 18 --faculty 8 --seed 1 --out $(ROTAGUARD_HOME)/demo-program.json
+	$(BIN)/rotaguard program import $(ROTAGUARD_HOME)/demo-program.json
+	$(BIN)/rotaguard program show
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis src/*.egg-info

@@ -1,0 +1,126 @@
+"""Shared fixtures: every database test runs on SQLite and on a real PostgreSQL.
+
+PostgreSQL: ROTAGUARD_TEST_POSTGRES_URL when set, else the server on 127.0.0.1:5432
+(user postgres). Each test gets its own throwaway database, cloned from a migrated
+template. Without a server the PostgreSQL tests skip loudly, except under CI, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from rotaguard.db import Database
+from rotaguard.db.migrate import upgrade
+
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DATABASE_KINDS = ("sqlite", "postgresql")
+
+
+def _admin_url() -> str:
+    return os.environ.get("ROTAGUARD_TEST_POSTGRES_URL", DEFAULT_ADMIN_URL)
+
+
+def _libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = _libpq_url(url).rpartition("/")
+    return f"{base}/{name}"
+
+
+class PostgresServer:
+    """Creates and drops throwaway databases on one server."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = _libpq_url(admin_url)
+
+    def _execute(self, statement: sql.Composable) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as connection:
+            connection.execute(statement)
+
+    def create(self, *, template: str | None = None) -> str:
+        name = f"rotaguard_test_{uuid.uuid4().hex[:12]}"
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+        self._execute(statement)
+        return name
+
+    def drop(self, name: str) -> None:
+        self._execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def url(self, name: str) -> str:
+        return _with_database(self.admin_url, name).replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> PostgresServer:
+    url = _admin_url()
+    try:
+        with psycopg.connect(_libpq_url(url), connect_timeout=5) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as exc:
+        reason = f"PostgreSQL unreachable at {url}: {str(exc).strip().splitlines()[0]}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set: PostgreSQL tests must not skip)")
+        pytest.skip(f"!!! SKIPPING POSTGRESQL TESTS: {reason}")
+    return PostgresServer(url)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer) -> Iterator[str]:
+    """A migrated database that each test clones (much faster than migrating per test)."""
+    name = postgres_server.create()
+    database = Database(postgres_server.url(name))
+    upgrade(database)
+    database.dispose()
+    yield name
+    postgres_server.drop(name)
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+def db_kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def empty_database_url(db_kind: str, tmp_path, request) -> Iterator[str]:
+    """The URL of a brand-new database with no schema."""
+    if db_kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.create()
+    yield server.url(name)
+    server.drop(name)
+
+
+@pytest.fixture
+def database_url(db_kind: str, tmp_path, request) -> Iterator[str]:
+    """The URL of a fresh database at the latest schema."""
+    if db_kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'rotaguard.db'}"
+        database = Database(url)
+        upgrade(database)
+        database.dispose()
+        yield url
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    template = request.getfixturevalue("postgres_template")
+    name = server.create(template=template)
+    yield server.url(name)
+    server.drop(name)
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    yield db
+    db.dispose()

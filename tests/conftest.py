@@ -103,20 +103,35 @@ def empty_database_url(db_kind: str, tmp_path, request) -> Iterator[str]:
 
 
 @pytest.fixture
-def database_url(db_kind: str, tmp_path, request) -> Iterator[str]:
+def database_factory(db_kind: str, tmp_path, request) -> Iterator:
+    """Makes fresh databases at the latest schema, of the test's kind; drops them afterwards."""
+    created: list[str] = []
+    servers: list[PostgresServer] = []
+
+    def make() -> str:
+        if db_kind == "sqlite":
+            url = f"sqlite:///{tmp_path / f'rotaguard-{len(created)}.db'}"
+            database = Database(url)
+            upgrade(database)
+            database.dispose()
+            created.append(url)
+            return url
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        servers[:] = [server]
+        name = server.create(template=request.getfixturevalue("postgres_template"))
+        created.append(name)
+        return server.url(name)
+
+    yield make
+    for server in servers:
+        for name in created:
+            server.drop(name)
+
+
+@pytest.fixture
+def database_url(database_factory) -> str:
     """The URL of a fresh database at the latest schema."""
-    if db_kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'rotaguard.db'}"
-        database = Database(url)
-        upgrade(database)
-        database.dispose()
-        yield url
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    template = request.getfixturevalue("postgres_template")
-    name = server.create(template=template)
-    yield server.url(name)
-    server.drop(name)
+    return database_factory()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import json
 from collections import defaultdict
 from datetime import date, time
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, create_model, field_validator
 
@@ -84,7 +84,11 @@ RuleOverrides = create_model(
     __base__=Frozen,
     __doc__="Overrides of RuleParams by field name; an unknown name is an error.",
     **{
-        name: (field.annotation | None, Field(default=None, description=field.description, json_schema_extra={"default": field.default}))
+        # The same bounds as RuleParams, so the published schema states them too.
+        name: (
+            (Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation) | None,
+            Field(default=None, description=field.description, json_schema_extra={"default": field.default}),
+        )
         for name, field in RuleParams.model_fields.items()
     },
 )
@@ -208,11 +212,11 @@ def read_document(path: Path) -> ProgramDocument:
             raise InputError(source, [Problem("$", f"document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")])
         data = path.read_bytes()
     except FileNotFoundError:
-        raise InputError(source, [Problem("$", "no such file")]) from None
+        raise InputError(source, [Problem(source, "no such file")]) from None
     except IsADirectoryError:
-        raise InputError(source, [Problem("$", "is a directory, not a file")]) from None
+        raise InputError(source, [Problem(source, "is a directory, not a file")]) from None
     except PermissionError:
-        raise InputError(source, [Problem("$", "permission denied")]) from None
+        raise InputError(source, [Problem(source, "permission denied")]) from None
     return parse_document(data, source=source)
 
 
@@ -238,7 +242,9 @@ def check_document(document: ProgramDocument) -> list[Problem]:
     try:
         RuleParams(**document.rule_overrides())
     except ValidationError as exc:
-        problems += [Problem("$.rules", item["msg"].removeprefix("Value error, ")) for item in exc.errors()]
+        problems += [
+            Problem(json_path(("rules", *item["loc"])), item["msg"].removeprefix("Value error, ")) for item in exc.errors()
+        ]
 
     absences_by_person: dict[str, list[tuple[int, Absence]]] = defaultdict(list)
     for index, absence in enumerate(document.absences):

@@ -1,0 +1,54 @@
+"""The one dependency rule of DESIGN.md: imports point down, and nothing below tasks/ imports Prefect."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "rotaguard"
+
+# What each layer may import from rotaguard (besides itself).
+ALLOWED = {
+    "domain": {"errors"},
+    "db": {"domain", "settings", "errors"},
+    "solver": {"domain", "errors"},
+    "compliance": {"domain", "errors"},
+    "backups": {"db", "domain", "settings", "errors"},
+    "interchange": {"db", "domain", "errors"},
+}
+BELOW_TASKS = ("domain", "db", "solver", "compliance", "backups", "interchange")
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _layer_files(layer: str) -> list[Path]:
+    return sorted((PACKAGE / layer).rglob("*.py"))
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_layer_imports_point_down(layer):
+    for path in _layer_files(layer):
+        for name in _imports(path):
+            parts = name.split(".")
+            if parts[0] != "rotaguard" or len(parts) < 2 or parts[1] == layer:
+                continue
+            assert parts[1] in ALLOWED[layer], f"{path.relative_to(PACKAGE)} imports {name}"
+
+
+@pytest.mark.parametrize("layer", BELOW_TASKS)
+def test_nothing_below_tasks_imports_prefect(layer):
+    for path in _layer_files(layer):
+        assert not any(name.split(".")[0] == "prefect" for name in _imports(path)), path
+
+
+def test_the_rule_checker_sees_imports():
+    """Guard against a checker that passes because it finds nothing."""
+    assert "rotaguard.domain" in _imports(PACKAGE / "db" / "repositories.py")

@@ -97,3 +97,10 @@ def test_schedule_between_and_sorted():
     schedule = Schedule(assignments=tuple(assignment(day=d) for d in days))
     assert [a.date.day for a in schedule.sorted().assignments] == [12, 13, 14]
     assert len(schedule.between(date(2026, 3, 13), date(2026, 3, 14)).assignments) == 2
+
+
+def test_model_copy_rebuilds_lookups():
+    original = program()
+    assert "R1-01" in original.people_by_id
+    copy = original.model_copy(update={"people": (factories.faculty(),)})
+    assert set(copy.people_by_id) == {"F-01"}

@@ -63,6 +63,9 @@ def _duplicates(values) -> list:
     return sorted({v for v in values if v in seen or seen.add(v)})
 
 
+_CACHED_LOOKUPS = ("zone", "people_by_id", "rotations_by_id")
+
+
 class Program(Frozen):
     """A whole residency program: settings, people, rotations, absences and rules."""
 
@@ -91,6 +94,13 @@ class Program(Frozen):
         if unknown:
             raise ValueError(f"absences of unknown people: {unknown}")
         return self
+
+    def model_copy(self, *, update=None, deep: bool = False) -> "Program":
+        """A copy whose lookups are rebuilt: the cached ones would describe the original."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name in _CACHED_LOOKUPS:
+            copy.__dict__.pop(name, None)
+        return copy
 
     @cached_property
     def zone(self) -> ZoneInfo:

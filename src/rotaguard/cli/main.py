@@ -48,11 +48,20 @@ def _actor() -> str:
         return "unknown"
 
 
-def _write_output(text: str, out: Path | None) -> None:
-    """Write to ``out`` atomically (temporary file, then rename), or to stdout."""
+def _deliver(text: str, out: Path | None, *, json_output: bool, report: dict, message: str) -> None:
+    """Print ``text``; or write it to ``out`` atomically and say so (as JSON with --json)."""
     if out is None:
         sys.stdout.write(text)
         return
+    _write_file(text, out)
+    if json_output:
+        emit_json({"ok": True, "path": str(out), **report})
+    else:
+        console.print(message)
+
+
+def _write_file(text: str, out: Path) -> None:
+    """Temporary file, then rename: a reader never sees half a file."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.name}.partial")
@@ -192,15 +201,9 @@ def program_export(
     document = export_document(database)
     if document is None:
         raise RotaGuardError("no program has been imported yet: run `rotaguard program import FILE`")
-    text = dump_document(document)
-    if out is None:
-        sys.stdout.write(text)
-        return
-    _write_output(text, out)
-    if json_output:
-        emit_json({"ok": True, "path": str(out), "people": len(document.people), "assignments": len(document.assignments)})
-    else:
-        console.print(f"Wrote {out} ({len(document.people)} people, {len(document.assignments)} assignments).")
+    counts = {"people": len(document.people), "assignments": len(document.assignments)}
+    message = f"Wrote {out} ({counts['people']} people, {counts['assignments']} assignments)."
+    _deliver(dump_document(document), out, json_output=json_output, report=counts, message=message)
 
 
 @program_app.command("show")
@@ -233,15 +236,9 @@ def program_synth(
     """Write a seeded, synthetic (PII-free) program whose minimum staffing can be met in full."""
     block_start = _parse_date("--start", start) if start else next_block_start(date.today())
     document = synthesize(residents=residents, faculty=faculty, seed=seed, start=block_start)
-    text = dump_document(document)
-    if out is None:
-        sys.stdout.write(text)
-        return
-    _write_output(text, out)
-    if json_output:
-        emit_json({"ok": True, "path": str(out), "people": len(document.people), "block_start": block_start.isoformat()})
-    else:
-        console.print(f"Wrote {out}: {residents} residents, {faculty} faculty, block from {block_start}.")
+    report = {"people": len(document.people), "block_start": block_start.isoformat()}
+    message = f"Wrote {out}: {residents} residents, {faculty} faculty, block from {block_start}."
+    _deliver(dump_document(document), out, json_output=json_output, report=report, message=message)
 
 
 @program_app.command("schema")
@@ -251,9 +248,7 @@ def program_schema(
 ) -> None:
     """Print the JSON Schema of the program document (generated from the models)."""
     text = json.dumps(json_schema(), indent=2) + "\n"
-    _write_output(text, out)
-    if out is not None and json_output:
-        emit_json({"ok": True, "path": str(out)})
+    _deliver(text, out, json_output=json_output, report={}, message=f"Wrote {out}.")
 
 
 def _parse_date(option: str, value: str) -> date:
@@ -287,12 +282,8 @@ def export(
         text = json.dumps(export_json(program, schedule), indent=2) + "\n"
     else:
         text = export_csv(program, schedule)
-    _write_output(text, out)
-    if out is not None:
-        if json_output:
-            emit_json({"ok": True, "path": str(out), "assignments": len(schedule.assignments)})
-        else:
-            console.print(f"Wrote {out} ({len(schedule.assignments)} assignments).")
+    count = len(schedule.assignments)
+    _deliver(text, out, json_output=json_output, report={"assignments": count}, message=f"Wrote {out} ({count} assignments).")
 
 
 @audit_app.command("verify")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, cached_property
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from rotaguard.domain.base import DisplayName, Frozen, Slot
 from rotaguard.domain.people import Person
@@ -33,6 +34,16 @@ def is_valid_timezone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+def _known_timezone(value: str) -> str:
+    if not is_valid_timezone(value):
+        raise ValueError(f"unknown IANA time zone {value!r}")
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_timezone)]
+"""An IANA time zone name such as ``America/New_York``."""
 
 
 class SlotTime(Frozen):
@@ -70,20 +81,13 @@ class Program(Frozen):
     """A whole residency program: settings, people, rotations, absences and rules."""
 
     name: DisplayName
-    timezone: str = "America/New_York"
+    timezone: TimeZoneName = "America/New_York"
     slots: SlotTimes = SlotTimes()
     block_anchor: date = DEFAULT_BLOCK_ANCHOR
     rules: RuleParams = RuleParams()
     people: tuple[Person, ...] = ()
     rotations: tuple[Rotation, ...] = ()
     absences: tuple[Absence, ...] = ()
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        if not is_valid_timezone(value):
-            raise ValueError(f"unknown IANA time zone {value!r}")
-        return value
 
     @model_validator(mode="after")
     def _references_resolve(self) -> "Program":

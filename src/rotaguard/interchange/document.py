@@ -12,7 +12,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, create_model, field_validator
+from pydantic import Field, ValidationError, create_model
 
 from rotaguard.domain import (
     Absence,
@@ -29,7 +29,7 @@ from rotaguard.domain import (
     Weekday,
 )
 from rotaguard.domain.base import DisplayName, Frozen
-from rotaguard.domain.program import DEFAULT_BLOCK_ANCHOR, is_valid_timezone
+from rotaguard.domain.program import DEFAULT_BLOCK_ANCHOR, TimeZoneName
 from rotaguard.errors import InputError, Problem
 
 FORMAT = "rotaguard-program/1"
@@ -65,18 +65,11 @@ class SlotsSpec(Frozen):
 
 class ProgramSpec(Frozen):
     name: DisplayName
-    timezone: str = Field(default="America/New_York", description="IANA time zone")
+    timezone: TimeZoneName = Field(default="America/New_York", description="IANA time zone")
     slots: SlotsSpec = SlotsSpec()
     block_anchor: date = Field(
         default=DEFAULT_BLOCK_ANCHOR, description="First day of Block 1 of some academic year; blocks are 28 days"
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        if not is_valid_timezone(value):
-            raise ValueError(f"unknown IANA time zone {value!r}")
-        return value
 
 
 RuleOverrides = create_model(

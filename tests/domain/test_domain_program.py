@@ -39,12 +39,19 @@ def test_call_interval_ends_next_morning_in_program_zone():
     assert interval.hours == 12
 
 
-def test_call_across_daylight_saving_lasts_its_real_length():
-    # 2026-03-08 02:00 EST -> EDT: a 12-hour call from 19:00 ends at 08:00 local time.
+def test_call_across_spring_forward_ends_on_the_wall_clock_and_lasts_11_hours():
+    # 2026-03-08 02:00 EST -> 03:00 EDT: the 19:00 call still ends at 07:00, after 11 real hours.
     interval = program().interval(assignment("R2-01", date(2026, 3, 7), Slot.CALL, "NIGHT"))
-    assert interval.start.utcoffset().total_seconds() == -5 * 3600
-    assert interval.end.isoformat() == "2026-03-08T08:00:00-04:00"
-    assert (interval.end_utc - interval.start_utc).total_seconds() == 12 * 3600
+    assert interval.start.isoformat() == "2026-03-07T19:00:00-05:00"
+    assert interval.end.isoformat() == "2026-03-08T07:00:00-04:00"
+    assert interval.hours == 11
+    assert (interval.end_utc - interval.start_utc).total_seconds() == 11 * 3600
+
+
+def test_call_across_fall_back_lasts_13_hours():
+    interval = program().interval(assignment("R2-01", date(2026, 10, 31), Slot.CALL, "NIGHT"))
+    assert interval.end.isoformat() == "2026-11-01T07:00:00-05:00"
+    assert interval.hours == 13
 
 
 def test_rotation_hours_override_slot_length():

@@ -127,19 +127,35 @@ class Program(Frozen):
     def absent(self, person_id: str, day: date) -> Absence | None:
         return next((a for a in self.absences if a.person_id == person_id and a.covers(day)), None)
 
-    def hours_of(self, assignment: Assignment) -> float:
-        rotation = self.rotations_by_id.get(assignment.rotation_id)
+    def hours_for(self, rotation_id: str, slot: Slot) -> float:
+        """A duty's length: the rotation's own hours when it sets them, else the slot's."""
+        rotation = self.rotations_by_id.get(rotation_id)
         if rotation is not None and rotation.hours is not None:
             return rotation.hours
-        return self.slots.of(assignment.slot).hours
+        return self.slots.of(slot).hours
+
+    def hours_of(self, assignment: Assignment) -> float:
+        return self.hours_for(assignment.rotation_id, assignment.slot)
+
+    def interval_start(self, day: date, slot: Slot) -> datetime:
+        """The slot's wall-clock start on ``day`` in the program's time zone."""
+        return datetime.combine(day, self.slots.of(slot).start, tzinfo=self.zone)
+
+    def interval_bounds(self, day: date, slot: Slot, hours: float) -> tuple[datetime, datetime]:
+        """Start and end on the wall clock, as shifts are rostered: a 19:00 call of 12 h ends
+        at 07:00 even across a daylight-saving change, when it really lasts 11 or 13 h."""
+        naive_start = datetime.combine(day, self.slots.of(slot).start)
+        naive_end = naive_start + timedelta(hours=hours)
+        start = naive_start.replace(tzinfo=self.zone)
+        # A wall time that does not exist (skipped by the clock change) is read with the
+        # offset in force before it; normalising through UTC moves it onto the real clock.
+        end = naive_end.replace(tzinfo=self.zone).astimezone(UTC).astimezone(self.zone)
+        return start, end
 
     def interval(self, assignment: Assignment) -> DutyInterval:
-        """Start and end in the program's time zone; the end is elapsed hours after the start,
-        so a call across a daylight-saving change lasts its real length."""
-        start = datetime.combine(assignment.date, self.slots.of(assignment.slot).start, tzinfo=self.zone)
-        hours = self.hours_of(assignment)
-        end = (start.astimezone(UTC) + timedelta(hours=hours)).astimezone(self.zone)
-        return DutyInterval(start=start, end=end, hours=hours)
+        """When the duty happens; ``hours`` is the time that really elapses (ACGME counts it)."""
+        start, end = self.interval_bounds(assignment.date, assignment.slot, self.hours_of(assignment))
+        return DutyInterval(start=start, end=end, hours=(end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() / 3600)
 
     def block_containing(self, day: date) -> Block:
         offset = (day - self.block_anchor).days

@@ -1,0 +1,144 @@
+"""N-1 and N-2: can the schedule lose one person (or a critical pair) on a day and still be staffed?
+
+A loss leaves a hole only where the person's slot had no one to spare (staffed at or below
+its minimum). A hole is covered by someone eligible (role, PGY, credentials), present, not
+already working at that time, whose own schedule plus the extra duty still passes every
+Tier 1 rule. Each hole needs its own substitute.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from rotaguard.compliance.model import ResilienceGap, Tier
+from rotaguard.compliance.rules import Scope, check_person, person_rules, staffing_counts
+from rotaguard.compliance.view import SLOTS_BY_CODE, ScheduleView, Timeline
+from rotaguard.domain import RuleParams
+
+Hole = tuple[int, int, int, bool]  # rotation, day, slot, needs a resident
+
+
+class Resilience:
+    def __init__(self, view: ScheduleView, params: RuleParams) -> None:
+        self.view = view
+        self.params = params
+        self.tier1 = person_rules(tier=Tier.REGULATORY)
+        self.counts = staffing_counts(view)
+        self.absent = {
+            (view.person_index[a.person_id], view.grid.index(a.start) + offset)
+            for a in view.program.absences
+            if a.person_id in view.person_index
+            for offset in range((a.end - a.start).days + 1)
+        }
+        self.working: dict[tuple[int, int], list[int]] = defaultdict(list)  # (person, day) -> positions in timeline
+        for timeline in view.timelines:
+            for i in np.flatnonzero(view.in_range[timeline.rows]):
+                self.working[(timeline.index, int(timeline.days[i]))].append(int(i))
+        self._substitutes: dict[Hole, list[int]] = {}
+
+    def holes(self, person: int, day: int) -> list[Hole]:
+        """The slots that fall below their minimum when ``person`` is lost on ``day``."""
+        timeline = self.view.timelines[person]
+        found = []
+        for i in self.working.get((person, day), []):
+            rotation_index, slot = int(timeline.rotations[i]), int(timeline.slots[i])
+            rotation = self.view.rotations[rotation_index]
+            pgy1, seniors, faculty = self.counts.get((rotation_index, day, slot), [0, 0, 0])
+            if timeline.person.is_resident and pgy1 + seniors <= rotation.residents.min:
+                found.append((rotation_index, day, slot, True))
+            elif not timeline.person.is_resident and faculty <= rotation.faculty.min:
+                found.append((rotation_index, day, slot, False))
+        return found
+
+    def substitutes(self, hole: Hole) -> list[int]:
+        """Everyone who could fill the hole without breaking a Tier 1 rule (cached per hole)."""
+        if hole not in self._substitutes:
+            self._substitutes[hole] = [p for p in range(len(self.view.people)) if self._can_fill(p, hole)]
+        return self._substitutes[hole]
+
+    def _can_fill(self, person: int, hole: Hole) -> bool:
+        rotation_index, day, slot, needs_resident = hole
+        view = self.view
+        candidate = view.people[person]
+        rotation = view.rotations[rotation_index]
+        date_ = view.grid.day(day)
+        if candidate.is_resident != needs_resident or not rotation.accepts(candidate) or not candidate.active:
+            return False
+        if (person, day) in self.absent or candidate.missing_credentials(rotation.credentials, date_):
+            return False
+        timeline: Timeline = view.timelines[person]
+        began, ended = view.program.interval_bounds(date_, SLOTS_BY_CODE[slot], view.program.hours_for(rotation.id, SLOTS_BY_CODE[slot]))
+        start, end = int(began.timestamp()), int(ended.timestamp())
+        overlapping = (timeline.starts < end) & (timeline.ends > start)
+        if overlapping.any():
+            return False
+        tentative = timeline.with_duty(
+            start=start,
+            end=end,
+            day=day,
+            slot=slot,
+            rotation=rotation_index,
+            in_house_call=rotation.is_call() and rotation.in_house,
+        )
+        scope = Scope(grid=view.grid, first=day, last=day + 1, params=self.params, program=view.program)
+        return not check_person(tentative, scope, self.tier1)
+
+    def covered(self, holes: list[Hole], excluded: set[int]) -> list[Hole]:
+        """The holes left uncovered when each needs a distinct substitute (augmenting paths)."""
+        matched: dict[int, int] = {}  # substitute -> hole index
+
+        def place(h: int, seen: set[int]) -> bool:
+            for candidate in self.substitutes(holes[h]):
+                if candidate in excluded or candidate in seen:
+                    continue
+                seen.add(candidate)
+                if candidate not in matched or place(matched[candidate], seen):
+                    matched[candidate] = h
+                    return True
+            return False
+
+        return [holes[h] for h in range(len(holes)) if not place(h, set())]
+
+    def describe(self, hole: Hole) -> str:
+        rotation_index, day, slot, needs_resident = hole
+        role = "resident" if needs_resident else "faculty"
+        return f"{self.view.rotations[rotation_index].id} {self.view.grid.day(day)} {SLOTS_BY_CODE[slot].value} ({role})"
+
+    def n1(self) -> tuple[list[ResilienceGap], list[tuple[int, int, int]]]:
+        """Failures, and the critical pairs (person, sole substitute, day) for N-2."""
+        failures, critical = [], []
+        for person, day in sorted(self.working):
+            holes = self.holes(person, day)
+            if not holes:
+                continue
+            uncovered = self.covered(holes, excluded={person})
+            if uncovered:
+                failures.append(self._gap((person,), day, uncovered))
+                continue
+            for hole in holes:
+                alternatives = [s for s in self.substitutes(hole) if s != person]
+                if len(alternatives) == 1:
+                    critical.append((person, alternatives[0], day))
+        return failures, critical
+
+    def n2(self, critical: list[tuple[int, int, int]]) -> list[ResilienceGap]:
+        failures = []
+        for first, second, day in sorted(set(critical)):
+            holes = self.holes(first, day) + self.holes(second, day)
+            uncovered = self.covered(holes, excluded={first, second})
+            if uncovered:
+                failures.append(self._gap((first, second), day, uncovered))
+        return failures
+
+    def _gap(self, people: tuple[int, ...], day: int, uncovered: list[Hole]) -> ResilienceGap:
+        ids = tuple(self.view.people[p].id for p in people)
+        slots = tuple(self.describe(h) for h in uncovered)
+        who = " and ".join(ids)
+        return ResilienceGap(
+            person_ids=ids,
+            date=self.view.grid.day(day),
+            uncovered=slots,
+            message=f"losing {who} on {self.view.grid.day(day)} leaves {', '.join(slots)} without a rule-abiding substitute",
+        )

@@ -1,0 +1,209 @@
+"""A schedule as arrays: every duty in whole seconds since the epoch, grouped by person.
+
+Built once per check; every rule reads it. Seconds are integers so that a call ending at
+07:00 and a half day starting at 07:00 meet exactly and merge into one duty period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+
+from rotaguard.domain import Assignment, Person, Program, RotationKind, Schedule, Slot
+
+HOUR = 3600
+SLOT_CODES = {Slot.AM: 0, Slot.PM: 1, Slot.CALL: 2}
+SLOTS_BY_CODE = (Slot.AM, Slot.PM, Slot.CALL)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _seconds(moment: datetime) -> int:
+    return int((moment - _EPOCH).total_seconds())
+
+
+@dataclass(frozen=True)
+class DayGrid:
+    """Consecutive calendar days in the program's zone; ``midnights[i]`` starts day ``i``."""
+
+    first: date
+    midnights: np.ndarray  # len(days) + 1 entries, seconds
+
+    @classmethod
+    def covering(cls, program: Program, first: date, last: date) -> "DayGrid":
+        days = (last - first).days + 2
+        midnights = np.array(
+            [_seconds(datetime.combine(first + timedelta(days=i), time(0), tzinfo=program.zone)) for i in range(days)],
+            dtype=np.int64,
+        )
+        return cls(first=first, midnights=midnights)
+
+    @property
+    def size(self) -> int:
+        return len(self.midnights) - 1
+
+    def index(self, day: date) -> int:
+        return (day - self.first).days
+
+    def day(self, index: int) -> date:
+        return self.first + timedelta(days=int(index))
+
+    def day_of(self, seconds: np.ndarray) -> np.ndarray:
+        """The grid day each instant falls in."""
+        return np.searchsorted(self.midnights, seconds, side="right") - 1
+
+    def weekday(self, index: np.ndarray | int):
+        return (self.first.weekday() + index) % 7
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """One person's duties, sorted by start."""
+
+    person: Person
+    index: int
+    starts: np.ndarray
+    ends: np.ndarray
+    days: np.ndarray
+    slots: np.ndarray
+    rotations: np.ndarray
+    in_house_call: np.ndarray
+    rows: np.ndarray  # positions in ScheduleView.assignments
+
+    def with_duty(self, *, start: int, end: int, day: int, slot: int, rotation: int, in_house_call: bool) -> "Timeline":
+        """This timeline plus one more duty (a substitute's tentative assignment)."""
+        at = int(np.searchsorted(self.starts, start))
+
+        def put(values, value):
+            return np.insert(values, at, value)
+
+        return Timeline(
+            person=self.person,
+            index=self.index,
+            starts=put(self.starts, start),
+            ends=put(self.ends, end),
+            days=put(self.days, day),
+            slots=put(self.slots, slot),
+            rotations=put(self.rotations, rotation),
+            in_house_call=put(self.in_house_call, in_house_call),
+            rows=put(self.rows, -1),
+        )
+
+
+@dataclass(frozen=True)
+class Periods:
+    """Duty periods: overlapping or touching duties merged into one continuous stretch."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+
+    @classmethod
+    def of(cls, timeline: Timeline) -> "Periods":
+        if len(timeline.starts) == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(empty, empty)
+        running_end = np.maximum.accumulate(timeline.ends)
+        opens = np.ones(len(timeline.starts), dtype=bool)
+        opens[1:] = timeline.starts[1:] > running_end[:-1]
+        first = np.flatnonzero(opens)
+        return cls(timeline.starts[first], np.maximum.reduceat(timeline.ends, first))
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.ends - self.starts
+
+    def worked_before(self, moments: np.ndarray) -> np.ndarray:
+        """Seconds of duty from the beginning of time up to each moment (periods never overlap)."""
+        if len(self.starts) == 0:
+            return np.zeros(len(moments), dtype=np.int64)
+        done = np.concatenate(([0], np.cumsum(self.lengths)))
+        finished = np.searchsorted(self.ends, moments, side="right")
+        current = np.minimum(finished, len(self.starts) - 1)
+        inside = (finished < len(self.starts)) & (self.starts[current] < moments)
+        return done[finished] + np.where(inside, moments - self.starts[current], 0)
+
+    def touched_days(self, grid: DayGrid) -> np.ndarray:
+        """A boolean per grid day: does any duty period touch it?"""
+        marks = np.zeros(grid.size + 1, dtype=np.int64)
+        if len(self.starts):
+            first = np.clip(grid.day_of(self.starts), 0, grid.size)
+            # A period ending exactly at midnight does not touch the next day.
+            last = np.clip(np.searchsorted(grid.midnights, self.ends, side="left") - 1, 0, grid.size - 1)
+            np.add.at(marks, first, 1)
+            np.add.at(marks, last + 1, -1)
+        return np.cumsum(marks)[: grid.size] > 0
+
+
+class ScheduleView:
+    """Everything the rules need, computed once per check."""
+
+    def __init__(self, schedule: Schedule, program: Program, start: date, end: date) -> None:
+        self.program = program
+        self.start, self.end = start, end
+        self.assignments: tuple[Assignment, ...] = schedule.assignments
+        window = program.rules.averaging_window_days
+        days = [a.date for a in self.assignments]
+        first = min([start - timedelta(days=window), *days]) - timedelta(days=1)
+        last = max([end + timedelta(days=window), *days]) + timedelta(days=2)
+        self.grid = DayGrid.covering(program, first, last)
+        self.range_first, self.range_last = self.grid.index(start), self.grid.index(end)
+        self.people = program.people
+        self.person_index = {p.id: i for i, p in enumerate(self.people)}
+        self.rotations = program.rotations
+        self.rotation_index = {r.id: i for i, r in enumerate(self.rotations)}
+
+        n = len(self.assignments)
+        self.person = np.empty(n, dtype=np.int64)
+        self.rotation = np.empty(n, dtype=np.int64)
+        self.day = np.empty(n, dtype=np.int64)
+        self.slot = np.empty(n, dtype=np.int64)
+        self.start_s = np.empty(n, dtype=np.int64)
+        self.end_s = np.empty(n, dtype=np.int64)
+        self.in_house_call = np.zeros(n, dtype=bool)
+        self.unknown: list[int] = []
+        # Times repeat for every (day, slot, rotation): compute each once, not once per assignment.
+        bounds: dict[tuple[date, Slot, str], tuple[int, int]] = {}
+        call_in_house = [r.kind is RotationKind.CALL and r.in_house for r in self.rotations]
+        for row, assignment in enumerate(self.assignments):
+            person = self.person_index.get(assignment.person_id, -1)
+            rotation = self.rotation_index.get(assignment.rotation_id, -1)
+            if person < 0 or rotation < 0:
+                self.unknown.append(row)
+            key = (assignment.date, assignment.slot, assignment.rotation_id)
+            span = bounds.get(key)
+            if span is None:
+                began, ended = program.interval_bounds(assignment.date, assignment.slot, program.hours_for(assignment.rotation_id, assignment.slot))
+                span = bounds[key] = (_seconds(began), _seconds(ended))
+            code = SLOT_CODES[assignment.slot]
+            self.person[row] = person
+            self.rotation[row] = rotation
+            self.day[row] = (assignment.date - self.grid.first).days
+            self.slot[row] = code
+            self.start_s[row], self.end_s[row] = span
+            self.in_house_call[row] = rotation >= 0 and call_in_house[rotation]
+        self.in_range = (self.day >= self.range_first) & (self.day <= self.range_last)
+        # Rows naming an unknown person or rotation stay out of every timeline (a rule reports them).
+        owner = np.where(self.rotation >= 0, self.person, -1)
+        order = np.lexsort((self.start_s, owner))
+        bounds = np.searchsorted(owner[order], np.arange(len(self.people) + 1))
+        self.timelines = tuple(
+            Timeline(
+                person=person,
+                index=i,
+                starts=self.start_s[rows],
+                ends=self.end_s[rows],
+                days=self.day[rows],
+                slots=self.slot[rows],
+                rotations=self.rotation[rows],
+                in_house_call=self.in_house_call[rows],
+                rows=rows,
+            )
+            for i, person in enumerate(self.people)
+            for rows in (order[bounds[i] : bounds[i + 1]],)
+        )
+
+    def windows(self) -> np.ndarray:
+        """Start days of every averaging window that overlaps the range (some reach into history)."""
+        width = self.program.rules.averaging_window_days
+        return np.arange(max(0, self.range_first - width + 1), self.range_last + 1)

@@ -121,14 +121,17 @@ def _window_hours(timeline: Timeline, scope: Scope, starts: np.ndarray) -> np.nd
 def _window_limit_violations(
     rule_: Rule, timeline: Timeline, scope: Scope, values: np.ndarray, starts: np.ndarray, over: np.ndarray, describe
 ) -> list[Violation]:
-    """One violation per run of consecutive offending windows, reporting the worst window."""
+    """One violation per run of consecutive offending windows (one overload breaks up to 28
+    overlapping windows), reporting the worst window."""
     found = []
     for a, b in _runs(over):
-        worst = a + int(np.argmax(values[a : b + 1])) if describe.worst_is_max else a + int(np.argmin(values[a : b + 1]))
+        run = values[a : b + 1]
+        extreme = run.max() if describe.worst_is_max else run.min()
+        # Among equally bad windows, name the one that lines up best with the judged range.
+        candidates = a + np.flatnonzero(run == extreme)
+        worst = int(candidates[np.argmin(np.abs(starts[candidates] - scope.first))])
         window_start, window_end = scope.window_label(int(starts[worst]))
         message = describe.sentence(timeline.person.id, values[worst], window_start, window_end)
-        if b > a:
-            message += f" ({b - a + 1} overlapping windows are affected)"
         found.append(
             rule_.violation(
                 message,

@@ -156,7 +156,6 @@ def cli(database_url, tmp_path, monkeypatch, capsys):
 
     def run(*args: str) -> CliResult:
         capsys.readouterr()
-        monkeypatch.setattr("sys.argv", ["rotaguard", *args])
         code = main(list(args))
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)

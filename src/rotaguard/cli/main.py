@@ -8,7 +8,7 @@ import os
 import sys
 import traceback
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +16,7 @@ import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from rotaguard.cli.context import close_databases, display_url, load_settings, open_database, require_current_schema
-from rotaguard.cli.output import JsonOption, console, emit_json, fail_line, table
+from rotaguard.cli.output import JsonOption, console, emit_json, fail_line, json_already_emitted, reset_json_state, table
 from rotaguard.db import AuditLog
 from rotaguard.db.migrate import current_revision, head_revision, upgrade
 from rotaguard.domain import BLOCK_DAYS, Program, Role
@@ -269,9 +269,7 @@ def export(
     """Export the assignments of a date range with their start, end and hours (ISO-8601)."""
     from rotaguard.db import AssignmentRepository
 
-    first, last = _parse_date("--start", start), _parse_date("--end", end)
-    if last < first:
-        raise InputError("export", [Problem("--end", f"{last} is before --start {first}")])
+    first, last = _date_range(start, end)
     if format not in ("json", "csv"):
         raise InputError("export", [Problem("--format", f"{format!r} is not one of json, csv")])
     database = open_database(load_settings())
@@ -284,6 +282,66 @@ def export(
         text = export_csv(program, schedule)
     count = len(schedule.assignments)
     _deliver(text, out, json_output=json_output, report={"assignments": count}, message=f"Wrote {out} ({count} assignments).")
+
+
+def _date_range(start: str, end: str) -> tuple[date, date]:
+    first, last = _parse_date("--start", start), _parse_date("--end", end)
+    if last < first:
+        raise InputError("--end", [Problem("--end", f"{last} is before --start {first}")])
+    return first, last
+
+
+@app.command()
+def validate(
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day, inclusive (YYYY-MM-DD).")],
+    resilience: Annotated[bool, typer.Option(help="Also compute N-1/N-2 resilience.")] = True,
+    json_output: JsonOption = False,
+) -> None:
+    """Judge the stored schedule of a date range against every rule (read-only).
+
+    Exit 0 with no Tier 1 violation, 1 with any, 2 on bad input.
+    """
+    from rotaguard.compliance import validate as judge
+    from rotaguard.db import AssignmentRepository
+
+    first, last = _date_range(start, end)
+    database = open_database(load_settings())
+    program, _ = _stored_program(database)
+    reach = timedelta(days=program.rules.averaging_window_days)
+    with database.read() as session:
+        # Every window that touches the range reaches up to 27 days beyond it on either side.
+        schedule = AssignmentRepository(session).schedule(start=first - reach, end=last + reach)
+    report = judge(schedule, program, start=first, end=last, resilience=resilience)
+    if json_output:
+        emit_json(report.as_json())
+    else:
+        _print_report(report)
+    if not report.publishable:
+        raise RotaGuardError(f"{len(report.tier1)} Tier 1 violations in {first}..{last}: this schedule must not be published")
+
+
+def _print_report(report) -> None:
+    metrics = report.metrics
+    console.print(
+        f"[bold]{report.start}..{report.end}[/bold]: {metrics.tier1_violations} Tier 1 violations, "
+        f"{metrics.tier2_warnings} Tier 2 warnings, {metrics.coverage_gaps} coverage gaps"
+    )
+    console.print(
+        f"demand coverage {metrics.demand_coverage:.1%}, slot fill rate {metrics.slot_fill_rate:.1%}, "
+        f"N-1 {'ok' if metrics.n1_compliant else 'not checked' if metrics.n1_compliant is None else f'{metrics.n1_failures} failures'}"
+    )
+    for title, items in (("Tier 1 violations", report.tier1), ("Tier 2 warnings", report.tier2)):
+        if items:
+            console.print(table(title, ["rule", "message"], [[v.rule_id, v.message] for v in items]))
+    if report.coverage_gaps:
+        shown = report.coverage_gaps[:20]
+        rows = [[g.message] for g in shown]
+        if len(report.coverage_gaps) > len(shown):
+            rows.append([f"... and {len(report.coverage_gaps) - len(shown)} more (use --json)"])
+        console.print(table("Coverage gaps", ["gap"], rows))
+    if report.resilience:
+        console.print(table("Resilience gaps", ["gap"], [[g.message] for g in report.resilience]))
 
 
 @audit_app.command("verify")
@@ -321,13 +379,13 @@ def audit_list(
         console.print(table("Audit events", ["id", "at", "actor", "action", "subject"], [[r["id"], r["at"], r["actor"], r["action"], r["subject"]] for r in rows]))
 
 
-def _report(error: RotaGuardError) -> None:
+def _report(error: RotaGuardError, *, json_requested: bool) -> None:
     fail_line(str(error))
     problems = error.problems if isinstance(error, InputError) else []
     if isinstance(error, InputError):
         for line in error.detail_lines:
             sys.stderr.write(f"  {line}\n")
-    if "--json" in sys.argv[1:]:
+    if json_requested and not json_already_emitted():
         emit_json({"ok": False, "error": str(error), "problems": [{"path": p.path, "message": p.message} for p in problems]})
 
 
@@ -337,10 +395,12 @@ def _is_usage_error(error: Exception) -> bool:
 
 def main(args: list[str] | None = None) -> int:
     """Run the CLI and return its exit code instead of raising."""
+    reset_json_state()
+    json_requested = "--json" in (sys.argv[1:] if args is None else args)
     try:
         app(args=args, prog_name="rotaguard", standalone_mode=False)
     except RotaGuardError as error:
-        _report(error)
+        _report(error, json_requested=json_requested)
         return error.exit_code
     except typer.Exit as exit_:
         return exit_.exit_code

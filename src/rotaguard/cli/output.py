@@ -15,8 +15,23 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 console = Console(highlight=False, soft_wrap=True)
 
 
+class _JsonState:
+    """Whether this command has printed its JSON document (stdout holds at most one)."""
+
+    emitted = False
+
+
 def emit_json(payload) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
+    _JsonState.emitted = True
+
+
+def json_already_emitted() -> bool:
+    return _JsonState.emitted
+
+
+def reset_json_state() -> None:
+    _JsonState.emitted = False
 
 
 def table(title: str, columns: list[str], rows: list[list]) -> Table:

@@ -14,12 +14,11 @@ from rotaguard.compliance.rules import (
     call_counts,
     check_person,
     person_rules,
-    staffing_counts,
     weekend_counts,
     _window_hours,
 )
-from rotaguard.compliance.view import HOUR, SLOTS_BY_CODE, ScheduleView
-from rotaguard.domain import Program, RuleParams, Schedule, days_between
+from rotaguard.compliance.view import FACULTY, HOUR, PGY1, SENIOR, SLOTS_BY_CODE, ScheduleView
+from rotaguard.domain import Program, RuleParams, Schedule
 
 
 def _range_of(schedule: Schedule, start: date | None, end: date | None) -> tuple[date, date]:
@@ -41,7 +40,7 @@ def check_rule(rule_id: str, schedule: Schedule, program: Program, params: RuleP
     view = ScheduleView(schedule, program.model_copy(update={"rules": params}), start, end)
     if rule_.applies_to is None:
         return rule_.check(view, params)
-    scope = Scope(grid=view.grid, first=view.range_first, last=view.range_last, params=params, program=view.program)
+    scope = Scope.of(view, params)
     return check_person_all(view, scope, [rule_])
 
 
@@ -52,30 +51,37 @@ def check_person_all(view: ScheduleView, scope: Scope, rules) -> list[Violation]
     return found
 
 
-def _coverage(view: ScheduleView, counts) -> tuple[list[CoverageGap], int, int]:
+def _coverage(view: ScheduleView) -> tuple[list[CoverageGap], int, int]:
+    """Shortfalls against each rotation's minimum on the slots it runs, and the totals."""
+    days = np.arange(view.range_first, view.range_last + 1)
+    runs = view.tables.runs[:, view.grid.weekday(days), :]  # [rotation, day, slot]
+    counts = view.staffing[:, days, :, :]
     gaps, required_total, filled_total = [], 0, 0
-    for rotation_index, rotation in enumerate(view.rotations):
-        for day in days_between(view.start, view.end):
-            for slot in rotation.slots:
-                if not rotation.runs_on(day, slot):
-                    continue
-                pgy1, seniors, faculty = counts.get((rotation_index, view.grid.index(day), list(SLOTS_BY_CODE).index(slot)), [0, 0, 0])
-                for role, assigned, required in (("residents", pgy1 + seniors, rotation.residents.min), ("faculty", faculty, rotation.faculty.min)):
-                    required_total += required
-                    filled_total += min(assigned, required)
-                    if assigned < required:
-                        gaps.append(
-                            CoverageGap(
-                                rotation_id=rotation.id,
-                                date=day,
-                                slot=slot,
-                                role=role,
-                                required=required,
-                                assigned=assigned,
-                                message=f"{rotation.id} {day} {slot.value}: {assigned} of {required} {role}",
-                            )
-                        )
-    return gaps, required_total, filled_total
+    for role, role_index, assigned in (
+        ("residents", 0, counts[..., PGY1] + counts[..., SENIOR]),
+        ("faculty", 1, counts[..., FACULTY]),
+    ):
+        minimum = np.array([(r.residents.min, r.faculty.min)[role_index] for r in view.rotations], dtype=np.int64)
+        required = np.where(runs, minimum[:, None, None], 0)
+        required_total += int(required.sum())
+        filled_total += int(np.minimum(assigned, required).sum())
+        for rotation_index, day, slot in np.argwhere(assigned < required):
+            rotation, when, slot_ = view.rotations[rotation_index], view.grid.day(days[day]), SLOTS_BY_CODE[slot]
+            have, want = int(assigned[rotation_index, day, slot]), int(required[rotation_index, day, slot])
+            gaps.append((
+                (int(rotation_index), int(day), int(slot), role_index),
+                CoverageGap(
+                    rotation_id=rotation.id,
+                    date=when,
+                    slot=slot_,
+                    role=role,
+                    required=want,
+                    assigned=have,
+                    message=f"{rotation.id} {when} {slot_.value}: {have} of {want} {role}",
+                ),
+            ))
+    gaps.sort(key=lambda keyed: keyed[0])
+    return [gap for _, gap in gaps], required_total, filled_total
 
 
 def _slot_fill_rate(view: ScheduleView) -> float:
@@ -123,7 +129,7 @@ def validate(
     if params != program.rules:
         program = program.model_copy(update={"rules": params})
     view = ScheduleView(schedule, program, start, end)
-    scope = Scope(grid=view.grid, first=view.range_first, last=view.range_last, params=params, program=program)
+    scope = Scope.of(view, params)
 
     violations = check_person_all(view, scope, person_rules())
     for rule_ in RULES.values():
@@ -131,8 +137,7 @@ def validate(
             violations += rule_.check(view, params)
     violations.sort(key=lambda v: (v.tier, v.date or start, v.person_id or "", v.rule_id))
 
-    counts = staffing_counts(view)
-    gaps, required, filled = _coverage(view, counts)
+    gaps, required, filled = _coverage(view)
     calls = call_counts(view)
     weekends = weekend_counts(view)
     resilience_gaps: list = []

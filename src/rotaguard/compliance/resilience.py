@@ -13,7 +13,7 @@ from collections import defaultdict
 import numpy as np
 
 from rotaguard.compliance.model import ResilienceGap, Tier
-from rotaguard.compliance.rules import Scope, check_person, person_rules, staffing_counts
+from rotaguard.compliance.rules import Scope, check_person, person_rules
 from rotaguard.compliance.view import SLOTS_BY_CODE, ScheduleView, Timeline
 from rotaguard.domain import RuleParams
 
@@ -25,7 +25,6 @@ class Resilience:
         self.view = view
         self.params = params
         self.tier1 = person_rules(tier=Tier.REGULATORY)
-        self.counts = staffing_counts(view)
         self.absent = {
             (view.person_index[a.person_id], view.grid.index(a.start) + offset)
             for a in view.program.absences
@@ -45,7 +44,7 @@ class Resilience:
         for i in self.working.get((person, day), []):
             rotation_index, slot = int(timeline.rotations[i]), int(timeline.slots[i])
             rotation = self.view.rotations[rotation_index]
-            pgy1, seniors, faculty = self.counts.get((rotation_index, day, slot), [0, 0, 0])
+            pgy1, seniors, faculty = (int(n) for n in self.view.staffing[rotation_index, day, slot])
             if timeline.person.is_resident and pgy1 + seniors <= rotation.residents.min:
                 found.append((rotation_index, day, slot, True))
             elif not timeline.person.is_resident and faculty <= rotation.faculty.min:
@@ -82,7 +81,7 @@ class Resilience:
             rotation=rotation_index,
             in_house_call=rotation.is_call() and rotation.in_house,
         )
-        scope = Scope(grid=view.grid, first=day, last=day + 1, params=self.params, program=view.program)
+        scope = Scope.of(view, self.params, first=day, last=day + 1)
         return not check_person(tentative, scope, self.tier1)
 
     def covered(self, holes: list[Hole], excluded: set[int]) -> list[Hole]:

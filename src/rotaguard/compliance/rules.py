@@ -17,7 +17,7 @@ from enum import StrEnum
 import numpy as np
 
 from rotaguard.compliance.model import Severity, Tier, Violation
-from rotaguard.compliance.view import HOUR, SLOTS_BY_CODE, DayGrid, Periods, ScheduleView, Timeline
+from rotaguard.compliance.view import FACULTY, HOUR, PGY1, SENIOR, SLOTS_BY_CODE, DayGrid, Periods, ProgramTables, ScheduleView, Timeline
 from rotaguard.domain import Program, RuleParams
 
 WEEKEND = (5, 6)
@@ -38,6 +38,18 @@ class Scope:
     last: int
     params: RuleParams
     program: Program
+    tables: ProgramTables
+
+    @classmethod
+    def of(cls, view: ScheduleView, params: RuleParams, *, first: int | None = None, last: int | None = None) -> "Scope":
+        return cls(
+            grid=view.grid,
+            first=view.range_first if first is None else first,
+            last=view.range_last if last is None else last,
+            params=params,
+            program=view.program,
+            tables=view.tables,
+        )
 
     @property
     def window(self) -> int:
@@ -62,7 +74,8 @@ class Rule:
 
     def violation(self, message: str, **fields) -> Violation:
         severity = Severity.ERROR if self.tier is Tier.REGULATORY else Severity.WARNING
-        return Violation(rule_id=self.id, tier=self.tier, severity=severity, message=message, **fields)
+        # Built from checked values only: skipping validation keeps large reports fast.
+        return Violation.model_construct(rule_id=self.id, tier=self.tier, severity=severity, message=message, **fields)
 
 
 RULES: dict[str, Rule] = {}
@@ -468,8 +481,7 @@ def _describe(timeline: Timeline, scope: Scope, i: int) -> str:
 def pgy1_moonlighting(timeline: Timeline, scope: Scope) -> list[Violation]:
     if timeline.person.pgy != 1:
         return []
-    moonlighting = np.array([r.moonlighting for r in scope.program.rotations], dtype=bool)
-    rows = np.flatnonzero(_in_scope_rows(timeline, scope) & moonlighting[timeline.rotations])
+    rows = np.flatnonzero(_in_scope_rows(timeline, scope) & scope.tables.moonlighting[timeline.rotations])
     return [
         _assignment_violation("acgme.moonlighting.pgy1", timeline, scope, i, f"{_describe(timeline, scope, i)}: PGY-1 may not moonlight")
         for i in rows
@@ -533,18 +545,16 @@ def during_absence(timeline: Timeline, scope: Scope) -> list[Violation]:
     applies_to=AppliesTo.EVERYONE,
 )
 def credentials(timeline: Timeline, scope: Scope) -> list[Violation]:
+    valid_until = scope.tables.valid_until[timeline.index, timeline.rotations]
     found = []
-    for i in np.flatnonzero(_in_scope_rows(timeline, scope)):
+    for i in np.flatnonzero(_in_scope_rows(timeline, scope) & (timeline.days > valid_until)):
         rotation = scope.program.rotations[timeline.rotations[i]]
-        if not rotation.credentials:
-            continue
         missing = timeline.person.missing_credentials(rotation.credentials, scope.grid.day(timeline.days[i]))
-        if missing:
-            found.append(
-                _assignment_violation(
-                    "schedule.credentials", timeline, scope, i, f"{_describe(timeline, scope, i)} without {', '.join(missing)}"
-                )
+        found.append(
+            _assignment_violation(
+                "schedule.credentials", timeline, scope, i, f"{_describe(timeline, scope, i)} without {', '.join(missing)}"
             )
+        )
     return found
 
 
@@ -556,8 +566,8 @@ def credentials(timeline: Timeline, scope: Scope) -> list[Violation]:
     applies_to=AppliesTo.EVERYONE,
 )
 def eligibility(timeline: Timeline, scope: Scope) -> list[Violation]:
-    accepts = np.array([r.accepts(timeline.person) for r in scope.program.rotations], dtype=bool)
-    rows = np.flatnonzero(_in_scope_rows(timeline, scope) & ~accepts[timeline.rotations])
+    accepts = scope.tables.accepts[timeline.index, timeline.rotations]
+    rows = np.flatnonzero(_in_scope_rows(timeline, scope) & ~accepts)
     person = timeline.person
     level = f"PGY-{person.pgy}" if person.is_resident else "faculty"
     return [
@@ -576,22 +586,18 @@ def eligibility(timeline: Timeline, scope: Scope) -> list[Violation]:
     applies_to=AppliesTo.EVERYONE,
 )
 def rotation_calendar(timeline: Timeline, scope: Scope) -> list[Violation]:
-    found = []
     weekdays = scope.grid.weekday(timeline.days)
-    for i in np.flatnonzero(_in_scope_rows(timeline, scope)):
-        rotation = scope.program.rotations[timeline.rotations[i]]
-        day = scope.grid.day(timeline.days[i])
-        if not rotation.runs_on(day, SLOTS_BY_CODE[timeline.slots[i]]):
-            found.append(
-                _assignment_violation(
-                    "schedule.rotation_calendar",
-                    timeline,
-                    scope,
-                    i,
-                    f"{_describe(timeline, scope, i)}: {rotation.id} does not run then (weekday {int(weekdays[i])})",
-                )
-            )
-    return found
+    staffed = scope.tables.runs[timeline.rotations, weekdays, timeline.slots]
+    return [
+        _assignment_violation(
+            "schedule.rotation_calendar",
+            timeline,
+            scope,
+            i,
+            f"{_describe(timeline, scope, i)}: {scope.program.rotations[timeline.rotations[i]].id} does not run then",
+        )
+        for i in np.flatnonzero(_in_scope_rows(timeline, scope) & ~staffed)
+    ]
 
 
 def check_person(timeline: Timeline, scope: Scope, rules: list[Rule]) -> list[Violation]:
@@ -605,16 +611,11 @@ def check_person(timeline: Timeline, scope: Scope, rules: list[Rule]) -> list[Vi
 # ---------------------------------------------------------------------------- schedule-wide rules
 
 
-def staffing_counts(view: ScheduleView) -> dict[tuple[int, int, int], list[int]]:
-    """(rotation, day, slot) -> [PGY-1 residents, other residents, faculty] for in-range assignments."""
-    counts: dict[tuple[int, int, int], list[int]] = {}
-    people = view.people
-    for row in np.flatnonzero(view.in_range & (view.person >= 0) & (view.rotation >= 0)):
-        key = (int(view.rotation[row]), int(view.day[row]), int(view.slot[row]))
-        bucket = counts.setdefault(key, [0, 0, 0])
-        person = people[view.person[row]]
-        bucket[0 if person.pgy == 1 else 1 if person.is_resident else 2] += 1
-    return counts
+def faculty_needed(params: RuleParams, pgy1: np.ndarray, seniors: np.ndarray) -> np.ndarray:
+    """``RuleParams.faculty_needed`` for whole arrays: one ceiling, in integers."""
+    per_pgy1, per_senior = params.pgy1_per_faculty, params.senior_residents_per_faculty
+    denominator = per_pgy1 * per_senior
+    return (pgy1 * per_senior + seniors * per_pgy1 + denominator - 1) // denominator
 
 
 @rule(
@@ -625,25 +626,25 @@ def staffing_counts(view: ScheduleView) -> dict[tuple[int, int, int], list[int]]
     applies_to=None,
 )
 def supervision(view: ScheduleView, params: RuleParams) -> list[Violation]:
+    counts = view.staffing
+    pgy1, seniors, faculty = counts[..., PGY1], counts[..., SENIOR], counts[..., FACULTY]
+    needed = faculty_needed(params, pgy1, seniors)
+    supervised = np.array([r.supervised for r in view.rotations], dtype=bool)[:, None, None]
     found = []
-    for (rotation_index, day, slot), (pgy1, seniors, faculty) in sorted(staffing_counts(view).items()):
-        rotation = view.rotations[rotation_index]
-        if not rotation.supervised or not (pgy1 or seniors):
-            continue
-        needed = params.faculty_needed(pgy1_residents=pgy1, senior_residents=seniors)
-        if faculty < needed:
-            when = view.grid.day(day)
-            found.append(
-                RULES["program.supervision"].violation(
-                    f"{rotation.id} {when} {SLOTS_BY_CODE[slot].value}: {faculty} faculty for {pgy1} PGY-1 and "
-                    f"{seniors} senior residents; at least {needed} required",
-                    rotation_id=rotation.id,
-                    date=when,
-                    slot=SLOTS_BY_CODE[slot],
-                    measured=float(faculty),
-                    limit=float(needed),
-                )
+    for rotation_index, day, slot in np.argwhere(supervised & (faculty < needed)):
+        rotation, when = view.rotations[rotation_index], view.grid.day(day)
+        have, want = int(faculty[rotation_index, day, slot]), int(needed[rotation_index, day, slot])
+        found.append(
+            RULES["program.supervision"].violation(
+                f"{rotation.id} {when} {SLOTS_BY_CODE[slot].value}: {have} faculty for {int(pgy1[rotation_index, day, slot])} "
+                f"PGY-1 and {int(seniors[rotation_index, day, slot])} senior residents; at least {want} required",
+                rotation_id=rotation.id,
+                date=when,
+                slot=SLOTS_BY_CODE[slot],
+                measured=float(have),
+                limit=float(want),
             )
+        )
     return found
 
 
@@ -655,22 +656,27 @@ def supervision(view: ScheduleView, params: RuleParams) -> list[Violation]:
     applies_to=None,
 )
 def above_max(view: ScheduleView, params: RuleParams) -> list[Violation]:
+    counts = view.staffing
+    residents = counts[..., PGY1] + counts[..., SENIOR]
     found = []
-    for (rotation_index, day, slot), (pgy1, seniors, faculty) in sorted(staffing_counts(view).items()):
-        rotation = view.rotations[rotation_index]
-        for role, count, maximum in (("residents", pgy1 + seniors, rotation.residents.max), ("faculty", faculty, rotation.faculty.max)):
-            if count > maximum:
-                when = view.grid.day(day)
-                found.append(
-                    RULES["staffing.above_max"].violation(
-                        f"{rotation.id} {when} {SLOTS_BY_CODE[slot].value}: {count} {role}; at most {maximum}",
-                        rotation_id=rotation.id,
-                        date=when,
-                        slot=SLOTS_BY_CODE[slot],
-                        measured=float(count),
-                        limit=float(maximum),
-                    )
+    for role, assigned, maximum in (
+        ("residents", residents, np.array([r.residents.max for r in view.rotations], dtype=np.int64)),
+        ("faculty", counts[..., FACULTY], np.array([r.faculty.max for r in view.rotations], dtype=np.int64)),
+    ):
+        for rotation_index, day, slot in np.argwhere(assigned > maximum[:, None, None]):
+            rotation, when = view.rotations[rotation_index], view.grid.day(day)
+            count = int(assigned[rotation_index, day, slot])
+            found.append(
+                RULES["staffing.above_max"].violation(
+                    f"{rotation.id} {when} {SLOTS_BY_CODE[slot].value}: {count} {role}; at most {maximum[rotation_index]}",
+                    rotation_id=rotation.id,
+                    date=when,
+                    slot=SLOTS_BY_CODE[slot],
+                    measured=float(count),
+                    limit=float(maximum[rotation_index]),
                 )
+            )
+    found.sort(key=lambda v: (v.date, v.rotation_id, list(SLOTS_BY_CODE).index(v.slot)))
     return found
 
 

@@ -7,6 +7,7 @@ Built once per check; every rule reads it. Seconds are integers so that a call e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -135,6 +136,44 @@ class Periods:
         return np.cumsum(marks)[: grid.size] > 0
 
 
+NO_EXPIRY = np.iinfo(np.int64).max
+NOT_HELD = np.iinfo(np.int64).min
+PGY1, SENIOR, FACULTY = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class ProgramTables:
+    """Per person and rotation facts as arrays, so rules look them up instead of looping."""
+
+    accepts: np.ndarray  # [person, rotation] role and PGY eligibility
+    valid_until: np.ndarray  # [person, rotation] last grid day all required credentials hold
+    runs: np.ndarray  # [rotation, weekday, slot] the rotation is staffed then
+    moonlighting: np.ndarray  # [rotation]
+    role: np.ndarray  # [person] PGY1, SENIOR or FACULTY
+
+    @classmethod
+    def of(cls, program: Program, grid: DayGrid) -> "ProgramTables":
+        people, rotations = program.people, program.rotations
+        accepts = np.array([[r.accepts(p) for r in rotations] for p in people], dtype=bool).reshape(len(people), len(rotations))
+        valid_until = np.full((len(people), len(rotations)), NO_EXPIRY, dtype=np.int64)
+        for i, person in enumerate(people):
+            held = {c.name: c.expires for c in person.credentials}
+            for j, rotation in enumerate(rotations):
+                for name in rotation.credentials:
+                    if name not in held:
+                        valid_until[i, j] = NOT_HELD
+                    elif held[name] is not None:
+                        valid_until[i, j] = min(valid_until[i, j], grid.index(held[name]))
+        runs = np.zeros((len(rotations), 7, 3), dtype=bool)
+        for j, rotation in enumerate(rotations):
+            for day in rotation.days:
+                for slot in rotation.slots:
+                    runs[j, day.index, SLOT_CODES[slot]] = True
+        role = np.array([PGY1 if p.pgy == 1 else SENIOR if p.is_resident else FACULTY for p in people], dtype=np.int64)
+        moonlighting = np.array([r.moonlighting for r in rotations], dtype=bool)
+        return cls(accepts=accepts, valid_until=valid_until, runs=runs, moonlighting=moonlighting, role=role)
+
+
 class ScheduleView:
     """Everything the rules need, computed once per check."""
 
@@ -153,35 +192,29 @@ class ScheduleView:
         self.rotations = program.rotations
         self.rotation_index = {r.id: i for i, r in enumerate(self.rotations)}
 
-        n = len(self.assignments)
-        self.person = np.empty(n, dtype=np.int64)
-        self.rotation = np.empty(n, dtype=np.int64)
-        self.day = np.empty(n, dtype=np.int64)
-        self.slot = np.empty(n, dtype=np.int64)
-        self.start_s = np.empty(n, dtype=np.int64)
-        self.end_s = np.empty(n, dtype=np.int64)
-        self.in_house_call = np.zeros(n, dtype=bool)
-        self.unknown: list[int] = []
+        assignments = self.assignments
+        self.person = np.array([self.person_index.get(a.person_id, -1) for a in assignments], dtype=np.int64)
+        self.rotation = np.array([self.rotation_index.get(a.rotation_id, -1) for a in assignments], dtype=np.int64)
+        self.day = np.array([a.date.toordinal() for a in assignments], dtype=np.int64) - self.grid.first.toordinal()
+        self.slot = np.array([SLOT_CODES[a.slot] for a in assignments], dtype=np.int64)
         # Times repeat for every (day, slot, rotation): compute each once, not once per assignment.
         bounds: dict[tuple[date, Slot, str], tuple[int, int]] = {}
-        call_in_house = [r.kind is RotationKind.CALL and r.in_house for r in self.rotations]
-        for row, assignment in enumerate(self.assignments):
-            person = self.person_index.get(assignment.person_id, -1)
-            rotation = self.rotation_index.get(assignment.rotation_id, -1)
-            if person < 0 or rotation < 0:
-                self.unknown.append(row)
+
+        def span(assignment: Assignment) -> tuple[int, int]:
             key = (assignment.date, assignment.slot, assignment.rotation_id)
-            span = bounds.get(key)
-            if span is None:
-                began, ended = program.interval_bounds(assignment.date, assignment.slot, program.hours_for(assignment.rotation_id, assignment.slot))
-                span = bounds[key] = (_seconds(began), _seconds(ended))
-            code = SLOT_CODES[assignment.slot]
-            self.person[row] = person
-            self.rotation[row] = rotation
-            self.day[row] = (assignment.date - self.grid.first).days
-            self.slot[row] = code
-            self.start_s[row], self.end_s[row] = span
-            self.in_house_call[row] = rotation >= 0 and call_in_house[rotation]
+            found = bounds.get(key)
+            if found is None:
+                hours = program.hours_for(assignment.rotation_id, assignment.slot)
+                began, ended = program.interval_bounds(assignment.date, assignment.slot, hours)
+                found = bounds[key] = (_seconds(began), _seconds(ended))
+            return found
+
+        spans = np.array([span(a) for a in assignments], dtype=np.int64).reshape(len(assignments), 2)
+        self.start_s, self.end_s = spans[:, 0].copy(), spans[:, 1].copy()
+        call_in_house = np.array([r.kind is RotationKind.CALL and r.in_house for r in self.rotations] + [False], dtype=bool)
+        self.in_house_call = call_in_house[self.rotation]  # index -1 picks the trailing False
+        self.unknown = [int(row) for row in np.flatnonzero((self.person < 0) | (self.rotation < 0))]
+        self.tables = ProgramTables.of(program, self.grid)
         self.in_range = (self.day >= self.range_first) & (self.day <= self.range_last)
         # Rows naming an unknown person or rotation stay out of every timeline (a rule reports them).
         owner = np.where(self.rotation >= 0, self.person, -1)
@@ -202,6 +235,15 @@ class ScheduleView:
             for i, person in enumerate(self.people)
             for rows in (order[bounds[i] : bounds[i + 1]],)
         )
+
+    @cached_property
+    def staffing(self) -> np.ndarray:
+        """[rotation, day, slot, role] head counts of the in-range assignments."""
+        counts = np.zeros((len(self.rotations), self.grid.size, 3, 3), dtype=np.int64)
+        rows = self.in_range & (self.person >= 0) & (self.rotation >= 0)
+        roles = self.tables.role[self.person[rows]]
+        np.add.at(counts, (self.rotation[rows], self.day[rows], self.slot[rows], roles), 1)
+        return counts
 
     def windows(self) -> np.ndarray:
         """Start days of every averaging window that overlaps the range (some reach into history)."""

@@ -1,6 +1,24 @@
-"""OR-Tools CP-SAT schedule generation (filled by the solver issue).
+"""OR-Tools CP-SAT schedule generation.
 
-``ScheduleProblem -> SolveResult``: one builder per rule reading the same ``RuleParams`` as
-``compliance``; never opens a database session and never imports Prefect, ``compliance``
-or ``backups``.
+``solve(ScheduleProblem) -> SolveResult``: one builder per rule reading the same
+``RuleParams`` as ``compliance`` (which it never imports); hard Tier 1 rules, weighted soft
+goals, warm starts, progress callbacks, a greedy baseline and infeasibility explanations.
+Never opens a database session and never imports Prefect.
 """
+
+from rotaguard.solver.problem import Conflict, Progress, Request, RequestKind, ScheduleProblem, SolverStatus, SolveResult, Weights
+from rotaguard.solver.search import ALGORITHMS, explain, solve
+
+__all__ = [
+    "ALGORITHMS",
+    "Conflict",
+    "Progress",
+    "Request",
+    "RequestKind",
+    "ScheduleProblem",
+    "SolveResult",
+    "SolverStatus",
+    "Weights",
+    "explain",
+    "solve",
+]

@@ -1,0 +1,630 @@
+"""The CP-SAT model: variables only where a person may work, one builder per rule.
+
+Every builder has the signature ``add_<rule>(model, problem, params)`` where ``model`` is
+the ``ScheduleModel`` (the CP-SAT model plus the duties and their literals). Hard rules
+are the Tier 1 rules of ``compliance`` (same ids, same ``RuleParams``); soft goals add
+named, weighted penalties. Times are whole minutes, so touching shifts meet exactly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from ortools.sat.python import cp_model
+
+from rotaguard.domain import Program, RotationKind, RuleParams, Slot, Weekday
+from rotaguard.solver.problem import RequestKind, ScheduleProblem
+
+SLOTS = (Slot.AM, Slot.PM, Slot.CALL)
+WEEKEND = (Weekday.SAT, Weekday.SUN)
+
+RULE_TITLES = {
+    "acgme.hours.max_80_per_week": "80 hours per week averaged over 28 days",
+    "institution.faculty_hours": "faculty weekly maximum",
+    "acgme.days_off.one_in_seven": "4 free days in every 28",
+    "acgme.days_off.seven_consecutive": "no 7 consecutive duty days",
+    "acgme.duty.max_continuous": "at most 24 h of continuous duty",
+    "acgme.rest.after_24h": "14 h off after 24 h on duty",
+    "acgme.call.every_third_night": "at most 9 in-house calls in 28 days",
+    "acgme.call.consecutive_nights": "no call on consecutive nights",
+    "program.supervision": "faculty supervision ratio",
+    "staffing.above_max": "staffing maximum",
+    "schedule.double_booked": "one duty at a time",
+    "lock": "locked assignment",
+}
+
+
+def _minutes(moment: datetime) -> int:
+    return int(moment.timestamp()) // 60
+
+
+@dataclass
+class Duty:
+    """One possible (or fixed) duty: person, day, slot, rotation, and when it runs."""
+
+    person: int
+    day: int
+    slot: int
+    rotation: int
+    start: int
+    end: int
+    lit: cp_model.IntVar | int
+    in_range: bool
+    locked: bool = False
+
+    @property
+    def is_variable(self) -> bool:
+        return not isinstance(self.lit, int)
+
+
+@dataclass
+class ScheduleModel:
+    problem: ScheduleProblem
+    explain: bool = False
+    model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
+    duties: list[Duty] = field(default_factory=list)
+    by_person: dict[int, list[Duty]] = field(default_factory=lambda: defaultdict(list))
+    penalties: dict[str, list[tuple[int, cp_model.LinearExprT]]] = field(default_factory=lambda: defaultdict(list))
+    assumptions: dict[int, tuple[str, str]] = field(default_factory=dict)
+    touched: dict[int, dict[int, cp_model.IntVar | int]] | None = None
+    _assumption_literals: dict[tuple[str, str], cp_model.IntVar] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        program = self.problem.program
+        self.program: Program = program
+        self.params: RuleParams = program.rules
+        window = self.params.averaging_window_days
+        self.first_day = self.problem.start - timedelta(days=window)
+        self.last_day = self.problem.end + timedelta(days=window)
+        self.days = (self.last_day - self.first_day).days + 1
+        zone = program.zone
+        self.midnights = [
+            _minutes(datetime.combine(self.first_day + timedelta(days=i), time(0), tzinfo=zone)) for i in range(self.days + 1)
+        ]
+        self.range_first = self.index(self.problem.start)
+        self.range_last = self.index(self.problem.end)
+        self.people = program.people
+        self.person_index = {p.id: i for i, p in enumerate(self.people)}
+        self.rotations = program.rotations
+        self.rotation_index = {r.id: i for i, r in enumerate(self.rotations)}
+        self._create_duties()
+
+    # ------------------------------------------------------------------ time
+
+    def index(self, day: date) -> int:
+        return (day - self.first_day).days
+
+    def date_of(self, index: int) -> date:
+        return self.first_day + timedelta(days=index)
+
+    def day_of_minute(self, minute: int) -> int:
+        """The horizon day an instant falls in (days outside the horizon clip to its edges)."""
+        low, high = 0, self.days
+        while low < high:
+            middle = (low + high) // 2
+            if self.midnights[middle + 1] <= minute:
+                low = middle + 1
+            else:
+                high = middle
+        return min(low, self.days - 1)
+
+    def touched_days(self, duty: Duty) -> range:
+        return range(self.day_of_minute(duty.start), self.day_of_minute(duty.end - 1) + 1)
+
+    def window_starts(self) -> range:
+        window = self.params.averaging_window_days
+        return range(max(0, self.range_first - window + 1), self.range_last + 1)
+
+    # ------------------------------------------------------------------ duties
+
+    def _bounds(self, day: date, slot: Slot, rotation_id: str) -> tuple[int, int]:
+        start, end = self.program.interval_bounds(day, slot, self.program.hours_for(rotation_id, slot))
+        return _minutes(start), _minutes(end)
+
+    def _create_duties(self) -> None:
+        problem, program = self.problem, self.program
+        taken: set[tuple[int, int, int]] = set()
+        for assignment in problem.existing.assignments:
+            person = self.person_index.get(assignment.person_id)
+            rotation = self.rotation_index.get(assignment.rotation_id)
+            in_range = problem.start <= assignment.date <= problem.end
+            inside_horizon = self.first_day - timedelta(days=1) <= assignment.date <= self.last_day
+            if person is None or rotation is None or not inside_horizon or (in_range and not assignment.locked):
+                continue
+            start, end = self._bounds(assignment.date, assignment.slot, assignment.rotation_id)
+            slot = SLOTS.index(assignment.slot)
+            day = self.index(assignment.date)
+            lit: cp_model.IntVar | int = 1
+            if in_range and self.explain:
+                lit = self.model.new_bool_var(f"locked_{assignment.person_id}_{assignment.date}_{slot}")
+                label = f"{assignment.person_id} {assignment.date} {assignment.slot.value} on {assignment.rotation_id}"
+                self.require(self.model.add(lit == 1), "lock", label)
+            duty = Duty(person, day, slot, rotation, start, end, lit, in_range, locked=in_range)
+            self._add_duty(duty)
+            taken.add((person, day, slot))
+        for person_index, person in enumerate(self.people):
+            if not person.active:
+                continue
+            absent = {d for a in program.absences if a.person_id == person.id for d in _days(a.start, a.end)}
+            for day in _days(problem.start, problem.end):
+                if day in absent:
+                    continue
+                for slot_index, slot in enumerate(SLOTS):
+                    if (person_index, self.index(day), slot_index) in taken:
+                        continue
+                    for rotation_index, rotation in enumerate(self.rotations):
+                        if not (rotation.runs_on(day, slot) and rotation.accepts(person)):
+                            continue
+                        if person.missing_credentials(rotation.credentials, day):
+                            continue
+                        if rotation.moonlighting and person.pgy == 1:
+                            continue
+                        start, end = self._bounds(day, slot, rotation.id)
+                        lit = self.model.new_bool_var(f"x_{person.id}_{day}_{slot.value}_{rotation.id}")
+                        self._add_duty(Duty(person_index, self.index(day), slot_index, rotation_index, start, end, lit, True))
+
+    def _add_duty(self, duty: Duty) -> None:
+        self.duties.append(duty)
+        self.by_person[duty.person].append(duty)
+
+    def variables(self) -> list[Duty]:
+        return [d for d in self.duties if d.is_variable and not d.locked]
+
+    def is_in_house_call(self, duty: Duty) -> bool:
+        rotation = self.rotations[duty.rotation]
+        return rotation.kind is RotationKind.CALL and rotation.in_house
+
+    # ------------------------------------------------------------------ constraints
+
+    def require(self, constraint: cp_model.Constraint, rule_id: str, subject: str) -> None:
+        """A hard rule; when explaining, switched by one assumption literal per rule and subject."""
+        if not self.explain:
+            return
+        key = (rule_id, subject)
+        literal = self._assumption_literals.get(key)
+        if literal is None:
+            literal = self._assumption_literals[key] = self.model.new_bool_var(f"assume_{rule_id}_{subject}")
+            self.assumptions[literal.index] = key
+        constraint.only_enforce_if(literal)
+
+    def at_most(self, terms: list[tuple[int, Duty]], bound: int, rule_id: str, subject: str) -> None:
+        """sum(coefficient * duty) <= bound, with fixed duties folded into the bound."""
+        variable = [(c, d.lit) for c, d in terms if d.is_variable and c]
+        constant = sum(c for c, d in terms if not d.is_variable)
+        if not variable:
+            if constant > bound:
+                self.require(self.model.add_bool_or([]), rule_id, subject)
+            return
+        if sum(max(c, 0) for c, _ in variable) + constant <= bound:
+            return  # cannot be broken
+        self.require(self.model.add(sum(c * lit for c, lit in variable) <= bound - constant), rule_id, subject)
+
+    def penalize(self, name: str, weight: int, expression) -> None:
+        if weight:
+            self.penalties[name].append((weight, expression))
+
+    def objective_terms(self) -> dict[str, cp_model.LinearExprT]:
+        return {name: sum(w * e for w, e in terms) for name, terms in self.penalties.items()}
+
+
+def _days(first: date, last: date):
+    for offset in range((last - first).days + 1):
+        yield first + timedelta(days=offset)
+
+
+def _person_label(model: ScheduleModel, person: int) -> str:
+    return model.people[person].id
+
+
+# ====================================================================== hard rules
+
+
+def add_one_duty_per_slot(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """At most one rotation per person, day and slot."""
+    groups: dict[tuple[int, int, int], list[Duty]] = defaultdict(list)
+    for duty in model.variables():
+        groups[(duty.person, duty.day, duty.slot)].append(duty)
+    for (person, _, _), duties in groups.items():
+        if len(duties) > 1:
+            model.require(model.model.add_at_most_one(d.lit for d in duties), "schedule.double_booked", _person_label(model, person))
+
+
+def add_no_overlap(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """Duties of one person in different slots never overlap in time."""
+    for person, duties in model.by_person.items():
+        ordered = sorted(duties, key=lambda d: d.start)
+        for i, first in enumerate(ordered):
+            for second in ordered[i + 1 :]:
+                if second.start >= first.end:
+                    break
+                if (first.day, first.slot) != (second.day, second.slot):
+                    model.at_most([(1, first), (1, second)], 1, "schedule.double_booked", _person_label(model, person))
+
+
+def _clipped_minutes(duty: Duty, window_start: int, window_end: int) -> int:
+    return max(0, min(duty.end, window_end) - max(duty.start, window_start))
+
+
+def _add_window_hours(model: ScheduleModel, residents: bool, limit_hours: float, rule_id: str) -> None:
+    width = model.params.averaging_window_days
+    limit = round(limit_hours * 60)
+    for person, duties in model.by_person.items():
+        if model.people[person].is_resident != residents:
+            continue
+        for window in model.window_starts():
+            window_start, window_end = model.midnights[window], model.midnights[min(window + width, model.days)]
+            terms = [(_clipped_minutes(d, window_start, window_end), d) for d in duties if d.start < window_end and d.end > window_start]
+            model.at_most(terms, limit, rule_id, _person_label(model, person))
+
+
+def add_max_hours(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """VI.F.1 / 6.20: duty minutes in every 28-day window, clipped at its edges, history included."""
+    _add_window_hours(model, True, params.max_hours_per_window, "acgme.hours.max_80_per_week")
+
+
+def add_faculty_hours(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """The institutional faculty maximum, kept hard so a published schedule carries no such warning."""
+    _add_window_hours(model, False, params.faculty_max_hours_per_window, "institution.faculty_hours")
+
+
+def _touched(model: ScheduleModel) -> dict[int, dict[int, cp_model.IntVar | int]]:
+    """Per resident and day: 1 when any duty touches the day (a literal when it depends on the solve)."""
+    if model.touched is not None:
+        return model.touched
+    touched: dict[int, dict[int, cp_model.IntVar | int]] = {}
+    for person, duties in model.by_person.items():
+        if not model.people[person].is_resident:
+            continue
+        days: dict[int, list[Duty]] = defaultdict(list)
+        for duty in duties:
+            for day in model.touched_days(duty):
+                days[day].append(duty)
+        flags: dict[int, cp_model.IntVar | int] = {}
+        for day, on_day in days.items():
+            if any(not d.is_variable for d in on_day):
+                flags[day] = 1
+                continue
+            flag = model.model.new_bool_var(f"touched_{person}_{day}")
+            for duty in on_day:
+                model.model.add_implication(duty.lit, flag)
+            flags[day] = flag
+        touched[person] = flags
+    model.touched = touched
+    return touched
+
+
+def _flag_terms(flags: dict[int, cp_model.IntVar | int], days: range) -> tuple[list, int]:
+    variable = [flags[d] for d in days if d in flags and not isinstance(flags[d], int)]
+    constant = sum(1 for d in days if isinstance(flags.get(d), int))
+    return variable, constant
+
+
+def add_days_off(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """VI.F.2.c / 6.21.b: at least 4 calendar days untouched by duty in every 28-day window."""
+    width = params.averaging_window_days
+    allowed = width - params.min_free_days_per_window
+    for person, flags in _touched(model).items():
+        for window in model.window_starts():
+            variable, constant = _flag_terms(flags, range(window, window + width))
+            _bound(model, variable, constant, allowed, "acgme.days_off.one_in_seven", _person_label(model, person))
+
+
+def add_strict_one_in_seven(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """With ``strict_one_in_seven``: no 7 consecutive duty days."""
+    if not params.strict_one_in_seven:
+        return
+    run = params.max_consecutive_duty_days + 1
+    for person, flags in _touched(model).items():
+        for first in range(max(0, model.range_first - run + 1), model.range_last + 1):
+            variable, constant = _flag_terms(flags, range(first, first + run))
+            _bound(model, variable, constant, run - 1, "acgme.days_off.seven_consecutive", _person_label(model, person))
+
+
+def _bound(model: ScheduleModel, variable: list, constant: int, bound: int, rule_id: str, subject: str) -> None:
+    if len(variable) + constant <= bound:
+        return
+    if not variable:
+        model.require(model.model.add_bool_or([]), rule_id, subject)
+        return
+    model.require(model.model.add(sum(variable) <= bound - constant), rule_id, subject)
+
+
+def _positions(duties: list[Duty]) -> list[tuple[int, int, list[Duty]]]:
+    """(start, latest end, duties) per person-slot, in time order."""
+    groups: dict[tuple[int, int], list[Duty]] = defaultdict(list)
+    for duty in duties:
+        groups[(duty.day, duty.slot)].append(duty)
+    positions = [(min(d.start for d in g), max(d.end for d in g), g) for g in groups.values()]
+    return sorted(positions, key=lambda p: p[0])
+
+
+def _occupied(position: list[Duty]):
+    """1 when the person works this slot (any rotation); fixed duties are the constant 1."""
+    if any(not d.is_variable for d in position):
+        return 1
+    return sum(d.lit for d in position)
+
+
+def add_continuous_duty_and_rest(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """VI.F.3.a / 6.22 and VI.F.2.b / 6.21.a over chains of touching duties.
+
+    A chain of slots worked back to back is one duty period. No chain may last more than 24 h;
+    after one of 24 h or more, nothing may start within 14 h of its end. Adjacency uses the
+    longest rotation a slot could hold, which is exact with the usual slot times and only
+    stricter with unusual ones.
+    """
+    longest = round(params.max_continuous_duty_hours * 60)
+    long_duty = round(params.long_duty_threshold_hours * 60)
+    rest = round(params.min_rest_after_long_duty_hours * 60)
+    first_minute, last_minute = model.midnights[model.range_first], model.midnights[model.range_last + 1]
+
+    def outside_range(begin: int, finish: int) -> bool:
+        return finish <= first_minute or begin >= last_minute
+
+    for person, duties in model.by_person.items():
+        if not model.people[person].is_resident:
+            continue
+        label = _person_label(model, person)
+        positions = _positions(duties)
+        for i, (chain_start, _, _) in enumerate(positions):
+            stack = [(i, [i])]
+            while stack:
+                j, chain = stack.pop()
+                _, latest_end, group = positions[j]
+                before = [_occupied(positions[k][2]) for k in chain[:-1]]
+                fixed_before = sum(1 for term in before if isinstance(term, int))
+                variable_before = [term for term in before if not isinstance(term, int)]
+                for duty in group:
+                    length = duty.end - chain_start
+                    if length > longest:
+                        if not outside_range(chain_start, duty.end):
+                            _chain_at_most(model, variable_before, fixed_before, duty, len(chain) - 1, "acgme.duty.max_continuous", label)
+                        continue
+                    if length < long_duty:
+                        continue
+                    for later_start, _, later_group in positions[j + 1 :]:
+                        if later_start >= duty.end + rest:
+                            break
+                        if later_start <= duty.end:
+                            continue  # touching: the same period, bounded by the 24-hour chain limit
+                        for later in later_group:
+                            if outside_range(chain_start, later.end):
+                                continue
+                            _chain_at_most(
+                                model,
+                                variable_before + ([later.lit] if later.is_variable else []),
+                                fixed_before + (0 if later.is_variable else 1),
+                                duty,
+                                len(chain),
+                                "acgme.rest.after_24h",
+                                label,
+                            )
+                if all(duty.end - chain_start > longest for duty in group):
+                    continue  # every longer chain already breaks the limit
+                for k in range(j + 1, len(positions)):
+                    if positions[k][0] > latest_end:
+                        break
+                    stack.append((k, chain + [k]))
+
+
+def _chain_at_most(model: ScheduleModel, variable: list, fixed: int, last: Duty, bound: int, rule_id: str, subject: str) -> None:
+    """Not every member of the chain (earlier slots, then ``last``) may be worked."""
+    terms = list(variable) + ([last.lit] if last.is_variable else [])
+    constant = fixed + (0 if last.is_variable else 1)
+    _bound(model, terms, constant, bound, rule_id, subject)
+
+
+def add_call_limits(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """VI.F.7 / 6.27: at most 9 in-house calls per 28-day window and none on consecutive nights."""
+    width = params.averaging_window_days
+    for person, duties in model.by_person.items():
+        if not model.people[person].is_resident:
+            continue
+        label = _person_label(model, person)
+        calls: dict[int, list[Duty]] = defaultdict(list)
+        for duty in duties:
+            if model.is_in_house_call(duty):
+                calls[duty.day].append(duty)
+        if not calls:
+            continue
+        for window in model.window_starts():
+            terms = [(1, d) for day in range(window, window + width) for d in calls.get(day, [])]
+            model.at_most(terms, params.max_calls_per_window, "acgme.call.every_third_night", label)
+        if params.forbid_consecutive_calls:
+            for day in range(model.range_first - 1, model.range_last + 1):
+                terms = [(1, d) for d in calls.get(day, []) + calls.get(day + 1, [])]
+                model.at_most(terms, 1, "acgme.call.consecutive_nights", label)
+
+
+def _slot_groups(model: ScheduleModel) -> dict[tuple[int, int, int], list[Duty]]:
+    groups: dict[tuple[int, int, int], list[Duty]] = defaultdict(list)
+    for duty in model.duties:
+        if duty.in_range:
+            groups[(duty.rotation, duty.day, duty.slot)].append(duty)
+    return groups
+
+
+def _subject(model: ScheduleModel, rotation: int, day: int, slot: int) -> str:
+    return f"{model.rotations[rotation].id} {model.date_of(day)} {SLOTS[slot].value}"
+
+
+def add_supervision(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """faculty >= PGY1 / 2 + seniors / 4 on supervised slots, as integers: P*S*F >= S*PGY1 + P*seniors."""
+    per_pgy1, per_senior = params.pgy1_per_faculty, params.senior_residents_per_faculty
+    for (rotation, day, slot), duties in _slot_groups(model).items():
+        if not model.rotations[rotation].supervised:
+            continue
+        need = []
+        for duty in duties:
+            person = model.people[duty.person]
+            weight = -per_pgy1 * per_senior if not person.is_resident else per_senior if person.pgy == 1 else per_pgy1
+            need.append((weight, duty))
+        if all(w <= 0 for w, _ in need):
+            continue
+        model.at_most(need, 0, "program.supervision", _subject(model, rotation, day, slot))
+
+
+def add_staffing_max(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    for (rotation_index, day, slot), duties in _slot_groups(model).items():
+        rotation = model.rotations[rotation_index]
+        subject = _subject(model, rotation_index, day, slot)
+        residents = [(1, d) for d in duties if model.people[d.person].is_resident]
+        faculty = [(1, d) for d in duties if not model.people[d.person].is_resident]
+        model.at_most(residents, rotation.residents.max, "staffing.above_max", subject)
+        model.at_most(faculty, rotation.faculty.max, "staffing.above_max", subject)
+
+
+HARD_RULES = (
+    add_one_duty_per_slot,
+    add_no_overlap,
+    add_max_hours,
+    add_faculty_hours,
+    add_days_off,
+    add_strict_one_in_seven,
+    add_continuous_duty_and_rest,
+    add_call_limits,
+    add_supervision,
+    add_staffing_max,
+)
+
+
+# ====================================================================== soft goals
+
+
+def add_min_staffing(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """Each person missing from a rotation's minimum costs ``unmet_staffing``."""
+    groups = _slot_groups(model)
+    for rotation_index, rotation in enumerate(model.rotations):
+        for day in _days(problem.start, problem.end):
+            for slot_index, slot in enumerate(SLOTS):
+                if not rotation.runs_on(day, slot):
+                    continue
+                duties = groups.get((rotation_index, model.index(day), slot_index), [])
+                for residents, minimum in ((True, rotation.residents.min), (False, rotation.faculty.min)):
+                    if not minimum:
+                        continue
+                    present = [d for d in duties if model.people[d.person].is_resident == residents]
+                    filled = sum(d.lit for d in present) if present else 0
+                    shortfall = model.model.new_int_var(0, minimum, f"short_{rotation.id}_{day}_{slot.value}_{residents}")
+                    model.model.add(shortfall >= minimum - filled)
+                    model.penalize("unmet_staffing", problem.weights.unmet_staffing, shortfall)
+
+
+def _spread(model: ScheduleModel, counts: list, name: str, weight: int, upper: int) -> None:
+    if len(counts) < 2 or not weight:
+        return
+    most = model.model.new_int_var(0, upper, f"{name}_max")
+    least = model.model.new_int_var(0, upper, f"{name}_min")
+    for count in counts:
+        model.model.add(most >= count)
+        model.model.add(least <= count)
+    model.penalize(name, weight, most - least)
+
+
+def add_call_fairness(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """Spread in-house calls evenly over the residents who can take them."""
+    counts = []
+    for person, duties in model.by_person.items():
+        calls = [d for d in duties if d.in_range and model.is_in_house_call(d)]
+        if model.people[person].is_resident and any(d.is_variable for d in calls):
+            counts.append(sum(d.lit for d in calls))
+    _spread(model, counts, "call_fairness", problem.weights.call_fairness, model.range_last - model.range_first + 1)
+
+
+def add_weekend_fairness(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """Spread weekend duty days evenly over residents."""
+    counts = []
+    weekend_days = [d for d in _days(problem.start, problem.end) if Weekday.of(d) in WEEKEND]
+    for person, duties in model.by_person.items():
+        if not model.people[person].is_resident:
+            continue
+        worked = []
+        for day in weekend_days:
+            on_day = [d for d in duties if d.day == model.index(day)]
+            if not on_day:
+                continue
+            if any(not d.is_variable for d in on_day):
+                worked.append(1)
+                continue
+            flag = model.model.new_bool_var(f"weekend_{person}_{day}")
+            # Exactly "works that day": a free upper bound would let the solver fake fairness.
+            model.model.add_max_equality(flag, [duty.lit for duty in on_day])
+            worked.append(flag)
+        if worked:
+            counts.append(sum(worked))
+    _spread(model, counts, "weekend_fairness", problem.weights.weekend_fairness, len(weekend_days))
+
+
+def add_continuity(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """Each (person, week, session rotation) used costs one: the same rotation all week is cheapest."""
+    used: dict[tuple[int, int, int], list[Duty]] = defaultdict(list)
+    for duty in model.variables():
+        if model.rotations[duty.rotation].kind is RotationKind.SESSION:
+            used[(duty.person, (duty.day - model.range_first) // 7, duty.rotation)].append(duty)
+    for (person, week, rotation), duties in used.items():
+        flag = model.model.new_bool_var(f"uses_{person}_{week}_{rotation}")
+        for duty in duties:
+            model.model.add_implication(duty.lit, flag)
+        model.penalize("continuity", problem.weights.continuity, flag)
+
+
+def add_requests(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    for request in problem.requests:
+        person = model.person_index.get(request.person_id)
+        if person is None or not problem.start <= request.date <= problem.end:
+            continue
+        day = model.index(request.date)
+        slots = {SLOTS.index(request.slot)} if request.slot else {0, 1, 2}
+        duties = [d for d in model.by_person[person] if d.day == day and d.slot in slots and d.is_variable]
+        if not duties:
+            continue
+        missed = model.model.new_bool_var(f"request_{request.person_id}_{request.date}")
+        if request.kind is RequestKind.OFF:
+            for duty in duties:
+                model.model.add_implication(duty.lit, missed)
+        else:
+            model.model.add(sum(d.lit for d in duties) + missed >= 1)
+        model.penalize("request", problem.weights.request * request.weight, missed)
+
+
+def current_keys(problem: ScheduleProblem) -> set[tuple[str, date, Slot, str]]:
+    return {
+        (a.person_id, a.date, a.slot, a.rotation_id)
+        for a in problem.existing.assignments
+        if problem.start <= a.date <= problem.end and not a.locked
+    }
+
+
+def duty_key(model: ScheduleModel, duty: Duty) -> tuple[str, date, Slot, str]:
+    return (model.people[duty.person].id, model.date_of(duty.day), SLOTS[duty.slot], model.rotations[duty.rotation].id)
+
+
+def add_minimal_change(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """When regenerating, every assignment dropped from or added to the current plan costs ``change``."""
+    current = current_keys(problem)
+    if not current:
+        return
+    for duty in model.variables():
+        if duty_key(model, duty) in current:
+            model.penalize("change", problem.weights.change, 1 - duty.lit)
+        else:
+            model.penalize("change", problem.weights.change, duty.lit)
+
+
+SOFT_GOALS = (add_min_staffing, add_call_fairness, add_weekend_fairness, add_continuity, add_requests, add_minimal_change)
+
+
+def build(problem: ScheduleProblem, *, explain: bool = False, soft: bool = True) -> ScheduleModel:
+    model = ScheduleModel(problem=problem, explain=explain)
+    params = problem.program.rules
+    for builder in HARD_RULES:
+        builder(model, problem, params)
+    if soft:
+        for goal in SOFT_GOALS:
+            goal(model, problem, params)
+        terms = model.objective_terms()
+        if terms:
+            model.model.minimize(sum(terms.values()))
+    return model

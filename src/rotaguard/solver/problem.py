@@ -1,0 +1,100 @@
+"""What the solver is asked and what it answers, as frozen domain values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import Field, model_validator
+
+from rotaguard.domain import Program, Schedule, Slot
+from rotaguard.domain.base import Frozen, Identifier
+
+MAX_RANGE_DAYS = 366
+
+
+class RequestKind(StrEnum):
+    OFF = "off"
+    WORK = "work"
+
+
+class Request(Frozen):
+    """A person's wish for a day (or one slot of it): granted when it costs nothing more important."""
+
+    person_id: Identifier
+    date: dt.date
+    slot: Slot | None = None
+    kind: RequestKind = RequestKind.OFF
+    weight: int = Field(default=1, ge=1, le=100)
+
+
+class Weights(Frozen):
+    """Penalty per unit of each soft goal. Unmet minimum staffing outweighs everything else."""
+
+    unmet_staffing: int = Field(default=1000, ge=0)
+    call_fairness: int = Field(default=20, ge=0)
+    weekend_fairness: int = Field(default=10, ge=0)
+    continuity: int = Field(default=2, ge=0)
+    request: int = Field(default=5, ge=0)
+    change: int = Field(default=3, ge=0)
+
+
+class ScheduleProblem(Frozen):
+    """Fill ``start..end``. ``existing`` holds history, locked and current assignments: those before
+    or after the range and the locked ones inside it stay; unlocked ones inside it are the current
+    plan, used as a warm start and for minimal change."""
+
+    program: Program
+    start: dt.date
+    end: dt.date
+    existing: Schedule = Schedule()
+    requests: tuple[Request, ...] = ()
+    weights: Weights = Weights()
+
+    @model_validator(mode="after")
+    def _range_is_sane(self) -> "ScheduleProblem":
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        if (self.end - self.start).days + 1 > MAX_RANGE_DAYS:
+            raise ValueError(f"a range is at most {MAX_RANGE_DAYS} days")
+        return self
+
+
+class SolverStatus(StrEnum):
+    OPTIMAL = "OPTIMAL"
+    FEASIBLE = "FEASIBLE"
+    INFEASIBLE = "INFEASIBLE"
+    UNKNOWN = "UNKNOWN"
+
+
+class Conflict(Frozen):
+    """One rule group in a set that cannot all hold."""
+
+    rule_id: str
+    subject: str
+    message: str
+
+
+class Progress(Frozen):
+    objective: float
+    best_bound: float
+    elapsed_seconds: float
+
+
+class SolveResult(Frozen):
+    schedule: Schedule
+    status: SolverStatus
+    algorithm: str
+    objective: float | None = None
+    best_bound: float | None = None
+    gap: float | None = None
+    wall_seconds: float = 0.0
+    first_feasible_seconds: float | None = None
+    penalties: dict[str, float] = Field(default_factory=dict)
+    variables: int = 0
+    constraints: int = 0
+    conflicts: tuple[Conflict, ...] = ()
+
+    @property
+    def explanation(self) -> str:
+        return "; ".join(conflict.message for conflict in self.conflicts)

@@ -1,0 +1,154 @@
+"""``solve``: CP-SAT (optimal, explained when infeasible) or the greedy baseline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ortools.sat.python import cp_model
+
+from rotaguard.domain import Assignment, AssignmentSource, Schedule
+from rotaguard.solver.model import RULE_TITLES, SLOTS, ScheduleModel, build, current_keys, duty_key
+from rotaguard.solver.problem import Conflict, Progress, ScheduleProblem, SolveResult, SolverStatus
+
+ProgressCallback = Callable[[Progress], None]
+ALGORITHMS = ("cp_sat", "greedy")
+EXPLAIN_SECONDS = 30.0
+
+_STATUS = {
+    cp_model.OPTIMAL: SolverStatus.OPTIMAL,
+    cp_model.FEASIBLE: SolverStatus.FEASIBLE,
+    cp_model.INFEASIBLE: SolverStatus.INFEASIBLE,
+}
+
+
+class _Progress(cp_model.CpSolverSolutionCallback):
+    def __init__(self, began: float, report: ProgressCallback | None) -> None:
+        super().__init__()
+        self.began = began
+        self.report = report
+        self.first_feasible: float | None = None
+
+    def on_solution_callback(self) -> None:
+        elapsed = time.perf_counter() - self.began
+        if self.first_feasible is None:
+            self.first_feasible = elapsed
+        if self.report is not None:
+            self.report(Progress(objective=self.objective_value, best_bound=self.best_objective_bound, elapsed_seconds=elapsed))
+
+
+def _parameters(solver: cp_model.CpSolver, *, timeout_seconds: float, seed: int, workers: int) -> None:
+    solver.parameters.max_time_in_seconds = timeout_seconds
+    solver.parameters.random_seed = seed
+    solver.parameters.num_workers = workers
+    # Interleaved workers make a multi-threaded search repeatable for a fixed seed and worker count.
+    solver.parameters.interleave_search = workers > 1
+
+
+def kept_assignments(problem: ScheduleProblem) -> list[Assignment]:
+    """What the solve does not replace: history, the future and locked assignments in the range."""
+    return [a for a in problem.existing.assignments if not (problem.start <= a.date <= problem.end) or a.locked]
+
+
+def _solution(model: ScheduleModel, value: Callable) -> Schedule:
+    chosen = [
+        Assignment(
+            person_id=model.people[d.person].id,
+            date=model.date_of(d.day),
+            slot=SLOTS[d.slot],
+            rotation_id=model.rotations[d.rotation].id,
+            source=AssignmentSource.SOLVER,
+        )
+        for d in model.variables()
+        if value(d.lit)
+    ]
+    return Schedule(assignments=tuple(kept_assignments(model.problem) + chosen)).sorted()
+
+
+def _hint(model: ScheduleModel) -> None:
+    current = current_keys(model.problem)
+    if not current:
+        return
+    for duty in model.variables():
+        model.model.add_hint(duty.lit, duty_key(model, duty) in current)
+
+
+def solve(
+    problem: ScheduleProblem,
+    *,
+    algorithm: str = "cp_sat",
+    timeout_seconds: float = 60.0,
+    seed: int = 0,
+    workers: int = 2,
+    progress: ProgressCallback | None = None,
+) -> SolveResult:
+    if algorithm == "greedy":
+        from rotaguard.solver.greedy import solve_greedy
+
+        return solve_greedy(problem)
+    if algorithm != "cp_sat":
+        raise ValueError(f"unknown algorithm {algorithm!r}: one of {', '.join(ALGORITHMS)}")
+    began = time.perf_counter()
+    model = build(problem)
+    _hint(model)
+    solver = cp_model.CpSolver()
+    _parameters(solver, timeout_seconds=timeout_seconds, seed=seed, workers=workers)
+    callback = _Progress(began, progress)
+    status = _STATUS.get(solver.solve(model.model, callback), SolverStatus.UNKNOWN)
+    proto = model.model.proto
+    size = {"variables": len(proto.variables), "constraints": len(proto.constraints)}
+    if status is SolverStatus.INFEASIBLE:
+        conflicts = explain(problem, seed=seed, workers=workers)
+        return SolveResult(
+            schedule=Schedule(assignments=tuple(kept_assignments(problem))),
+            status=status,
+            algorithm=algorithm,
+            wall_seconds=time.perf_counter() - began,
+            conflicts=conflicts,
+            **size,
+        )
+    if status is SolverStatus.UNKNOWN:
+        return SolveResult(
+            schedule=Schedule(assignments=tuple(kept_assignments(problem))),
+            status=status,
+            algorithm=algorithm,
+            wall_seconds=time.perf_counter() - began,
+            **size,
+        )
+    objective, bound = solver.objective_value, solver.best_objective_bound
+    return SolveResult(
+        schedule=_solution(model, solver.boolean_value),
+        status=status,
+        algorithm=algorithm,
+        objective=objective,
+        best_bound=bound,
+        gap=_gap(objective, bound),
+        wall_seconds=time.perf_counter() - began,
+        first_feasible_seconds=callback.first_feasible,
+        penalties={name: float(solver.value(term)) for name, term in model.objective_terms().items()},
+        **size,
+    )
+
+
+def _gap(objective: float, bound: float) -> float:
+    if objective == bound:
+        return 0.0
+    return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+def explain(problem: ScheduleProblem, *, seed: int = 0, workers: int = 2) -> tuple[Conflict, ...]:
+    """Which rule groups (per person or slot) and locked assignments cannot all hold together."""
+    model = build(problem, explain=True, soft=False)
+    literals = [model.model.get_bool_var_from_proto_index(index) for index in model.assumptions]
+    model.model.add_assumptions(literals)
+    solver = cp_model.CpSolver()
+    # Core extraction needs a single worker.
+    _parameters(solver, timeout_seconds=EXPLAIN_SECONDS, seed=seed, workers=1)
+    status = solver.solve(model.model)
+    if status != cp_model.INFEASIBLE:
+        return (Conflict(rule_id="unknown", subject="", message="the rules could not all be met, and no smaller cause was found in time"),)
+    conflicts = []
+    for index in solver.sufficient_assumptions_for_infeasibility():
+        rule_id, subject = model.assumptions[index]
+        conflicts.append(Conflict(rule_id=rule_id, subject=subject, message=f"{RULE_TITLES.get(rule_id, rule_id)}: {subject}"))
+    return tuple(sorted(conflicts, key=lambda c: (c.rule_id != "lock", c.rule_id, c.subject)))

@@ -8,13 +8,14 @@ named, weighted penalties. Times are whole minutes, so touching shifts meet exac
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from ortools.sat.python import cp_model
 
-from rotaguard.domain import Program, RotationKind, RuleParams, Slot, Weekday
+from rotaguard.domain import Assignment, AssignmentSource, Program, RotationKind, RuleParams, Schedule, Slot, Weekday
 from rotaguard.solver.problem import RequestKind, ScheduleProblem
 
 SLOTS = (Slot.AM, Slot.PM, Slot.CALL)
@@ -524,13 +525,38 @@ def _spread(model: ScheduleModel, counts: list, name: str, weight: int, upper: i
 
 
 def add_call_fairness(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
-    """Spread in-house calls evenly over the residents who can take them."""
-    counts = []
+    """Each call above or below a resident's fair share costs ``call_fairness``.
+
+    The fair share is the range's in-house call demand split over the residents who can take
+    call, in proportion to the days each is present; anywhere between its floor and ceiling is
+    free. (A penalty on max - min is weak for the solver's bound: proving that calls cannot be
+    split exactly took it seconds, where a band is proved at once.)
+    """
+    demand = sum(
+        rotation.residents.min
+        for rotation in model.rotations
+        if rotation.kind is RotationKind.CALL and rotation.in_house
+        for day in _days(problem.start, problem.end)
+        if rotation.runs_on(day, Slot.CALL)
+    )
+    callers: dict[int, list[Duty]] = {}
     for person, duties in model.by_person.items():
         calls = [d for d in duties if d.in_range and model.is_in_house_call(d)]
         if model.people[person].is_resident and any(d.is_variable for d in calls):
-            counts.append(sum(d.lit for d in calls))
-    _spread(model, counts, "call_fairness", problem.weights.call_fairness, model.range_last - model.range_first + 1)
+            callers[person] = calls
+    if not callers or not demand:
+        return
+    available = {p: len({d.day for d in calls}) for p, calls in callers.items()}
+    total = sum(available.values())
+    for person, calls in callers.items():
+        share = demand * available[person] / total
+        low, high = math.floor(share), math.ceil(share)
+        count = sum(d.lit for d in calls)
+        over = model.model.new_int_var(0, len(calls), f"calls_over_{person}")
+        under = model.model.new_int_var(0, low, f"calls_under_{person}")
+        model.model.add(over >= count - high)
+        model.model.add(under >= low - count)
+        model.penalize("call_fairness", problem.weights.call_fairness, over + under)
 
 
 def add_weekend_fairness(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
@@ -558,16 +584,24 @@ def add_weekend_fairness(model: ScheduleModel, problem: ScheduleProblem, params:
 
 
 def add_continuity(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
-    """Each (person, week, session rotation) used costs one: the same rotation all week is cheapest."""
-    used: dict[tuple[int, int, int], list[Duty]] = defaultdict(list)
+    """Each session rotation a person works in a week beyond the first costs ``continuity``:
+    the same rotation all week is free."""
+    used: dict[tuple[int, int], dict[int, list[Duty]]] = defaultdict(lambda: defaultdict(list))
     for duty in model.variables():
         if model.rotations[duty.rotation].kind is RotationKind.SESSION:
-            used[(duty.person, (duty.day - model.range_first) // 7, duty.rotation)].append(duty)
-    for (person, week, rotation), duties in used.items():
-        flag = model.model.new_bool_var(f"uses_{person}_{week}_{rotation}")
-        for duty in duties:
-            model.model.add_implication(duty.lit, flag)
-        model.penalize("continuity", problem.weights.continuity, flag)
+            used[(duty.person, (duty.day - model.range_first) // 7)][duty.rotation].append(duty)
+    for (person, week), rotations in used.items():
+        if len(rotations) < 2:
+            continue
+        flags = []
+        for rotation, duties in rotations.items():
+            flag = model.model.new_bool_var(f"uses_{person}_{week}_{rotation}")
+            for duty in duties:
+                model.model.add_implication(duty.lit, flag)
+            flags.append(flag)
+        extra = model.model.new_int_var(0, len(flags) - 1, f"extra_rotations_{person}_{week}")
+        model.model.add(extra >= sum(flags) - 1)
+        model.penalize("continuity", problem.weights.continuity, extra)
 
 
 def add_requests(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
@@ -611,6 +645,26 @@ def add_minimal_change(model: ScheduleModel, problem: ScheduleProblem, params: R
             model.penalize("change", problem.weights.change, 1 - duty.lit)
         else:
             model.penalize("change", problem.weights.change, duty.lit)
+
+
+def kept_assignments(problem: ScheduleProblem) -> list[Assignment]:
+    """What a solve does not replace: history, the future and locked assignments in the range."""
+    return [a for a in problem.existing.assignments if not (problem.start <= a.date <= problem.end) or a.locked]
+
+
+def solution_schedule(model: ScheduleModel, chosen: list[Duty]) -> Schedule:
+    """The kept assignments plus the chosen duties, as solver-made assignments."""
+    made = [
+        Assignment(
+            person_id=model.people[d.person].id,
+            date=model.date_of(d.day),
+            slot=SLOTS[d.slot],
+            rotation_id=model.rotations[d.rotation].id,
+            source=AssignmentSource.SOLVER,
+        )
+        for d in chosen
+    ]
+    return Schedule(assignments=tuple(kept_assignments(model.problem) + made)).sorted()
 
 
 SOFT_GOALS = (add_min_staffing, add_call_fairness, add_weekend_fairness, add_continuity, add_requests, add_minimal_change)

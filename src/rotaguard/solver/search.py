@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
-from rotaguard.domain import Assignment, AssignmentSource, Schedule
-from rotaguard.solver.model import RULE_TITLES, SLOTS, ScheduleModel, build, current_keys, duty_key
+from rotaguard.domain import Schedule
+from rotaguard.solver.model import RULE_TITLES, ScheduleModel, build, current_keys, duty_key, kept_assignments, solution_schedule
 from rotaguard.solver.problem import Conflict, Progress, ScheduleProblem, SolveResult, SolverStatus
 
 ProgressCallback = Callable[[Progress], None]
@@ -37,38 +37,30 @@ class _Progress(cp_model.CpSolverSolutionCallback):
             self.report(Progress(objective=self.objective_value, best_bound=self.best_objective_bound, elapsed_seconds=elapsed))
 
 
-def _parameters(solver: cp_model.CpSolver, *, timeout_seconds: float, seed: int, workers: int) -> None:
+def _parameters(solver: cp_model.CpSolver, *, timeout_seconds: float, seed: int, workers: int, deterministic: bool) -> None:
     solver.parameters.max_time_in_seconds = timeout_seconds
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = workers
-    # Interleaved workers make a multi-threaded search repeatable for a fixed seed and worker count.
-    solver.parameters.interleave_search = workers > 1
-
-
-def kept_assignments(problem: ScheduleProblem) -> list[Assignment]:
-    """What the solve does not replace: history, the future and locked assignments in the range."""
-    return [a for a in problem.existing.assignments if not (problem.start <= a.date <= problem.end) or a.locked]
-
-
-def _solution(model: ScheduleModel, value: Callable) -> Schedule:
-    chosen = [
-        Assignment(
-            person_id=model.people[d.person].id,
-            date=model.date_of(d.day),
-            slot=SLOTS[d.slot],
-            rotation_id=model.rotations[d.rotation].id,
-            source=AssignmentSource.SOLVER,
-        )
-        for d in model.variables()
-        if value(d.lit)
-    ]
-    return Schedule(assignments=tuple(kept_assignments(model.problem) + chosen)).sorted()
+    if deterministic and workers > 1:
+        # Interleaved workers make a parallel search repeatable for a fixed seed and worker
+        # count, at a price: on a real block it proves optimality in about 5-9 s, where the
+        # free-running portfolio needs about 1.5 s (BENCHMARKS.md).
+        solver.parameters.interleave_search = True
+        solver.parameters.interleave_batch_size = 1
 
 
 def _hint(model: ScheduleModel) -> None:
+    """Warm start from the current plan, or else from the greedy baseline's schedule."""
     current = current_keys(model.problem)
     if not current:
-        return
+        from rotaguard.solver.greedy import solve_greedy
+
+        problem = model.problem
+        current = {
+            (a.person_id, a.date, a.slot, a.rotation_id)
+            for a in solve_greedy(problem).schedule.assignments
+            if problem.start <= a.date <= problem.end and not a.locked
+        }
     for duty in model.variables():
         model.model.add_hint(duty.lit, duty_key(model, duty) in current)
 
@@ -80,8 +72,11 @@ def solve(
     timeout_seconds: float = 60.0,
     seed: int = 0,
     workers: int = 2,
+    deterministic: bool = True,
     progress: ProgressCallback | None = None,
 ) -> SolveResult:
+    """Solve ``problem``. With ``deterministic`` (the default) the same problem, seed and worker
+    count give the same schedule whenever the search ends before ``timeout_seconds``."""
     if algorithm == "greedy":
         from rotaguard.solver.greedy import solve_greedy
 
@@ -92,13 +87,13 @@ def solve(
     model = build(problem)
     _hint(model)
     solver = cp_model.CpSolver()
-    _parameters(solver, timeout_seconds=timeout_seconds, seed=seed, workers=workers)
+    _parameters(solver, timeout_seconds=timeout_seconds, seed=seed, workers=workers, deterministic=deterministic)
     callback = _Progress(began, progress)
     status = _STATUS.get(solver.solve(model.model, callback), SolverStatus.UNKNOWN)
     proto = model.model.proto
     size = {"variables": len(proto.variables), "constraints": len(proto.constraints)}
     if status is SolverStatus.INFEASIBLE:
-        conflicts = explain(problem, seed=seed, workers=workers)
+        conflicts = explain(problem, seed=seed)
         return SolveResult(
             schedule=Schedule(assignments=tuple(kept_assignments(problem))),
             status=status,
@@ -117,7 +112,7 @@ def solve(
         )
     objective, bound = solver.objective_value, solver.best_objective_bound
     return SolveResult(
-        schedule=_solution(model, solver.boolean_value),
+        schedule=solution_schedule(model, [d for d in model.variables() if solver.boolean_value(d.lit)]),
         status=status,
         algorithm=algorithm,
         objective=objective,
@@ -136,14 +131,14 @@ def _gap(objective: float, bound: float) -> float:
     return abs(objective - bound) / max(abs(objective), 1e-9)
 
 
-def explain(problem: ScheduleProblem, *, seed: int = 0, workers: int = 2) -> tuple[Conflict, ...]:
+def explain(problem: ScheduleProblem, *, seed: int = 0) -> tuple[Conflict, ...]:
     """Which rule groups (per person or slot) and locked assignments cannot all hold together."""
     model = build(problem, explain=True, soft=False)
     literals = [model.model.get_bool_var_from_proto_index(index) for index in model.assumptions]
     model.model.add_assumptions(literals)
     solver = cp_model.CpSolver()
     # Core extraction needs a single worker.
-    _parameters(solver, timeout_seconds=EXPLAIN_SECONDS, seed=seed, workers=1)
+    _parameters(solver, timeout_seconds=EXPLAIN_SECONDS, seed=seed, workers=1, deterministic=True)
     status = solver.solve(model.model)
     if status != cp_model.INFEASIBLE:
         return (Conflict(rule_id="unknown", subject="", message="the rules could not all be met, and no smaller cause was found in time"),)

@@ -162,3 +162,18 @@ def test_locked_assignments_are_kept_and_unlocked_ones_replaced():
     # Minimal change: the unlocked PM stays with R1-01 rather than moving to R1-02.
     assert ("R1-01", DAY, "PM", "WARDS") in _made(result)
     assert result.penalties.get("change", 0) == 0
+
+
+def test_short_rest_is_avoided_when_someone_else_can_work():
+    """A PM six hours after a call ends is a Tier 2 warning: the solver gives it to the other senior."""
+    seniors = (resident("R2-01", pgy=2, credentials=ACLS), resident("R2-02", pgy=2, credentials=ACLS))
+    prog = program(
+        people=seniors,
+        rotations=(_wards(0, maximum=1, days=("fri",)), call_rotation(residents=ResidentStaffing(min=0, max=1, pgy=(2, 3)))),
+    )
+    locked_call = [assignment("R2-01", DAY, Slot.CALL, "NIGHT", locked=True)]
+    want_pm = [Request(person_id=p, date=DAY + timedelta(days=1), slot=Slot.PM, kind=RequestKind.WORK, weight=1) for p in ("R2-01",)]
+    result = _solve(prog, days=2, existing=locked_call, requests=want_pm, weights=Weights(call_fairness=0, weekend_fairness=0, continuity=0, request=1, short_rest=2))
+    # Granting R2-01's wish would cost short_rest 2 > request 1: the wish is refused.
+    assert result.penalties["short_rest"] == 0 and result.penalties["request"] == 1
+    assert ("R2-01", DAY + timedelta(days=1), "PM", "WARDS") not in _made(result)

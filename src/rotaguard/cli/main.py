@@ -344,6 +344,72 @@ def _print_report(report) -> None:
         console.print(table("Resilience gaps", ["gap"], [[g.message] for g in report.resilience]))
 
 
+@app.command()
+def solve(
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day, inclusive (YYYY-MM-DD).")],
+    algorithm: Annotated[str, typer.Option(help="cp_sat or greedy.")] = "cp_sat",
+    timeout: Annotated[float, typer.Option(min=1, max=3600, help="Solver time limit in seconds.")] = 60.0,
+    seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, help="Random seed.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Solver threads.")] = 2,
+    deterministic: Annotated[bool, typer.Option(help="Repeatable for a seed and worker count (slower).")] = True,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the schedule (export JSON shape) here.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Solve a date range and judge the result; writes nothing to the database."""
+    from rotaguard.compliance import validate as judge
+    from rotaguard.db import AssignmentRepository
+    from rotaguard.solver import ALGORITHMS, ScheduleProblem, SolverStatus
+    from rotaguard.solver import solve as run_solver
+
+    first, last = _date_range(start, end)
+    if algorithm not in ALGORITHMS:
+        raise InputError("--algorithm", [Problem("--algorithm", f"{algorithm!r} is not one of {', '.join(ALGORITHMS)}")])
+    if (last - first).days >= 366:
+        raise InputError("--end", [Problem("--end", "a solve covers at most 366 days")])
+    database = open_database(load_settings())
+    program, _ = _stored_program(database)
+    reach = timedelta(days=program.rules.averaging_window_days)
+    with database.read() as session:
+        existing = AssignmentRepository(session).schedule(start=first - reach, end=last + reach)
+    problem = ScheduleProblem(program=program, start=first, end=last, existing=existing)
+    result = run_solver(problem, algorithm=algorithm, timeout_seconds=timeout, seed=seed, workers=workers, deterministic=deterministic)
+    report = judge(result.schedule, program, start=first, end=last, resilience=False)
+    summary = {
+        "solver_status": result.status.value,
+        "algorithm": result.algorithm,
+        "objective": result.objective,
+        "best_bound": result.best_bound,
+        "gap": result.gap,
+        "solve_seconds": round(result.wall_seconds, 3),
+        "first_feasible_seconds": None if result.first_feasible_seconds is None else round(result.first_feasible_seconds, 3),
+        "variables": result.variables,
+        "constraints": result.constraints,
+        "penalties": result.penalties,
+        "conflicts": [c.model_dump() for c in result.conflicts],
+        "metrics": report.metrics.model_dump(mode="json", exclude={"people"}),
+    }
+    if out is not None and result.status in (SolverStatus.OPTIMAL, SolverStatus.FEASIBLE):
+        _write_file(json.dumps(export_json(program, result.schedule), indent=2) + "\n", out)
+        summary["path"] = str(out)
+    if json_output:
+        emit_json(summary)
+    else:
+        console.print(
+            f"{result.algorithm}: {result.status.value} in {result.wall_seconds:.2f} s; objective {result.objective}, "
+            f"bound {result.best_bound}, gap {result.gap}; {report.metrics.tier1_violations} Tier 1 violations, "
+            f"demand coverage {report.metrics.demand_coverage:.1%}"
+        )
+        if out is not None and "path" in summary:
+            console.print(f"Wrote {out} ({len(result.schedule.assignments)} assignments, history and locked included).")
+    if result.status is SolverStatus.INFEASIBLE:
+        raise RotaGuardError(f"no schedule satisfies every Tier 1 rule: {result.explanation}")
+    if result.status is SolverStatus.UNKNOWN:
+        raise RotaGuardError(f"no schedule found within {timeout:g} s: raise --timeout or try --algorithm greedy")
+    if not report.publishable:
+        raise RotaGuardError(f"the solved schedule breaks {len(report.tier1)} Tier 1 rules: {report.tier1[0].message}")
+
+
 @audit_app.command("verify")
 def audit_verify(json_output: JsonOption = False) -> None:
     """Recompute the audit log's hash chain; exit 1 when any event was altered or removed."""

@@ -604,6 +604,32 @@ def add_continuity(model: ScheduleModel, problem: ScheduleProblem, params: RuleP
         model.penalize("continuity", problem.weights.continuity, extra)
 
 
+def add_rest_between_duties(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """VI.F.2.a / 6.21 (a Detail, Tier 2): two duties less than 8 h apart cost ``short_rest``."""
+    minimum = round(params.min_rest_between_duties_hours * 60)
+    for person, duties in model.by_person.items():
+        if not model.people[person].is_resident:
+            continue
+        positions = _positions(duties)
+        for i, (_, _, group) in enumerate(positions):
+            for later_start, _, later_group in positions[i + 1 :]:
+                for duty in group:
+                    gap = later_start - duty.end
+                    if not 0 < gap < minimum or not (duty.is_variable or any(d.is_variable for d in later_group)):
+                        continue
+                    both = model.model.new_bool_var(f"short_rest_{person}_{duty.start}_{later_start}")
+                    for later in later_group:
+                        # both >= duty AND later; the penalty keeps it at its least value.
+                        model.model.add_bool_or([both, _negated(duty.lit), _negated(later.lit)])
+                    model.penalize("short_rest", problem.weights.short_rest, both)
+                if later_start - max(d.end for d in group) >= minimum:
+                    break
+
+
+def _negated(literal):
+    return literal.Not() if not isinstance(literal, int) else 1 - literal
+
+
 def add_requests(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
     for request in problem.requests:
         person = model.person_index.get(request.person_id)
@@ -667,7 +693,15 @@ def solution_schedule(model: ScheduleModel, chosen: list[Duty]) -> Schedule:
     return Schedule(assignments=tuple(kept_assignments(model.problem) + made)).sorted()
 
 
-SOFT_GOALS = (add_min_staffing, add_call_fairness, add_weekend_fairness, add_continuity, add_requests, add_minimal_change)
+SOFT_GOALS = (
+    add_min_staffing,
+    add_call_fairness,
+    add_weekend_fairness,
+    add_continuity,
+    add_rest_between_duties,
+    add_requests,
+    add_minimal_change,
+)
 
 
 def build(problem: ScheduleProblem, *, explain: bool = False, soft: bool = True) -> ScheduleModel:

@@ -35,6 +35,7 @@ class Weights(Frozen):
     call_fairness: int = Field(default=20, ge=0)
     weekend_fairness: int = Field(default=10, ge=0)
     continuity: int = Field(default=2, ge=0)
+    short_rest: int = Field(default=2, ge=0)
     request: int = Field(default=5, ge=0)
     change: int = Field(default=3, ge=0)
 
@@ -89,6 +90,7 @@ class SolveResult(Frozen):
     best_bound: float | None = None
     gap: float | None = None
     wall_seconds: float = 0.0
+    solver_seconds: float | None = None
     first_feasible_seconds: float | None = None
     penalties: dict[str, float] = Field(default_factory=dict)
     variables: int = 0

@@ -119,6 +119,7 @@ def solve(
         best_bound=bound,
         gap=_gap(objective, bound),
         wall_seconds=time.perf_counter() - began,
+        solver_seconds=solver.wall_time,
         first_feasible_seconds=callback.first_feasible,
         penalties={name: float(solver.value(term)) for name, term in model.objective_terms().items()},
         **size,

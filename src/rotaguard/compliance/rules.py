@@ -348,18 +348,28 @@ def _short_rests(periods: Periods, scope: Scope, *, after_long: bool) -> list[tu
     applies_to=AppliesTo.RESIDENTS,
 )
 def rest_after_long_duty(timeline: Timeline, scope: Scope) -> list[Violation]:
-    periods = Periods.of(timeline)
     needed = scope.params.min_rest_after_long_duty_hours
+    return _rest_violations(
+        "acgme.rest.after_24h",
+        timeline,
+        scope,
+        needed,
+        lambda periods, i, gap: f"{timeline.person.id} had {_hours(gap):.1f} h off after {_hours(periods.lengths[i]):.1f} h "
+        f"on duty ending {_moment(scope, periods.ends[i])}; at least {needed:.1f} h required",
+    )
+
+
+def _rest_violations(rule_id: str, timeline: Timeline, scope: Scope, needed: float, sentence) -> list[Violation]:
+    periods = Periods.of(timeline)
     return [
-        _rule("acgme.rest.after_24h").violation(
-            f"{timeline.person.id} had {_hours(gap):.1f} h off after {_hours(periods.lengths[i]):.1f} h on duty ending "
-            f"{_moment(scope, periods.ends[i])}; at least {needed:.1f} h required",
+        _rule(rule_id).violation(
+            sentence(periods, i, gap),
             person_id=timeline.person.id,
             date=scope.grid.day(scope.grid.day_of(periods.starts[i + 1 : i + 2])[0]),
             measured=_hours(gap),
             limit=float(needed),
         )
-        for i, gap in _short_rests(periods, scope, after_long=True)
+        for i, gap in _short_rests(periods, scope, after_long=rule_id == "acgme.rest.after_24h")
     ]
 
 
@@ -371,19 +381,15 @@ def rest_after_long_duty(timeline: Timeline, scope: Scope) -> list[Violation]:
     applies_to=AppliesTo.RESIDENTS,
 )
 def rest_between_duties(timeline: Timeline, scope: Scope) -> list[Violation]:
-    periods = Periods.of(timeline)
     needed = scope.params.min_rest_between_duties_hours
-    return [
-        _rule("acgme.rest.between_duties").violation(
-            f"{timeline.person.id} had {_hours(gap):.1f} h off before duty at {_moment(scope, periods.starts[i + 1])}; "
-            f"{needed:.1f} h expected",
-            person_id=timeline.person.id,
-            date=scope.grid.day(scope.grid.day_of(periods.starts[i + 1 : i + 2])[0]),
-            measured=_hours(gap),
-            limit=float(needed),
-        )
-        for i, gap in _short_rests(periods, scope, after_long=False)
-    ]
+    return _rest_violations(
+        "acgme.rest.between_duties",
+        timeline,
+        scope,
+        needed,
+        lambda periods, i, gap: f"{timeline.person.id} had {_hours(gap):.1f} h off before duty at "
+        f"{_moment(scope, periods.starts[i + 1])}; {needed:.1f} h expected",
+    )
 
 
 # ---------------------------------------------------------------------------- call

@@ -35,6 +35,10 @@ app = typer.Typer(
 )
 program_app = typer.Typer(help="Import, export and synthesise whole program documents.", no_args_is_help=True)
 audit_app = typer.Typer(help="Read and verify the hash-chained audit log.", no_args_is_help=True)
+backup_app = typer.Typer(help="Create, verify, restore and prune verified backups; copy them off-site.", no_args_is_help=True)
+offsite_app = typer.Typer(help="Off-site copies in S3.", no_args_is_help=True)
+backup_app.add_typer(offsite_app, name="offsite")
+app.add_typer(backup_app, name="backup")
 app.add_typer(program_app, name="program")
 app.add_typer(audit_app, name="audit")
 
@@ -443,6 +447,164 @@ def audit_list(
         emit_json(rows)
     else:
         console.print(table("Audit events", ["id", "at", "actor", "action", "subject"], [[r["id"], r["at"], r["actor"], r["action"], r["subject"]] for r in rows]))
+
+
+def _backup_store():
+    from rotaguard.backups import BackupStore
+
+    settings = load_settings()
+    database = open_database(settings)
+    require_current_schema(database)
+    store = BackupStore(
+        database=database,
+        directory=settings.resolved_backup_dir,
+        retention_days=settings.backup_retention_days,
+        min_keep=settings.backup_min_keep,
+    )
+    return settings, store
+
+
+def _copy_offsite(settings, store, manifest):
+    """Copy to S3 when configured; an outage leaves the local backup valid and the copy pending."""
+    from rotaguard.backups.offsite import OffsiteStore
+
+    if not settings.s3_bucket:
+        return manifest, None
+    copied, error = OffsiteStore(settings).copy(manifest, store.directory)
+    return store.update(copied), error
+
+
+def _manifest_rows(store, manifests) -> list[list]:
+    return [
+        [m.id, m.label, m.created_at.isoformat(), f"{m.size_bytes:,}", m.status.value, m.offsite.value]
+        for m in manifests
+    ]
+
+
+@backup_app.command("create")
+def backup_create(
+    label: Annotated[str, typer.Option(help="regular, sacred or pre-op:<what>.")] = "regular",
+    json_output: JsonOption = False,
+) -> None:
+    """Take a backup, verify it (checksum, full read, trial restore, digests) and copy it off-site."""
+    settings, store = _backup_store()
+    manifest = store.create(label=label)
+    manifest, offsite_error = _copy_offsite(settings, store, manifest)
+    if json_output:
+        emit_json(manifest.as_json(store.directory))
+    else:
+        console.print(f"Backup {manifest.id}: {manifest.status.value}, {manifest.size_bytes:,} bytes, off-site {manifest.offsite.value}.")
+    if offsite_error:
+        sys.stderr.write(f"rotaguard: warning: off-site copy pending: {offsite_error.splitlines()[0]}\n")
+
+
+@backup_app.command("list")
+def backup_list(json_output: JsonOption = False) -> None:
+    """Every backup in the backup directory, oldest first."""
+    _, store = _backup_store()
+    manifests = store.list()
+    if json_output:
+        emit_json([m.as_json(store.directory) for m in manifests])
+    else:
+        console.print(table(f"Backups in {store.directory}", ["id", "label", "created (UTC)", "bytes", "status", "off-site"], _manifest_rows(store, manifests)))
+
+
+@backup_app.command("verify")
+def backup_verify(backup_id: Annotated[str, typer.Argument(help="The backup's id.")], json_output: JsonOption = False) -> None:
+    """Run the four checks; exit 1 when the backup is not good (it is then marked bad)."""
+    _, store = _backup_store()
+    manifest, checks = store.verify(backup_id)
+    if json_output:
+        emit_json({**manifest.as_json(store.directory), "checks": [c.__dict__ for c in checks]})
+    else:
+        console.print(table(f"Verify {backup_id}", ["check", "status", "detail"], [[c.name, "ok" if c.ok else "FAIL", c.detail] for c in checks]))
+    if manifest.status.value != "verified":
+        raise RotaGuardError(f"backup {backup_id} is bad: {manifest.failure}")
+
+
+@backup_app.command("restore")
+def backup_restore(
+    backup_id: Annotated[str, typer.Argument(help="The backup's id.")],
+    scope: Annotated[str, typer.Option(help="full, or assignments of --start..--end.")] = "full",
+    start: Annotated[str | None, typer.Option(help="First day (assignments scope).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day (assignments scope).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Restore a verified backup, after taking a fresh verified pre-restore backup."""
+    first = _parse_date("--start", start) if start else None
+    last = _parse_date("--end", end) if end else None
+    if scope not in ("full", "assignments"):
+        raise InputError("--scope", [Problem("--scope", f"{scope!r} is not full or assignments")])
+    if scope == "assignments":
+        if first is None or last is None:
+            raise InputError("--scope", [Problem("--scope", "assignments needs --start and --end")])
+        first, last = _date_range(start, end)
+    _, store = _backup_store()
+    manifest = store.get(backup_id)
+    what = "the whole database" if scope == "full" else f"the assignments of {first}..{last}"
+    if not yes:
+        if not sys.stdin.isatty():
+            raise RotaGuardError(f"restoring {what} from {backup_id} needs confirmation: rerun with --yes")
+        if not typer.confirm(f"Replace {what} with backup {manifest.id} of {manifest.created_at}?"):
+            raise RotaGuardError("restore cancelled: nothing was changed")
+    safety = store.restore(backup_id, scope=scope, start=first, end=last, actor=_actor())
+    result = {"ok": True, "restored": backup_id, "scope": scope, "pre_restore_backup": safety.id}
+    if json_output:
+        emit_json(result)
+    else:
+        console.print(f"Restored {what} from {backup_id}; the state before is backup {safety.id}.")
+
+
+@backup_app.command("prune")
+def backup_prune(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be deleted and why.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Delete backups older than the retention period.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Apply retention: never below 2 verified backups, never the sacred baseline, old ones only with --yes."""
+    settings, store = _backup_store()
+    plan = store.plan_prune(offsite_required=bool(settings.s3_bucket))
+    listing = {
+        "delete": [{"id": m.id, "reason": why} for m, why in plan.delete],
+        "keep": [{"id": m.id, "reason": why} for m, why in plan.keep],
+    }
+    if dry_run or not plan.delete:
+        if json_output:
+            emit_json({"ok": True, "dry_run": True, **listing})
+        else:
+            rows = [[m.id, "delete", why] for m, why in plan.delete] + [[m.id, "keep", why] for m, why in plan.keep]
+            console.print(table("Retention plan", ["id", "action", "why"], rows))
+        return
+    if not yes:
+        raise RotaGuardError(f"{len(plan.delete)} backups are older than {store.retention_days} days: rerun with --yes to delete them (--dry-run lists them)")
+    deleted = store.prune(plan, actor=_actor())
+    if json_output:
+        emit_json({"ok": True, "deleted": deleted, **listing})
+    else:
+        console.print(f"Deleted {len(deleted)} backups: {', '.join(deleted)}.")
+
+
+@offsite_app.command("sync")
+def offsite_sync(json_output: JsonOption = False) -> None:
+    """Copy every verified backup whose off-site copy is missing or pending to S3."""
+    settings, store = _backup_store()
+    if not settings.s3_bucket:
+        raise RotaGuardError("ROTAGUARD_S3_BUCKET is not set: there is nowhere to copy to")
+    results, failures = [], []
+    for manifest in store.list():
+        if manifest.status.value != "verified" or manifest.offsite.value == "copied":
+            continue
+        updated, error = _copy_offsite(settings, store, manifest)
+        results.append({"id": updated.id, "offsite": updated.offsite.value, "error": error})
+        if error:
+            failures.append(f"{updated.id}: {error.splitlines()[0]}")
+    if json_output:
+        emit_json({"ok": not failures, "copies": results})
+    else:
+        console.print(f"{sum(1 for r in results if r['offsite'] == 'copied')} copied, {len(failures)} pending.")
+    if failures:
+        raise RotaGuardError(f"{len(failures)} off-site copies are pending: {failures[0]}")
 
 
 def _report(error: RotaGuardError, *, json_requested: bool) -> None:

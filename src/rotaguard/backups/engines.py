@@ -1,0 +1,359 @@
+"""Dump and restore engines, chosen from the database URL: PostgreSQL (pg_dump/pg_restore) and
+SQLite (the online backup API)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, delete, insert, select, text
+from sqlalchemy.engine import make_url
+
+from rotaguard.backups.manifest import TableDigest, table_digests
+from rotaguard.db import Database
+from rotaguard.db.tables import AssignmentRow, AuditEventRow, ScheduleRunRow
+from rotaguard.errors import RotaGuardError
+
+
+class BackupError(RotaGuardError):
+    """A backup or restore step failed; the message says which and why."""
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_directory(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+ASSIGNMENT_COLUMNS = ("person_id", "date", "slot", "rotation_id", "source", "locked", "run_id", "created_at", "updated_at")
+
+
+class Engine:
+    kind = "abstract"
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    @property
+    def name(self) -> str:
+        raise NotImplementedError
+
+    def dump(self, target: Path) -> dict[str, TableDigest]:
+        """Write a consistent snapshot to ``target``; return that snapshot's table digests."""
+        raise NotImplementedError
+
+    def read_whole(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def trial_digests(self, path: Path) -> dict[str, TableDigest]:
+        """Restore into a throwaway database and digest it."""
+        raise NotImplementedError
+
+    def restore_full(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def assignment_rows(self, path: Path, start: dt.date, end: dt.date) -> list[dict]:
+        raise NotImplementedError
+
+    def restore_assignments(self, path: Path, start: dt.date, end: dt.date) -> int:
+        """Replace the assignments of ``start..end`` with the backup's, in one transaction."""
+        rows = self.assignment_rows(path, start, end)
+        with self.database.write() as session:
+            runs = {run_id for (run_id,) in session.execute(select(ScheduleRunRow.id))}
+            session.execute(delete(AssignmentRow).where(AssignmentRow.date >= start, AssignmentRow.date <= end))
+            for row in rows:
+                if row["run_id"] not in runs:
+                    row["run_id"] = None
+            if rows:
+                session.execute(insert(AssignmentRow), rows)
+        return len(rows)
+
+    def audit_events(self) -> list[dict]:
+        with self.database.read() as session:
+            return [
+                {c: getattr(e, c) for c in ("occurred_at", "actor", "action", "subject", "details", "prev_hash", "hash")}
+                for e in session.scalars(select(AuditEventRow).order_by(AuditEventRow.id))
+            ]
+
+    def reappend_audit(self, events: list[dict]) -> int:
+        """Put back audit events newer than the restored copy: the chain stays whole and append-only."""
+        with self.database.write() as session:
+            present = {h for (h,) in session.execute(select(AuditEventRow.hash))}
+            missing = [e for e in events if e["hash"] not in present]
+            if missing:
+                session.execute(insert(AuditEventRow), missing)
+        return len(missing)
+
+
+class SqliteEngine(Engine):
+    kind = "sqlite"
+
+    @property
+    def path(self) -> Path:
+        return Path(make_url(self.database.url).database or "")
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @staticmethod
+    def _open_read_only(path: Path) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+
+    def dump(self, target: Path) -> dict[str, TableDigest]:
+        source = sqlite3.connect(self.path)
+        destination = sqlite3.connect(target)
+        try:
+            source.backup(destination)
+            # A self-contained file: no -wal or -shm beside it.
+            destination.execute("PRAGMA journal_mode = DELETE")
+            destination.commit()
+        except sqlite3.Error as exc:
+            raise BackupError(f"SQLite backup of {self.path} failed: {exc}") from None
+        finally:
+            destination.close()
+            source.close()
+        return self._digests(target)
+
+    def _digests(self, path: Path) -> dict[str, TableDigest]:
+        engine = create_engine("sqlite://", creator=lambda: self._open_read_only(path))
+        try:
+            with engine.connect() as connection:
+                return table_digests(connection)
+        finally:
+            engine.dispose()
+
+    def read_whole(self, path: Path) -> None:
+        try:
+            connection = self._open_read_only(path)
+            try:
+                result = connection.execute("PRAGMA integrity_check").fetchall()
+                tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            finally:
+                connection.close()
+        except sqlite3.Error as exc:
+            raise BackupError(f"not a readable SQLite database: {exc}") from None
+        if result != [("ok",)]:
+            raise BackupError(f"SQLite integrity check failed: {result[0][0]}")
+        if "alembic_version" not in tables:
+            raise BackupError("not a RotaGuard database (no alembic_version table)")
+
+    def trial_digests(self, path: Path) -> dict[str, TableDigest]:
+        with tempfile.TemporaryDirectory(prefix="rotaguard-verify-") as scratch:
+            copy = Path(scratch) / "trial.db"
+            try:
+                source = self._open_read_only(path)
+                destination = sqlite3.connect(copy)
+                source.backup(destination)
+                destination.close()
+                source.close()
+            except sqlite3.Error as exc:
+                raise BackupError(f"trial restore failed: {exc}") from None
+            return self._digests(copy)
+
+    def restore_full(self, path: Path) -> None:
+        self.database.dispose()
+        try:
+            source = self._open_read_only(path)
+            destination = sqlite3.connect(self.path)
+            source.backup(destination)
+            destination.execute("PRAGMA journal_mode = WAL")
+            destination.close()
+            source.close()
+        except sqlite3.Error as exc:
+            raise BackupError(f"SQLite restore failed: {exc}") from None
+
+    def assignment_rows(self, path: Path, start: dt.date, end: dt.date) -> list[dict]:
+        engine = create_engine("sqlite://", creator=lambda: self._open_read_only(path))
+        try:
+            with engine.connect() as connection:
+                columns = [getattr(AssignmentRow.__table__.c, name) for name in ASSIGNMENT_COLUMNS]
+                query = select(*columns).where(AssignmentRow.date >= start, AssignmentRow.date <= end)
+                return [dict(row._mapping) for row in connection.execute(query)]
+        finally:
+            engine.dispose()
+
+
+_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")
+
+
+class PostgresEngine(Engine):
+    kind = "postgresql"
+
+    @property
+    def url(self):
+        return make_url(self.database.url)
+
+    @property
+    def name(self) -> str:
+        return self.url.database or ""
+
+    def _libpq(self, database: str | None = None) -> tuple[str, dict]:
+        url = self.url.set(drivername="postgresql", password=None)
+        if database is not None:
+            url = url.set(database=database)
+        env = dict(os.environ)
+        if self.url.password:
+            env["PGPASSWORD"] = self.url.password
+        return url.render_as_string(hide_password=False), env
+
+    def _tool(self, name: str) -> str:
+        tool = shutil.which(name)
+        if tool is None:
+            raise BackupError(f"{name} is not on PATH: install the PostgreSQL client tools (Debian: postgresql-client)")
+        output = subprocess.run([tool, "--version"], capture_output=True, text=True, check=False).stdout
+        match = _VERSION.search(output)
+        tool_major = int(match.group(1)) if match else 0
+        with self.database.engine.connect() as connection:
+            server_major = int(connection.execute(text("SHOW server_version_num")).scalar()) // 10000
+        if tool_major < server_major:
+            raise BackupError(
+                f"{name} {tool_major} is older than the PostgreSQL {server_major} server: "
+                f"install postgresql-client-{server_major} or newer"
+            )
+        return tool
+
+    def _run(self, command: list[str], env: dict, what: str) -> subprocess.CompletedProcess:
+        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if result.returncode != 0:
+            reason = (result.stderr or result.stdout).strip().splitlines()
+            raise BackupError(f"{what} failed: {reason[-1] if reason else f'exit code {result.returncode}'}")
+        return result
+
+    def dump(self, target: Path, *, compress: bool = True) -> dict[str, TableDigest]:
+        pg_dump = self._tool("pg_dump")
+        dsn, env = self._libpq()
+        connection = self.database.engine.connect().execution_options(isolation_level="REPEATABLE READ")
+        try:
+            with connection.begin():
+                # pg_dump reads the very snapshot the digests are taken from.
+                snapshot = connection.execute(text("SELECT pg_export_snapshot()")).scalar()
+                digests = table_digests(connection)
+                command = [pg_dump, "-Fc", f"--snapshot={snapshot}", "-f", str(target), f"--dbname={dsn}"]
+                if not compress:
+                    command.insert(2, "-Z0")
+                self._run(command, env, "pg_dump")
+        finally:
+            connection.close()
+        return digests
+
+    def read_whole(self, path: Path) -> None:
+        pg_restore = self._tool("pg_restore")
+        self._run([pg_restore, "-f", os.devnull, str(path)], dict(os.environ), "reading the whole dump (pg_restore -f /dev/null)")
+
+    @contextmanager
+    def _scratch(self) -> Iterator[str]:
+        name = f"rotaguard_scratch_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(self.url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                yield name
+            finally:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
+
+    def trial_digests(self, path: Path) -> dict[str, TableDigest]:
+        pg_restore = self._tool("pg_restore")
+        with self._scratch() as scratch:
+            dsn, env = self._libpq(scratch)
+            self._run(
+                [pg_restore, "--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges", f"--dbname={dsn}", str(path)],
+                env,
+                "trial restore into a scratch database",
+            )
+            engine = create_engine(self.url.set(database=scratch))
+            try:
+                with engine.connect() as connection:
+                    return table_digests(connection)
+            finally:
+                engine.dispose()
+
+    def restore_full(self, path: Path) -> None:
+        pg_restore = self._tool("pg_restore")
+        dsn, env = self._libpq()
+        self.database.dispose()
+        self._run(
+            [pg_restore, "--clean", "--if-exists", "--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges", f"--dbname={dsn}", str(path)],
+            env,
+            "pg_restore",
+        )
+
+    def assignment_rows(self, path: Path, start: dt.date, end: dt.date) -> list[dict]:
+        """Stream the assignments table's COPY data out of the dump; keep the range's rows."""
+        pg_restore = self._tool("pg_restore")
+        process = subprocess.Popen(
+            [pg_restore, "--data-only", "--table=assignments", "-f", "-", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        rows: list[dict] = []
+        columns: list[str] | None = None
+        first, last = start.isoformat(), end.isoformat()
+        assert process.stdout is not None
+        for line in process.stdout:
+            if columns is None:
+                if line.startswith("COPY ") and "assignments" in line:
+                    columns = [c.strip().strip('"') for c in line[line.index("(") + 1 : line.index(")")].split(",")]
+                    date_index = columns.index("date")
+                continue
+            if line.startswith("\\."):
+                break
+            values = line.rstrip("\n").split("\t")
+            if not first <= values[date_index] <= last:
+                continue
+            record = {name: _copy_value(value) for name, value in zip(columns, values)}
+            rows.append(_typed_assignment(record))
+        process.stdout.close()
+        stderr = process.stderr.read() if process.stderr else ""
+        if process.wait() != 0:
+            raise BackupError(f"reading assignments from the dump failed: {stderr.strip().splitlines()[-1] if stderr.strip() else 'pg_restore error'}")
+        return rows
+
+
+def _copy_value(value: str) -> str | None:
+    if value == "\\N":
+        return None
+    return value.replace("\\t", "\t").replace("\\n", "\n").replace("\\\\", "\\")
+
+
+def _typed_assignment(record: dict) -> dict:
+    return {
+        "person_id": record["person_id"],
+        "date": dt.date.fromisoformat(record["date"]),
+        "slot": record["slot"],
+        "rotation_id": record["rotation_id"],
+        "source": record["source"],
+        "locked": record["locked"] == "t",
+        "run_id": record["run_id"],
+        "created_at": dt.datetime.fromisoformat(record["created_at"]),
+        "updated_at": dt.datetime.fromisoformat(record["updated_at"]),
+    }
+
+
+def engine_for(database: Database) -> Engine:
+    if database.kind == "sqlite":
+        return SqliteEngine(database)
+    if database.kind == "postgresql":
+        return PostgresEngine(database)
+    raise BackupError(f"no backup engine for {database.kind} databases")

@@ -1,0 +1,122 @@
+"""The manifest beside every backup file, and the table digests it records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from sqlalchemy import Connection, select
+
+from rotaguard.db.tables import Base
+from rotaguard.domain.base import Frozen
+
+MANIFEST_SUFFIX = ".manifest.json"
+DIGEST_CHUNK = 1024 * 1024
+
+
+class BackupStatus(StrEnum):
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+    BAD = "bad"
+
+
+class Offsite(StrEnum):
+    NONE = "none"
+    PENDING = "pending"
+    COPIED = "copied"
+
+
+class TableDigest(Frozen):
+    rows: int
+    sha256: str
+
+
+class Manifest(Frozen):
+    id: str
+    label: str
+    created_at: dt.datetime
+    database_kind: str
+    database_name: str
+    schema_revision: str | None
+    file: str
+    size_bytes: int
+    sha256: str
+    tables: dict[str, TableDigest]
+    status: BackupStatus = BackupStatus.UNVERIFIED
+    verified_at: dt.datetime | None = None
+    failure: str | None = None
+    offsite: Offsite = Offsite.NONE
+    offsite_key: str | None = None
+    format_version: int = Field(default=1)
+
+    def path_in(self, directory: Path) -> Path:
+        return directory / self.file
+
+    def as_json(self, directory: Path) -> dict:
+        return {**self.model_dump(mode="json"), "path": str(self.path_in(directory))}
+
+
+def manifest_path(backup_file: Path) -> Path:
+    return backup_file.with_name(backup_file.name + MANIFEST_SUFFIX)
+
+
+def write_manifest(manifest: Manifest, directory: Path) -> None:
+    """Atomically: a reader sees the old manifest or the new one, never half of one."""
+    target = manifest_path(manifest.path_in(directory))
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
+    partial.replace(target)
+
+
+def read_manifest(path: Path) -> Manifest:
+    return Manifest.model_validate_json(path.read_text())
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(DIGEST_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _canonical(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value)
+
+
+
+def table_digests(connection: Connection) -> dict[str, TableDigest]:
+    """Row count and content digest per table, rows in primary-key order, values canonical.
+
+    Read through the models' column types, so SQLite and PostgreSQL give the same text for
+    the same data (timestamps as aware UTC, JSON with sorted keys).
+    """
+    digests: dict[str, TableDigest] = {}
+    for table in Base.metadata.sorted_tables:
+        digest = hashlib.sha256()
+        rows = 0
+        result = connection.execution_options(stream_results=True).execute(
+            select(table).order_by(*table.primary_key.columns)
+        )
+        for row in result:
+            digest.update(("\t".join(_canonical(value) for value in row) + "\n").encode("utf-8"))
+            rows += 1
+        digests[table.name] = TableDigest(rows=rows, sha256=digest.hexdigest())
+    return digests

@@ -1,0 +1,318 @@
+"""The backup store: create, list, verify, restore and prune backups in one directory.
+
+The manifests on disk are the source of truth (a full restore rewinds the database's own
+backup records, so they are re-synchronised from the manifests afterwards).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from rotaguard.backups.engines import BackupError, Engine, _fsync_directory, _fsync_file, engine_for
+from rotaguard.backups.manifest import (
+    MANIFEST_SUFFIX,
+    BackupStatus,
+    Manifest,
+    Offsite,
+    file_sha256,
+    manifest_path,
+    read_manifest,
+    write_manifest,
+)
+from rotaguard.db import AuditLog, Database
+from rotaguard.db.migrate import current_revision
+from rotaguard.db.tables import BackupRecordRow
+from rotaguard.errors import InputError, Problem
+
+BACKUP_ID = re.compile(r"^rotaguard_[A-Za-z0-9_.\-]{1,120}$")
+LABEL = re.compile(r"^(regular|sacred|pre-op:[a-z0-9][a-z0-9._\-]{0,60})$")
+_RECORD_STATUS = {BackupStatus.UNVERIFIED: "created", BackupStatus.VERIFIED: "verified", BackupStatus.BAD: "bad"}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def backup_name(label: str, when: dt.datetime) -> str:
+    if label == "sacred":
+        return f"rotaguard_SACRED_{when:%Y%m%d}"
+    if label.startswith("pre-op:"):
+        return f"rotaguard_pre-{label.removeprefix('pre-op:')}_{when:%Y%m%d_%H%M%S}"
+    return f"rotaguard_{when:%Y%m%d_%H%M%S}"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class PrunePlan:
+    delete: list[tuple[Manifest, str]] = field(default_factory=list)
+    keep: list[tuple[Manifest, str]] = field(default_factory=list)
+
+
+class BackupStore:
+    def __init__(self, *, database: Database, directory: Path, retention_days: int = 30, min_keep: int = 2) -> None:
+        self.database = database
+        self.directory = directory
+        self.retention_days = retention_days
+        self.min_keep = max(2, min_keep)
+        self.engine: Engine = engine_for(database)
+
+    # ------------------------------------------------------------------ reading
+
+    def list(self) -> list[Manifest]:
+        if not self.directory.exists():
+            return []
+        manifests = []
+        for path in sorted(self.directory.glob(f"rotaguard_*{MANIFEST_SUFFIX}")):
+            try:
+                manifests.append(read_manifest(path))
+            except ValueError:
+                continue  # a damaged manifest describes nothing we can trust
+        return sorted(manifests, key=lambda m: (m.created_at, m.id))
+
+    def get(self, backup_id: str) -> Manifest:
+        if not BACKUP_ID.fullmatch(backup_id):
+            raise InputError("backup id", [Problem("backup id", f"{backup_id!r} is not a backup id (rotaguard_...)")])
+        path = manifest_path(self.directory / f"{backup_id}.dump")
+        if not path.is_file():
+            raise BackupError(f"no backup {backup_id} in {self.directory}")
+        return read_manifest(path)
+
+    # ------------------------------------------------------------------ writing
+
+    def _save(self, manifest: Manifest) -> Manifest:
+        write_manifest(manifest, self.directory)
+        self._record(manifest)
+        return manifest
+
+    def _record(self, manifest: Manifest) -> None:
+        values = {
+            "label": manifest.label,
+            "created_at": manifest.created_at,
+            "database_kind": manifest.database_kind,
+            "database_name": manifest.database_name,
+            "schema_revision": manifest.schema_revision,
+            "path": str(manifest.path_in(self.directory)),
+            "size_bytes": manifest.size_bytes,
+            "sha256": manifest.sha256,
+            "status": _RECORD_STATUS[manifest.status],
+            "manifest": manifest.model_dump(mode="json"),
+            "verified_at": manifest.verified_at,
+            "offsite_status": manifest.offsite.value,
+            "offsite_key": manifest.offsite_key,
+        }
+        with self.database.write() as session:
+            row = session.get(BackupRecordRow, manifest.id)
+            if row is None:
+                session.add(BackupRecordRow(id=manifest.id, **values))
+            else:
+                for name, value in values.items():
+                    setattr(row, name, value)
+
+    def sync_records(self) -> None:
+        """Make the database's backup records match the manifests on disk."""
+        manifests = {m.id: m for m in self.list()}
+        for manifest in manifests.values():
+            self._record(manifest)
+        with self.database.write() as session:
+            for row in session.scalars(select(BackupRecordRow)):
+                if row.id not in manifests and row.status != "deleted":
+                    row.status = "deleted"
+
+    def create(self, *, label: str = "regular", verify: bool = True) -> Manifest:
+        """Dump to a temporary name, fsync, rename; write the manifest; verify when asked."""
+        if not LABEL.fullmatch(label):
+            raise InputError("--label", [Problem("--label", f"{label!r} is not regular, sacred or pre-op:<what>")])
+        self.directory.mkdir(parents=True, exist_ok=True)
+        when = _now()
+        backup_id = backup_name(label, when)
+        suffix = 1
+        while (self.directory / f"{backup_id}.dump").exists() or manifest_path(self.directory / f"{backup_id}.dump").exists():
+            suffix += 1
+            backup_id = f"{backup_name(label, when)}_{suffix}"
+        final = self.directory / f"{backup_id}.dump"
+        partial = self.directory / f".{backup_id}.dump.partial"
+        try:
+            digests = self.engine.dump(partial)
+            _fsync_file(partial)
+            partial.replace(final)
+            _fsync_directory(self.directory)
+        except OSError as exc:
+            raise BackupError(f"writing {final.name} failed: {exc.strerror or exc}; the previous backups are untouched") from None
+        finally:
+            partial.unlink(missing_ok=True)
+        manifest = Manifest(
+            id=backup_id,
+            label=label,
+            created_at=when,
+            database_kind=self.engine.kind,
+            database_name=self.engine.name,
+            schema_revision=current_revision(self.database),
+            file=final.name,
+            size_bytes=final.stat().st_size,
+            sha256=file_sha256(final),
+            tables=digests,
+        )
+        try:
+            self._save(manifest)
+        except OSError as exc:
+            final.unlink(missing_ok=True)
+            raise BackupError(f"writing the manifest of {backup_id} failed: {exc.strerror or exc}") from None
+        if verify:
+            manifest, checks = self.verify(backup_id)
+            if manifest.status is not BackupStatus.VERIFIED:
+                failed = next(c for c in checks if not c.ok)
+                raise BackupError(f"backup {backup_id} failed verification: {failed.name}: {failed.detail}")
+        return manifest
+
+    def verify(self, backup_id: str) -> tuple[Manifest, list[Check]]:
+        """All four checks; a failure marks the backup bad and deletes nothing."""
+        manifest = self.get(backup_id)
+        path = manifest.path_in(self.directory)
+        checks: list[Check] = []
+
+        def run(name: str, action) -> bool:
+            try:
+                detail = action()
+                checks.append(Check(name, True, detail or "ok"))
+                return True
+            except (BackupError, OSError) as exc:
+                checks.append(Check(name, False, str(exc)))
+                return False
+
+        def checksum() -> str:
+            if not path.is_file():
+                raise BackupError(f"{path.name} is missing")
+            actual = file_sha256(path)
+            if actual != manifest.sha256:
+                raise BackupError(f"SHA-256 {actual[:12]}... does not match the manifest's {manifest.sha256[:12]}...")
+            return manifest.sha256
+
+        trial: dict = {}
+
+        def trial_restore() -> str:
+            trial.update(self.engine.trial_digests(path))
+            return f"{len(trial)} tables restored"
+
+        def compare() -> str:
+            differing = [
+                f"{name} ({trial[name].rows if name in trial else 'missing'} rows vs {digest.rows})"
+                for name, digest in manifest.tables.items()
+                if trial.get(name) != digest
+            ]
+            if differing:
+                raise BackupError(f"tables differ from the manifest: {', '.join(differing)}")
+            return f"{sum(d.rows for d in manifest.tables.values())} rows in {len(manifest.tables)} tables match"
+
+        ok = (
+            run("sha256", checksum)
+            and run("read_whole", lambda: self.engine.read_whole(path))
+            and run("trial_restore", trial_restore)
+            and run("digests", compare)
+        )
+        failed = next((c for c in checks if not c.ok), None)
+        manifest = manifest.model_copy(
+            update={
+                "status": BackupStatus.VERIFIED if ok else BackupStatus.BAD,
+                "verified_at": _now() if ok else manifest.verified_at,
+                "failure": None if ok else f"{failed.name}: {failed.detail}",
+            }
+        )
+        self._save(manifest)
+        return manifest, checks
+
+    def latest_verified(self, *, max_age: dt.timedelta | None = None) -> Manifest | None:
+        now = _now()
+        for manifest in reversed(self.list()):
+            if manifest.status is BackupStatus.VERIFIED and (max_age is None or now - manifest.created_at <= max_age):
+                return manifest
+        return None
+
+    # ------------------------------------------------------------------ restore
+
+    def restore(self, backup_id: str, *, scope: str = "full", start: dt.date | None = None, end: dt.date | None = None, actor: str) -> Manifest:
+        """Restore after taking a fresh verified ``pre-op:restore`` backup; returns that backup."""
+        manifest = self.get(backup_id)
+        if manifest.status is not BackupStatus.VERIFIED:
+            manifest, checks = self.verify(backup_id)
+            if manifest.status is not BackupStatus.VERIFIED:
+                raise BackupError(f"refusing to restore {backup_id}: it is not a good backup ({manifest.failure})")
+        if manifest.database_kind != self.engine.kind:
+            raise BackupError(f"{backup_id} is a {manifest.database_kind} backup; this database is {self.engine.kind}")
+        if scope not in ("full", "assignments"):
+            raise InputError("--scope", [Problem("--scope", f"{scope!r} is not full or assignments")])
+        if scope == "assignments" and (start is None or end is None or end < start):
+            raise InputError("--start/--end", [Problem("--start/--end", "an assignments restore needs --start and --end in order")])
+        safety = self.create(label="pre-op:restore")
+        path = manifest.path_in(self.directory)
+        if scope == "full":
+            events = self.engine.audit_events()
+            self.engine.restore_full(path)
+            self.engine.reappend_audit(events)
+            self.sync_records()
+            details = {"backup_id": backup_id, "scope": "full", "pre_restore_backup": safety.id}
+        else:
+            count = self.engine.restore_assignments(path, start, end)
+            details = {
+                "backup_id": backup_id,
+                "scope": "assignments",
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "rows": count,
+                "pre_restore_backup": safety.id,
+            }
+        with self.database.write() as session:
+            AuditLog(session).append(actor=actor, action="backup.restore", subject=backup_id, details=details)
+        return safety
+
+    # ------------------------------------------------------------------ retention
+
+    def plan_prune(self, *, now: dt.datetime | None = None, offsite_required: bool = False) -> PrunePlan:
+        """What retention would delete, and why everything else stays."""
+        now = now or _now()
+        manifests = self.list()
+        plan = PrunePlan()
+        verified = [m for m in manifests if m.status is BackupStatus.VERIFIED]
+        newest = manifests[-1] if manifests else None
+        protected_recent = {m.id for m in verified[-self.min_keep :]}
+        sacred = {m.id for m in manifests if m.label == "sacred"} or ({manifests[0].id} if manifests else set())
+        for manifest in manifests:
+            age = now - manifest.created_at
+            if manifest.id in sacred:
+                plan.keep.append((manifest, "the sacred baseline"))
+            elif manifest.id in protected_recent:
+                plan.keep.append((manifest, f"one of the newest {self.min_keep} verified backups"))
+            elif newest is not None and newest.status is not BackupStatus.VERIFIED:
+                plan.keep.append((manifest, f"the newest backup {newest.id} is not verified yet"))
+            elif offsite_required and manifest.offsite is not Offsite.COPIED:
+                plan.keep.append((manifest, f"its off-site copy is {manifest.offsite.value}"))
+            elif age <= dt.timedelta(days=self.retention_days):
+                plan.keep.append((manifest, f"{age.days} days old, within {self.retention_days}"))
+            else:
+                plan.delete.append((manifest, f"{age.days} days old, older than {self.retention_days}"))
+        return plan
+
+    def prune(self, plan: PrunePlan, *, actor: str) -> list[str]:
+        deleted = []
+        for manifest, _ in plan.delete:
+            manifest.path_in(self.directory).unlink(missing_ok=True)
+            manifest_path(manifest.path_in(self.directory)).unlink(missing_ok=True)
+            deleted.append(manifest.id)
+        if deleted:
+            self.sync_records()
+            with self.database.write() as session:
+                AuditLog(session).append(actor=actor, action="backup.prune", subject="", details={"deleted": deleted})
+        return deleted
+
+    def update(self, manifest: Manifest) -> Manifest:
+        return self._save(manifest)

@@ -22,7 +22,7 @@ ATTEMPTS = 3
 BACKOFF_SECONDS = (0.5, 1.0, 2.0)
 
 
-def composite_sha256(path: Path, *, part_size: int = PART_SIZE) -> str:
+def composite_sha256(path: Path, *, part_size: int) -> str:
     """S3's checksum of a multipart object: SHA-256 of the parts' digests, then "-<parts>"."""
     digests = []
     with path.open("rb") as handle:
@@ -63,18 +63,15 @@ class OffsiteStore:
             return str(exc)
         return None
 
-    def _upload(self, path: Path, key: str, sha256_hex: str) -> str:
+    def _upload(self, path: Path, key: str) -> None:
         size = path.stat().st_size
         if size < MULTIPART_THRESHOLD:
             with path.open("rb") as body:
+                # botocore computes the SHA-256 of the bytes it sends; the server stores it.
                 self.client.put_object(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=body,
-                    ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256_hex)).decode(),
-                    ServerSideEncryption="AES256",
+                    Bucket=self.bucket, Key=key, Body=body, ChecksumAlgorithm="SHA256", ServerSideEncryption="AES256"
                 )
-            return base64.b64encode(bytes.fromhex(sha256_hex)).decode()
+            return
         self.client.upload_file(
             str(path),
             self.bucket,
@@ -82,13 +79,19 @@ class OffsiteStore:
             ExtraArgs={"ChecksumAlgorithm": "SHA256", "ServerSideEncryption": "AES256"},
             Config=TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=PART_SIZE),
         )
-        return composite_sha256(path)
 
-    def _confirm(self, key: str, expected: str) -> None:
+    def _confirm(self, key: str, path: Path, sha256_hex: str) -> None:
+        """The stored checksum must be the manifest's SHA-256 (whole object) or, for a multipart
+        object, the composite of the parts as uploaded."""
         head = self.client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
         stored = head.get("ChecksumSHA256")
-        if stored != expected:
-            raise ValueError(f"S3 holds checksum {stored!r} for {key}, expected {expected!r}")
+        whole = base64.b64encode(bytes.fromhex(sha256_hex)).decode()
+        if stored == whole:
+            return
+        composite = composite_sha256(path, part_size=PART_SIZE)
+        # AWS appends "-<parts>" to a multipart checksum; some S3-compatible servers do not.
+        if stored not in (composite, composite.rsplit("-", 1)[0]):
+            raise ValueError(f"S3 holds checksum {stored!r} for {key}, expected {whole!r} or {composite!r}")
 
     def copy(self, manifest: Manifest, directory: Path) -> tuple[Manifest, str | None]:
         """Upload the backup and its manifest; on failure after bounded retries, mark it pending."""
@@ -97,8 +100,8 @@ class OffsiteStore:
         error = None
         for attempt in range(ATTEMPTS):
             try:
-                expected = self._upload(path, key, manifest.sha256)
-                self._confirm(key, expected)
+                self._upload(path, key)
+                self._confirm(key, path, manifest.sha256)
                 copied = manifest.model_copy(update={"offsite": Offsite.COPIED, "offsite_key": key})
                 side = manifest_path(path)
                 self.client.put_object(Bucket=self.bucket, Key=f"{key}.manifest.json", Body=side.read_bytes(), ServerSideEncryption="AES256")

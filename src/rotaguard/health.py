@@ -85,4 +85,9 @@ def run_checks(settings: Settings, database: Database) -> list[Check]:
         ok = free >= needed
         detail = f"{backup_dir}: {free // (1024 * 1024)} MiB free, {needed // (1024 * 1024)} MiB needed"
         checks.append(Check("backup_dir", ok, detail))
+    if settings.s3_bucket:
+        from rotaguard.backups.offsite import OffsiteStore
+
+        problem = OffsiteStore(settings).reachable()
+        checks.append(Check("s3", problem is None, f"bucket {settings.s3_bucket} " + ("reachable" if problem is None else f"unreachable: {problem}")))
     return checks

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import delete, insert, select, update
 
 from rotaguard.backups import BackupError, BackupStatus
-from rotaguard.backups.manifest import manifest_path, read_manifest, table_digests, write_manifest
+from rotaguard.backups.manifest import manifest_path, write_manifest
 from rotaguard.db import AuditLog
 from rotaguard.db.tables import AssignmentRow, BackupRecordRow
 
@@ -35,8 +35,7 @@ def test_names_follow_the_label(store):
 
 def test_manifest_digests_match_the_live_database(store, seeded_database):
     manifest = store.create()
-    with seeded_database.engine.connect() as connection:
-        live = table_digests(connection)
+    live = store.engine.live_digests()
     # The backup record written after the dump is the only difference.
     assert {k: v for k, v in live.items() if k != "backup_records"} == {k: v for k, v in manifest.tables.items() if k != "backup_records"}
 
@@ -48,8 +47,7 @@ def test_full_restore_round_trip_keeps_the_audit_chain(store, seeded_database, f
         session.execute(delete(AssignmentRow))
         AuditLog(session).append(actor="test", action="test.after_backup", subject="x")
     store.restore(manifest.id, actor="tester")
-    with fresh_database.engine.connect() as connection:
-        restored = table_digests(connection)
+    restored = store.engine.live_digests()
     assert {k: v for k, v in restored.items() if k in before} == before
     with fresh_database.read() as session:
         log = AuditLog(session)

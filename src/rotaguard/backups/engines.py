@@ -271,11 +271,19 @@ class PostgresEngine(Engine):
             with connection.begin():
                 # pg_dump reads the very snapshot the digests are taken from.
                 snapshot = connection.execute(text("SELECT pg_export_snapshot()")).scalar()
-                digests = postgres_table_digests(connection)
                 command = [pg_dump, "-Fc", f"--snapshot={snapshot}", "-f", str(target), f"--dbname={dsn}"]
                 if not compress:
                     command.insert(2, "-Z0")
-                self._run(command, env, "pg_dump")
+                # pg_dump and the digests read the same snapshot at the same time; the exporting
+                # transaction stays open until pg_dump is done with it.
+                dumping = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                try:
+                    digests = postgres_table_digests(connection)
+                finally:
+                    _, stderr = dumping.communicate()
+                if dumping.returncode != 0:
+                    reason = stderr.strip().splitlines()
+                    raise BackupError(f"pg_dump failed: {reason[-1] if reason else f'exit code {dumping.returncode}'}")
         finally:
             connection.close()
         return digests

@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert, select, update
 from rotaguard.backups import BackupError, BackupStatus
 from rotaguard.backups.manifest import manifest_path, write_manifest
 from rotaguard.db import AuditLog
+from rotaguard.db.migrate import head_revision
 from rotaguard.db.tables import AssignmentRow, BackupRecordRow
 
 
@@ -19,7 +20,7 @@ def test_create_writes_a_verified_backup_with_its_manifest(store, seeded_databas
     assert manifest.status is BackupStatus.VERIFIED and manifest.verified_at is not None
     assert manifest.id.startswith("rotaguard_") and manifest.file == f"{manifest.id}.dump"
     assert manifest.tables["people"].rows == 3 and manifest.tables["assignments"].rows == 3
-    assert manifest.schema_revision == "0001" and manifest.database_kind == seeded_database.kind
+    assert manifest.schema_revision == head_revision() and manifest.database_kind == seeded_database.kind
     assert not list(store.directory.glob(".*partial"))
     with seeded_database.read() as session:
         record = session.get(BackupRecordRow, manifest.id)

@@ -18,6 +18,7 @@ EXPECTED_TABLES = {
     "swap_requests",
     "audit_events",
     "backup_records",
+    "operation_locks",
 }
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, time
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from rotaguard.domain import (
@@ -320,6 +321,40 @@ class AssignmentRepository:
     def date_range(self) -> tuple[date, date] | None:
         first, last = self.session.execute(select(func.min(AssignmentRow.date), func.max(AssignmentRow.date))).one()
         return (first, last) if first is not None else None
+
+    def digest(self, *, start: date, end: date) -> str:
+        """One SHA-256 over the range's assignments: equal digests, equal schedules."""
+        digest = hashlib.sha256()
+        for a in self.schedule(start=start, end=end).assignments:
+            digest.update(f"{a.person_id}|{a.date}|{a.slot.value}|{a.rotation_id}|{a.source.value}|{a.locked}\n".encode())
+        return digest.hexdigest()
+
+    def replace_range(self, *, start: date, end: date, assignments: Iterable[Assignment], run_id: str | None = None) -> ChangeCount:
+        """Replace the range's unlocked assignments with ``assignments`` (locked rows stay), in the
+        caller's transaction. Returns what was removed (as ``updated``) and added (``created``)."""
+        locked = {
+            (row.person_id, row.date, row.slot)
+            for row in self.session.scalars(self._rows(start=start, end=end).where(AssignmentRow.locked.is_(True)))
+        }
+        removed = self.session.execute(
+            delete(AssignmentRow).where(AssignmentRow.date >= start, AssignmentRow.date <= end, AssignmentRow.locked.is_(False))
+        ).rowcount
+        added = [
+            AssignmentRow(
+                person_id=a.person_id,
+                date=a.date,
+                slot=a.slot.value,
+                rotation_id=a.rotation_id,
+                source=a.source.value,
+                locked=a.locked,
+                run_id=run_id,
+            )
+            for a in assignments
+            if start <= a.date <= end and (a.person_id, a.date, a.slot.value) not in locked
+        ]
+        self.session.add_all(added)
+        self.session.flush()
+        return ChangeCount(created=len(added), updated=removed or 0)
 
     def upsert(self, *, assignments: Iterable[Assignment], run_id: str | None = None) -> ChangeCount:
         """Insert new assignments and update the ones already held for the same person, day and slot."""

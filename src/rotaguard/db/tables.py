@@ -255,3 +255,14 @@ class BackupRecordRow(Base):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     offsite_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     offsite_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class OperationLockRow(Base):
+    """A named mutex in the database: schedule writers outside Prefect are excluded too."""
+
+    __tablename__ = "operation_locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200), nullable=False)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -1,0 +1,51 @@
+"""Named locks held in the database, so that every writer (Prefect flow or not) takes turns."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from rotaguard.db.engine import Database
+from rotaguard.db.tables import OperationLockRow, utcnow
+
+SCHEDULE_WRITES = "schedule-writes"
+
+
+def acquire_lock(database: Database, *, name: str, holder: str, ttl: timedelta, wait_seconds: float, poll_seconds: float = 0.2) -> bool:
+    """Take ``name`` for ``holder`` until ``ttl`` from now; wait up to ``wait_seconds``. A lock past
+    its expiry (its holder died) is taken over. True when held."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            with database.write() as session:
+                now = utcnow()
+                row = session.get(OperationLockRow, name, with_for_update=True)
+                if row is None:
+                    session.add(OperationLockRow(name=name, holder=holder, acquired_at=now, expires_at=now + ttl))
+                    return True
+                if row.holder == holder or row.expires_at <= now:
+                    row.holder, row.acquired_at, row.expires_at = holder, now, now + ttl
+                    return True
+        except (IntegrityError, OperationalError):
+            pass  # another writer got there first; try again
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_seconds)
+
+
+def release_lock(database: Database, *, name: str, holder: str) -> bool:
+    """Give ``name`` back; only its holder can. True when it was held by ``holder``."""
+    with database.write() as session:
+        row = session.get(OperationLockRow, name, with_for_update=True)
+        if row is None or row.holder != holder:
+            return False
+        session.delete(row)
+        return True
+
+
+def lock_holder(database: Database, *, name: str) -> str | None:
+    with database.read() as session:
+        row = session.get(OperationLockRow, name)
+        return row.holder if row is not None and row.expires_at > utcnow() else None

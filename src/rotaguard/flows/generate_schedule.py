@@ -1,0 +1,232 @@
+"""``generate_schedule``: backup -> health -> data -> approval -> solve -> write -> validate -> publish or restore."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import uuid
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.concurrency.sync import concurrency
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from prefect.runtime import flow_run
+from pydantic import BaseModel, Field, model_validator
+
+from rotaguard.db import AuditLog
+from rotaguard.db.locks import SCHEDULE_WRITES, acquire_lock, release_lock
+from rotaguard.db.runs import ScheduleRunRepository
+from rotaguard.tasks.context import open_database
+from rotaguard.tasks.generation import (
+    GateError,
+    check_health,
+    ensure_recent_backup,
+    mark_writing,
+    restore_range,
+    solve_block,
+    validate_written_schedule,
+    verify_data,
+    write_schedule,
+)
+
+MAX_RANGE_DAYS = 366
+
+
+class GenerateParams(BaseModel):
+    """Bounded parameters of one generation."""
+
+    start: dt.date
+    end: dt.date
+    algorithm: str = Field(default="cp_sat", pattern="^(cp_sat|greedy)$")
+    timeout_seconds: int = Field(default=120, ge=5, le=3600)
+    min_coverage: float = Field(default=0.8, ge=0, le=1)
+    require_n1: bool = False
+    auto_approve_as: str | None = Field(default=None, max_length=200, description="Approve without pausing, as this person")
+    approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
+    lock_wait_seconds: int = Field(default=30, ge=0, le=3600)
+    run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9\-]{1,36}$")
+
+    @model_validator(mode="after")
+    def _range(self) -> "GenerateParams":
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        if (self.end - self.start).days + 1 > MAX_RANGE_DAYS:
+            raise ValueError(f"a generation covers at most {MAX_RANGE_DAYS} days")
+        return self
+
+
+class Approval(RunInput):
+    approve: bool = False
+    approver: str = Field(min_length=1, max_length=200)
+    comment: str = Field(default="", max_length=2000)
+
+
+class GenerateOutcome(BaseModel):
+    status: str
+    reason: str = ""
+    run_id: str
+    backup_id: str | None = None
+    flow_run_id: str | None = None
+    metrics: dict = Field(default_factory=dict)
+
+
+def _record(run_id: str, **values) -> None:
+    database = open_database()
+    try:
+        with database.write() as session:
+            ScheduleRunRepository(session).update(run_id=run_id, **values)
+    finally:
+        database.dispose()
+
+
+def _audit(action: str, run_id: str, details: dict, actor: str = "rotaguard") -> None:
+    database = open_database()
+    try:
+        with database.write() as session:
+            AuditLog(session).append(actor=actor, action=action, subject=run_id, details=details)
+    finally:
+        database.dispose()
+
+
+def _approval_description(params: GenerateParams, backup: dict, counts: dict) -> str:
+    return (
+        f"## Approve schedule generation {params.start} .. {params.end}\n\n"
+        f"* Backup **{backup['id']}** taken {backup['created_at']}, {backup['size_bytes']:,} bytes, verified\n"
+        f"* {counts['people']} people, {counts['rotations']} rotations, {counts['absences']} absences\n"
+        f"* {counts['assignments_in_range']} assignments now in the range (unlocked ones will be replaced)\n"
+        f"* Algorithm {params.algorithm}, time limit {params.timeout_seconds} s\n\n"
+        "Set **approve** and give your name to go ahead; anything else rejects."
+    )
+
+
+def request_approval(params: GenerateParams, backup: dict, counts: dict) -> Approval:
+    """Pause for a person's decision (the Prefect UI form, or `rotaguard generate`)."""
+    if params.auto_approve_as:
+        return Approval(approve=True, approver=params.auto_approve_as, comment="approved on the command line (--yes)")
+    return pause_flow_run(
+        wait_for_input=Approval.with_initial_data(description=_approval_description(params, backup, counts)),
+        timeout=params.approval_timeout_seconds,
+        poll_interval=2,
+    )
+
+
+def _metrics_row(report, result) -> dict:
+    metrics = report.metrics
+    return {
+        "demand_coverage": metrics.demand_coverage,
+        "slot_fill_rate": metrics.slot_fill_rate,
+        "tier1_violations": metrics.tier1_violations,
+        "tier2_warnings": metrics.tier2_warnings,
+        "n1_compliant": metrics.n1_compliant,
+        "solver_status": result.status.value,
+        "objective": result.objective,
+        "best_bound": result.best_bound,
+        "solve_seconds": round(result.wall_seconds, 3),
+    }
+
+
+def _gates(params: GenerateParams, report) -> str | None:
+    if report.metrics.tier1_violations:
+        return f"{report.metrics.tier1_violations} Tier 1 violations: {report.tier1[0].message}"
+    if report.metrics.demand_coverage < params.min_coverage:
+        return f"demand coverage {report.metrics.demand_coverage:.1%} is below {params.min_coverage:.0%}"
+    if params.require_n1 and not report.metrics.n1_compliant:
+        return f"not N-1 compliant ({report.metrics.n1_failures} failures)"
+    return None
+
+
+def _publish_artifacts(params: GenerateParams, metrics: dict, report) -> None:
+    create_table_artifact(key="metrics", table=[{"metric": k, "value": str(v)} for k, v in metrics.items()], description="Generation metrics")
+    create_table_artifact(
+        key="violations",
+        table=[{"rule": v.rule_id, "tier": int(v.tier), "message": v.message} for v in report.violations] or [{"rule": "none", "tier": 0, "message": ""}],
+        description="Violations and warnings",
+    )
+
+
+@flow(name="generate-schedule", description="Generate a block schedule safely: backup, approval, solve, atomic write, validation, restore on failure.")
+def generate_schedule(params: GenerateParams) -> GenerateOutcome:
+    logger = get_run_logger()
+    run_id = params.run_id or str(uuid.uuid4())
+    this_flow_run = str(flow_run.id) if flow_run.id else None
+    outcome = GenerateOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
+    database = open_database()
+    try:
+        with database.write() as session:
+            ScheduleRunRepository(session).create(run_id=run_id, start=params.start, end=params.end, algorithm=params.algorithm, flow_run_id=this_flow_run)
+    finally:
+        database.dispose()
+    ttl = dt.timedelta(seconds=params.approval_timeout_seconds + params.timeout_seconds + 1800)
+    lock_database = open_database()
+    try:
+        with concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=params.lock_wait_seconds, strict=True):
+            if not acquire_lock(lock_database, name=SCHEDULE_WRITES, holder=run_id, ttl=ttl, wait_seconds=params.lock_wait_seconds):
+                outcome = outcome.model_copy(update={"status": "rejected", "reason": "locked: another schedule write is in progress"})
+                _record(run_id, status="rejected", error=outcome.reason)
+                return outcome
+            try:
+                outcome = _generate(params, run_id, outcome, logger)
+            finally:
+                release_lock(lock_database, name=SCHEDULE_WRITES, holder=run_id)
+    except TimeoutError:
+        outcome = outcome.model_copy(update={"status": "rejected", "reason": "locked: another schedule write is in progress"})
+        _record(run_id, status="rejected", error=outcome.reason)
+    finally:
+        lock_database.dispose()
+    logger.info("generation %s ended %s %s", run_id, outcome.status, outcome.reason)
+    return outcome
+
+
+def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome, logger) -> GenerateOutcome:
+    try:
+        backup = ensure_recent_backup(params.start, params.end)
+        outcome = outcome.model_copy(update={"backup_id": backup["id"]})
+        _record(run_id, backup_id=backup["id"])
+        check_health()
+        counts = verify_data(params.start, params.end)
+    except GateError as error:
+        _record(run_id, status="failed", error=str(error))
+        return outcome.model_copy(update={"status": "failed", "reason": str(error)})
+    _record(run_id, status="running", metrics={"awaiting_approval": True})
+    try:
+        approval = request_approval(params, backup, counts)
+    except Exception as error:  # a pause that times out is a rejection
+        approval = None
+        logger.info("approval not given: %s", type(error).__name__)
+    approved = approval is not None and approval.approve
+    _record(run_id, approved_by=approval.approver if approval else None, metrics={"awaiting_approval": False})
+    _audit("schedule.approval", run_id, {"approved": approved, "comment": approval.comment if approval else "timed out"}, actor=approval.approver if approval else "nobody")
+    if not approved:
+        reason = "rejected by " + approval.approver if approval else "approval timed out"
+        _record(run_id, status="rejected", error=reason)
+        return outcome.model_copy(update={"status": "rejected", "reason": reason})
+    try:
+        result = solve_block(params.start, params.end, params.algorithm, params.timeout_seconds)
+    except GateError as error:
+        _record(run_id, status="failed", error=str(error))
+        return outcome.model_copy(update={"status": "failed", "reason": str(error)})
+    pre_digest = mark_writing(run_id, params.start, params.end, backup["id"])
+    try:
+        write_schedule(run_id, params.start, params.end, result.schedule)
+        _record(run_id, status="validating")
+        report = validate_written_schedule(params.start, params.end, params.require_n1)
+        metrics = _metrics_row(report, result)
+        _publish_artifacts(params, metrics, report)
+        failed_gate = _gates(params, report)
+    except Exception as error:
+        failed_gate, metrics = f"{type(error).__name__}: {error}", {}
+    if failed_gate is None:
+        _record(run_id, status="published", metrics=metrics)
+        _audit("schedule.publish", run_id, metrics)
+        return outcome.model_copy(update={"status": "published", "metrics": metrics})
+    restore_range(backup["id"], params.start, params.end, pre_digest, run_id)
+    _record(run_id, status="rolled_back", error=failed_gate, metrics=metrics)
+    return outcome.model_copy(update={"status": "rolled_back", "reason": failed_gate, "metrics": metrics})
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,190 @@
+"""The generation flow's steps: small Prefect tasks over the pure layers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy.exc import OperationalError
+
+from rotaguard.backups import BackupStatus
+from rotaguard.compliance import Report, validate
+from rotaguard.db import AssignmentRepository, AuditLog, ProgramRepository
+from rotaguard.db.runs import ScheduleRunRepository
+from rotaguard.domain import Schedule
+from rotaguard.errors import RotaGuardError
+from rotaguard.health import run_checks
+from rotaguard.settings import Settings
+from rotaguard.solver import ScheduleProblem, SolveResult, SolverStatus, solve
+from rotaguard.tasks.context import open_database, open_store
+
+BACKUP_REUSE = dt.timedelta(hours=2)
+
+
+class GateError(RotaGuardError):
+    """A check said no: never retried."""
+
+
+def retry_transient(task, task_run, state) -> bool:
+    """Retry only what can pass on a second try: the database or the disk, never a decision."""
+    try:
+        state.result()
+    except (OperationalError, OSError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
+def ensure_recent_backup(start: dt.date, end: dt.date) -> dict:
+    """Reuse a verified backup under 2 hours old, or create and verify one."""
+    database = open_database()
+    try:
+        store = open_store(database)
+        manifest = store.latest_verified(max_age=BACKUP_REUSE)
+        with database.read() as session:
+            newest_event = next(iter(AuditLog(session).events(limit=1)), None)
+        # A backup older than the last audited change would restore more than this run's write.
+        if manifest is None or (newest_event is not None and newest_event.occurred_at > manifest.created_at):
+            manifest = store.create(label=f"pre-op:generate-{start}-{end}")
+        if manifest.status is not BackupStatus.VERIFIED:
+            raise GateError(f"backup {manifest.id} is not verified")
+        return {"id": manifest.id, "created_at": manifest.created_at.isoformat(), "size_bytes": manifest.size_bytes, "sha256": manifest.sha256}
+    finally:
+        database.dispose()
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
+def check_health() -> list[dict]:
+    """Database reachable, schema at head, backup directory writable with room, S3 when configured."""
+    database = open_database()
+    try:
+        checks = run_checks(Settings(), database)
+    finally:
+        database.dispose()
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        raise GateError(f"unhealthy: {failed[0].name}: {failed[0].detail}")
+    return [c.as_dict() for c in checks]
+
+
+@task(cache_policy=NO_CACHE)
+def verify_data(start: dt.date, end: dt.date) -> dict:
+    """People and rotations exist and the minimum demand is at all coverable, by counting."""
+    database = open_database()
+    try:
+        with database.read() as session:
+            program = ProgramRepository(session).load()
+            existing = AssignmentRepository(session).count(start=start, end=end)
+    finally:
+        database.dispose()
+    if program is None or not program.people or not program.rotations:
+        raise GateError("no program with people and rotations is stored: import one first")
+    residents = [p for p in program.people if p.is_resident and p.active]
+    faculty = [p for p in program.people if not p.is_resident and p.active]
+    day = start
+    while day <= end:
+        present_residents = sum(1 for p in residents if not program.absent(p.id, day))
+        present_faculty = sum(1 for p in faculty if not program.absent(p.id, day))
+        for slot_name in ("AM", "PM", "CALL"):
+            need_r = sum(r.residents.min for r in program.rotations if r.runs_on(day, _slot(slot_name)))
+            need_f = sum(r.faculty.min for r in program.rotations if r.runs_on(day, _slot(slot_name)))
+            if need_r > present_residents or need_f > present_faculty:
+                raise GateError(
+                    f"{day} {slot_name} needs {need_r} residents and {need_f} faculty; only {present_residents} and "
+                    f"{present_faculty} are present"
+                )
+        day += dt.timedelta(days=1)
+    return {"people": len(program.people), "rotations": len(program.rotations), "absences": len(program.absences), "assignments_in_range": existing}
+
+
+def _slot(name: str):
+    from rotaguard.domain import Slot
+
+    return Slot(name)
+
+
+def _load_problem(start: dt.date, end: dt.date) -> ScheduleProblem:
+    database = open_database()
+    try:
+        with database.read() as session:
+            program = ProgramRepository(session).load()
+            reach = dt.timedelta(days=program.rules.averaging_window_days)
+            existing = AssignmentRepository(session).schedule(start=start - reach, end=end + reach)
+    finally:
+        database.dispose()
+    return ScheduleProblem(program=program, start=start, end=end, existing=existing)
+
+
+@task(cache_policy=NO_CACHE)
+def solve_block(start: dt.date, end: dt.date, algorithm: str, timeout_seconds: float) -> SolveResult:
+    """Solve the range; never retried (a solve is not transient)."""
+    result = solve(_load_problem(start, end), algorithm=algorithm, timeout_seconds=timeout_seconds)
+    if result.status in (SolverStatus.INFEASIBLE, SolverStatus.UNKNOWN):
+        reason = result.explanation or f"no schedule found in {timeout_seconds:g} s"
+        raise GateError(f"solver {result.status.value}: {reason}")
+    return result
+
+
+@task(cache_policy=NO_CACHE)
+def mark_writing(run_id: str, start: dt.date, end: dt.date, backup_id: str) -> str:
+    """Commit the write-in-progress marker and the range's digest before anything is written."""
+    database = open_database()
+    try:
+        with database.write() as session:
+            digest = AssignmentRepository(session).digest(start=start, end=end)
+            ScheduleRunRepository(session).update(run_id=run_id, status="writing", backup_id=backup_id, metrics={"pre_digest": digest})
+        return digest
+    finally:
+        database.dispose()
+
+
+@task(cache_policy=NO_CACHE)
+def write_schedule(run_id: str, start: dt.date, end: dt.date, schedule: Schedule) -> dict:
+    """Replace the range's unlocked assignments in ONE transaction, audited."""
+    database = open_database()
+    try:
+        with database.write() as session:
+            counts = AssignmentRepository(session).replace_range(start=start, end=end, assignments=schedule.assignments, run_id=run_id)
+            AuditLog(session).append(
+                actor="rotaguard", action="schedule.write", subject=run_id, details={"start": str(start), "end": str(end), **counts.as_dict()}
+            )
+        return counts.as_dict()
+    finally:
+        database.dispose()
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
+def validate_written_schedule(start: dt.date, end: dt.date, require_n1: bool) -> Report:
+    """The compliance engine on what is now in the database."""
+    database = open_database()
+    try:
+        with database.read() as session:
+            program = ProgramRepository(session).load()
+            reach = dt.timedelta(days=program.rules.averaging_window_days)
+            schedule = AssignmentRepository(session).schedule(start=start - reach, end=end + reach)
+    finally:
+        database.dispose()
+    return validate(schedule, program, start=start, end=end, resilience=require_n1)
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
+def restore_range(backup_id: str, start: dt.date, end: dt.date, pre_digest: str, run_id: str) -> str:
+    """Put the range back from the pre-op backup and prove it equals its state before the run."""
+    database = open_database()
+    try:
+        store = open_store(database)
+        count = store.engine.restore_assignments(store.get(backup_id).path_in(store.directory), start, end)
+        with database.read() as session:
+            digest = AssignmentRepository(session).digest(start=start, end=end)
+        if digest != pre_digest:
+            raise GateError(f"the range {start}..{end} does not match its state before run {run_id} after the restore")
+        with database.write() as session:
+            AuditLog(session).append(
+                actor="rotaguard", action="schedule.restore_range", subject=run_id, details={"backup_id": backup_id, "rows": count}
+            )
+        return digest
+    finally:
+        database.dispose()

@@ -22,6 +22,9 @@ demo: install
 	$(BIN)/rotaguard program synth --residents 18 --faculty 8 --seed 1 --out $(ROTAGUARD_HOME)/demo-program.json
 	$(BIN)/rotaguard program import $(ROTAGUARD_HOME)/demo-program.json
 	$(BIN)/rotaguard program show
+	start=$$($(BIN)/python -c 'import datetime as d; from rotaguard.interchange.synth import next_block_start as n; print(n(d.date.today()))'); \
+	end=$$($(BIN)/python -c "import datetime as d; print(d.date.fromisoformat('$$start') + d.timedelta(days=27))"); \
+	$(BIN)/rotaguard generate --start $$start --end $$end --yes
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -72,3 +72,113 @@ def test_a_held_lock_rejects_the_run(flow_env):
         assert AssignmentRepository(session).digest(start=START, end=END) == before
     release_lock(database, name=SCHEDULE_WRITES, holder="someone-else")
     database.dispose()
+
+
+def _wait_for_pause(database, run_id, seconds=60):
+    import time
+
+    from rotaguard.db.runs import ScheduleRunRepository
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with database.read() as session:
+            run = ScheduleRunRepository(session).get(run_id=run_id)
+            if run is not None and (run.metrics or {}).get("awaiting_approval") and run.flow_run_id:
+                flow_run_id = run.flow_run_id
+                break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("the flow never paused for approval")
+    from prefect import get_client
+    from prefect.client.schemas.objects import StateType
+
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            if client.read_flow_run(flow_run_id).state.type is StateType.PAUSED:
+                return flow_run_id
+            time.sleep(0.5)
+    raise AssertionError("the flow run never reached the Paused state")
+
+
+def _run_in_thread(params):
+    import threading
+
+    box = {}
+    thread = threading.Thread(target=lambda: box.update(outcome=generate_schedule(params)), daemon=True)
+    thread.start()
+    return thread, box
+
+
+def test_approval_pause_refuses_bad_input_then_takes_a_rejection(flow_env):
+    import uuid
+
+    import pytest
+    from prefect.flow_runs import resume_flow_run
+
+    database = _seed(flow_env)
+    with database.read() as session:
+        before = AssignmentRepository(session).digest(start=START, end=END)
+    run_id = str(uuid.uuid4())
+    thread, box = _run_in_thread(GenerateParams(start=START, end=END, run_id=run_id, timeout_seconds=30, approval_timeout_seconds=120))
+    flow_run_id = _wait_for_pause(database, run_id)
+    with pytest.raises(Exception):
+        resume_flow_run(uuid.UUID(flow_run_id), run_input={"approve": True})  # no approver: the schema refuses it
+    from prefect import get_client
+    from prefect.client.schemas.objects import StateType
+
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(flow_run_id).state.type is StateType.PAUSED
+    resume_flow_run(uuid.UUID(flow_run_id), run_input={"approve": False, "approver": "Chief Resident", "comment": "not this week"})
+    thread.join(timeout=120)
+    outcome = box["outcome"]
+    assert outcome.status == "rejected" and outcome.reason == "rejected by Chief Resident"
+    run = _run_row(database, run_id)
+    assert run.status == "rejected" and run.approved_by == "Chief Resident"
+    with database.read() as session:
+        assert AssignmentRepository(session).digest(start=START, end=END) == before
+    database.dispose()
+
+
+def test_approval_timeout_is_a_rejection(flow_env):
+    import uuid
+
+    database = _seed(flow_env)
+    run_id = str(uuid.uuid4())
+    outcome = generate_schedule(GenerateParams(start=START, end=END, run_id=run_id, timeout_seconds=30, approval_timeout_seconds=10))
+    assert outcome.status == "rejected" and outcome.reason == "approval timed out"
+    database.dispose()
+
+
+def test_an_exception_after_the_write_restores_the_range(flow_env, monkeypatch):
+    from prefect import task
+
+    import rotaguard.flows.generate_schedule as module
+
+    database = _seed(flow_env)
+    with database.read() as session:
+        before = AssignmentRepository(session).digest(start=START, end=END)
+
+    @task
+    def broken_validation(start, end, require_n1):
+        raise RuntimeError("validator crashed")
+
+    monkeypatch.setattr(module, "validate_written_schedule", broken_validation)
+    outcome = generate_schedule(GenerateParams(start=START, end=END, auto_approve_as="tester", timeout_seconds=30))
+    assert outcome.status == "rolled_back" and "validator crashed" in outcome.reason
+    with database.read() as session:
+        assert AssignmentRepository(session).digest(start=START, end=END) == before
+    database.dispose()
+
+
+def test_cli_generate_publishes_and_recover_finds_nothing(flow_env, cli, tmp_path):
+    path = tmp_path / "p.json"
+    document = program_document()
+    document["rotations"][1]["residents"]["min"] = 0
+    path.write_text(dumps(document))
+    assert cli("program", "import", str(path)).code == 0
+    result = cli("generate", "--start", str(START), "--end", str(END), "--yes", "--timeout", "30", "--json")
+    assert result.code == 0, result.err
+    payload = json.loads(result.out)
+    assert payload["status"] == "published" and payload["backup_id"] and payload["flow_run_id"]
+    assert {"demand_coverage", "slot_fill_rate", "tier1_violations", "tier2_warnings", "n1_compliant", "solver_status", "objective", "best_bound", "solve_seconds"} <= set(payload["metrics"])
+    assert json.loads(cli("recover", "--json").out)["recovered"] == []

@@ -414,6 +414,140 @@ def solve(
         raise RotaGuardError(f"the solved schedule breaks {len(report.tier1)} Tier 1 rules: {report.tier1[0].message}")
 
 
+def _prefect_environment(settings) -> None:
+    """Prefect keeps its state under ROTAGUARD_HOME unless told otherwise (set before importing it)."""
+    os.environ.setdefault("PREFECT_HOME", str(settings.resolved_home / "prefect"))
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # No network here or in most hospitals' server rooms: no telemetry.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def _ensure_concurrency_limit() -> None:
+    """The schedule-writes limit (1 slot). Flows use it strictly: a missing limit is an error there."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name("schedule-writes")
+        except ObjectNotFound:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name="schedule-writes", limit=1))
+
+
+@app.command()
+def generate(
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day, inclusive (YYYY-MM-DD).")],
+    algorithm: Annotated[str, typer.Option(help="cp_sat or greedy.")] = "cp_sat",
+    timeout: Annotated[int, typer.Option(min=5, max=3600, help="Solver time limit in seconds.")] = 120,
+    min_coverage: Annotated[float, typer.Option(min=0, max=1, help="Demand coverage needed to publish.")] = 0.8,
+    require_n1: Annotated[bool, typer.Option(help="Publish only an N-1 compliant schedule.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Approve as the invoking user instead of pausing.")] = False,
+    approval_timeout: Annotated[int, typer.Option(min=10, max=604800, help="Seconds to wait for approval.")] = 3600,
+    json_output: JsonOption = False,
+) -> None:
+    """Generate a range through the safe flow; exit 0 only when the schedule is published."""
+    from pydantic import ValidationError
+
+    first, last = _date_range(start, end)
+    settings = load_settings()
+    database = open_database(settings)
+    _stored_program(database)
+    _prefect_environment(settings)
+    from rotaguard.flows.generate_schedule import GenerateParams, current_user, generate_schedule
+
+    try:
+        params = GenerateParams(
+            start=first,
+            end=last,
+            algorithm=algorithm,
+            timeout_seconds=timeout,
+            min_coverage=min_coverage,
+            require_n1=require_n1,
+            auto_approve_as=current_user() if yes else None,
+            approval_timeout_seconds=approval_timeout,
+        )
+    except ValidationError as exc:
+        item = exc.errors(include_url=False)[0]
+        where = "--" + str(item["loc"][0]).replace("_", "-") if item["loc"] else "arguments"
+        raise InputError(where, [Problem(where, item["msg"].removeprefix("Value error, "))]) from None
+    _ensure_concurrency_limit()
+    if yes:
+        outcome = generate_schedule(params)
+    else:
+        outcome = _generate_with_approval(params, database)
+    payload = outcome.model_dump(mode="json")
+    if json_output:
+        emit_json(payload)
+    else:
+        console.print(f"Generation {outcome.run_id}: [bold]{outcome.status}[/bold] {outcome.reason}".rstrip())
+        if outcome.metrics:
+            console.print(table("Metrics", ["metric", "value"], [[k, v] for k, v in outcome.metrics.items()]))
+    if outcome.status != "published":
+        raise RotaGuardError(f"not published: {outcome.status}: {outcome.reason}")
+
+
+def _generate_with_approval(params, database):
+    """Run the flow beside a watcher that answers its pause: at a terminal, or by pointing at the UI."""
+    import threading
+    import time
+    import uuid
+
+    from prefect.flow_runs import resume_flow_run
+    from prefect.settings import PREFECT_UI_URL
+
+    from rotaguard.db.runs import ScheduleRunRepository
+    from rotaguard.flows.generate_schedule import current_user, generate_schedule
+
+    run_id = str(uuid.uuid4())
+    params = params.model_copy(update={"run_id": run_id})
+    box: dict = {}
+    worker = threading.Thread(target=lambda: box.update(outcome=generate_schedule(params)), daemon=True)
+    worker.start()
+    asked = False
+    while worker.is_alive():
+        worker.join(timeout=1)
+        if asked:
+            continue
+        with database.read() as session:
+            run = ScheduleRunRepository(session).get(run_id=run_id)
+            waiting = run is not None and (run.metrics or {}).get("awaiting_approval") and run.flow_run_id
+            flow_run_id = run.flow_run_id if run else None
+        if not waiting:
+            continue
+        time.sleep(1)  # let the pause reach the API
+        asked = True
+        if sys.stdin.isatty():
+            answer = typer.confirm(f"Publish a new schedule for {params.start}..{params.end} (backup {run.backup_id})?", default=False)
+            resume_flow_run(uuid.UUID(flow_run_id), run_input={"approve": answer, "approver": current_user(), "comment": "answered at the terminal"})
+        else:
+            ui = PREFECT_UI_URL.value() or "the Prefect UI"
+            sys.stderr.write(f"rotaguard: waiting for approval in the Prefect UI: {ui}/runs/flow-run/{flow_run_id}\n")
+    return box["outcome"]
+
+
+@app.command()
+def recover(json_output: JsonOption = False) -> None:
+    """Put back the range of every generation that died mid-write (kill -9, power loss)."""
+    from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
+    from rotaguard.recovery import recover_interrupted
+
+    settings, store = _backup_store()
+    with LockLease(store.database, name=SCHEDULE_WRITES, holder=f"recover-{os.getpid()}", wait_seconds=120) as lease:
+        if not lease.held:
+            raise RotaGuardError("a schedule write is in progress: recover needs the schedule-writes lock; try again later")
+        results = recover_interrupted(store.database, store, actor=_actor())
+    if json_output:
+        emit_json({"ok": True, "recovered": [r.__dict__ for r in results]})
+    elif results:
+        for result in results:
+            console.print(f"{result.run_id}: {result.action}: {result.detail}")
+    else:
+        console.print("Nothing to recover.")
+
+
 @audit_app.command("verify")
 def audit_verify(json_output: JsonOption = False) -> None:
     """Recompute the audit log's hash chain; exit 1 when any event was altered or removed."""

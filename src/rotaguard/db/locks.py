@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -49,3 +50,35 @@ def lock_holder(database: Database, *, name: str) -> str | None:
     with database.read() as session:
         row = session.get(OperationLockRow, name)
         return row.holder if row is not None and row.expires_at > utcnow() else None
+
+
+class LockLease:
+    """Hold ``name`` while the block runs, renewing a short lease from a background thread, so a
+    holder that dies (kill -9) lets go within ``ttl`` instead of holding the lock for hours."""
+
+    def __init__(self, database: Database, *, name: str, holder: str, ttl: timedelta = timedelta(seconds=90), wait_seconds: float = 30) -> None:
+        self.database, self.name, self.holder, self.ttl, self.wait_seconds = database, name, holder, ttl, wait_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.held = False
+
+    def __enter__(self) -> "LockLease":
+        self.held = acquire_lock(self.database, name=self.name, holder=self.holder, ttl=self.ttl, wait_seconds=self.wait_seconds)
+        if self.held:
+            self._thread = threading.Thread(target=self._renew, name=f"lease-{self.name}", daemon=True)
+            self._thread.start()
+        return self
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.ttl.total_seconds() / 3):
+            try:
+                acquire_lock(self.database, name=self.name, holder=self.holder, ttl=self.ttl, wait_seconds=0)
+            except Exception:  # a missed renewal is retried; the lease only lapses after ttl
+                continue
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self.held:
+            release_lock(self.database, name=self.name, holder=self.holder)

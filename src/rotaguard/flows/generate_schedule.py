@@ -15,7 +15,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.db import AuditLog
-from rotaguard.db.locks import SCHEDULE_WRITES, acquire_lock, release_lock
+from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
 from rotaguard.db.runs import ScheduleRunRepository
 from rotaguard.tasks.context import open_database
 from rotaguard.tasks.generation import (
@@ -89,6 +89,18 @@ def _audit(action: str, run_id: str, details: dict, actor: str = "rotaguard") ->
         database.dispose()
 
 
+def recover_interrupted_runs(own_run_id: str):
+    """Runs that died mid-write are put back before this one starts (it holds the lock)."""
+    from rotaguard.recovery import recover_interrupted
+    from rotaguard.tasks.context import open_store
+
+    database = open_database()
+    try:
+        return recover_interrupted(database, open_store(database), actor="rotaguard", skip=own_run_id)
+    finally:
+        database.dispose()
+
+
 def _approval_description(params: GenerateParams, backup: dict, counts: dict) -> str:
     return (
         f"## Approve schedule generation {params.start} .. {params.end}\n\n"
@@ -157,18 +169,17 @@ def generate_schedule(params: GenerateParams) -> GenerateOutcome:
             ScheduleRunRepository(session).create(run_id=run_id, start=params.start, end=params.end, algorithm=params.algorithm, flow_run_id=this_flow_run)
     finally:
         database.dispose()
-    ttl = dt.timedelta(seconds=params.approval_timeout_seconds + params.timeout_seconds + 1800)
     lock_database = open_database()
     try:
         with concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=params.lock_wait_seconds, strict=True):
-            if not acquire_lock(lock_database, name=SCHEDULE_WRITES, holder=run_id, ttl=ttl, wait_seconds=params.lock_wait_seconds):
-                outcome = outcome.model_copy(update={"status": "rejected", "reason": "locked: another schedule write is in progress"})
-                _record(run_id, status="rejected", error=outcome.reason)
-                return outcome
-            try:
+            with LockLease(lock_database, name=SCHEDULE_WRITES, holder=run_id, wait_seconds=params.lock_wait_seconds) as lease:
+                if not lease.held:
+                    outcome = outcome.model_copy(update={"status": "rejected", "reason": "locked: another schedule write is in progress"})
+                    _record(run_id, status="rejected", error=outcome.reason)
+                    return outcome
+                for recovered in recover_interrupted_runs(run_id):
+                    logger.warning("recovered interrupted run %s: %s", recovered.run_id, recovered.detail)
                 outcome = _generate(params, run_id, outcome, logger)
-            finally:
-                release_lock(lock_database, name=SCHEDULE_WRITES, holder=run_id)
     except TimeoutError:
         outcome = outcome.model_copy(update={"status": "rejected", "reason": "locked: another schedule write is in progress"})
         _record(run_id, status="rejected", error=outcome.reason)

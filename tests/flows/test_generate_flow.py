@@ -182,3 +182,33 @@ def test_cli_generate_publishes_and_recover_finds_nothing(flow_env, cli, tmp_pat
     assert payload["status"] == "published" and payload["backup_id"] and payload["flow_run_id"]
     assert {"demand_coverage", "slot_fill_rate", "tier1_violations", "tier2_warnings", "n1_compliant", "solver_status", "objective", "best_bound", "solve_seconds"} <= set(payload["metrics"])
     assert json.loads(cli("recover", "--json").out)["recovered"] == []
+
+
+def test_a_rerun_of_the_same_run_reuses_its_backup_and_row(flow_env):
+    database = _seed(flow_env)
+    params = GenerateParams(start=START, end=END, auto_approve_as="tester", timeout_seconds=30, run_id="rerun-fixed-id")
+    first = generate_schedule(params)
+    second = generate_schedule(params)
+    assert first.status == second.status == "published"
+    assert first.backup_id == second.backup_id  # the cached step, not a new backup
+    with database.read() as session:
+        assert len(session.scalars(select(ScheduleRunRow).where(ScheduleRunRow.id == "rerun-fixed-id")).all()) == 1
+    other = generate_schedule(params.model_copy(update={"run_id": "another-run", "end": END + dt.timedelta(days=1)}))
+    assert other.backup_id != first.backup_id
+    database.dispose()
+
+
+def test_two_concurrent_generations_never_interleave(flow_env):
+    from rotaguard.db.tables import AssignmentRow
+
+    database = _seed(flow_env)
+    first, box_a = _run_in_thread(GenerateParams(start=START, end=END, auto_approve_as="a", timeout_seconds=30, run_id="concurrent-a", lock_wait_seconds=120))
+    second, box_b = _run_in_thread(GenerateParams(start=START, end=END, auto_approve_as="b", timeout_seconds=30, run_id="concurrent-b", lock_wait_seconds=120))
+    first.join(timeout=300)
+    second.join(timeout=300)
+    statuses = sorted([box_a["outcome"].status, box_b["outcome"].status])
+    assert statuses in (["published", "published"], ["published", "rejected"])
+    with database.read() as session:
+        writers = set(session.scalars(select(AssignmentRow.run_id).where(AssignmentRow.date >= START, AssignmentRow.date <= END, AssignmentRow.source == "solver")))
+    assert len(writers) == 1  # the range holds one run's schedule, whole
+    database.dispose()

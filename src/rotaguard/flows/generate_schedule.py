@@ -148,7 +148,22 @@ def _gates(params: GenerateParams, report) -> str | None:
     return None
 
 
-def _publish_artifacts(params: GenerateParams, metrics: dict, report) -> None:
+def _schedule_grid(params: GenerateParams, schedule) -> str:
+    """People x days in markdown: the rotation (and slot) each person works each day."""
+    days = [params.start + dt.timedelta(days=i) for i in range((params.end - params.start).days + 1)]
+    cells: dict[tuple[str, dt.date], list[str]] = {}
+    for a in schedule.assignments:
+        if params.start <= a.date <= params.end:
+            cells.setdefault((a.person_id, a.date), []).append(f"{a.rotation_id}/{a.slot.value}")
+    people = sorted({person for person, _ in cells})
+    header = "| person | " + " | ".join(d.strftime("%a %m-%d") for d in days) + " |"
+    rule = "|---" * (len(days) + 1) + "|"
+    rows = [f"| {p} | " + " | ".join(" ".join(cells.get((p, d), [])) for d in days) + " |" for p in people]
+    return "\n".join([f"## Schedule {params.start} .. {params.end}", "", header, rule, *rows])
+
+
+def _publish_artifacts(params: GenerateParams, metrics: dict, report, schedule) -> None:
+    create_markdown_artifact(key="schedule-grid", markdown=_schedule_grid(params, schedule), description="The schedule, people x days")
     create_table_artifact(key="metrics", table=[{"metric": k, "value": str(v)} for k, v in metrics.items()], description="Generation metrics")
     create_table_artifact(
         key="violations",
@@ -160,8 +175,9 @@ def _publish_artifacts(params: GenerateParams, metrics: dict, report) -> None:
 @flow(name="generate-schedule", description="Generate a block schedule safely: backup, approval, solve, atomic write, validation, restore on failure.")
 def generate_schedule(params: GenerateParams) -> GenerateOutcome:
     logger = get_run_logger()
-    run_id = params.run_id or str(uuid.uuid4())
     this_flow_run = str(flow_run.id) if flow_run.id else None
+    # A re-run of the same flow run is the same generation: same row, cached backup and solve.
+    run_id = params.run_id or this_flow_run or str(uuid.uuid4())
     outcome = GenerateOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
     database = open_database()
     try:
@@ -191,7 +207,7 @@ def generate_schedule(params: GenerateParams) -> GenerateOutcome:
 
 def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome, logger) -> GenerateOutcome:
     try:
-        backup = ensure_recent_backup(params.start, params.end)
+        backup = ensure_recent_backup(run_id, params.start, params.end)
         outcome = outcome.model_copy(update={"backup_id": backup["id"]})
         _record(run_id, backup_id=backup["id"])
         check_health()
@@ -213,7 +229,7 @@ def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome, log
         _record(run_id, status="rejected", error=reason)
         return outcome.model_copy(update={"status": "rejected", "reason": reason})
     try:
-        result = solve_block(params.start, params.end, params.algorithm, params.timeout_seconds)
+        result = solve_block(run_id, params.start, params.end, params.algorithm, params.timeout_seconds)
     except GateError as error:
         _record(run_id, status="failed", error=str(error))
         return outcome.model_copy(update={"status": "failed", "reason": str(error)})
@@ -223,7 +239,7 @@ def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome, log
         _record(run_id, status="validating")
         report = validate_written_schedule(params.start, params.end, params.require_n1)
         metrics = _metrics_row(report, result)
-        _publish_artifacts(params, metrics, report)
+        _publish_artifacts(params, metrics, report, result.schedule)
         failed_gate = _gates(params, report)
     except Exception as error:
         failed_gate, metrics = f"{type(error).__name__}: {error}", {}

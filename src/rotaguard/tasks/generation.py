@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import OperationalError
 
@@ -37,8 +37,26 @@ def retry_transient(task, task_run, state) -> bool:
     return False
 
 
-@task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
-def ensure_recent_backup(start: dt.date, end: dt.date) -> dict:
+def _per_run_key(step: str):
+    """Cache per generation run and inputs: a re-run of the same flow run reuses the step's result,
+    a different run or range never does."""
+
+    def key(context, parameters) -> str:
+        values = "-".join(str(parameters[name]) for name in sorted(parameters))
+        return f"rotaguard-{step}-{values}"
+
+    return key
+
+
+@task(
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=retry_transient,
+    cache_key_fn=_per_run_key("backup"),
+    cache_expiration=dt.timedelta(hours=2),
+    persist_result=True,
+)
+def ensure_recent_backup(run_id: str, start: dt.date, end: dt.date) -> dict:
     """Reuse a verified backup under 2 hours old, or create and verify one."""
     database = open_database()
     try:
@@ -118,10 +136,17 @@ def _load_problem(start: dt.date, end: dt.date) -> ScheduleProblem:
     return ScheduleProblem(program=program, start=start, end=end, existing=existing)
 
 
-@task(cache_policy=NO_CACHE)
-def solve_block(start: dt.date, end: dt.date, algorithm: str, timeout_seconds: float) -> SolveResult:
-    """Solve the range; never retried (a solve is not transient)."""
-    result = solve(_load_problem(start, end), algorithm=algorithm, timeout_seconds=timeout_seconds)
+@task(cache_key_fn=_per_run_key("solve"), cache_expiration=dt.timedelta(days=1), persist_result=True)
+def solve_block(run_id: str, start: dt.date, end: dt.date, algorithm: str, timeout_seconds: float) -> SolveResult:
+    """Solve the range, logging progress; never retried (a solve is not transient)."""
+    logger = get_run_logger()
+
+    def report(progress) -> None:
+        logger.info(
+            "solver progress: objective %s, bound %s, %.1f s", progress.objective, progress.best_bound, progress.elapsed_seconds
+        )
+
+    result = solve(_load_problem(start, end), algorithm=algorithm, timeout_seconds=timeout_seconds, progress=report)
     if result.status in (SolverStatus.INFEASIBLE, SolverStatus.UNKNOWN):
         reason = result.explanation or f"no schedule found in {timeout_seconds:g} s"
         raise GateError(f"solver {result.status.value}: {reason}")

@@ -71,3 +71,10 @@ def test_sigkill_at_random_points_then_recover(flow_env, cli, tmp_path):
             assert AuditLog(session).verify().ok
     database.dispose()
     assert seen_states  # the loop ran
+    # A killed run's Prefect slot lives until its lease lapses (60 s); free it as an operator
+    # would after a crash, so the tests after this one do not wait for it.
+    from prefect import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+
+    with get_client(sync_client=True) as client:
+        client.update_global_concurrency_limit("schedule-writes", GlobalConcurrencyLimitUpdate(active_slots=0))

@@ -187,7 +187,8 @@ def generate_schedule(params: GenerateParams) -> GenerateOutcome:
         database.dispose()
     lock_database = open_database()
     try:
-        with concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=params.lock_wait_seconds, strict=True):
+        # A short lease: a holder killed with SIGKILL frees its slot within a minute.
+        with concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=params.lock_wait_seconds, strict=True, lease_duration=60):
             with LockLease(lock_database, name=SCHEDULE_WRITES, holder=run_id, wait_seconds=params.lock_wait_seconds) as lease:
                 if not lease.held:
                     outcome = outcome.model_copy(update={"status": "rejected", "reason": "locked: another schedule write is in progress"})

@@ -124,15 +124,21 @@ def _slot(name: str):
     return Slot(name)
 
 
-def _load_problem(start: dt.date, end: dt.date) -> ScheduleProblem:
+def _load_program_and_schedule(start: dt.date, end: dt.date):
+    """The stored program and every assignment the range's 28-day windows can reach."""
     database = open_database()
     try:
         with database.read() as session:
             program = ProgramRepository(session).load()
             reach = dt.timedelta(days=program.rules.averaging_window_days)
-            existing = AssignmentRepository(session).schedule(start=start - reach, end=end + reach)
+            schedule = AssignmentRepository(session).schedule(start=start - reach, end=end + reach)
     finally:
         database.dispose()
+    return program, schedule
+
+
+def _load_problem(start: dt.date, end: dt.date) -> ScheduleProblem:
+    program, existing = _load_program_and_schedule(start, end)
     return ScheduleProblem(program=program, start=start, end=end, existing=existing)
 
 
@@ -184,14 +190,7 @@ def write_schedule(run_id: str, start: dt.date, end: dt.date, schedule: Schedule
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
 def validate_written_schedule(start: dt.date, end: dt.date, require_n1: bool) -> Report:
     """The compliance engine on what is now in the database."""
-    database = open_database()
-    try:
-        with database.read() as session:
-            program = ProgramRepository(session).load()
-            reach = dt.timedelta(days=program.rules.averaging_window_days)
-            schedule = AssignmentRepository(session).schedule(start=start - reach, end=end + reach)
-    finally:
-        database.dispose()
+    program, schedule = _load_program_and_schedule(start, end)
     return validate(schedule, program, start=start, end=end, resilience=require_n1)
 
 

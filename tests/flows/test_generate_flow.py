@@ -212,3 +212,26 @@ def test_two_concurrent_generations_never_interleave(flow_env):
         writers = set(session.scalars(select(AssignmentRow.run_id).where(AssignmentRow.date >= START, AssignmentRow.date <= END, AssignmentRow.source == "solver")))
     assert len(writers) == 1  # the range holds one run's schedule, whole
     database.dispose()
+
+
+def test_solver_progress_is_logged_to_the_run_and_shown_by_the_cli(flow_env, cli, tmp_path):
+    import uuid
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    path = tmp_path / "p.json"
+    document = program_document()
+    document["rotations"][1]["residents"]["min"] = 0
+    path.write_text(dumps(document))
+    assert cli("program", "import", str(path)).code == 0
+    result = cli("generate", "--start", str(START), "--end", str(END), "--yes", "--timeout", "30", "--json")
+    assert result.code == 0, result.err
+    shown = [line for line in result.err.splitlines() if line.startswith("solving: objective ")]
+    assert shown and all(", gap " in line and line.endswith(" s") for line in shown)
+    APILogWorker.drain_all(timeout=10)
+    flow_run_id = uuid.UUID(json.loads(result.out)["flow_run_id"])
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    assert any(log.message.startswith("solver progress: objective ") for log in logs)

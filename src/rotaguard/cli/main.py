@@ -418,7 +418,9 @@ def _prefect_environment(settings) -> None:
     """Prefect keeps its state under ROTAGUARD_HOME unless told otherwise (set before importing it)."""
     os.environ.setdefault("PREFECT_HOME", str(settings.resolved_home / "prefect"))
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Run logs (solver progress included) reach the API at INFO; the terminal shows warnings only.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     # No network here or in most hospitals' server rooms: no telemetry.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -474,10 +476,11 @@ def generate(
         where = "--" + str(item["loc"][0]).replace("_", "-") if item["loc"] else "arguments"
         raise InputError(where, [Problem(where, item["msg"].removeprefix("Value error, "))]) from None
     _ensure_concurrency_limit()
-    if yes:
-        outcome = generate_schedule(params)
-    else:
-        outcome = _generate_with_approval(params, database)
+    from rotaguard.cli.progress import solver_progress_line
+    from rotaguard.tasks.generation import SOLVER_PROGRESS
+
+    with solver_progress_line(SOLVER_PROGRESS):
+        outcome = generate_schedule(params) if yes else _generate_with_approval(params, database)
     payload = outcome.model_dump(mode="json")
     if json_output:
         emit_json(payload)

@@ -76,10 +76,21 @@ class Conflict(Frozen):
     message: str
 
 
+def relative_gap(objective: float, bound: float) -> float:
+    """How far the objective may still be from optimal, as a fraction of the objective."""
+    if objective == bound:
+        return 0.0
+    return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
 class Progress(Frozen):
     objective: float
     best_bound: float
     elapsed_seconds: float
+
+    @property
+    def gap(self) -> float:
+        return relative_gap(self.objective, self.best_bound)
 
 
 class SolveResult(Frozen):

@@ -9,7 +9,7 @@ from ortools.sat.python import cp_model
 
 from rotaguard.domain import Schedule
 from rotaguard.solver.model import RULE_TITLES, ScheduleModel, build, current_keys, duty_key, kept_assignments, solution_schedule
-from rotaguard.solver.problem import Conflict, Progress, ScheduleProblem, SolveResult, SolverStatus
+from rotaguard.solver.problem import Conflict, Progress, ScheduleProblem, SolveResult, SolverStatus, relative_gap
 
 ProgressCallback = Callable[[Progress], None]
 ALGORITHMS = ("cp_sat", "greedy")
@@ -117,19 +117,13 @@ def solve(
         algorithm=algorithm,
         objective=objective,
         best_bound=bound,
-        gap=_gap(objective, bound),
+        gap=relative_gap(objective, bound),
         wall_seconds=time.perf_counter() - began,
         solver_seconds=solver.wall_time,
         first_feasible_seconds=callback.first_feasible,
         penalties={name: float(solver.value(term)) for name, term in model.objective_terms().items()},
         **size,
     )
-
-
-def _gap(objective: float, bound: float) -> float:
-    if objective == bound:
-        return 0.0
-    return abs(objective - bound) / max(abs(objective), 1e-9)
 
 
 def explain(problem: ScheduleProblem, *, seed: int = 0) -> tuple[Conflict, ...]:

@@ -16,10 +16,12 @@ from rotaguard.domain import Schedule
 from rotaguard.errors import RotaGuardError
 from rotaguard.health import run_checks
 from rotaguard.settings import Settings
-from rotaguard.solver import ScheduleProblem, SolveResult, SolverStatus, solve
+from rotaguard.solver import Progress, ScheduleProblem, SolveResult, SolverStatus, solve
 from rotaguard.tasks.context import open_database, open_store
 
 BACKUP_REUSE = dt.timedelta(hours=2)
+# The log record attribute that carries a solver Progress, for whoever shows it live (the CLI).
+SOLVER_PROGRESS = "solver_progress"
 
 
 class GateError(RotaGuardError):
@@ -147,9 +149,14 @@ def solve_block(run_id: str, start: dt.date, end: dt.date, algorithm: str, timeo
     """Solve the range, logging progress; never retried (a solve is not transient)."""
     logger = get_run_logger()
 
-    def report(progress) -> None:
+    def report(progress: Progress) -> None:
         logger.info(
-            "solver progress: objective %s, bound %s, %.1f s", progress.objective, progress.best_bound, progress.elapsed_seconds
+            "solver progress: objective %s, bound %s, gap %.1f%%, %.1f s",
+            progress.objective,
+            progress.best_bound,
+            100 * progress.gap,
+            progress.elapsed_seconds,
+            extra={SOLVER_PROGRESS: progress},
         )
 
     result = solve(_load_problem(start, end), algorithm=algorithm, timeout_seconds=timeout_seconds, progress=report)

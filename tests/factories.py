@@ -17,6 +17,8 @@ from rotaguard.domain import (
     Rotation,
     RotationKind,
     Slot,
+    StaffMember,
+    StaffRole,
     Staffing,
 )
 
@@ -71,8 +73,14 @@ def program(**overrides) -> Program:
         "name": "Synthetic Test Program",
         "people": (resident(), resident("R2-01", pgy=2, credentials=(Credential(name="BLS"), Credential(name="ACLS"))), faculty()),
         "rotations": (session_rotation(), call_rotation()),
+        "staff": (coordinator(),),
     }
     return Program(**{**values, **overrides})
+
+
+def coordinator(id: str = "C-01", **overrides) -> StaffMember:
+    values = {"id": id, "name": f"Coordinator {id}", "role": StaffRole.COORDINATOR, "email": f"{id.lower()}@residency.example"}
+    return StaffMember(**{**values, **overrides})
 
 
 def program_document() -> dict:
@@ -104,9 +112,11 @@ _DOCUMENT = {
             "role": "resident",
             "pgy": 2,
             "credentials": [{"name": "BLS"}, {"name": "ACLS", "expires": "2027-06-30"}],
+            "email": "r2-01@residency.example",
         },
         {"id": "F-01", "name": "Faculty 01", "role": "faculty", "credentials": [{"name": "BLS"}]},
     ],
+    "staff": [{"id": "C-01", "name": "Coordinator 01", "role": "coordinator", "email": "c-01@residency.example"}],
     "rotations": [
         {
             "id": "WARDS",

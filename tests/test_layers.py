@@ -15,8 +15,9 @@ ALLOWED = {
     "compliance": {"domain", "errors"},
     "backups": {"db", "domain", "settings", "errors"},
     "interchange": {"db", "domain", "errors"},
+    "swaps": {"db", "domain", "compliance", "settings", "notify", "errors"},
 }
-BELOW_TASKS = ("domain", "db", "solver", "compliance", "backups", "interchange")
+BELOW_TASKS = ("domain", "db", "solver", "compliance", "backups", "interchange", "swaps")
 
 
 def _imports(path: Path) -> set[str]:

@@ -2,6 +2,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from audit_tamper import triggers_bypassed
 from rotaguard.db import AuditLog
 from rotaguard.db.audit import GENESIS_HASH
 from rotaguard.db.tables import AuditEventRow
@@ -25,7 +26,7 @@ def test_chain_links_every_event(database):
 
 def test_editing_an_event_breaks_the_chain(database):
     _append(database, 3)
-    with database.write() as session:
+    with triggers_bypassed(database) as session:
         session.execute(update(AuditEventRow).where(AuditEventRow.id == 2).values(details={"n": 99}))
     with database.read() as session:
         check = AuditLog(session).verify()
@@ -34,7 +35,7 @@ def test_editing_an_event_breaks_the_chain(database):
 
 def test_removing_an_event_breaks_the_chain(database):
     _append(database, 3)
-    with database.write() as session:
+    with triggers_bypassed(database) as session:
         session.delete(session.get(AuditEventRow, 2))
     with database.read() as session:
         check = AuditLog(session).verify()

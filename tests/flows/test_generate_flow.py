@@ -235,3 +235,17 @@ def test_solver_progress_is_logged_to_the_run_and_shown_by_the_cli(flow_env, cli
     with get_client(sync_client=True) as client:
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
     assert any(log.message.startswith("solver progress: objective ") for log in logs)
+
+
+def test_an_approver_of_only_blanks_is_refused():
+    import pytest
+    from pydantic import ValidationError
+
+    from rotaguard.flows.generate_schedule import Approval
+
+    for blank in ("", "   ", "\t\n"):
+        with pytest.raises(ValidationError):
+            Approval(approve=True, approver=blank)
+    assert Approval(approve=True, approver=" Coordinator Example ").approver == " Coordinator Example "
+    # The Prefect UI validates the form against this schema, so it refuses blanks too.
+    assert Approval.model_json_schema()["properties"]["approver"]["pattern"] == r"\S"

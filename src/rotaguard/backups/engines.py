@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from rotaguard.backups.manifest import TableDigest, table_digests
 from rotaguard.db import Database
+from rotaguard.db.audit import AuditHead, audit_head
 from rotaguard.db.tables import AssignmentRow, AuditEventRow, Base, ScheduleRunRow
 from rotaguard.errors import RotaGuardError
 
@@ -49,6 +50,8 @@ class Engine:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        # The audit chain's head in the snapshot the last ``dump`` wrote (for the manifest and the anchor).
+        self.dumped_audit_head: AuditHead | None = None
 
     @property
     def name(self) -> str:
@@ -95,18 +98,32 @@ class Engine:
     def audit_events(self) -> list[dict]:
         with self.database.read() as session:
             return [
-                {c: getattr(e, c) for c in ("occurred_at", "actor", "action", "subject", "details", "prev_hash", "hash")}
+                {c: getattr(e, c) for c in ("id", "occurred_at", "actor", "action", "subject", "details", "prev_hash", "hash")}
                 for e in session.scalars(select(AuditEventRow).order_by(AuditEventRow.id))
             ]
 
     def reappend_audit(self, events: list[dict]) -> int:
-        """Put back audit events newer than the restored copy: the chain stays whole and append-only."""
+        """Put back audit events newer than the restored copy: the chain stays whole and append-only.
+
+        INSERTs only (the append-only triggers allow them), under their original ids, so the
+        audit anchor beside the backups (an id and its hash) still matches after a restore.
+        """
         with self.database.write() as session:
-            present = {h for (h,) in session.execute(select(AuditEventRow.hash))}
-            missing = [e for e in events if e["hash"] not in present]
+            present = dict(session.execute(select(AuditEventRow.hash, AuditEventRow.id)).all())
+            missing = [dict(e) for e in events if e["hash"] not in present]
             if missing:
+                taken = set(present.values())
+                if any(e["id"] in taken for e in missing):
+                    # Not a prefix of the chain we had (it never happens to an append-only log):
+                    # append with fresh ids rather than fail half-way; `audit verify` will tell.
+                    for event in missing:
+                        event.pop("id")
                 session.execute(insert(AuditEventRow), missing)
+                self._after_explicit_ids(session)
         return len(missing)
+
+    def _after_explicit_ids(self, session) -> None:
+        """Rows were inserted with explicit ids: make the next generated id follow them."""
 
 
 class SqliteEngine(Engine):
@@ -125,6 +142,7 @@ class SqliteEngine(Engine):
         return sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
 
     def dump(self, target: Path) -> dict[str, TableDigest]:
+        self.dumped_audit_head = None
         source = sqlite3.connect(self.path)
         destination = sqlite3.connect(target)
         try:
@@ -137,15 +155,20 @@ class SqliteEngine(Engine):
         finally:
             destination.close()
             source.close()
-        return self._digests(target)
+        digests = self._digests(target)
+        self.dumped_audit_head = self._read(target, audit_head)
+        return digests
 
-    def _digests(self, path: Path) -> dict[str, TableDigest]:
+    def _read(self, path: Path, reader):
         engine = create_engine("sqlite://", creator=lambda: self._open_read_only(path))
         try:
             with engine.connect() as connection:
-                return table_digests(connection)
+                return reader(connection)
         finally:
             engine.dispose()
+
+    def _digests(self, path: Path) -> dict[str, TableDigest]:
+        return self._read(path, table_digests)
 
     def read_whole(self, path: Path) -> None:
         try:
@@ -264,6 +287,7 @@ class PostgresEngine(Engine):
         return result
 
     def dump(self, target: Path, *, compress: bool = True) -> dict[str, TableDigest]:
+        self.dumped_audit_head = None
         pg_dump = self._tool("pg_dump")
         dsn, env = self._libpq()
         connection = self.database.engine.connect().execution_options(isolation_level="REPEATABLE READ")
@@ -279,6 +303,7 @@ class PostgresEngine(Engine):
                 dumping = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
                 try:
                     digests = postgres_table_digests(connection)
+                    head = audit_head(connection)
                 finally:
                     _, stderr = dumping.communicate()
                 if dumping.returncode != 0:
@@ -286,7 +311,14 @@ class PostgresEngine(Engine):
                     raise BackupError(f"pg_dump failed: {reason[-1] if reason else f'exit code {dumping.returncode}'}")
         finally:
             connection.close()
+        self.dumped_audit_head = head
         return digests
+
+    def _after_explicit_ids(self, session) -> None:
+        # pg_restore set the sequence to the backup's value; the re-appended events used ids past it.
+        session.execute(
+            text("SELECT setval(pg_get_serial_sequence('audit_events', 'id'), (SELECT max(id) FROM audit_events))")
+        )
 
     def read_whole(self, path: Path) -> None:
         pg_restore = self._tool("pg_restore")

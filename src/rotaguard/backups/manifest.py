@@ -36,6 +36,14 @@ class TableDigest(Frozen):
     sha256: str
 
 
+class AuditHeadRecord(Frozen):
+    """The audit chain's head in the backed-up snapshot (also written to the audit anchor)."""
+
+    event_id: int | None
+    hash: str
+    events: int
+
+
 class Manifest(Frozen):
     id: str
     label: str
@@ -47,6 +55,7 @@ class Manifest(Frozen):
     size_bytes: int
     sha256: str
     tables: dict[str, TableDigest]
+    audit_head: AuditHeadRecord | None = None  # None in manifests written before the anchor existed
     status: BackupStatus = BackupStatus.UNVERIFIED
     verified_at: dt.datetime | None = None
     failure: str | None = None

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from rotaguard.backups.engines import BackupError, Engine, _fsync_directory, _fsync_file, engine_for
 from rotaguard.backups.manifest import (
     MANIFEST_SUFFIX,
+    AuditHeadRecord,
     BackupStatus,
     Manifest,
     Offsite,
@@ -26,6 +27,8 @@ from rotaguard.backups.manifest import (
     write_manifest,
 )
 from rotaguard.db import AuditLog, Database
+from rotaguard.db.anchor import AnchorError, AuditAnchor, advance_anchor, check_anchor
+from rotaguard.db.audit import AuditHead
 from rotaguard.db.migrate import current_revision
 from rotaguard.db.tables import BackupRecordRow
 from rotaguard.errors import InputError, Problem
@@ -152,6 +155,7 @@ class BackupStore:
             raise BackupError(f"writing {final.name} failed: {exc.strerror or exc}; the previous backups are untouched") from None
         finally:
             partial.unlink(missing_ok=True)
+        head = self.engine.dumped_audit_head
         manifest = Manifest(
             id=backup_id,
             label=label,
@@ -163,18 +167,40 @@ class BackupStore:
             size_bytes=final.stat().st_size,
             sha256=file_sha256(final),
             tables=digests,
+            audit_head=AuditHeadRecord(**head.as_dict()) if head is not None else None,
         )
         try:
             self._save(manifest)
         except OSError as exc:
             final.unlink(missing_ok=True)
             raise BackupError(f"writing the manifest of {backup_id} failed: {exc.strerror or exc}") from None
+        self._advance_anchor(manifest)
         if verify:
             manifest, checks = self.verify(backup_id)
             if manifest.status is not BackupStatus.VERIFIED:
                 failed = next(c for c in checks if not c.ok)
                 raise BackupError(f"backup {backup_id} failed verification: {failed.name}: {failed.detail}")
         return manifest
+
+    def _advance_anchor(self, manifest: Manifest) -> None:
+        """Move the audit anchor beside the backups up to this backup's audit head (never back)."""
+        if manifest.audit_head is None:
+            return
+        candidate = AuditAnchor(
+            head=AuditHead(**manifest.audit_head.model_dump()),
+            backup_id=manifest.id,
+            written_at=manifest.created_at,
+            database=f"{manifest.database_kind}:{manifest.database_name}",
+        )
+
+        def confirm(anchor: AuditAnchor):
+            with self.database.read() as session:
+                return check_anchor(session, anchor)
+
+        try:
+            advance_anchor(self.directory, candidate, confirm=confirm)
+        except AnchorError as exc:
+            raise BackupError(f"backup {manifest.id} was written, but {exc}") from None
 
     def verify(self, backup_id: str) -> tuple[Manifest, list[Check]]:
         """All four checks; a failure marks the backup bad and deletes nothing."""

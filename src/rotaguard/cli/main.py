@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
 import json
 import os
@@ -16,6 +17,7 @@ import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from rotaguard.cli.context import close_databases, display_url, load_settings, open_database, require_current_schema
+from rotaguard.cli.swap import swap_app
 from rotaguard.cli.output import JsonOption, console, emit_json, fail_line, json_already_emitted, reset_json_state, table
 from rotaguard.db import AuditLog
 from rotaguard.db.migrate import current_revision, head_revision, upgrade
@@ -41,6 +43,7 @@ backup_app.add_typer(offsite_app, name="offsite")
 app.add_typer(backup_app, name="backup")
 app.add_typer(program_app, name="program")
 app.add_typer(audit_app, name="audit")
+app.add_typer(swap_app, name="swap")
 
 EXIT_INTERNAL = 70
 
@@ -66,13 +69,38 @@ def _deliver(text: str, out: Path | None, *, json_output: bool, report: dict, me
 
 def _write_file(text: str, out: Path) -> None:
     """Temporary file, then rename: a reader never sees half a file."""
+    _write_files({out: text.encode("utf-8")})
+
+
+def _write_files(files: dict[Path, bytes]) -> None:
+    """Write each file (text or binary) under a temporary name, fsync it, then rename them all into
+    place: a reader never sees half a file, and when any write fails no file is renamed and the
+    temporary ones are removed."""
+    staged: list[tuple[Path, Path]] = []
+    current: Path | None = None
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(f".{out.name}.partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(out)
+        for out, data in files.items():
+            current = out
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.is_dir():
+                # Found now, not when renaming: by then other files would already be replaced.
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            partial = out.with_name(f".{out.name}.partial")
+            staged.append((partial, out))
+            with open(partial, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for partial, out in staged:
+            current = out
+            partial.replace(out)
     except OSError as exc:
-        raise RotaGuardError(f"cannot write {out}: {exc.strerror or exc}") from None
+        for partial, _ in staged:
+            try:
+                partial.unlink(missing_ok=True)
+            except OSError:
+                pass
+        raise RotaGuardError(f"cannot write {current}: {exc.strerror or exc}") from None
 
 
 def _stored_program(database) -> tuple[Program, dict]:
@@ -262,30 +290,144 @@ def _parse_date(option: str, value: str) -> date:
         raise InputError(option, [Problem(option, f"{value!r} is not a date (YYYY-MM-DD)")]) from None
 
 
+EXPORT_FORMATS = ("json", "csv", "ics", "xlsx")
+
+
 @app.command("export")
 def export(
     start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
     end: Annotated[str, typer.Option(help="Last day, inclusive (YYYY-MM-DD).")],
-    format: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="json or csv (rows); ics (a calendar per person plus program.ics; --out is a directory, "
+            "without it program.ics is printed); xlsx (a workbook; needs --out FILE.xlsx).",
+        ),
+    ] = "json",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here instead of stdout: a file, or for ics a directory.")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Export the assignments of a date range with their start, end and hours (ISO-8601)."""
+    """Export the assignments of a date range: rows with their start, end and hours (ISO-8601),
+    calendars for people (RFC 5545) or an Excel workbook (a people-by-days grid and the rows)."""
     from rotaguard.db import AssignmentRepository
 
     first, last = _date_range(start, end)
-    if format not in ("json", "csv"):
-        raise InputError("export", [Problem("--format", f"{format!r} is not one of json, csv")])
+    if format not in EXPORT_FORMATS:
+        raise InputError("export", [Problem("--format", f"{format!r} is not one of {', '.join(EXPORT_FORMATS)}")])
+    if format == "xlsx":
+        from rotaguard.interchange.workbook import MAX_GRID_DAYS
+
+        if out is None:
+            raise InputError("--out", [Problem("--out", "--format xlsx writes a binary workbook: give --out FILE.xlsx")])
+        if (last - first).days + 1 > MAX_GRID_DAYS:
+            raise InputError("--end", [Problem("--end", f"an xlsx grid holds at most {MAX_GRID_DAYS} days (Excel's column limit)")])
+    if out is not None:
+        _check_export_out(out, directory=format == "ics")
     database = open_database(load_settings())
     program, _ = _stored_program(database)
+    if format == "ics":
+        _export_calendars(program, database, first, last, out, json_output=json_output)
+        return
     with database.read() as session:
         schedule = AssignmentRepository(session).schedule(start=first, end=last)
+    count = len(schedule.assignments)
+    if format == "xlsx":
+        _export_workbook(program, schedule, first, last, out, json_output=json_output)
+        return
     if format == "json":
         text = json.dumps(export_json(program, schedule), indent=2) + "\n"
     else:
         text = export_csv(program, schedule)
-    count = len(schedule.assignments)
     _deliver(text, out, json_output=json_output, report={"assignments": count}, message=f"Wrote {out} ({count} assignments).")
+
+
+def _check_export_out(out: Path, *, directory: bool) -> None:
+    """Refuse an --out that cannot take what the format writes, before anything is read or written."""
+
+    def refuse(message: str):
+        raise InputError("--out", [Problem("--out", message)])
+
+    try:
+        if directory:
+            if out.exists() and not out.is_dir():
+                refuse(f"{out} is a file: --format ics writes <person-id>.ics and program.ics into a directory")
+            if not out.exists() and out.suffix.lower() == ".ics":
+                refuse(f"{out} names a file: --format ics writes a directory of calendars (omit --out to print program.ics)")
+            nearest = out
+        else:
+            if out.is_dir():
+                refuse(f"{out} is a directory: give a file name")
+            nearest = out.parent
+        while not nearest.exists():
+            nearest = nearest.parent
+    except OSError as exc:
+        refuse(f"cannot use {out}: {exc.strerror or exc}")
+    if not nearest.is_dir():
+        refuse(f"cannot write {out}: {nearest} is not a directory")
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        refuse(f"cannot write {out}: {nearest} is not writable")
+
+
+def _export_calendars(program: Program, database, first: date, last: date, out: Path | None, *, json_output: bool) -> None:
+    """--format ics: every person's calendar and program.ics into ``out``; or program.ics on stdout."""
+    from datetime import UTC, datetime
+
+    from rotaguard.interchange.ics import export_calendars, load_schedule_with_revisions, program_calendar
+
+    schedule, revisions = load_schedule_with_revisions(database, start=first, end=last)
+    now = datetime.now(UTC)
+    if out is None:
+        sys.stdout.write(program_calendar(program, schedule, start=first, end=last, now=now, revisions=revisions).decode("utf-8"))
+        return
+    files = export_calendars(program, schedule, start=first, end=last, now=now, revisions=revisions)
+    paths = [out / file.name for file in files]
+    _write_files({path: file.content for path, file in zip(paths, files, strict=True)})
+    events = len(schedule.assignments)
+    if json_output:
+        emit_json(
+            {
+                "ok": True,
+                "format": "ics",
+                "path": str(out),
+                "paths": [str(path) for path in paths],
+                "calendars": len(files),
+                "people": len(files) - 1,
+                "events": events,
+                "assignments": events,
+                "start": first.isoformat(),
+                "end": last.isoformat(),
+            }
+        )
+    else:
+        console.print(f"Wrote {len(files) - 1} personal calendars and program.ics to {out} ({events} events).")
+
+
+def _export_workbook(program: Program, schedule, first: date, last: date, out: Path, *, json_output: bool) -> None:
+    """--format xlsx: the grid, the long rows and the rotations in one workbook at ``out``."""
+    from rotaguard.interchange.export import export_people
+    from rotaguard.interchange.workbook import export_workbook
+
+    _write_files({out: export_workbook(program, schedule, start=first, end=last)})
+    people, days, count = len(export_people(program, schedule)), (last - first).days + 1, len(schedule.assignments)
+    if json_output:
+        emit_json(
+            {
+                "ok": True,
+                "format": "xlsx",
+                "path": str(out),
+                "paths": [str(out)],
+                "people": people,
+                "days": days,
+                "assignments": count,
+                "start": first.isoformat(),
+                "end": last.isoformat(),
+            }
+        )
+    else:
+        console.print(f"Wrote {out} ({people} people x {days} days, {count} assignments).")
 
 
 def _date_range(start: str, end: str) -> tuple[date, date]:
@@ -553,17 +695,55 @@ def recover(json_output: JsonOption = False) -> None:
 
 @audit_app.command("verify")
 def audit_verify(json_output: JsonOption = False) -> None:
-    """Recompute the audit log's hash chain; exit 1 when any event was altered or removed."""
-    database = open_database(load_settings())
+    """Recompute the audit log's hash chain and check it still reaches the audit anchor the
+    backups wrote; exit 1 when any event was altered or removed."""
+    from rotaguard.db.anchor import AnchorError, anchor_path, check_anchor, read_anchor
+
+    settings = load_settings()
+    database = open_database(settings)
     require_current_schema(database)
+    directory = settings.resolved_backup_dir
+    anchor, anchor_error = None, None
+    try:
+        anchor = read_anchor(directory)
+    except AnchorError as exc:
+        anchor_error = str(exc)
     with database.read() as session:
         check = AuditLog(session).verify()
-    if json_output:
-        emit_json({"ok": check.ok, "events": check.events, "first_bad_id": check.first_bad_id, "reason": check.reason})
-    elif check.ok:
-        console.print(f"Audit chain intact: {check.events} events.")
+        anchored = check_anchor(session, anchor) if anchor is not None else None
     if not check.ok:
-        raise RotaGuardError(f"audit chain broken: {check.reason}")
+        reason, first_bad_id = f"audit chain broken: {check.reason}", check.first_bad_id
+    elif anchor_error is not None:
+        reason, first_bad_id = anchor_error, None
+    elif anchored is not None and not anchored.ok:
+        reason, first_bad_id = anchored.reason, anchored.first_bad_id
+    else:
+        reason, first_bad_id = "", None
+    ok = not reason
+    if json_output:
+        emit_json(
+            {
+                "ok": ok,
+                "events": check.events,
+                "first_bad_id": first_bad_id,
+                "reason": reason,
+                "chain_ok": check.ok,
+                "anchor": {"path": str(anchor_path(directory)), **anchor.as_dict()} if anchor is not None else None,
+                "anchor_ok": None if anchored is None else anchored.ok,
+                "missing_ids": list(anchored.missing_ids) if anchored is not None else [],
+            }
+        )
+    elif ok and anchor is None:
+        console.print(
+            f"Audit chain intact: {check.events} events. No audit anchor yet in {directory} (every backup writes one): "
+            "a removed tail of the log cannot be detected until then."
+        )
+    elif ok:
+        head = anchor.head
+        reaches = f"event {head.event_id}, {head.events} events" if head.event_id is not None else "an empty log"
+        console.print(f"Audit chain intact: {check.events} events; it reaches the audit anchor ({reaches}, backup {anchor.backup_id}).")
+    if not ok:
+        raise RotaGuardError(reason)
 
 
 @audit_app.command("list")

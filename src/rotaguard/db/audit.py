@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from rotaguard.db.tables import AuditEventRow, utcnow
@@ -39,6 +39,29 @@ class ChainCheck:
     events: int
     first_bad_id: int | None = None
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class AuditHead:
+    """The end of the chain at one moment: the last event's id and hash, and how many events."""
+
+    event_id: int | None  # None: no events yet
+    hash: str
+    events: int
+
+    def as_dict(self) -> dict:
+        return {"event_id": self.event_id, "hash": self.hash, "events": self.events}
+
+
+def audit_head(connection: Connection | Session) -> AuditHead:
+    """The head of the chain as ``connection`` (or a session) sees it, read in one statement."""
+    count = select(func.count()).select_from(AuditEventRow).scalar_subquery()
+    last = connection.execute(
+        select(AuditEventRow.id, AuditEventRow.hash, count).order_by(AuditEventRow.id.desc()).limit(1)
+    ).first()
+    if last is None:
+        return AuditHead(None, GENESIS_HASH, 0)
+    return AuditHead(last[0], last[1], last[2])
 
 
 class AuditLog:
@@ -74,6 +97,9 @@ class AuditLog:
         if limit is not None:
             query = query.limit(limit)
         return list(self.session.scalars(query))
+
+    def head(self) -> AuditHead:
+        return audit_head(self.session)
 
     def verify(self) -> ChainCheck:
         prev_hash = GENESIS_HASH

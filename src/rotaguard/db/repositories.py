@@ -26,6 +26,8 @@ from rotaguard.domain import (
     Slot,
     SlotTime,
     SlotTimes,
+    StaffMember,
+    StaffRole,
     Staffing,
     Weekday,
 )
@@ -37,6 +39,7 @@ from rotaguard.db.tables import (
     ProgramSettingsRow,
     RotationRow,
     SlotTimeRow,
+    StaffRow,
 )
 
 PROGRAM_ROW_ID = 1
@@ -70,9 +73,10 @@ class ProgramChanges:
     people: ChangeCount = field(default_factory=ChangeCount)
     rotations: ChangeCount = field(default_factory=ChangeCount)
     absences: ChangeCount = field(default_factory=ChangeCount)
+    staff: ChangeCount = field(default_factory=ChangeCount)
 
     def as_dict(self) -> dict[str, dict[str, int]]:
-        return {name: getattr(self, name).as_dict() for name in ("settings", "people", "rotations", "absences")}
+        return {name: getattr(self, name).as_dict() for name in ("settings", "people", "rotations", "absences", "staff")}
 
 
 def _apply(row, values: dict) -> bool:
@@ -86,7 +90,11 @@ def _apply(row, values: dict) -> bool:
 
 
 def _person_values(person: Person) -> dict:
-    return {"name": person.name, "role": person.role.value, "pgy": person.pgy, "active": person.active}
+    return {"name": person.name, "role": person.role.value, "pgy": person.pgy, "active": person.active, "email": person.email}
+
+
+def _staff_values(member: StaffMember) -> dict:
+    return {"name": member.name, "role": member.role.value, "email": member.email, "active": member.active}
 
 
 def _rotation_values(rotation: Rotation) -> dict:
@@ -115,6 +123,7 @@ def _person_from_row(row: PersonRow, credentials: list[CredentialRow]) -> Person
         role=Role(row.role),
         pgy=row.pgy,
         active=row.active,
+        email=row.email,
         credentials=tuple(Credential(name=c.name, expires=c.expires) for c in sorted(credentials, key=lambda c: c.name)),
     )
 
@@ -176,6 +185,10 @@ class ProgramRepository:
                 select(AbsenceRow).order_by(AbsenceRow.person_id, AbsenceRow.start_date, AbsenceRow.end_date, AbsenceRow.kind)
             )
         )
+        staff = tuple(
+            StaffMember(id=row.id, name=row.name, role=StaffRole(row.role), email=row.email, active=row.active)
+            for row in self.session.scalars(select(StaffRow).order_by(StaffRow.id))
+        )
         return Program(
             name=settings.name,
             timezone=settings.timezone,
@@ -185,6 +198,7 @@ class ProgramRepository:
             people=people,
             rotations=rotations,
             absences=absences,
+            staff=staff,
         )
 
     def rule_overrides(self) -> dict:
@@ -221,8 +235,19 @@ class ProgramRepository:
         self._save_people(program.people, changes.people)
         self._save_rotations(program.rotations, changes.rotations)
         self._save_absences(program.absences, changes.absences)
+        self._save_staff(program.staff, changes.staff)
         self.session.flush()
         return changes
+
+    def _save_staff(self, staff: Iterable[StaffMember], counter: ChangeCount) -> None:
+        existing = {row.id: row for row in self.session.scalars(select(StaffRow))}
+        for member in staff:
+            row = existing.get(member.id)
+            if row is None:
+                self.session.add(StaffRow(id=member.id, **_staff_values(member)))
+                counter.created += 1
+            else:
+                counter.record_existing(changed=_apply(row, _staff_values(member)))
 
     def _save_people(self, people: Iterable[Person], counter: ChangeCount) -> None:
         existing = {row.id: row for row in self.session.scalars(select(PersonRow))}
@@ -281,7 +306,7 @@ class ProgramRepository:
                 counter.created += 1
 
 
-def _assignment_from_row(row: AssignmentRow) -> Assignment:
+def assignment_from_row(row: AssignmentRow) -> Assignment:
     return Assignment(
         person_id=row.person_id,
         date=row.date,
@@ -308,7 +333,7 @@ class AssignmentRepository:
 
     def schedule(self, *, start: date | None = None, end: date | None = None) -> Schedule:
         rows = self.session.scalars(self._rows(start=start, end=end))
-        return Schedule(assignments=tuple(_assignment_from_row(row) for row in rows)).sorted()
+        return Schedule(assignments=tuple(assignment_from_row(row) for row in rows)).sorted()
 
     def count(self, *, start: date | None = None, end: date | None = None) -> int:
         query = select(func.count()).select_from(AssignmentRow)

@@ -108,6 +108,20 @@ class PersonRow(Timestamped, Base):
     role: Mapped[str] = mapped_column(String(16), nullable=False)
     pgy: Mapped[int | None] = mapped_column(Integer, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+
+
+class StaffRow(Timestamped, Base):
+    """Coordinators and administrators: they act on anyone's schedule but are never scheduled."""
+
+    __tablename__ = "staff"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'coordinator')", name="known_role"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
 class CredentialRow(Base):
@@ -217,6 +231,8 @@ class SwapRequestRow(Base):
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AuditEventRow(Base):

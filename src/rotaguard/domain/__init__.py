@@ -4,13 +4,14 @@ from rotaguard.domain.base import (
     ALL_WEEKDAYS,
     SESSION_SLOTS,
     AssignmentSource,
+    EmailAddress,
     Identifier,
     Role,
     RotationKind,
     Slot,
     Weekday,
 )
-from rotaguard.domain.people import MAX_PGY, Credential, Person
+from rotaguard.domain.people import MAX_PGY, Credential, Person, StaffMember, StaffRole
 from rotaguard.domain.program import BLOCK_DAYS, Block, Program, SlotTime, SlotTimes
 from rotaguard.domain.rotations import ResidentStaffing, Rotation, Staffing
 from rotaguard.domain.rules import RuleParams
@@ -27,6 +28,7 @@ __all__ = [
     "Block",
     "Credential",
     "DutyInterval",
+    "EmailAddress",
     "Identifier",
     "Person",
     "Program",
@@ -39,6 +41,8 @@ __all__ = [
     "Slot",
     "SlotTime",
     "SlotTimes",
+    "StaffMember",
+    "StaffRole",
     "Staffing",
     "Weekday",
     "days_between",

@@ -20,6 +20,9 @@ Identifier = Annotated[
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"^[^\x00-\x1f\x7f]+$")]
 """A human-readable name: any printable text, no control characters."""
 
+EmailAddress = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")]
+"""Where notifications go: one ``@`` between a local part and a dotted domain, no spaces."""
+
 
 class Frozen(BaseModel):
     """Base of every domain value: immutable, strict about unknown fields."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from rotaguard.domain.base import DisplayName, Frozen, Identifier, Role
+from rotaguard.domain.base import DisplayName, EmailAddress, Frozen, Identifier, Role
 
 MAX_PGY = 8
 
@@ -28,6 +29,7 @@ class Person(Frozen):
     pgy: int | None = Field(default=None, ge=1, le=MAX_PGY, validate_default=True)
     credentials: tuple[Credential, ...] = ()
     active: bool = True
+    email: EmailAddress | None = Field(default=None, description="Where swap notifications go")
 
     @field_validator("pgy")
     @classmethod
@@ -62,3 +64,20 @@ class Person(Frozen):
 
     def missing_credentials(self, required: tuple[str, ...], on: date) -> tuple[str, ...]:
         return tuple(name for name in required if not self.holds(name, on))
+
+
+class StaffRole(StrEnum):
+    """Who may act on other people's schedules (residents and faculty act on their own)."""
+
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+
+
+class StaffMember(Frozen):
+    """A program coordinator or administrator: not scheduled, but may act for anyone."""
+
+    id: Identifier
+    name: DisplayName
+    role: StaffRole
+    email: EmailAddress | None = None
+    active: bool = True

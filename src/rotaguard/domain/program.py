@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import AfterValidator, Field, model_validator
 
 from rotaguard.domain.base import DisplayName, Frozen, Slot
-from rotaguard.domain.people import Person
+from rotaguard.domain.people import Person, StaffMember
 from rotaguard.domain.rotations import Rotation
 from rotaguard.domain.rules import RuleParams
 from rotaguard.domain.schedule import Absence, Assignment, DutyInterval
@@ -88,12 +88,16 @@ class Program(Frozen):
     people: tuple[Person, ...] = ()
     rotations: tuple[Rotation, ...] = ()
     absences: tuple[Absence, ...] = ()
+    staff: tuple[StaffMember, ...] = ()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> "Program":
         for kind, ids in (("person", [p.id for p in self.people]), ("rotation", [r.id for r in self.rotations])):
             if dupes := _duplicates(ids):
                 raise ValueError(f"duplicate {kind} ids: {dupes}")
+        # One id names one actor, whether a scheduled person or a staff member.
+        if dupes := _duplicates([p.id for p in self.people] + [s.id for s in self.staff]):
+            raise ValueError(f"ids used by both a person and a staff member, or twice: {dupes}")
         unknown = sorted({a.person_id for a in self.absences} - {p.id for p in self.people})
         if unknown:
             raise ValueError(f"absences of unknown people: {unknown}")

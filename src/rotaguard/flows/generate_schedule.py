@@ -58,7 +58,8 @@ class GenerateParams(BaseModel):
 
 class Approval(RunInput):
     approve: bool = False
-    approver: str = Field(min_length=1, max_length=200)
+    # A name, not blanks: the schema's pattern makes the Prefect UI form refuse "   " too.
+    approver: str = Field(min_length=1, max_length=200, pattern=r"\S")
     comment: str = Field(default="", max_length=2000)
 
 

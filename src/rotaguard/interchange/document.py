@@ -26,6 +26,7 @@ from rotaguard.domain import (
     Slot,
     SlotTime,
     SlotTimes,
+    StaffMember,
     Weekday,
 )
 from rotaguard.domain.base import DisplayName, Frozen
@@ -41,6 +42,7 @@ MAX_PEOPLE = 2_000
 MAX_ROTATIONS = 500
 MAX_ABSENCES = 50_000
 MAX_ASSIGNMENTS = 500_000
+MAX_STAFF = 500
 
 HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
@@ -97,6 +99,9 @@ class ProgramDocument(Frozen):
     rotations: tuple[Rotation, ...] = Field(default=(), max_length=MAX_ROTATIONS)
     absences: tuple[Absence, ...] = Field(default=(), max_length=MAX_ABSENCES)
     assignments: tuple[Assignment, ...] = Field(default=(), max_length=MAX_ASSIGNMENTS)
+    staff: tuple[StaffMember, ...] = Field(
+        default=(), max_length=MAX_STAFF, description="Coordinators and administrators who may act for anyone (optional)"
+    )
 
     def rule_overrides(self) -> dict:
         return self.rules.model_dump(exclude_none=True)
@@ -117,6 +122,7 @@ class ProgramDocument(Frozen):
             people=self.people,
             rotations=self.rotations,
             absences=self.absences,
+            staff=self.staff,
         )
 
     def to_schedule(self) -> Schedule:
@@ -138,6 +144,7 @@ def document_from(program: Program, schedule: Schedule, *, rule_overrides: dict)
         rotations=tuple(sorted(program.rotations, key=lambda r: r.id)),
         absences=tuple(sorted(program.absences, key=lambda a: (a.person_id, a.start, a.end, a.kind))),
         assignments=schedule.sorted().assignments,
+        staff=tuple(sorted(program.staff, key=lambda s: s.id)),
     )
 
 
@@ -229,6 +236,13 @@ def check_document(document: ProgramDocument) -> list[Problem]:
     problems: list[Problem] = []
     people, dupes = _first_index([p.id for p in document.people])
     problems += [Problem(f"$.people[{i}].id", f"duplicate id {v!r} (first at $.people[{j}])") for i, v, j in dupes]
+    staff, dupes = _first_index([s.id for s in document.staff])
+    problems += [Problem(f"$.staff[{i}].id", f"duplicate id {v!r} (first at $.staff[{j}])") for i, v, j in dupes]
+    problems += [
+        Problem(f"$.staff[{index}].id", f"{member_id!r} is already a person's id (one id names one actor)")
+        for member_id, index in staff.items()
+        if member_id in people
+    ]
     rotations, dupes = _first_index([r.id for r in document.rotations])
     problems += [Problem(f"$.rotations[{i}].id", f"duplicate id {v!r} (first at $.rotations[{j}])") for i, v, j in dupes]
 

@@ -58,7 +58,7 @@ def _per_run_key(step: str):
     cache_expiration=dt.timedelta(hours=2),
     persist_result=True,
 )
-def ensure_recent_backup(run_id: str, start: dt.date, end: dt.date) -> dict:
+def ensure_recent_backup(run_id: str, start: dt.date, end: dt.date, operation: str = "generate") -> dict:
     """Reuse a verified backup under 2 hours old, or create and verify one."""
     database = open_database()
     try:
@@ -68,7 +68,7 @@ def ensure_recent_backup(run_id: str, start: dt.date, end: dt.date) -> dict:
             newest_event = next(iter(AuditLog(session).events(limit=1)), None)
         # A backup older than the last audited change would restore more than this run's write.
         if manifest is None or (newest_event is not None and newest_event.occurred_at > manifest.created_at):
-            manifest = store.create(label=f"pre-op:generate-{start}-{end}")
+            manifest = store.create(label=f"pre-op:{operation}-{start}-{end}")
         if manifest.status is not BackupStatus.VERIFIED:
             raise GateError(f"backup {manifest.id} is not verified")
         return {"id": manifest.id, "created_at": manifest.created_at.isoformat(), "size_bytes": manifest.size_bytes, "sha256": manifest.sha256}

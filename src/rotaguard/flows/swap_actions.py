@@ -1,0 +1,67 @@
+"""What the execute and rollback flows share: parameters, outcome, and the guarded step."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger
+from prefect.artifacts import create_table_artifact
+from prefect.concurrency.sync import concurrency
+from pydantic import BaseModel, Field
+
+from rotaguard.db.locks import SCHEDULE_WRITES
+from rotaguard.errors import RotaGuardError
+from rotaguard.tasks.generation import GateError, ensure_recent_backup
+from rotaguard.tasks.swaps import notify_people
+from rotaguard.tasks.context import open_database
+from rotaguard.db.swaps import SwapRepository
+
+IDENTIFIER = r"^[A-Za-z0-9_.\-]{1,64}$"
+
+
+class SwapActionParams(BaseModel):
+    """Which swap, and who acts (a person's or staff member's id)."""
+
+    swap_id: str = Field(pattern=r"^[A-Za-z0-9\-]{1,36}$")
+    actor_id: str = Field(pattern=IDENTIFIER)
+    lock_wait_seconds: int = Field(default=120, ge=0, le=3600)
+
+
+class SwapOutcome(BaseModel):
+    status: str  # the swap's status, or "refused"
+    swap_id: str
+    message: str
+    changed: bool = False
+    backup_id: str | None = None
+    moves: list[dict] = Field(default_factory=list)
+
+
+def _swap_span(swap_id: str):
+    database = open_database()
+    try:
+        with database.read() as session:
+            request = SwapRepository(session).get(swap_id=swap_id)
+    finally:
+        database.dispose()
+    if request is None:
+        raise RotaGuardError(f"no swap request {swap_id!r}")
+    spans = [request.range_a] + ([request.range_b] if request.range_b else [])
+    return min(s.start for s in spans), max(s.end for s in spans)
+
+
+def run_guarded(params: SwapActionParams, operation: str, step) -> SwapOutcome:
+    logger = get_run_logger()
+    try:
+        start, end = _swap_span(params.swap_id)
+        with concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=params.lock_wait_seconds, strict=True, lease_duration=60):
+            backup = ensure_recent_backup(f"{operation}-{params.swap_id}", start, end, operation=operation)
+            outcome = step(params.swap_id, params.actor_id)
+    except (RotaGuardError, GateError, TimeoutError) as refused:
+        logger.warning("swap %s %s refused: %s", params.swap_id, operation, refused)
+        return SwapOutcome(status="refused", swap_id=params.swap_id, message=str(refused) or "locked: another schedule write is in progress")
+    if outcome["moves"]:
+        create_table_artifact(key=f"swap-{operation}", table=outcome["moves"], description=outcome["message"])
+    if outcome["changed"]:
+        notify_people(outcome)
+    logger.info(outcome["message"])
+    return SwapOutcome(
+        status=outcome["status"], swap_id=params.swap_id, message=outcome["message"], changed=outcome["changed"], backup_id=backup["id"], moves=outcome["moves"]
+    )

@@ -1,0 +1,471 @@
+"""Swaps end to end over the database: request, answer, approve, execute, roll back.
+
+Every step is one database transaction; execution and rollback also hold the schedule-writes
+lock, so each judges the schedule every earlier write left and no two interleave.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rotaguard.db import AssignmentRepository, AuditLog, Database, ProgramRepository
+from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
+from rotaguard.db.swaps import SwapRepository, database_now
+from rotaguard.domain import Program, Schedule
+from rotaguard.domain.swaps import OPEN_STATUSES, DateRange, Move, SwapKind, SwapRequest, SwapStatus
+from rotaguard.errors import RotaGuardError
+from rotaguard.swaps.authorization import Action, Actor, authorize, resolve_actor
+from rotaguard.swaps.candidates import Candidate, rank_candidates
+from rotaguard.swaps.tentative import SwapConflict, Verdict, apply_moves, judge, moves_for, window
+
+ROLLBACK_WINDOW = timedelta(hours=24)
+DEFAULT_ANSWER_WITHIN = timedelta(hours=48)
+LOCK_WAIT_SECONDS = 120
+
+Clock = Callable[[Session], datetime]
+
+
+class SwapRefused(RotaGuardError):
+    """The swap cannot go ahead, for the reason given; nothing was changed."""
+
+
+class SwapDenied(SwapRefused):
+    """The actor may not do this (the denial is audited)."""
+
+    def __init__(self, reason: str, *, actor_id: str, action: str, subject: str) -> None:
+        super().__init__(f"denied: {reason}")
+        self.reason, self.actor_id, self.action, self.subject = reason, actor_id, action, subject
+
+
+def _denials_audited(method):
+    """Record every denial, after the refused work's own transaction has ended."""
+
+    @functools.wraps(method)
+    def wrapper(self: "SwapService", *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except SwapDenied as denied:
+            with self.database.write() as session:
+                AuditLog(session).append(
+                    actor=denied.actor_id, action="swap.denied", subject=denied.subject, details={"action": denied.action, "reason": denied.reason}
+                )
+            raise
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class SwapResult:
+    request: SwapRequest
+    message: str
+    changed: bool = True
+    candidates: tuple[Candidate, ...] = ()
+    moves: tuple[Move, ...] = ()
+    notify: tuple[str, ...] = field(default=())  # people whose e-mail should hear about it
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": True,
+            "id": self.request.id,
+            "status": self.request.status.value,
+            "message": self.message,
+            "changed": self.changed,
+            "request": request_dict(self.request),
+            "candidates": [c.as_dict() for c in self.candidates],
+            "moves": [_move_dict(m) for m in self.moves],
+        }
+
+
+def request_dict(request: SwapRequest) -> dict:
+    data = request.model_dump(mode="json", exclude={"details"})
+    data["verdict"] = request.details.get("verdict")
+    return data
+
+
+def _move_dict(move: Move) -> dict:
+    a = move.before
+    return {"date": a.date.isoformat(), "slot": a.slot.value, "rotation_id": a.rotation_id, "from": a.person_id, "to": move.after.person_id}
+
+
+def _moves_from(details: dict) -> tuple[Move, ...]:
+    return tuple(Move.model_validate(m) for m in details.get("moves", []))
+
+
+def _db_clock(session: Session) -> datetime:
+    return database_now(session)
+
+
+class SwapService:
+    """One database; ``clock`` reads "now" (the database's clock unless a test pins it)."""
+
+    def __init__(self, database: Database, *, clock: Clock | None = None, lock_wait_seconds: float = LOCK_WAIT_SECONDS) -> None:
+        self.database = database
+        self.clock = clock or _db_clock
+        self.lock_wait_seconds = lock_wait_seconds
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _program(self, session: Session) -> Program:
+        program = ProgramRepository(session).load()
+        if program is None:
+            raise SwapRefused("no program has been imported yet")
+        return program
+
+    def _schedule_around(self, session: Session, program: Program, request: SwapRequest) -> Schedule:
+        first, last = window(request, program.rules.averaging_window_days)
+        return AssignmentRepository(session).schedule(start=first, end=last)
+
+    def _actor(self, session: Session, program: Program, actor_id: str) -> Actor | None:
+        return resolve_actor(program, actor_id)
+
+    def _require(self, session: Session, actor: Actor | None, actor_id: str, action: Action, request: SwapRequest, *, taker: str | None = None):
+        decision = authorize(actor, action, request, taker=taker)
+        if not decision.allowed:
+            raise SwapDenied(decision.reason, actor_id=actor_id, action=action.value, subject=request.id)
+        return decision
+
+    @_denials_audited
+    def get(self, *, swap_id: str, actor_id: str) -> SwapRequest:
+        with self.database.read() as session:
+            program = self._program(session)
+            request = self._load(session, swap_id)
+            self._require(session, self._actor(session, program, actor_id), actor_id, Action.VIEW, request)
+            return request
+
+    @_denials_audited
+    def list(self, *, actor_id: str, status: SwapStatus | None = None) -> list[SwapRequest]:
+        """Staff see every request; residents and faculty the ones they are part of."""
+        self.expire_overdue()
+        with self.database.read() as session:
+            program = self._program(session)
+            actor = self._actor(session, program, actor_id)
+            if actor is None:
+                raise SwapDenied(f"{actor_id!r} is not an active person or staff member of the program", actor_id=actor_id, action=Action.VIEW.value, subject="")
+            statuses = [status] if status else None
+            return SwapRepository(session).list(person_id=None if actor.is_staff else actor.id, statuses=statuses)
+
+    @_denials_audited
+    def candidates(self, *, swap_id: str, actor_id: str) -> list[Candidate]:
+        with self.database.read() as session:
+            program = self._program(session)
+            request = self._load(session, swap_id)
+            self._require(session, self._actor(session, program, actor_id), actor_id, Action.VIEW, request)
+            return self._rank(session, program, request)
+
+    def _rank(self, session: Session, program: Program, request: SwapRequest) -> list[Candidate]:
+        schedule = self._schedule_around(session, program, request)
+        return rank_candidates(program, schedule, request, declines=SwapRepository(session).declines_by_person())
+
+    def _load(self, session: Session, swap_id: str, *, for_update: bool = False) -> SwapRequest:
+        request = SwapRepository(session).get(swap_id=swap_id, for_update=for_update)
+        if request is None:
+            raise SwapRefused(f"no swap request {swap_id!r}")
+        return request
+
+    # -- requesting and answering ------------------------------------------------------------
+
+    @_denials_audited
+    def request(
+        self,
+        *,
+        actor_id: str,
+        kind: SwapKind,
+        person_a: str,
+        range_a: DateRange,
+        person_b: str | None = None,
+        range_b: DateRange | None = None,
+        reason: str = "",
+        answer_within: timedelta = DEFAULT_ANSWER_WITHIN,
+        flow_run_id: str | None = None,
+    ) -> SwapResult:
+        """Check and store a request; it waits for person B (or, open, for a ranked candidate)."""
+        with self.database.write() as session:
+            program = self._program(session)
+            now = self.clock(session)
+            try:
+                draft = SwapRequest(
+                    id=str(uuid.uuid4()),
+                    requester_id=actor_id,
+                    kind=kind,
+                    person_a=person_a,
+                    person_b=person_b,
+                    range_a=range_a,
+                    range_b=range_b,
+                    reason=reason,
+                    created_at=now,
+                    deadline=now + answer_within,
+                )
+            except ValidationError as error:
+                raise SwapRefused(error.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")) from None
+            self._require(session, self._actor(session, program, actor_id), actor_id, Action.REQUEST, draft)
+            self._check_people(program, draft)
+            self._check_future(program, draft, now)
+            schedule = self._schedule_around(session, program, draft)
+            moves_or_none: tuple[Move, ...] | None = None
+            given = [a for a in schedule.assignments if a.person_id == person_a and range_a.covers(a.date)]
+            if not given:
+                raise SwapRefused(f"{person_a} has no assignments {range_a}")
+            self._check_no_open_swap(session, draft)
+            candidates: tuple[Candidate, ...] = ()
+            if person_b is not None:
+                moves_or_none = self._moves(draft, schedule)
+                self._check_absences(program, moves_or_none)
+                verdict = judge(program, schedule, moves_or_none, check_n1=False)
+                if verdict.rejected:
+                    raise SwapRefused(f"swap {person_a} -> {person_b} {verdict.reason()}")
+            else:
+                candidates = tuple(rank_candidates(program, schedule, draft, declines=SwapRepository(session).declines_by_person()))
+            details = {"candidates": [c.as_dict() for c in candidates]} if person_b is None else {}
+            if flow_run_id:
+                details["flow_run_id"] = flow_run_id
+            stored = SwapRepository(session).add(request=draft.model_copy(update={"details": details}))
+            if flow_run_id:
+                stored = SwapRepository(session).update(swap_id=stored.id, flow_run_id=flow_run_id)
+            AuditLog(session).append(actor=actor_id, action="swap.request", subject=stored.id, details=request_dict(stored))
+        waiting_for = person_b or f"one of {len(candidates)} candidates"
+        return SwapResult(stored, f"swap {stored.id} waits for {waiting_for} until {stored.deadline:%Y-%m-%d %H:%M} UTC", candidates=candidates, moves=moves_or_none or ())
+
+    def _check_people(self, program: Program, request: SwapRequest) -> None:
+        for person_id in filter(None, (request.person_a, request.person_b)):
+            person = program.people_by_id.get(person_id)
+            if person is None:
+                raise SwapRefused(f"no person {person_id!r} in the program")
+            if not person.active:
+                raise SwapRefused(f"{person_id} is not active")
+
+    def _check_future(self, program: Program, request: SwapRequest, now: datetime) -> None:
+        today = now.astimezone(program.zone).date()
+        for span in filter(None, (request.range_a, request.range_b)):
+            if span.start <= today:
+                raise SwapRefused(f"range {span} is not in the future (today is {today} in {program.timezone})")
+
+    def _check_no_open_swap(self, session: Session, request: SwapRequest) -> None:
+        mine = _given_days(request)
+        for other in SwapRepository(session).list(statuses=OPEN_STATUSES, limit=10_000):
+            if other.id != request.id and mine & _given_days(other):
+                raise SwapRefused(f"swap {other.id} ({other.status.value}) already covers some of these assignments")
+
+    def _check_absences(self, program: Program, moves: tuple[Move, ...]) -> None:
+        for move in moves:
+            absence = program.absent(move.after.person_id, move.after.date)
+            if absence is not None:
+                raise SwapRefused(f"{move.after.person_id} is absent on {move.after.date} ({absence.kind})")
+
+    def _moves(self, request: SwapRequest, schedule: Schedule, *, taker: str | None = None) -> tuple[Move, ...]:
+        try:
+            moves = moves_for(request, schedule, person_b=taker)
+            apply_moves(schedule, moves)
+        except SwapConflict as conflict:
+            raise SwapRefused(str(conflict)) from None
+        return moves
+
+    def expire_overdue(self) -> int:
+        """Pending requests past their deadline become ``expired`` (audited)."""
+        with self.database.write() as session:
+            now = self.clock(session)
+            repository = SwapRepository(session)
+            overdue = [r for r in repository.list(statuses=[SwapStatus.PENDING], limit=10_000) if r.expired_at(now)]
+            for request in overdue:
+                repository.update(swap_id=request.id, status=SwapStatus.EXPIRED, decided_at=now)
+                AuditLog(session).append(actor="rotaguard", action="swap.expire", subject=request.id, details={"deadline": request.deadline.isoformat()})
+            return len(overdue)
+
+    @_denials_audited
+    def answer(self, *, swap_id: str, actor_id: str, accept: bool, for_person: str | None = None, comment: str = "") -> SwapResult:
+        """Person B (or staff for B) accepts or declines; an acceptance is validated at once."""
+        self.expire_overdue()
+        with self.database.write() as session:
+            program = self._program(session)
+            request = self._load(session, swap_id, for_update=True)
+            actor = self._actor(session, program, actor_id)
+            taker = request.person_b
+            if taker is None:
+                taker = for_person if actor is not None and actor.is_staff else actor_id
+            action = Action.ACCEPT if accept else Action.DECLINE
+            decision = self._require(session, actor, actor_id, action, request, taker=taker)
+            if request.status is not SwapStatus.PENDING:
+                raise SwapRefused(f"swap {swap_id} is {request.status.value}, not pending")
+            if taker is None:
+                raise SwapRefused("an open request is accepted by a person: give --for PERSON when acting for one")
+            now = self.clock(session)
+            repository = SwapRepository(session)
+            answer = {"answered_by": actor_id, "on_behalf_of": decision.on_behalf_of, "comment": comment}
+            if not accept:
+                if request.person_b is None:
+                    raise SwapRefused("an open request has nobody to decline it: it expires at its deadline")
+                stored = repository.update(swap_id=swap_id, status=SwapStatus.DECLINED, decided_at=now, details={"answer": answer})
+                AuditLog(session).append(actor=actor_id, action="swap.decline", subject=swap_id, details=answer)
+                return SwapResult(stored, f"swap {swap_id} declined", notify=(request.person_a,))
+            if request.person_b is None:
+                self._check_people(program, request.model_copy(update={"person_b": taker}))
+            proposed = request.model_copy(update={"person_b": taker})
+            schedule = self._schedule_around(session, program, proposed)
+            moves = self._moves(proposed, schedule)
+            self._check_absences(program, moves)
+            verdict = judge(program, schedule, moves)
+            status = _status_of(verdict)
+            stored = repository.update(
+                swap_id=swap_id,
+                person_b_id=taker,
+                status=status,
+                decided_at=now,
+                details={"answer": answer, "verdict": verdict.as_dict(), "moves": [m.model_dump(mode="json") for m in moves]},
+            )
+            AuditLog(session).append(actor=actor_id, action="swap.accept", subject=swap_id, details=answer)
+            AuditLog(session).append(actor="rotaguard", action="swap.validate", subject=swap_id, details={"status": status.value, **verdict.as_dict()})
+        return SwapResult(stored, f"swap {swap_id} accepted: {status.value} ({verdict.reason()})", moves=moves, notify=(request.person_a, taker))
+
+    @_denials_audited
+    def decide(self, *, swap_id: str, actor_id: str, approve: bool, comment: str = "") -> SwapResult:
+        """A coordinator or admin approves or rejects a swap that needs approval."""
+        with self.database.write() as session:
+            program = self._program(session)
+            request = self._load(session, swap_id, for_update=True)
+            self._require(session, self._actor(session, program, actor_id), actor_id, Action.APPROVE, request)
+            if request.status is not SwapStatus.NEEDS_APPROVAL:
+                raise SwapRefused(f"swap {swap_id} is {request.status.value}, not needs_approval")
+            status = SwapStatus.APPROVED if approve else SwapStatus.REJECTED
+            decision = {"by": actor_id, "approved": approve, "comment": comment}
+            stored = SwapRepository(session).update(swap_id=swap_id, status=status, details={"decision": decision})
+            AuditLog(session).append(actor=actor_id, action="swap.approve" if approve else "swap.reject", subject=swap_id, details=decision)
+        return SwapResult(stored, f"swap {swap_id} {status.value} by {actor_id}", notify=(request.person_a, request.person_b))
+
+    # -- executing and rolling back ----------------------------------------------------------
+
+    def _locked(self, holder: str) -> LockLease:
+        return LockLease(self.database, name=SCHEDULE_WRITES, holder=holder, wait_seconds=self.lock_wait_seconds)
+
+    @_denials_audited
+    def execute(self, *, swap_id: str, actor_id: str) -> SwapResult:
+        """Move the assignments, in one transaction under the schedule-writes lock; idempotent."""
+        with self._locked(f"swap-execute-{swap_id}-{uuid.uuid4().hex[:8]}") as lease:
+            if not lease.held:
+                raise SwapRefused("locked: another schedule write is in progress; try again")
+            try:
+                with self.database.write() as session:
+                    return self._execute(session, swap_id, actor_id)
+            except IntegrityError:
+                raise SwapRefused(f"swap {swap_id}: a slot it fills was taken meanwhile; nothing was moved") from None
+
+    def _execute(self, session: Session, swap_id: str, actor_id: str) -> SwapResult:
+        program = self._program(session)
+        request = self._load(session, swap_id, for_update=True)
+        self._require(session, self._actor(session, program, actor_id), actor_id, Action.EXECUTE, request)
+        if request.status is SwapStatus.EXECUTED:
+            return SwapResult(request, f"swap {swap_id} was already executed at {request.executed_at:%Y-%m-%d %H:%M:%S} UTC", changed=False, moves=_moves_from(request.details))
+        if request.status is not SwapStatus.APPROVED:
+            raise SwapRefused(f"swap {swap_id} is {request.status.value}: only an approved swap is executed")
+        repository = SwapRepository(session)
+        spans = [(request.person_a, request.range_a)] + ([(request.person_b, request.range_b)] if request.range_b else [])
+        repository.lock_assignments(people_ranges=spans)
+        schedule = self._schedule_around(session, program, request)
+        recorded = _moves_from(request.details)
+        try:
+            current = moves_for(request, schedule)
+        except SwapConflict:
+            current = ()
+        if set(current) != set(recorded):
+            raise SwapRefused(f"swap {swap_id} not executed: the assignments changed since it was validated; request it again")
+        try:
+            verdict = judge(program, schedule, current)
+        except SwapConflict as conflict:
+            raise SwapRefused(f"swap {swap_id} not executed: {conflict}") from None
+        if verdict.rejected or (verdict.needs_approval and "decision" not in request.details):
+            raise SwapRefused(f"swap {swap_id} not executed: it no longer passes: {verdict.reason()}")
+        repository.move(before=[m.before for m in current], after=[m.after for m in current])
+        now = self.clock(session)
+        stored = repository.update(swap_id=swap_id, status=SwapStatus.EXECUTED, executed_at=now, details={"executed_by": actor_id})
+        AuditLog(session).append(
+            actor=actor_id, action="swap.execute", subject=swap_id, details={"moves": [_move_dict(m) for m in current], "executed_at": now.isoformat()}
+        )
+        return SwapResult(stored, f"swap {swap_id} executed: {len(current)} assignments moved", moves=current, notify=(request.person_a, request.person_b))
+
+    @_denials_audited
+    def rollback(self, *, swap_id: str, actor_id: str) -> SwapResult:
+        """Put the assignments back within 24 hours of execution, if nobody changed them since."""
+        with self._locked(f"swap-rollback-{swap_id}-{uuid.uuid4().hex[:8]}") as lease:
+            if not lease.held:
+                raise SwapRefused("locked: another schedule write is in progress; try again")
+            try:
+                with self.database.write() as session:
+                    return self._rollback(session, swap_id, actor_id)
+            except IntegrityError:
+                raise SwapRefused(f"swap {swap_id}: a slot it would give back was taken meanwhile; nothing was moved") from None
+
+    def _rollback(self, session: Session, swap_id: str, actor_id: str) -> SwapResult:
+        program = self._program(session)
+        request = self._load(session, swap_id, for_update=True)
+        self._require(session, self._actor(session, program, actor_id), actor_id, Action.ROLLBACK, request)
+        if request.status is SwapStatus.ROLLED_BACK:
+            return SwapResult(request, f"swap {swap_id} was already rolled back: nothing to do", changed=False)
+        if request.status is not SwapStatus.EXECUTED:
+            raise SwapRefused(f"swap {swap_id} is {request.status.value}: only an executed swap is rolled back")
+        now = self.clock(session)
+        closes = request.executed_at + ROLLBACK_WINDOW
+        if now >= closes:
+            raise SwapRefused(f"swap {swap_id} can no longer be rolled back: the 24-hour window closed at {closes:%Y-%m-%d %H:%M:%S} UTC")
+        moves = _moves_from(request.details)
+        back = tuple(Move(before=m.after, after=m.before) for m in moves)
+        repository = SwapRepository(session)
+        spans = [(request.person_b, request.range_a)] + ([(request.person_a, request.range_b)] if request.range_b else [])
+        repository.lock_assignments(people_ranges=spans)
+        schedule = self._schedule_around(session, program, request)
+        held = set(schedule.assignments)
+        changed = [m.before for m in back if m.before not in held]
+        if changed:
+            a = changed[0]
+            raise SwapRefused(f"swap {swap_id} can no longer be rolled back: {a.person_id}'s {a.rotation_id} on {a.date} {a.slot.value} changed since")
+        try:
+            verdict = judge(program, schedule, back)
+        except SwapConflict as conflict:
+            raise SwapRefused(f"swap {swap_id} can no longer be rolled back: {conflict}") from None
+        if verdict.rejected:
+            raise SwapRefused(f"swap {swap_id} can no longer be rolled back: it {verdict.reason()}")
+        repository.move(before=[m.before for m in back], after=[m.after for m in back])
+        stored = repository.update(swap_id=swap_id, status=SwapStatus.ROLLED_BACK, rolled_back_at=now, details={"rolled_back_by": actor_id})
+        AuditLog(session).append(actor=actor_id, action="swap.rollback", subject=swap_id, details={"moves": [_move_dict(m) for m in back], "at": now.isoformat()})
+        return SwapResult(stored, f"swap {swap_id} rolled back: {len(back)} assignments returned", moves=back, notify=(request.person_a, request.person_b))
+
+
+def _status_of(verdict: Verdict) -> SwapStatus:
+    if verdict.rejected:
+        return SwapStatus.REJECTED
+    return SwapStatus.NEEDS_APPROVAL if verdict.needs_approval else SwapStatus.APPROVED
+
+
+def _given_days(request: SwapRequest) -> set[tuple[str, object]]:
+    """(person, day) pairs whose assignments the request would move."""
+    days: set[tuple[str, object]] = set()
+    for person, span in ((request.person_a, request.range_a), (request.person_b, request.range_b)):
+        if person is None or span is None:
+            continue
+        day = span.start
+        while day <= span.end:
+            days.add((person, day))
+            day += timedelta(days=1)
+    return days
+
+
+__all__ = ["SwapDenied", "SwapRefused", "SwapResult", "SwapService"]
+
+
+def swap_notice(result: SwapResult, program: Program) -> "Notice":
+    """The e-mail both people get about what just happened to their swap."""
+    from rotaguard.notify import Notice
+
+    addresses = tuple(
+        sorted({p.email for person_id in result.notify if person_id and (p := program.people_by_id.get(person_id)) and p.email})
+    )
+    lines = [result.message, ""]
+    lines += [f"  {m.before.date} {m.before.slot.value} {m.before.rotation_id}: {m.before.person_id} -> {m.after.person_id}" for m in result.moves]
+    if result.request.status is SwapStatus.EXECUTED:
+        lines += ["", "The requester or an administrator can roll it back within 24 hours: rotaguard swap rollback " + result.request.id]
+    return Notice(to=addresses, subject=f"RotaGuard swap {result.request.id}: {result.request.status.value}", body="\n".join(lines) + "\n")

@@ -1,0 +1,104 @@
+"""The swap flows' steps: small Prefect tasks over ``rotaguard.swaps``."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from rotaguard.db import AuditLog, ProgramRepository
+from rotaguard.domain.swaps import DateRange, SwapKind
+from rotaguard.notify import send_notice
+from rotaguard.settings import Settings
+from rotaguard.swaps import SwapService
+from rotaguard.swaps.service import SwapResult, swap_notice
+from rotaguard.tasks.context import open_database
+from rotaguard.tasks.generation import retry_transient
+
+
+def _service():
+    return SwapService(open_database())
+
+
+def _done(service: SwapService, result: SwapResult) -> dict:
+    service.database.dispose()
+    return {**result.as_dict(), "notify": list(filter(None, result.notify))}
+
+
+@task(cache_policy=NO_CACHE)
+def create_swap_request(
+    actor_id: str, kind: str, person_a: str, range_a: DateRange, person_b: str | None, range_b: DateRange | None, reason: str, answer_within_hours: int, flow_run_id: str | None
+) -> dict:
+    """Check and store the request; rank candidates when nobody is named."""
+    from datetime import timedelta
+
+    service = _service()
+    result = service.request(
+        actor_id=actor_id, kind=SwapKind(kind), person_a=person_a, person_b=person_b, range_a=range_a, range_b=range_b,
+        reason=reason, answer_within=timedelta(hours=answer_within_hours), flow_run_id=flow_run_id,
+    )
+    return _done(service, result)
+
+
+@task(cache_policy=NO_CACHE)
+def answer_swap_request(swap_id: str, actor_id: str, accept: bool, for_person: str | None, comment: str) -> dict:
+    """Person B (or staff for B) accepts, which validates the swap, or declines."""
+    service = _service()
+    return _done(service, service.answer(swap_id=swap_id, actor_id=actor_id, accept=accept, for_person=for_person, comment=comment))
+
+
+@task(cache_policy=NO_CACHE)
+def decide_swap_request(swap_id: str, actor_id: str, approve: bool, comment: str) -> dict:
+    """A coordinator or admin approves or rejects a swap that needs approval."""
+    service = _service()
+    return _done(service, service.decide(swap_id=swap_id, actor_id=actor_id, approve=approve, comment=comment))
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
+def execute_swap_request(swap_id: str, actor_id: str) -> dict:
+    """Move the assignments in one transaction (idempotent: a retry finds it executed)."""
+    service = _service()
+    return _done(service, service.execute(swap_id=swap_id, actor_id=actor_id))
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
+def rollback_swap_request(swap_id: str, actor_id: str) -> dict:
+    """Put the assignments back within 24 hours (a second rollback says so and does nothing)."""
+    service = _service()
+    return _done(service, service.rollback(swap_id=swap_id, actor_id=actor_id))
+
+
+@task(retries=3, retry_delay_seconds=[2, 10, 30], cache_policy=NO_CACHE)
+def send_swap_email(outcome: dict) -> bool:
+    """E-mail both people after the commit; retried, and a final failure never undoes the swap."""
+    from rotaguard.domain.swaps import SwapRequest
+    from rotaguard.swaps.service import SwapResult
+
+    database = open_database()
+    try:
+        with database.read() as session:
+            program = ProgramRepository(session).load()
+        request = SwapRequest.model_validate({**outcome["request"], "details": {}})
+        result = SwapResult(request=request, message=outcome["message"], notify=tuple(outcome["notify"]))
+        notice = swap_notice(result, program)
+        moves = "\n".join(f"  {m['date']} {m['slot']} {m['rotation_id']}: {m['from']} -> {m['to']}" for m in outcome["moves"])
+        if moves:
+            notice = notice.__class__(to=notice.to, subject=notice.subject, body=notice.body.replace("\n\n", "\n" + moves + "\n\n", 1))
+        return send_notice(Settings(), notice)
+    finally:
+        database.dispose()
+
+
+def notify_people(outcome: dict) -> None:
+    """Send the e-mail; when every retry failed, log and audit it and go on."""
+    logger = get_run_logger()
+    state = send_swap_email(outcome, return_state=True)
+    if state.is_completed():
+        logger.info("swap %s: e-mail %s", outcome["id"], "sent" if state.result() else "off (no SMTP host or no addresses)")
+        return
+    logger.error("swap %s: e-mail failed after retries; the swap stands", outcome["id"])
+    database = open_database()
+    try:
+        with database.write() as session:
+            AuditLog(session).append(actor="rotaguard", action="swap.notify_failed", subject=outcome["id"], details={"to": outcome["notify"]})
+    finally:
+        database.dispose()

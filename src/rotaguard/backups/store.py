@@ -34,7 +34,9 @@ from rotaguard.db.tables import BackupRecordRow
 from rotaguard.errors import InputError, Problem
 
 BACKUP_ID = re.compile(r"^rotaguard_[A-Za-z0-9_.\-]{1,120}$")
-LABEL = re.compile(r"^(regular|sacred|pre-op:[a-z0-9][a-z0-9._\-]{0,60})$")
+# What a pre-op label may name is short enough that the backup id (rotaguard_pre-<what>_<time>
+# and a collision suffix) fits the 64 characters its record holds.
+LABEL = re.compile(r"^(regular|sacred|pre-op:[a-z0-9][a-z0-9._\-]{0,29})$")
 _RECORD_STATUS = {BackupStatus.UNVERIFIED: "created", BackupStatus.VERIFIED: "verified", BackupStatus.BAD: "bad"}
 
 

@@ -249,5 +249,9 @@ def swap_list(
     if json_output:
         emit_json({"ok": True, "swaps": [request_dict(r) for r in requests]})
         return
-    rows = [[r.id, r.kind.value, r.person_a, r.person_b or "(open)", str(r.range_a), r.status.value, f"{r.created_at:%Y-%m-%d %H:%M}"] for r in requests]
-    console.print(table("Swaps", ["id", "kind", "A", "B", "range A", "status", "created (UTC)"], rows) if rows else "No swap requests.")
+    if not requests:
+        console.print("No swap requests.")
+    for r in requests:
+        # One line per request: the id stays whole to copy, however narrow the terminal.
+        back = f" for {r.range_b}" if r.range_b else ""
+        console.print(f"{r.id}  {r.status.value:<14} {r.kind.value:<10} {r.person_a} -> {r.person_b or '(open)'}  {r.range_a}{back}")

@@ -102,12 +102,16 @@ def recover_interrupted_runs(own_run_id: str):
         database.dispose()
 
 
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
+
+
 def _approval_description(params: GenerateParams, backup: dict, counts: dict) -> str:
     return (
         f"## Approve schedule generation {params.start} .. {params.end}\n\n"
         f"* Backup **{backup['id']}** taken {backup['created_at']}, {backup['size_bytes']:,} bytes, verified\n"
-        f"* {counts['people']} people, {counts['rotations']} rotations, {counts['absences']} absences\n"
-        f"* {counts['assignments_in_range']} assignments now in the range (unlocked ones will be replaced)\n"
+        f"* {_count(counts['people'], 'person', 'people')}, {_count(counts['rotations'], 'rotation')}, {_count(counts['absences'], 'absence')}\n"
+        f"* {_count(counts['assignments_in_range'], 'assignment')} now in the range (unlocked ones will be replaced)\n"
         f"* Algorithm {params.algorithm}, time limit {params.timeout_seconds} s\n\n"
         "Set **approve** and give your name to go ahead; anything else rejects."
     )

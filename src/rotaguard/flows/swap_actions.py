@@ -58,7 +58,7 @@ def run_guarded(params: SwapActionParams, operation: str, step) -> SwapOutcome:
         logger.warning("swap %s %s refused: %s", params.swap_id, operation, refused)
         return SwapOutcome(status="refused", swap_id=params.swap_id, message=str(refused) or "locked: another schedule write is in progress")
     if outcome["moves"]:
-        create_table_artifact(key=f"swap-{operation}", table=outcome["moves"], description=outcome["message"])
+        create_table_artifact(key=f"{operation}-moves", table=outcome["moves"], description=outcome["message"])
     if outcome["changed"]:
         notify_people(outcome)
     logger.info(outcome["message"])

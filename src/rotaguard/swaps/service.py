@@ -457,15 +457,16 @@ def _given_days(request: SwapRequest) -> set[tuple[str, object]]:
 __all__ = ["SwapDenied", "SwapRefused", "SwapResult", "SwapService"]
 
 
-def swap_notice(result: SwapResult, program: Program) -> "Notice":
-    """The e-mail both people get about what just happened to their swap."""
+
+def swap_notice(program: Program, outcome: dict) -> "Notice":
+    """The e-mail both people get about what just happened to their swap (``SwapResult.as_dict``
+    plus ``notify``, the ids of the people to tell)."""
     from rotaguard.notify import Notice
 
-    addresses = tuple(
-        sorted({p.email for person_id in result.notify if person_id and (p := program.people_by_id.get(person_id)) and p.email})
-    )
-    lines = [result.message, ""]
-    lines += [f"  {m.before.date} {m.before.slot.value} {m.before.rotation_id}: {m.before.person_id} -> {m.after.person_id}" for m in result.moves]
-    if result.request.status is SwapStatus.EXECUTED:
-        lines += ["", "The requester or an administrator can roll it back within 24 hours: rotaguard swap rollback " + result.request.id]
-    return Notice(to=addresses, subject=f"RotaGuard swap {result.request.id}: {result.request.status.value}", body="\n".join(lines) + "\n")
+    people = program.people_by_id
+    addresses = tuple(sorted({people[i].email for i in outcome["notify"] if i in people and people[i].email}))
+    lines = [outcome["message"], ""]
+    lines += [f"  {m['date']} {m['slot']} {m['rotation_id']}: {m['from']} -> {m['to']}" for m in outcome["moves"]]
+    if outcome["status"] == SwapStatus.EXECUTED.value:
+        lines += ["", f"The requester or an administrator can roll it back within 24 hours: rotaguard swap rollback {outcome['id']}"]
+    return Notice(to=addresses, subject=f"RotaGuard swap {outcome['id']}: {outcome['status']}", body="\n".join(lines) + "\n")

@@ -70,20 +70,11 @@ def rollback_swap_request(swap_id: str, actor_id: str) -> dict:
 @task(retries=3, retry_delay_seconds=[2, 10, 30], cache_policy=NO_CACHE)
 def send_swap_email(outcome: dict) -> bool:
     """E-mail both people after the commit; retried, and a final failure never undoes the swap."""
-    from rotaguard.domain.swaps import SwapRequest
-    from rotaguard.swaps.service import SwapResult
-
     database = open_database()
     try:
         with database.read() as session:
             program = ProgramRepository(session).load()
-        request = SwapRequest.model_validate({**outcome["request"], "details": {}})
-        result = SwapResult(request=request, message=outcome["message"], notify=tuple(outcome["notify"]))
-        notice = swap_notice(result, program)
-        moves = "\n".join(f"  {m['date']} {m['slot']} {m['rotation_id']}: {m['from']} -> {m['to']}" for m in outcome["moves"])
-        if moves:
-            notice = notice.__class__(to=notice.to, subject=notice.subject, body=notice.body.replace("\n\n", "\n" + moves + "\n\n", 1))
-        return send_notice(Settings(), notice)
+        return send_notice(Settings(), swap_notice(program, outcome))
     finally:
         database.dispose()
 

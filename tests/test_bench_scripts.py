@@ -7,12 +7,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_validate_year_benchmark_runs():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "validate_year.py"), "--residents", "8", "--faculty", "4", "--repeat", "1"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def _run_bench(script: str, *args: str) -> str:
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "people=12 days=364" in result.stdout and "year validate" in result.stdout
+    return result.stdout
+
+
+def test_validate_year_benchmark_runs():
+    out = _run_bench("validate_year.py", "--residents", "8", "--faculty", "4", "--repeat", "1")
+    assert "people=12 days=364" in out and "year validate" in out
+
+
+def test_swap_candidates_benchmark_runs():
+    out = _run_bench("swap_candidates.py", "--residents", "12", "--faculty", "6", "--requests", "2")
+    assert "people=18" in out and "requests=2" in out and "rank median" in out

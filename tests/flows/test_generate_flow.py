@@ -170,7 +170,13 @@ def test_an_exception_after_the_write_restores_the_range(flow_env, monkeypatch):
     database.dispose()
 
 
-def test_cli_generate_publishes_and_recover_finds_nothing(flow_env, cli, tmp_path):
+def test_cli_generate_publishes_shows_progress_and_recover_finds_nothing(flow_env, cli, tmp_path):
+    import uuid
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
     path = tmp_path / "p.json"
     document = program_document()
     document["rotations"][1]["residents"]["min"] = 0
@@ -181,6 +187,13 @@ def test_cli_generate_publishes_and_recover_finds_nothing(flow_env, cli, tmp_pat
     payload = json.loads(result.out)
     assert payload["status"] == "published" and payload["backup_id"] and payload["flow_run_id"]
     assert {"demand_coverage", "slot_fill_rate", "tier1_violations", "tier2_warnings", "n1_compliant", "solver_status", "objective", "best_bound", "solve_seconds"} <= set(payload["metrics"])
+    # The solver's progress: a live line from the CLI, and the same updates in the run's log.
+    shown = [line for line in result.err.splitlines() if line.startswith("solving: objective ")]
+    assert shown and all(", gap " in line and line.endswith(" s") for line in shown)
+    APILogWorker.drain_all(timeout=10)
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[uuid.UUID(payload["flow_run_id"])])))
+    assert any(log.message.startswith("solver progress: objective ") for log in logs)
     assert json.loads(cli("recover", "--json").out)["recovered"] == []
 
 
@@ -212,29 +225,6 @@ def test_two_concurrent_generations_never_interleave(flow_env):
         writers = set(session.scalars(select(AssignmentRow.run_id).where(AssignmentRow.date >= START, AssignmentRow.date <= END, AssignmentRow.source == "solver")))
     assert len(writers) == 1  # the range holds one run's schedule, whole
     database.dispose()
-
-
-def test_solver_progress_is_logged_to_the_run_and_shown_by_the_cli(flow_env, cli, tmp_path):
-    import uuid
-
-    from prefect import get_client
-    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
-    from prefect.logging.handlers import APILogWorker
-
-    path = tmp_path / "p.json"
-    document = program_document()
-    document["rotations"][1]["residents"]["min"] = 0
-    path.write_text(dumps(document))
-    assert cli("program", "import", str(path)).code == 0
-    result = cli("generate", "--start", str(START), "--end", str(END), "--yes", "--timeout", "30", "--json")
-    assert result.code == 0, result.err
-    shown = [line for line in result.err.splitlines() if line.startswith("solving: objective ")]
-    assert shown and all(", gap " in line and line.endswith(" s") for line in shown)
-    APILogWorker.drain_all(timeout=10)
-    flow_run_id = uuid.UUID(json.loads(result.out)["flow_run_id"])
-    with get_client(sync_client=True) as client:
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-    assert any(log.message.startswith("solver progress: objective ") for log in logs)
 
 
 def test_an_approver_of_only_blanks_is_refused():

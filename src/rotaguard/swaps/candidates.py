@@ -109,7 +109,7 @@ def rank_candidates(
         try:
             moves = moves_for(request, schedule, person_b=person.id)
             local = _local_schedule(schedule, {giver.id, person.id}, moves, first, last)
-            verdict = judge(program, local, moves, check_n1=False)
+            verdict = judge(_local_program(program, local), local, moves, check_n1=False)
         except SwapConflict:
             continue
         if verdict.rejected:
@@ -128,12 +128,24 @@ def _gives_back(program: Program, giver: Person, person: Person, schedule: Sched
 
 def _local_schedule(schedule: Schedule, people: set[str], moves: tuple[Move, ...], first: date, last: date) -> Schedule:
     """What the Tier 1 rules of this swap can see: both people's duties around it, and everyone
-    on the slots that change hands (supervision and staffing maxima count them)."""
-    cells = {(m.before.date, m.before.slot) for m in moves}
+    on the rotation slots that change hands (supervision and staffing maxima count them)."""
+    cells = {(m.before.date, m.before.slot, m.before.rotation_id) for m in moves}
     return Schedule(
         assignments=tuple(
             a
             for a in schedule.assignments
-            if (a.person_id in people and first <= a.date <= last) or (a.date, a.slot) in cells
+            if (a.person_id in people and first <= a.date <= last) or (a.date, a.slot, a.rotation_id) in cells
         )
+    )
+
+
+def _local_program(program: Program, local: Schedule) -> Program:
+    """The program narrowed to the people the local schedule holds: the person rules then judge
+    a handful of timelines instead of everyone's (nobody else's duties change)."""
+    present = {a.person_id for a in local.assignments}
+    return program.model_copy(
+        update={
+            "people": tuple(p for p in program.people if p.id in present),
+            "absences": tuple(a for a in program.absences if a.person_id in present),
+        }
     )

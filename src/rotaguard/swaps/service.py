@@ -340,20 +340,22 @@ class SwapService:
 
     # -- executing and rolling back ----------------------------------------------------------
 
-    def _locked(self, holder: str) -> LockLease:
-        return LockLease(self.database, name=SCHEDULE_WRITES, holder=holder, wait_seconds=self.lock_wait_seconds)
-
-    @_denials_audited
-    def execute(self, *, swap_id: str, actor_id: str) -> SwapResult:
-        """Move the assignments, in one transaction under the schedule-writes lock; idempotent."""
-        with self._locked(f"swap-execute-{swap_id}-{uuid.uuid4().hex[:8]}") as lease:
+    def _write_under_lock(self, step: str, swap_id: str, work: Callable[[Session], SwapResult]) -> SwapResult:
+        """``work`` in one transaction while holding the schedule-writes lock."""
+        holder = f"swap-{step}-{swap_id}-{uuid.uuid4().hex[:8]}"
+        with LockLease(self.database, name=SCHEDULE_WRITES, holder=holder, wait_seconds=self.lock_wait_seconds) as lease:
             if not lease.held:
                 raise SwapRefused("locked: another schedule write is in progress; try again")
             try:
                 with self.database.write() as session:
-                    return self._execute(session, swap_id, actor_id)
+                    return work(session)
             except IntegrityError:
                 raise SwapRefused(f"swap {swap_id}: a slot it fills was taken meanwhile; nothing was moved") from None
+
+    @_denials_audited
+    def execute(self, *, swap_id: str, actor_id: str) -> SwapResult:
+        """Move the assignments, in one transaction under the schedule-writes lock; idempotent."""
+        return self._write_under_lock("execute", swap_id, lambda session: self._execute(session, swap_id, actor_id))
 
     def _execute(self, session: Session, swap_id: str, actor_id: str) -> SwapResult:
         program = self._program(session)
@@ -391,14 +393,7 @@ class SwapService:
     @_denials_audited
     def rollback(self, *, swap_id: str, actor_id: str) -> SwapResult:
         """Put the assignments back within 24 hours of execution, if nobody changed them since."""
-        with self._locked(f"swap-rollback-{swap_id}-{uuid.uuid4().hex[:8]}") as lease:
-            if not lease.held:
-                raise SwapRefused("locked: another schedule write is in progress; try again")
-            try:
-                with self.database.write() as session:
-                    return self._rollback(session, swap_id, actor_id)
-            except IntegrityError:
-                raise SwapRefused(f"swap {swap_id}: a slot it would give back was taken meanwhile; nothing was moved") from None
+        return self._write_under_lock("rollback", swap_id, lambda session: self._rollback(session, swap_id, actor_id))
 
     def _rollback(self, session: Session, swap_id: str, actor_id: str) -> SwapResult:
         program = self._program(session)

@@ -57,10 +57,10 @@ class ProgressLine(logging.Handler):
 
 
 @contextmanager
-def solver_progress_line(attribute: str, stream: TextIO | None = None) -> Iterator[ProgressLine]:
+def solver_progress_line(attribute: str, stream: TextIO | None = None, *, logger_name: str = TASK_RUN_LOGGER) -> Iterator[ProgressLine]:
     """Show the solver's progress while the block runs."""
     handler = ProgressLine(attribute, stream or sys.stderr)
-    logger = logging.getLogger(TASK_RUN_LOGGER)
+    logger = logging.getLogger(logger_name)
     logger.addHandler(handler)
     try:
         yield handler

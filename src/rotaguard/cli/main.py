@@ -21,6 +21,7 @@ from rotaguard.cli.swap import swap_app
 from rotaguard.cli.output import JsonOption, console, emit_json, fail_line, json_already_emitted, reset_json_state, table
 from rotaguard.db import AuditLog
 from rotaguard.db.migrate import current_revision, head_revision, upgrade
+from rotaguard.deployments.limits import ensure_concurrency_limit
 from rotaguard.domain import BLOCK_DAYS, Program, Role
 from rotaguard.errors import InputError, Problem, RotaGuardError
 from rotaguard.health import run_checks
@@ -569,19 +570,6 @@ def _prefect_environment(settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
-def _ensure_concurrency_limit() -> None:
-    """The schedule-writes limit (1 slot). Flows use it strictly: a missing limit is an error there."""
-    from prefect import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-    from prefect.exceptions import ObjectNotFound
-
-    with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name("schedule-writes")
-        except ObjectNotFound:
-            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name="schedule-writes", limit=1))
-
-
 @app.command()
 def generate(
     start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
@@ -619,7 +607,7 @@ def generate(
         item = exc.errors(include_url=False)[0]
         where = "--" + str(item["loc"][0]).replace("_", "-") if item["loc"] else "arguments"
         raise InputError(where, [Problem(where, item["msg"].removeprefix("Value error, "))]) from None
-    _ensure_concurrency_limit()
+    ensure_concurrency_limit()
     from rotaguard.cli.progress import solver_progress_line
     from rotaguard.tasks.generation import SOLVER_PROGRESS
 
@@ -673,6 +661,23 @@ def _generate_with_approval(params, database):
             ui = PREFECT_UI_URL.value() or "the Prefect UI"
             sys.stderr.write(f"rotaguard: waiting for approval in the Prefect UI: {ui}/runs/flow-run/{flow_run_id}\n")
     return box["outcome"]
+
+
+@app.command()
+def serve(json_output: JsonOption = False) -> None:
+    """Serve the Prefect deployments (generate, validate and the swap flows) until stopped, to run them
+    from the Prefect UI. Needs PREFECT_API_URL; --json only shapes a failure (serving prints no result)."""
+    settings = load_settings()
+    require_current_schema(open_database(settings))
+    close_databases()  # checked; the flow runs open their own connections
+    # An operator watches this terminal: Prefect's runner and the flow runs log here at INFO.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "INFO")
+    _prefect_environment(settings)
+    from rotaguard.deployments.definitions import check_prefect_api, serve_all
+
+    url = check_prefect_api()
+    sys.stderr.write(f"rotaguard: serving the deployments through {url}; stop with Ctrl-C\n")
+    serve_all()
 
 
 @app.command()

@@ -191,7 +191,8 @@ def swap_approve(
 def _run_flow(flow_name: str, swap_id: str, as_: str | None, json_output: bool) -> None:
     from pydantic import ValidationError
 
-    from rotaguard.cli.main import _ensure_concurrency_limit, _prefect_environment
+    from rotaguard.cli.main import _prefect_environment
+    from rotaguard.deployments.limits import ensure_concurrency_limit
 
     settings = load_settings()
     require_current_schema(open_database(settings))
@@ -203,7 +204,7 @@ def _run_flow(flow_name: str, swap_id: str, as_: str | None, json_output: bool) 
     except ValidationError as exc:
         item = exc.errors(include_url=False)[0]
         raise InputError(str(item["loc"][0]), [Problem(str(item["loc"][0]), item["msg"])]) from None
-    _ensure_concurrency_limit()
+    ensure_concurrency_limit()
     if flow_name == "execute":
         from rotaguard.flows.execute_swap import execute_swap as run
     else:

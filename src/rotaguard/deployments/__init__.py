@@ -1,5 +1,9 @@
-"""Prefect deployments, cron schedules and concurrency limits (filled by the operations issue).
+"""Prefect deployments and concurrency limits (the operations issue).
 
-``rotaguard serve`` and ``prefect.yaml`` register the flows with bounded parameters; the
-``schedule-writes`` global concurrency limit is created at start when missing.
+``definitions`` builds the five deployments (``generate-schedule``, ``validate-schedule``,
+``request-swap``, ``execute-swap``, ``rollback-swap``) with ``flow.to_deployment`` and serves
+them (``rotaguard serve``); ``prefect.yaml`` at the repository root repeats them for
+``prefect deploy``. ``limits`` makes sure of the ``schedule-writes`` global concurrency limit.
+Nothing is imported here: importing a submodule must not import Prefect before the caller has
+set PREFECT_HOME.
 """

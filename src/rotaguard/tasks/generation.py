@@ -132,6 +132,8 @@ def _load_program_and_schedule(start: dt.date, end: dt.date):
     try:
         with database.read() as session:
             program = ProgramRepository(session).load()
+            if program is None:
+                raise GateError("no program has been imported yet: import one first")
             reach = dt.timedelta(days=program.rules.averaging_window_days)
             schedule = AssignmentRepository(session).schedule(start=start - reach, end=end + reach)
     finally:

@@ -1,0 +1,197 @@
+"""The five deployments ``rotaguard serve`` registers and serves, and that ``prefect.yaml`` repeats.
+
+Each flow takes ONE bounded pydantic model, ``params``. Prefect renders it in the UI as one
+nested form (its fields with their defaults and descriptions), and a run created from the UI
+or the API sends the whole object: ``{"params": {...}}``. The server merges a run's parameters
+over the deployment's defaults key by key at the top level only, so the defaults here are a
+complete ``params`` object where one can be (a date range: the next 28-day block as of when
+serving started), and only the optional fields where a run must name people or a swap.
+Prefect itself is imported here: callers set PREFECT_HOME first (the CLI does).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from rotaguard.domain import BLOCK_DAYS
+from rotaguard.errors import RotaGuardError
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """One deployment: its name (the flow's), where the flow lives, and what the UI shows."""
+
+    name: str
+    entrypoint: str  # relative to the repository root, as prefect.yaml has it
+    params_model: str  # the flow's one parameter's model, in the flow's module
+    description: str
+    tags: tuple[str, ...] = field(default=("rotaguard",))
+    dated: bool = False  # defaults carry the next block's start and end
+
+    @property
+    def module(self) -> str:
+        path, _ = self.entrypoint.split(":")
+        return path.removeprefix("src/").removesuffix(".py").replace("/", ".")
+
+    @property
+    def function(self) -> str:
+        return self.entrypoint.split(":")[1]
+
+    @property
+    def module_entrypoint(self) -> str:
+        """The entrypoint Prefect stores for a served deployment: works from any directory."""
+        return f"{self.module}.{self.function}"
+
+    def load_flow(self):
+        return getattr(importlib.import_module(self.module), self.function)
+
+    def load_model(self) -> type[BaseModel]:
+        return getattr(importlib.import_module(self.module), self.params_model)
+
+
+SPECS: tuple[DeploymentSpec, ...] = (
+    DeploymentSpec(
+        name="generate-schedule",
+        entrypoint="src/rotaguard/flows/generate_schedule.py:generate_schedule",
+        params_model="GenerateParams",
+        description=(
+            "Generate and publish a block schedule safely: the schedule-writes lock, a verified backup, health and "
+            "data checks, then the run PAUSES for approval (Resume: switch Approve on and type your name in Approver). "
+            "Then it solves, writes in one transaction, validates, and restores the backup when a gate fails. "
+            "Served by `rotaguard serve`, the default range is the next 28-day block (as of when serving started); "
+            "otherwise give start and end."
+        ),
+        tags=("rotaguard", "writes-schedule"),
+        dated=True,
+    ),
+    DeploymentSpec(
+        name="validate-schedule",
+        entrypoint="src/rotaguard/flows/validate_schedule.py:validate_schedule",
+        params_model="ValidateParams",
+        description=(
+            "Judge the stored schedule of a date range against every ACGME and institutional rule; the metrics and the "
+            "violations are the run's artifacts. Read-only: no backup, no lock, writes nothing. "
+            "Served by `rotaguard serve`, the default range is the next 28-day block (as of when serving started); "
+            "otherwise give start and end."
+        ),
+        tags=("rotaguard", "read-only"),
+        dated=True,
+    ),
+    DeploymentSpec(
+        name="request-swap",
+        entrypoint="src/rotaguard/flows/request_swap.py:request_swap",
+        params_model="RequestSwapParams",
+        description=(
+            "Ask for a swap: give who asks (actor_id), whose duties move (person_a), who takes them (person_b; empty "
+            "ranks candidates) and the days (a_start..a_end). The run PAUSES for person B's answer (Resume: switch "
+            "Accept on, type your id, a comment) and, when the swap needs it, a coordinator's decision; then it executes."
+        ),
+        tags=("rotaguard", "writes-schedule", "swaps"),
+    ),
+    DeploymentSpec(
+        name="execute-swap",
+        entrypoint="src/rotaguard/flows/execute_swap.py:execute_swap",
+        params_model="SwapActionParams",
+        description=(
+            "Execute an approved swap by its id, as actor_id (a person of the swap or a coordinator): verified backup, "
+            "re-check, one-transaction move, audit, e-mail both people. Executing twice changes nothing."
+        ),
+        tags=("rotaguard", "writes-schedule", "swaps"),
+    ),
+    DeploymentSpec(
+        name="rollback-swap",
+        entrypoint="src/rotaguard/flows/rollback_swap.py:rollback_swap",
+        params_model="SwapActionParams",
+        description=(
+            "Roll an executed swap back by its id, as actor_id (the requester or an admin): within 24 hours of its "
+            "execution and only if its assignments are unchanged since."
+        ),
+        tags=("rotaguard", "writes-schedule", "swaps"),
+    ),
+)
+
+
+def next_block(today: dt.date) -> tuple[dt.date, dt.date]:
+    from rotaguard.interchange.synth import next_block_start
+
+    start = next_block_start(today)
+    return start, start + dt.timedelta(days=BLOCK_DAYS - 1)
+
+
+def static_defaults(spec: DeploymentSpec) -> dict:
+    """The optional fields of the flow's model at their defaults (``None`` left out: the UI shows it empty)."""
+    model = spec.load_model()
+    values = {name: info.get_default(call_default_factory=True) for name, info in model.model_fields.items() if not info.is_required()}
+    return {"params": {name: value for name, value in values.items() if value is not None}}
+
+
+def default_parameters(spec: DeploymentSpec, today: dt.date | None = None) -> dict:
+    """What the deployment offers by default, JSON-ready: the UI's Quick run sends exactly this.
+
+    A dated flow gets a whole, valid ``params`` (checked through its model here). The swap flows
+    get only their optional fields: the people and the swap must be named for each run, and the
+    Prefect API refuses a run that leaves them out (its parameter schema) before anything starts.
+    """
+    params = static_defaults(spec)["params"]
+    if not spec.dated:
+        return {"params": params}
+    start, end = next_block(today or dt.date.today())
+    checked = spec.load_model().model_validate({"start": start, "end": end, **params})
+    return {"params": checked.model_dump(mode="json", exclude_none=True)}
+
+
+def build_deployments(today: dt.date | None = None) -> list:
+    """``flow.to_deployment(...)`` for each spec, in SPECS order."""
+    from prefect.types.entrypoint import EntrypointType
+
+    return [
+        spec.load_flow().to_deployment(
+            name=spec.name,
+            description=spec.description,
+            parameters=default_parameters(spec, today),
+            tags=list(spec.tags),
+            paused=False,
+            enforce_parameter_schema=True,
+            # A module path, not a file path relative to where serving started: the installed package runs from anywhere.
+            entrypoint_type=EntrypointType.MODULE_PATH,
+        )
+        for spec in SPECS
+    ]
+
+
+def check_prefect_api() -> str:
+    """The configured Prefect API's URL, once it answers; else a one-line reason."""
+    from prefect import get_client
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        raise RotaGuardError(
+            "PREFECT_API_URL is not set: serving needs a Prefect server the UI can reach "
+            "(`prefect server start`, then export PREFECT_API_URL=http://127.0.0.1:4200/api)"
+        )
+    with get_client(sync_client=True) as client:
+        error = client.api_healthcheck()
+    if error is not None:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RotaGuardError(f"the Prefect API at {url} is unreachable: {reason}")
+    return url
+
+
+def serve_all() -> None:
+    """Make sure of the schedule-writes limit, register the deployments and run their flow runs
+    (each in a subprocess that inherits this environment) until stopped."""
+    import httpx
+    from prefect import serve
+
+    from rotaguard.deployments.limits import ensure_concurrency_limit
+
+    ensure_concurrency_limit()
+    try:
+        serve(*build_deployments())
+    except httpx.HTTPError as error:
+        raise RotaGuardError(f"the Prefect API failed while registering or serving the deployments: {type(error).__name__}: {error}") from None

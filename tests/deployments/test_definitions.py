@@ -1,0 +1,178 @@
+"""The deployments `rotaguard serve` registers, and prefect.yaml, checked without a server.
+
+A run created from a deployment (the UI's Quick run, or its form) is judged twice: by the
+Prefect API against the deployment's parameter schema (required fields, patterns, bounds),
+then by the flow against its pydantic model (the range rules). Both are run here on the
+defaults each deployment offers.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rotaguard.deployments.definitions import SPECS, build_deployments, default_parameters, next_block, static_defaults
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "src" / "rotaguard"
+NAMES = ["generate-schedule", "validate-schedule", "request-swap", "execute-swap", "rollback-swap"]
+TODAY = dt.date(2026, 11, 30)
+# What a person types into the swap forms: each swap flow needs its people or its swap named.
+NAMED = {
+    "request-swap": {"actor_id": "R2-01", "person_a": "R2-01", "person_b": "R2-03", "a_start": "2027-01-11", "a_end": "2027-01-11"},
+    "execute-swap": {"swap_id": "4f7d8c1e-0000-4000-8000-000000000001", "actor_id": "R2-01"},
+    "rollback-swap": {"swap_id": "4f7d8c1e-0000-4000-8000-000000000001", "actor_id": "R2-01"},
+}
+
+
+def _api_check(parameters: dict, schema: dict, *, ignore_required: bool = False) -> None:
+    """The Prefect server's own check of a run's (or a deployment's) parameters."""
+    from prefect.utilities.schema_tools.validation import validate
+
+    validate(parameters, schema, raise_on_error=True, ignore_required=ignore_required)
+
+
+@pytest.fixture(scope="module")
+def deployments():
+    return {d.name: d for d in build_deployments(today=TODAY)}
+
+
+@pytest.fixture(scope="module")
+def prefect_yaml():
+    text = (ROOT / "prefect.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def test_the_five_deployments_are_named_after_their_flows_and_described(deployments):
+    assert [spec.name for spec in SPECS] == NAMES
+    assert list(deployments) == NAMES
+    for spec in SPECS:
+        deployment = deployments[spec.name]
+        assert deployment.flow_name == spec.name == spec.load_flow().name
+        assert deployment.description == spec.description and len(deployment.description) > 80
+        assert deployment.entrypoint == spec.module_entrypoint  # importable from any directory
+        assert deployment.tags[0] == "rotaguard" and deployment.paused is False
+        assert deployment.enforce_parameter_schema is True
+        assert not deployment.schedules  # nothing runs by itself yet
+        assert list(deployment._parameter_openapi_schema.properties) == ["params"]
+
+
+def test_a_dated_deployment_defaults_to_the_next_block_and_quick_run_is_valid(deployments):
+    start, end = next_block(TODAY)
+    assert (end - start).days == 27
+    for name in ("generate-schedule", "validate-schedule"):
+        deployment = deployments[name]
+        spec = next(s for s in SPECS if s.name == name)
+        params = deployment.parameters["params"]
+        assert (params["start"], params["end"]) == (start.isoformat(), end.isoformat())
+        assert deployment.parameters == default_parameters(spec, TODAY)
+        # Quick run sends the defaults as they are: the API accepts them, and so does the flow's model.
+        _api_check(deployment.parameters, deployment._parameter_openapi_schema.model_dump())
+        model = spec.load_flow().validate_parameters(deployment.parameters)["params"]
+        assert isinstance(model, spec.load_model()) and model.start == start and model.end == end
+
+
+def test_the_default_block_follows_the_day_serving_starts():
+    generate = SPECS[0]
+    assert default_parameters(generate, dt.date(2026, 3, 11))["params"]["start"] == "2026-03-12"
+    assert default_parameters(generate, dt.date(2026, 3, 12))["params"]["start"] == "2026-04-09"
+
+
+@pytest.mark.parametrize("name", ["request-swap", "execute-swap", "rollback-swap"])
+def test_a_swap_deployment_needs_its_people_named_and_then_its_defaults_are_valid(deployments, name):
+    from prefect.exceptions import ParameterTypeError
+    from prefect.utilities.schema_tools.validation import ValidationError
+
+    deployment = deployments[name]
+    spec = next(s for s in SPECS if s.name == name)
+    schema = deployment._parameter_openapi_schema.model_dump()
+    # Stored with the deployment: valid as far as it goes (how the API checks a deployment's defaults).
+    _api_check(deployment.parameters, schema, ignore_required=True)
+    # Quick run as it is: the API refuses it before anything starts, naming what is missing.
+    with pytest.raises(ValidationError, match="is a required property"):
+        _api_check(deployment.parameters, schema)
+    with pytest.raises(ParameterTypeError):
+        spec.load_flow().validate_parameters(deployment.parameters)
+    # The form filled in (the whole params object, as the UI sends it): valid for the API and the flow.
+    filled = {"params": {**deployment.parameters["params"], **NAMED[name]}}
+    _api_check(filled, schema)
+    assert isinstance(spec.load_flow().validate_parameters(filled)["params"], spec.load_model())
+
+
+def test_the_api_schema_refuses_what_the_model_bounds_refuse(deployments):
+    from prefect.utilities.schema_tools.validation import ValidationError
+
+    generate = deployments["generate-schedule"]
+    schema = generate._parameter_openapi_schema.model_dump()
+    for bad in ({"algorithm": "guess"}, {"timeout_seconds": 2}, {"min_coverage": 1.5}, {"end": None}):
+        with pytest.raises(ValidationError):
+            _api_check({"params": {**generate.parameters["params"], **bad}}, schema)
+
+
+def test_the_range_rules_and_date_formats_are_the_flows_own(deployments):
+    """The API passes these (it checks no string formats, and the range rule is not in the schema);
+    the flow's model refuses them, so the run fails at its parameters before any step."""
+    from prefect.exceptions import ParameterTypeError
+
+    from rotaguard.flows.validate_schedule import ValidateParams, validate_schedule
+
+    schema = deployments["validate-schedule"]._parameter_openapi_schema.model_dump()
+    assert ValidateParams(start="2026-03-12", end="2027-03-12").end == dt.date(2027, 3, 12)  # 366 days
+    for start, end in (("2026-03-12", "2027-03-13"), ("2026-03-12", "2026-03-11"), ("12/03/2026", "2026-03-13")):
+        _api_check({"params": {"start": start, "end": end}}, schema)
+        with pytest.raises(ParameterTypeError):
+            validate_schedule.validate_parameters({"params": {"start": start, "end": end}})
+
+
+def test_prefect_yaml_is_what_prefect_deploy_reads_and_matches_the_served_deployments(deployments, prefect_yaml):
+    from prefect.cli.deploy._config import _load_deploy_configs_and_actions
+    from prefect.flows import load_flow_from_entrypoint
+    from rich.console import Console
+
+    output = io.StringIO()
+    configs, actions = _load_deploy_configs_and_actions(ROOT / "prefect.yaml", console=Console(file=output))
+    assert output.getvalue() == ""  # no "Skipping" warnings: prefect deploy takes every entry
+    assert [c["name"] for c in configs] == NAMES
+    assert actions["build"] == [] and actions["push"] == []
+    for config in configs:
+        spec = next(s for s in SPECS if s.name == config["name"])
+        served = deployments[spec.name]
+        assert config["entrypoint"] == spec.entrypoint
+        assert config["description"] == served.description
+        assert config["tags"] == served.tags
+        assert config["enforce_parameter_schema"] is True
+        assert config["work_pool"]["name"] == "rotaguard"
+        # The served defaults, less the served-only next-block dates.
+        assert config["parameters"] == static_defaults(spec)
+        assert {**config["parameters"]["params"], **{k: v for k, v in served.parameters["params"].items() if k in ("start", "end")}} == served.parameters["params"]
+        # The entrypoint, as a worker resolves it from the repository root, is this flow.
+        path, function = config["entrypoint"].split(":")
+        flow = load_flow_from_entrypoint(f"{ROOT / path}:{function}")
+        assert flow.name == spec.name
+        _api_check(config["parameters"], served._parameter_openapi_schema.model_dump(), ignore_required=True)
+    assert prefect_yaml["prefect-version"].startswith("3.8.")
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_deployments_sit_between_the_cli_and_the_flows():
+    for layer, forbidden in (("flows", ("deployments", "cli")), ("tasks", ("deployments", "cli", "flows")), ("deployments", ("cli",))):
+        files = sorted((PACKAGE / layer).rglob("*.py"))
+        assert files
+        for path in files:
+            for name in _imports(path):
+                parts = name.split(".")
+                assert not (parts[0] == "rotaguard" and len(parts) > 1 and parts[1] in forbidden), f"{path.relative_to(PACKAGE)} imports {name}"

@@ -130,3 +130,33 @@ def _wait_for_paused_request(database, seconds=90) -> str:
                     return requests[0].id
         time.sleep(0.5)
     raise AssertionError("the request-swap flow never paused for person B")
+
+
+def test_the_whole_swap_from_the_cli_with_e_mail(swap_env, cli, monkeypatch):
+    import json
+
+    database = swap_env
+    with Mailbox() as mailbox:
+        monkeypatch.setenv("ROTAGUARD_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("ROTAGUARD_SMTP_PORT", str(mailbox.port))
+        asked = cli("swap", "request", "--as", "R2-01", "--person", "R2-01", "--start", str(day(0)), "--end", str(day(0)), "--json")
+        assert asked.code == 0, asked.err
+        offered = json.loads(asked.out)["candidates"]
+        taker = offered[0]["person_id"]
+        swap_id = json.loads(asked.out)["id"]
+        accepted = cli("swap", "accept", swap_id, "--as", taker, "--json")
+        assert accepted.code == 0, accepted.err
+        assert json.loads(accepted.out)["status"] == "approved"
+        executed = cli("swap", "execute", swap_id, "--as", "R2-01", "--json")
+        assert executed.code == 0, executed.err
+        assert json.loads(executed.out)["status"] == "executed" and _holder(database, day(0), Slot.CALL) == [taker]
+        denied = cli("swap", "rollback", swap_id, "--as", taker)
+        assert denied.code == 1 and denied.err.startswith("rotaguard: error: denied:") and denied.err.count("\n") == 1
+        rolled = cli("swap", "rollback", swap_id, "--as", "R2-01", "--json")
+        assert rolled.code == 0 and json.loads(rolled.out)["status"] == "rolled_back"
+        assert _holder(database, day(0), Slot.CALL) == ["R2-01"]
+        deadline = time.monotonic() + 10
+        while len(mailbox.messages) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert [m["Subject"].rsplit(": ", 1)[1] for m in mailbox.messages] == ["executed", "rolled_back"]
+    assert _actions(database)[-3:] == ["swap.execute", "swap.denied", "swap.rollback"]

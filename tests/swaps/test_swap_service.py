@@ -239,3 +239,11 @@ def test_the_database_clock_is_the_default(database):
     with database.read() as session:
         now = database_now(session)
     assert now.tzinfo is not None and abs((now - datetime.now(UTC)).total_seconds()) < 120
+
+
+def test_an_open_request_is_readable_by_whoever_may_take_it(swaps):
+    open_request = swaps.request(actor_id="R2-01", kind=SwapKind.ABSORB, person_a="R2-01", range_a=span(0))
+    assert swaps.get(swap_id=open_request.request.id, actor_id="R3-01").id == open_request.request.id
+    named = absorb(swaps, giver="R2-02", taker="R2-03", days=(4, 4))
+    with pytest.raises(SwapDenied):
+        swaps.get(swap_id=named.request.id, actor_id="R3-01")

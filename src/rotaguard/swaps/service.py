@@ -137,7 +137,9 @@ class SwapService:
         with self.database.read() as session:
             program = self._program(session)
             request = self._load(session, swap_id)
-            self._require(session, self._actor(session, program, actor_id), actor_id, Action.VIEW, request)
+            # An open request is offered to whoever may take it: they may read it to answer.
+            taker = actor_id if request.person_b is None else None
+            self._require(session, self._actor(session, program, actor_id), actor_id, Action.VIEW, request, taker=taker)
             return request
 
     @_denials_audited

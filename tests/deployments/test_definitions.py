@@ -8,7 +8,6 @@ defaults each deployment offers.
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import io
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from test_layers import _imports
 from rotaguard.deployments.definitions import SPECS, build_deployments, default_parameters, next_block, static_defaults
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,16 +156,6 @@ def test_prefect_yaml_is_what_prefect_deploy_reads_and_matches_the_served_deploy
         assert flow.name == spec.name
         _api_check(config["parameters"], served._parameter_openapi_schema.model_dump(), ignore_required=True)
     assert prefect_yaml["prefect-version"].startswith("3.8.")
-
-
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
 
 
 def test_deployments_sit_between_the_cli_and_the_flows():

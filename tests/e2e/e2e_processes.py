@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 
 def stop_process_group(process: subprocess.Popen, grace_seconds: float = 20) -> None:
@@ -32,3 +33,13 @@ def stop_process_group(process: subprocess.Popen, grace_seconds: float = 20) -> 
 def clean_prefect_environment() -> dict[str, str]:
     """This process's environment without any PREFECT_* setting (other fixtures set some)."""
     return {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+
+
+def rotaguard_environment(database_url: str, api_url: str, tmp_path: Path) -> dict[str, str]:
+    """What a `rotaguard` subprocess needs: its database, a home and backups under tmp, the server."""
+    return clean_prefect_environment() | {
+        "ROTAGUARD_DATABASE_URL": database_url,
+        "ROTAGUARD_HOME": str(tmp_path / "home"),
+        "ROTAGUARD_BACKUP_DIR": str(tmp_path / "backups"),
+        "PREFECT_API_URL": api_url,
+    }

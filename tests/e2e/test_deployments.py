@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_processes import clean_prefect_environment, stop_process_group
+from e2e_processes import rotaguard_environment, stop_process_group
 from factories import program_document
 from rotaguard.db import AssignmentRepository, AuditLog, Database
 from rotaguard.db.swaps import SwapRepository
@@ -142,13 +142,7 @@ class Served:
 @contextlib.contextmanager
 def serving(database_url: str, api_url: str, tmp_path: Path):
     """Start `rotaguard serve`; afterwards stop its whole process group and leave the server clean."""
-    env = clean_prefect_environment() | {
-        "ROTAGUARD_DATABASE_URL": database_url,
-        "ROTAGUARD_HOME": str(tmp_path / "home"),
-        "ROTAGUARD_BACKUP_DIR": str(tmp_path / "backups"),
-        "PREFECT_API_URL": api_url,
-        "PREFECT_RUNNER_POLL_FREQUENCY": POLL_SECONDS,
-    }
+    env = rotaguard_environment(database_url, api_url, tmp_path) | {"PREFECT_RUNNER_POLL_FREQUENCY": POLL_SECONDS}
     rotaguard = Path(sys.executable).parent / "rotaguard"
     log = tmp_path / "serve.log"
     started = dt.datetime.now(dt.UTC)

@@ -25,7 +25,7 @@ try:
     from playwright.sync_api import expect
 except ImportError:  # the chromium_path fixture skips (or fails under CI) with the reason
     expect = None
-from e2e_processes import clean_prefect_environment, stop_process_group
+from e2e_processes import rotaguard_environment, stop_process_group
 from factories import program_document
 from rotaguard.db import AssignmentRepository, AuditLog, Database
 from rotaguard.db.tables import ScheduleRunRow
@@ -124,12 +124,7 @@ class Generation:
 @contextlib.contextmanager
 def generation(database_url: str, api_url: str, tmp_path: Path):
     """Start `rotaguard generate` without --yes and stdin not a TTY; always leave nothing behind."""
-    env = clean_prefect_environment() | {
-        "ROTAGUARD_DATABASE_URL": database_url,
-        "ROTAGUARD_HOME": str(tmp_path / "home"),
-        "ROTAGUARD_BACKUP_DIR": str(tmp_path / "backups"),
-        "PREFECT_API_URL": api_url,
-    }
+    env = rotaguard_environment(database_url, api_url, tmp_path)
     rotaguard = Path(sys.executable).parent / "rotaguard"
     stdout, stderr = tmp_path / "generate.out", tmp_path / "generate.err"
     with open(stdout, "wb") as out, open(stderr, "wb") as err:

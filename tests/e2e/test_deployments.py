@@ -296,7 +296,7 @@ def test_served_swap_deployments_request_answer_execute_and_roll_back(prefect_se
         paused = served.wait_for(flow_run_id, StateType.PAUSED, PAUSE_SECONDS)
         description, schema = served.pause_form(paused)
         asked = swap()
-        assert (asked.status.value, asked.details["flow_run_id"]) == ("pending", str(flow_run_id))
+        assert (asked.status.value, asked.flow_run_id) == ("pending", str(flow_run_id))
         assert description.startswith(f"## Swap {asked.id}: absorb from R2-01") and "R2-01 -> R2-03" in description
         assert schema["required"] == ["answered_by"]
         served.resume(flow_run_id, {"accept": True, "answered_by": "R2-03", "comment": "ok"})

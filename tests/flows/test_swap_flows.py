@@ -124,9 +124,9 @@ def _wait_for_paused_request(database, seconds=90) -> str:
     while time.monotonic() < deadline:
         with database.read() as session:
             requests = SwapRepository(session).list()
-        if requests and requests[0].details.get("flow_run_id"):
+        if requests and requests[0].flow_run_id:
             with get_client(sync_client=True) as client:
-                if client.read_flow_run(UUID(requests[0].details["flow_run_id"])).state.type is StateType.PAUSED:
+                if client.read_flow_run(UUID(requests[0].flow_run_id)).state.type is StateType.PAUSED:
                     return requests[0].id
         time.sleep(0.5)
     raise AssertionError("the request-swap flow never paused for person B")

@@ -54,9 +54,14 @@ def _show(result, json_output: bool) -> None:
         emit_json(result.as_dict())
         return
     console.print(result.message)
-    if result.moves:
-        console.print(table("Moves", ["date", "slot", "rotation", "from", "to"], [[m.before.date, m.before.slot.value, m.before.rotation_id, m.before.person_id, m.after.person_id] for m in result.moves]))
+    _show_moves(result.as_dict()["moves"])
     _show_candidates(result.candidates)
+
+
+def _show_moves(moves: list[dict]) -> None:
+    """Who takes which duty: the rows of ``SwapResult.as_dict()["moves"]``."""
+    if moves:
+        console.print(table("Moves", ["date", "slot", "rotation", "from", "to"], [[m["date"], m["slot"], m["rotation_id"], m["from"], m["to"]] for m in moves]))
 
 
 def _show_candidates(candidates) -> None:
@@ -109,7 +114,7 @@ def swap_candidates(swap_id: SwapId, as_: AsOption = None, json_output: JsonOpti
 def _resume_waiting_flow(service, swap_id: str, actor_id: str, run_input: dict, waiting_status: SwapStatus) -> bool:
     """When a request-swap flow run is paused on this request, answer it there (it goes on by itself)."""
     request = service.get(swap_id=swap_id, actor_id=actor_id)
-    flow_run_id = request.details.get("flow_run_id")
+    flow_run_id = request.flow_run_id
     if not flow_run_id or request.status is not waiting_status:
         return False
     from uuid import UUID
@@ -214,8 +219,7 @@ def _run_flow(flow_name: str, swap_id: str, as_: str | None, json_output: bool) 
         emit_json({"ok": outcome.status != "refused", **outcome.model_dump(mode="json")})
     else:
         console.print(outcome.message)
-        if outcome.moves:
-            console.print(table("Moves", ["date", "slot", "rotation", "from", "to"], [[m["date"], m["slot"], m["rotation_id"], m["from"], m["to"]] for m in outcome.moves]))
+        _show_moves(outcome.moves)
     if outcome.status == "refused":
         raise RotaGuardError(outcome.message)
 

@@ -40,6 +40,7 @@ def _request_from_row(row: SwapRequestRow) -> SwapRequest:
         created_at=row.created_at,
         deadline=row.deadline,
         executed_at=row.executed_at,
+        flow_run_id=row.flow_run_id,
         details=dict(row.details or {}),
     )
 
@@ -64,6 +65,7 @@ class SwapRepository:
             details=request.details,
             created_at=request.created_at,
             deadline=request.deadline,
+            flow_run_id=request.flow_run_id,
         )
         self.session.add(row)
         self.session.flush()

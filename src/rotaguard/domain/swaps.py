@@ -73,6 +73,7 @@ class SwapRequest(Frozen):
     created_at: AwareDatetime | None = None
     deadline: AwareDatetime | None = None
     executed_at: AwareDatetime | None = None
+    flow_run_id: str | None = Field(default=None, max_length=64)  # the request-swap run waiting on it
     details: dict = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -13,6 +13,7 @@ from rotaguard.tasks.generation import GateError, ensure_recent_backup
 from rotaguard.tasks.swaps import notify_people
 from rotaguard.tasks.context import open_database
 from rotaguard.db.swaps import SwapRepository
+from rotaguard.swaps.tentative import window
 
 IDENTIFIER = r"^[A-Za-z0-9_.\-]{1,64}$"
 
@@ -43,8 +44,7 @@ def _swap_span(swap_id: str):
         database.dispose()
     if request is None:
         raise RotaGuardError(f"no swap request {swap_id!r}")
-    spans = [request.range_a] + ([request.range_b] if request.range_b else [])
-    return min(s.start for s in spans), max(s.end for s in spans)
+    return window(request, 0)
 
 
 def run_guarded(params: SwapActionParams, operation: str, step) -> SwapOutcome:

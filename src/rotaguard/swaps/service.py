@@ -10,7 +10,7 @@ import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from rotaguard.db import AssignmentRepository, AuditLog, Database, ProgramRepository
 from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
 from rotaguard.db.swaps import SwapRepository, database_now
-from rotaguard.domain import Program, Schedule
+from rotaguard.domain import Program, Schedule, days_between
 from rotaguard.domain.swaps import OPEN_STATUSES, DateRange, Move, SwapKind, SwapRequest, SwapStatus
 from rotaguard.errors import RotaGuardError
 from rotaguard.swaps.authorization import Action, Actor, authorize, resolve_actor
@@ -99,16 +99,12 @@ def _moves_from(details: dict) -> tuple[Move, ...]:
     return tuple(Move.model_validate(m) for m in details.get("moves", []))
 
 
-def _db_clock(session: Session) -> datetime:
-    return database_now(session)
-
-
 class SwapService:
     """One database; ``clock`` reads "now" (the database's clock unless a test pins it)."""
 
     def __init__(self, database: Database, *, clock: Clock | None = None, lock_wait_seconds: float = LOCK_WAIT_SECONDS) -> None:
         self.database = database
-        self.clock = clock or _db_clock
+        self.clock = clock or database_now
         self.lock_wait_seconds = lock_wait_seconds
 
     # -- reading -----------------------------------------------------------------------------
@@ -123,10 +119,7 @@ class SwapService:
         first, last = window(request, program.rules.averaging_window_days)
         return AssignmentRepository(session).schedule(start=first, end=last)
 
-    def _actor(self, session: Session, program: Program, actor_id: str) -> Actor | None:
-        return resolve_actor(program, actor_id)
-
-    def _require(self, session: Session, actor: Actor | None, actor_id: str, action: Action, request: SwapRequest, *, taker: str | None = None):
+    def _require(self, actor: Actor | None, actor_id: str, action: Action, request: SwapRequest, *, taker: str | None = None):
         decision = authorize(actor, action, request, taker=taker)
         if not decision.allowed:
             raise SwapDenied(decision.reason, actor_id=actor_id, action=action.value, subject=request.id)
@@ -139,7 +132,7 @@ class SwapService:
             request = self._load(session, swap_id)
             # An open request is offered to whoever may take it: they may read it to answer.
             taker = actor_id if request.person_b is None else None
-            self._require(session, self._actor(session, program, actor_id), actor_id, Action.VIEW, request, taker=taker)
+            self._require(resolve_actor(program, actor_id), actor_id, Action.VIEW, request, taker=taker)
             return request
 
     @_denials_audited
@@ -148,7 +141,7 @@ class SwapService:
         self.expire_overdue()
         with self.database.read() as session:
             program = self._program(session)
-            actor = self._actor(session, program, actor_id)
+            actor = resolve_actor(program, actor_id)
             if actor is None:
                 raise SwapDenied(f"{actor_id!r} is not an active person or staff member of the program", actor_id=actor_id, action=Action.VIEW.value, subject="")
             statuses = [status] if status else None
@@ -159,11 +152,10 @@ class SwapService:
         with self.database.read() as session:
             program = self._program(session)
             request = self._load(session, swap_id)
-            self._require(session, self._actor(session, program, actor_id), actor_id, Action.VIEW, request)
-            return self._rank(session, program, request)
+            self._require(resolve_actor(program, actor_id), actor_id, Action.VIEW, request)
+            return self._rank(session, program, request, self._schedule_around(session, program, request))
 
-    def _rank(self, session: Session, program: Program, request: SwapRequest) -> list[Candidate]:
-        schedule = self._schedule_around(session, program, request)
+    def _rank(self, session: Session, program: Program, request: SwapRequest, schedule: Schedule) -> list[Candidate]:
         return rank_candidates(program, schedule, request, declines=SwapRepository(session).declines_by_person())
 
     def _load(self, session: Session, swap_id: str, *, for_update: bool = False) -> SwapRequest:
@@ -204,10 +196,11 @@ class SwapService:
                     reason=reason,
                     created_at=now,
                     deadline=now + answer_within,
+                    flow_run_id=flow_run_id,
                 )
             except ValidationError as error:
                 raise SwapRefused(error.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")) from None
-            self._require(session, self._actor(session, program, actor_id), actor_id, Action.REQUEST, draft)
+            self._require(resolve_actor(program, actor_id), actor_id, Action.REQUEST, draft)
             self._check_people(program, draft)
             self._check_future(program, draft, now)
             schedule = self._schedule_around(session, program, draft)
@@ -224,13 +217,9 @@ class SwapService:
                 if verdict.rejected:
                     raise SwapRefused(f"swap {person_a} -> {person_b} {verdict.reason()}")
             else:
-                candidates = tuple(rank_candidates(program, schedule, draft, declines=SwapRepository(session).declines_by_person()))
+                candidates = tuple(self._rank(session, program, draft, schedule))
             details = {"candidates": [c.as_dict() for c in candidates]} if person_b is None else {}
-            if flow_run_id:
-                details["flow_run_id"] = flow_run_id
             stored = SwapRepository(session).add(request=draft.model_copy(update={"details": details}))
-            if flow_run_id:
-                stored = SwapRepository(session).update(swap_id=stored.id, flow_run_id=flow_run_id)
             AuditLog(session).append(actor=actor_id, action="swap.request", subject=stored.id, details=request_dict(stored))
         waiting_for = person_b or f"one of {len(candidates)} candidates"
         return SwapResult(stored, f"swap {stored.id} waits for {waiting_for} until {stored.deadline:%Y-%m-%d %H:%M} UTC", candidates=candidates, moves=moves_or_none or ())
@@ -287,12 +276,12 @@ class SwapService:
         with self.database.write() as session:
             program = self._program(session)
             request = self._load(session, swap_id, for_update=True)
-            actor = self._actor(session, program, actor_id)
+            actor = resolve_actor(program, actor_id)
             taker = request.person_b
             if taker is None:
                 taker = for_person if actor is not None and actor.is_staff else actor_id
             action = Action.ACCEPT if accept else Action.DECLINE
-            decision = self._require(session, actor, actor_id, action, request, taker=taker)
+            decision = self._require(actor, actor_id, action, request, taker=taker)
             if request.status is not SwapStatus.PENDING:
                 raise SwapRefused(f"swap {swap_id} is {request.status.value}, not pending")
             if taker is None:
@@ -331,7 +320,7 @@ class SwapService:
         with self.database.write() as session:
             program = self._program(session)
             request = self._load(session, swap_id, for_update=True)
-            self._require(session, self._actor(session, program, actor_id), actor_id, Action.APPROVE, request)
+            self._require(resolve_actor(program, actor_id), actor_id, Action.APPROVE, request)
             if request.status is not SwapStatus.NEEDS_APPROVAL:
                 raise SwapRefused(f"swap {swap_id} is {request.status.value}, not needs_approval")
             status = SwapStatus.APPROVED if approve else SwapStatus.REJECTED
@@ -362,7 +351,7 @@ class SwapService:
     def _execute(self, session: Session, swap_id: str, actor_id: str) -> SwapResult:
         program = self._program(session)
         request = self._load(session, swap_id, for_update=True)
-        self._require(session, self._actor(session, program, actor_id), actor_id, Action.EXECUTE, request)
+        self._require(resolve_actor(program, actor_id), actor_id, Action.EXECUTE, request)
         if request.status is SwapStatus.EXECUTED:
             return SwapResult(request, f"swap {swap_id} was already executed at {request.executed_at:%Y-%m-%d %H:%M:%S} UTC", changed=False, moves=_moves_from(request.details))
         if request.status is not SwapStatus.APPROVED:
@@ -400,7 +389,7 @@ class SwapService:
     def _rollback(self, session: Session, swap_id: str, actor_id: str) -> SwapResult:
         program = self._program(session)
         request = self._load(session, swap_id, for_update=True)
-        self._require(session, self._actor(session, program, actor_id), actor_id, Action.ROLLBACK, request)
+        self._require(resolve_actor(program, actor_id), actor_id, Action.ROLLBACK, request)
         if request.status is SwapStatus.ROLLED_BACK:
             return SwapResult(request, f"swap {swap_id} was already rolled back: nothing to do", changed=False)
         if request.status is not SwapStatus.EXECUTED:
@@ -438,21 +427,14 @@ def _status_of(verdict: Verdict) -> SwapStatus:
     return SwapStatus.NEEDS_APPROVAL if verdict.needs_approval else SwapStatus.APPROVED
 
 
-def _given_days(request: SwapRequest) -> set[tuple[str, object]]:
+def _given_days(request: SwapRequest) -> set[tuple[str, date]]:
     """(person, day) pairs whose assignments the request would move."""
-    days: set[tuple[str, object]] = set()
-    for person, span in ((request.person_a, request.range_a), (request.person_b, request.range_b)):
-        if person is None or span is None:
-            continue
-        day = span.start
-        while day <= span.end:
-            days.add((person, day))
-            day += timedelta(days=1)
-    return days
-
-
-__all__ = ["SwapDenied", "SwapRefused", "SwapResult", "SwapService"]
-
+    return {
+        (person, day)
+        for person, span in ((request.person_a, request.range_a), (request.person_b, request.range_b))
+        if person is not None and span is not None
+        for day in days_between(span.start, span.end)
+    }
 
 
 def swap_notice(program: Program, outcome: dict) -> "Notice":
@@ -467,3 +449,6 @@ def swap_notice(program: Program, outcome: dict) -> "Notice":
     if outcome["status"] == SwapStatus.EXECUTED.value:
         lines += ["", f"The requester or an administrator can roll it back within 24 hours: rotaguard swap rollback {outcome['id']}"]
     return Notice(to=addresses, subject=f"RotaGuard swap {outcome['id']}: {outcome['status']}", body="\n".join(lines) + "\n")
+
+
+__all__ = ["SwapDenied", "SwapRefused", "SwapResult", "SwapService", "swap_notice"]

@@ -1,16 +1,32 @@
-"""Health checks shared by ``rotaguard health`` and the flows' health gate."""
+"""Health checks shared by ``rotaguard health`` and the flows' health gate.
+
+A check with ``ok=False`` fails the gate (the generation flow refuses to run, the command exits 1).
+A check with ``ok=True, warning=True`` is information a person should act on but that does not
+block anything: an old or missing backup (generation takes its own first), off-site copies still
+pending. Each check carries structured ``facts`` besides its one-line ``detail``;
+:func:`report` gathers them into the document ``rotaguard health --json`` prints.
+
+Never imports Prefect: the Prefect API is probed with a plain HTTP GET of ``<PREFECT_API_URL>/health``.
+"""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import os
 import shutil
+import ssl
 import tempfile
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.engine import make_url
 
+from rotaguard.backups import BackupError, BackupStatus, BackupStore, Manifest, Offsite
 from rotaguard.db import Database
 from rotaguard.db.migrate import current_revision, head_revision
 from rotaguard.settings import Settings
@@ -18,6 +34,10 @@ from rotaguard.settings import Settings
 # Headroom over the database's own size that another backup needs (dump plus temporary copy).
 BACKUP_SPACE_FACTOR = 2
 MIN_FREE_BYTES = 64 * 1024 * 1024
+# The nightly backup makes one every 24 hours; two hours of slack before it counts as missed.
+BACKUP_MAX_AGE = dt.timedelta(hours=26)
+PREFECT_API_TIMEOUT_SECONDS = 3.0
+EPHEMERAL_API = "not configured: flows run on an ephemeral local API"
 
 
 @dataclass(frozen=True)
@@ -25,9 +45,27 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warning: bool = False  # only meaningful when ok: informational, never a gate failure
+    facts: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def status(self) -> str:
+        return "FAIL" if not self.ok else "WARN" if self.warning else "ok"
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {"name": self.name, "ok": self.ok, "warning": self.warning, "status": self.status, "detail": self.detail, "facts": dict(self.facts)}
+
+
+def _one_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _display_database_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
 
 
 def _database_size(database: Database) -> int | None:
@@ -54,40 +92,209 @@ def _writable(directory: Path) -> str | None:
     return None
 
 
+# ---------------------------------------------------------------------- backups
+
+
+def _age_hours(manifest: Manifest, now: dt.datetime) -> float:
+    return round((now - manifest.created_at).total_seconds() / 3600, 2)
+
+
+def _backup_checks(settings: Settings, database: Database, s3_problem: str | None) -> list[Check]:
+    """``last_backup`` and ``offsite``: never failures (generation takes its own backup first)."""
+    directory = settings.resolved_backup_dir
+    try:
+        store = BackupStore(
+            database=database,
+            directory=directory,
+            retention_days=settings.backup_retention_days,
+            min_keep=settings.backup_min_keep,
+        )
+        manifests = store.list()
+    except (BackupError, OSError) as exc:
+        reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        return [
+            Check("last_backup", True, f"cannot read {directory}: {reason}", warning=True, facts={"last_verified": None, "counts": None}),
+            Check("offsite", True, f"cannot read {directory}: {reason}", warning=True, facts={"enabled": bool(settings.s3_bucket)}),
+        ]
+    now = dt.datetime.now(dt.UTC)
+    statuses = Counter(m.status.value for m in manifests)
+    counts = {"total": len(manifests), **{status.value: statuses[status.value] for status in BackupStatus}}
+    latest = next((m for m in reversed(manifests) if m.status is BackupStatus.VERIFIED), None)
+    bad_note = f"; {counts['bad']} bad" if counts["bad"] else ""
+    last_verified = None
+    if latest is None:
+        warning, detail = True, f"no verified backup in {directory}: run `rotaguard backup create`{bad_note}"
+    else:
+        age = _age_hours(latest, now)
+        last_verified = {"id": latest.id, "label": latest.label, "created_at": latest.created_at.isoformat(), "age_hours": age}
+        stale = now - latest.created_at > BACKUP_MAX_AGE
+        warning = stale
+        detail = f"{latest.id}, {age:.1f} h old" + (f", older than {BACKUP_MAX_AGE.total_seconds() / 3600:.0f} h" if stale else "") + bad_note
+    newest = manifests[-1] if manifests else None
+    if newest is not None and newest.status is BackupStatus.BAD:
+        warning = True
+        detail += f"; the newest backup {newest.id} failed verification: {newest.failure}"
+    checks = [Check("last_backup", True, detail, warning=warning, facts={"last_verified": last_verified, "counts": counts})]
+
+    copies = Counter(m.offsite.value for m in manifests)
+    offsite_counts = {state.value: copies[state.value] for state in Offsite}
+    # What `rotaguard backup offsite sync` would copy: verified backups not yet copied.
+    awaiting = sum(1 for m in manifests if m.status is BackupStatus.VERIFIED and m.offsite is not Offsite.COPIED)
+    enabled = bool(settings.s3_bucket)
+    facts = {
+        "enabled": enabled,
+        "bucket": settings.s3_bucket,
+        "reachable": (s3_problem is None) if enabled else None,
+        "copies": offsite_counts,
+        "awaiting_copy": awaiting,
+    }
+    tally = f"{offsite_counts['copied']} copied, {offsite_counts['pending']} pending, {offsite_counts['none']} never copied"
+    if not enabled:
+        checks.append(Check("offsite", True, f"off-site copies are off (ROTAGUARD_S3_BUCKET is not set); {tally}", facts=facts))
+    else:
+        hint = f"; {awaiting} verified awaiting a copy: run `rotaguard backup offsite sync`" if awaiting else ""
+        checks.append(Check("offsite", True, f"bucket {settings.s3_bucket}: {tally}{hint}", warning=awaiting > 0, facts=facts))
+    return checks
+
+
+# ---------------------------------------------------------------------- Prefect API
+
+
+def _without_credentials(url: str) -> str:
+    """The URL without any user:password part, for messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _prefect_headers(environ) -> dict[str, str]:
+    """What Prefect 3's client sends: ``Basic base64(PREFECT_API_AUTH_STRING)``, else ``Bearer PREFECT_API_KEY``."""
+    if auth_string := environ.get("PREFECT_API_AUTH_STRING"):
+        return {"Authorization": "Basic " + base64.b64encode(auth_string.encode("utf-8")).decode("ascii")}
+    if api_key := environ.get("PREFECT_API_KEY"):
+        return {"Authorization": f"Bearer {api_key}"}
+    return {}
+
+
+def _prefect_verify(environ) -> bool | ssl.SSLContext:
+    if environ.get("PREFECT_API_TLS_INSECURE_SKIP_VERIFY", "").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    if cert_file := environ.get("PREFECT_API_SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=cert_file)
+    return True
+
+
+def check_prefect_api(environ=None) -> Check:
+    """The Prefect API named by PREFECT_API_URL answers ``GET /health``; unset is fine (ephemeral API)."""
+    import httpx
+
+    environ = os.environ if environ is None else environ
+    url = environ.get("PREFECT_API_URL", "").strip()
+    if not url:
+        return Check("prefect_api", True, EPHEMERAL_API, facts={"configured": False, "url": None, "reachable": None})
+    shown = _without_credentials(url)
+    secrets = [s for s in (environ.get("PREFECT_API_AUTH_STRING"), environ.get("PREFECT_API_KEY")) if s]
+
+    def result(ok: bool, detail: str, **facts) -> Check:
+        for secret in secrets:  # never echo a credential, whatever an error message quotes
+            detail = detail.replace(secret, "***")
+        return Check("prefect_api", ok, detail, facts={"configured": True, "url": shown, "reachable": ok, **facts})
+
+    try:
+        response = httpx.get(
+            url.rstrip("/") + "/health",
+            headers=_prefect_headers(environ),
+            timeout=PREFECT_API_TIMEOUT_SECONDS,
+            verify=_prefect_verify(environ),
+            follow_redirects=False,
+        )
+    except (httpx.HTTPError, httpx.InvalidURL, ssl.SSLError, OSError, ValueError) as exc:
+        return result(False, f"the Prefect API at {shown} is unreachable: {type(exc).__name__}: {_one_line(exc)}")
+    if response.status_code != 200:
+        hint = ": check PREFECT_API_AUTH_STRING / PREFECT_API_KEY" if response.status_code in (401, 403) else ""
+        return result(False, f"the Prefect API at {shown} answered HTTP {response.status_code} to /health{hint}", status_code=response.status_code)
+    return result(True, f"{shown} answers", status_code=response.status_code)
+
+
+# ---------------------------------------------------------------------- all checks
+
+
 def run_checks(settings: Settings, database: Database) -> list[Check]:
+    """Every check; the generation flow's gate fails on any with ``ok=False``."""
     checks: list[Check] = []
     database_size: int | None = None
+    database_facts = {"kind": database.kind, "url": _display_database_url(database.url)}
     try:
         with database.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         database_size = _database_size(database)
-        checks.append(Check("database", True, f"{database.kind} reachable"))
+        checks.append(Check("database", True, f"{database.kind} reachable", facts={**database_facts, "reachable": True, "size_bytes": database_size}))
     except SQLAlchemyError as exc:
         reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
-        checks.append(Check("database", False, f"cannot connect: {reason}"))
+        checks.append(Check("database", False, f"cannot connect: {reason}", facts={**database_facts, "reachable": False, "size_bytes": None}))
+    head = head_revision()
     if checks[-1].ok:
-        current, head = current_revision(database), head_revision()
+        current = current_revision(database)
+        facts = {"current": current, "head": head}
         if current == head:
-            checks.append(Check("schema", True, f"at head {head}"))
+            checks.append(Check("schema", True, f"at head {head}", facts=facts))
         elif current is None:
-            checks.append(Check("schema", False, "not initialised: run `rotaguard init`"))
+            checks.append(Check("schema", False, "not initialised: run `rotaguard init`", facts=facts))
         else:
-            checks.append(Check("schema", False, f"at {current}, code expects {head}: run `rotaguard init`"))
+            checks.append(Check("schema", False, f"at {current}, code expects {head}: run `rotaguard init`", facts=facts))
     else:
-        checks.append(Check("schema", False, "not checked: database unreachable"))
+        checks.append(Check("schema", False, "not checked: database unreachable", facts={"current": None, "head": head}))
 
     backup_dir = settings.resolved_backup_dir
     if (reason := _writable(backup_dir)) is not None:
-        checks.append(Check("backup_dir", False, f"{backup_dir} is not writable: {reason}"))
+        checks.append(Check("backup_dir", False, f"{backup_dir} is not writable: {reason}", facts={"path": str(backup_dir)}))
     else:
         free = shutil.disk_usage(backup_dir).free
         needed = max(MIN_FREE_BYTES, BACKUP_SPACE_FACTOR * (database_size or 0))
         ok = free >= needed
         detail = f"{backup_dir}: {free // (1024 * 1024)} MiB free, {needed // (1024 * 1024)} MiB needed"
-        checks.append(Check("backup_dir", ok, detail))
+        checks.append(Check("backup_dir", ok, detail, facts={"path": str(backup_dir), "free_bytes": free, "needed_bytes": needed}))
+    s3_problem: str | None = None
     if settings.s3_bucket:
         from rotaguard.backups.offsite import OffsiteStore
 
-        problem = OffsiteStore(settings).reachable()
-        checks.append(Check("s3", problem is None, f"bucket {settings.s3_bucket} " + ("reachable" if problem is None else f"unreachable: {problem}")))
+        s3_problem = OffsiteStore(settings).reachable()
+        reachable = s3_problem is None
+        checks.append(
+            Check(
+                "s3",
+                reachable,
+                f"bucket {settings.s3_bucket} " + ("reachable" if reachable else f"unreachable: {s3_problem}"),
+                facts={"bucket": settings.s3_bucket, "reachable": reachable},
+            )
+        )
+    checks.extend(_backup_checks(settings, database, s3_problem))
+    checks.append(check_prefect_api())
     return checks
+
+
+def report(checks: list[Check]) -> dict:
+    """The document ``rotaguard health --json`` prints: the checks, and each area's facts by name."""
+    by_name = {check.name: check for check in checks}
+
+    def section(name: str) -> dict | None:
+        check = by_name.get(name)
+        return None if check is None else {"ok": check.ok, "warning": check.warning, "detail": check.detail, **check.facts}
+
+    last = by_name.get("last_backup")
+    return {
+        "ok": all(check.ok for check in checks),
+        "warnings": [check.name for check in checks if check.ok and check.warning],
+        "checks": [{key: value for key, value in check.as_dict().items() if key != "facts"} for check in checks],
+        "database": section("database"),
+        "schema": section("schema"),
+        "backup_dir": section("backup_dir"),
+        "last_verified_backup": last.facts.get("last_verified") if last else None,
+        "backups": last.facts.get("counts") if last else None,
+        "offsite": section("offsite"),
+        "prefect_api": section("prefect_api"),
+    }

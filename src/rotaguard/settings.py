@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     backup_dir: Path | None = Field(default=None, description="Where backups are written; default: home/backups")
     backup_retention_days: int = Field(default=30, ge=1, le=3650)
     backup_min_keep: int = Field(default=2, ge=2, le=1000)
+    nightly_backup_cron: str = Field(default="0 2 * * *", description="When the nightly-backup deployment runs (cron)")
+    nightly_backup_timezone: str | None = Field(default=None, description="Its time zone (IANA); default: the program's, else UTC")
 
     s3_bucket: str | None = None
     s3_prefix: str = "rotaguard/"

@@ -198,7 +198,7 @@ def test_range_restore_with_the_triggers_keeps_the_chain(store, seeded_database,
     assert _anchor_check(store).ok
 
 
-def test_restore_and_verify_through_the_cli(cli, tmp_path):
+def test_restore_and_verify_through_the_cli(cli, prefect_api, tmp_path):
     _import(cli, tmp_path)
     created = json.loads(cli("backup", "create", "--json").out)
     assert created["audit_head"]["events"] == 1

@@ -1,9 +1,6 @@
 """Off-site copies against a real S3 API: moto's standalone server on loopback."""
 
 import socket
-import subprocess
-import sys
-import time
 
 import boto3
 import pytest
@@ -20,30 +17,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint():
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        server.kill()
-        pytest.fail("moto server did not start on loopback within 30 s")
-    yield endpoint
-    server.terminate()
-    server.wait(timeout=10)
 
 
 def _settings(endpoint: str) -> Settings:

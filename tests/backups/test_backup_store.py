@@ -142,7 +142,7 @@ def test_ids_are_checked_before_any_path_is_built(store):
         store.get("rotaguard_19990101_000000")
 
 
-def test_list_json_fields_through_the_cli(cli, tmp_path, monkeypatch):
+def test_list_json_fields_through_the_cli(cli, prefect_api, tmp_path, monkeypatch):
     from factories import dumps, program_document
 
     path = tmp_path / "p.json"
@@ -155,6 +155,6 @@ def test_list_json_fields_through_the_cli(cli, tmp_path, monkeypatch):
     assert listed[0]["status"] == "verified" and listed[0]["offsite"] == "none"
     assert cli("backup", "verify", listed[0]["id"]).code == 0
     refused = cli("backup", "restore", listed[0]["id"])
-    assert refused.code == 1 and "needs confirmation: rerun with --yes" in refused.err
+    assert refused.code == 1 and "needs approval: rerun with --yes" in refused.err
     assert cli("backup", "restore", listed[0]["id"], "--yes", "--json").code == 0
     assert cli("audit", "verify").code == 0

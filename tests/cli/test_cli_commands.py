@@ -27,7 +27,8 @@ def test_health_passes_on_an_initialised_database(cli):
     result = cli("health", "--json")
     assert result.code == 0
     checks = {c["name"]: c for c in json.loads(result.out)["checks"]}
-    assert set(checks) == {"database", "schema", "backup_dir"} and all(c["ok"] for c in checks.values())
+    assert set(checks) == {"database", "schema", "backup_dir", "last_backup", "offsite", "prefect_api"}
+    assert all(c["ok"] for c in checks.values())
 
 
 def test_health_fails_on_an_uninitialised_database(cli, empty_database_url, monkeypatch):

@@ -16,17 +16,19 @@ import pytest
 import yaml
 
 from test_layers import _imports
-from rotaguard.deployments.definitions import SPECS, build_deployments, default_parameters, next_block, static_defaults
+from rotaguard.deployments.definitions import SPECS, build_deployments, default_parameters, next_block, nightly_schedule, static_defaults
+from rotaguard.errors import RotaGuardError
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "rotaguard"
-NAMES = ["generate-schedule", "validate-schedule", "request-swap", "execute-swap", "rollback-swap"]
+NAMES = ["generate-schedule", "validate-schedule", "request-swap", "execute-swap", "rollback-swap", "nightly-backup", "restore-backup"]
 TODAY = dt.date(2026, 11, 30)
 # What a person types into the swap forms: each swap flow needs its people or its swap named.
 NAMED = {
     "request-swap": {"actor_id": "R2-01", "person_a": "R2-01", "person_b": "R2-03", "a_start": "2027-01-11", "a_end": "2027-01-11"},
     "execute-swap": {"swap_id": "4f7d8c1e-0000-4000-8000-000000000001", "actor_id": "R2-01"},
     "rollback-swap": {"swap_id": "4f7d8c1e-0000-4000-8000-000000000001", "actor_id": "R2-01"},
+    "restore-backup": {"backup_id": "rotaguard_20261122_020000"},
 }
 
 
@@ -39,7 +41,7 @@ def _api_check(parameters: dict, schema: dict, *, ignore_required: bool = False)
 
 @pytest.fixture(scope="module")
 def deployments():
-    return {d.name: d for d in build_deployments(today=TODAY)}
+    return {d.name: d for d in build_deployments(today=TODAY, program_timezone="America/Chicago")}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def prefect_yaml():
     return yaml.safe_load(text)
 
 
-def test_the_five_deployments_are_named_after_their_flows_and_described(deployments):
+def test_the_seven_deployments_are_named_after_their_flows_and_described(deployments):
     assert [spec.name for spec in SPECS] == NAMES
     assert list(deployments) == NAMES
     for spec in SPECS:
@@ -58,7 +60,8 @@ def test_the_five_deployments_are_named_after_their_flows_and_described(deployme
         assert deployment.entrypoint == spec.module_entrypoint  # importable from any directory
         assert deployment.tags[0] == "rotaguard" and deployment.paused is False
         assert deployment.enforce_parameter_schema is True
-        assert not deployment.schedules  # nothing runs by itself yet
+        # Only the nightly backup runs by itself.
+        assert bool(deployment.schedules) == (spec.name == "nightly-backup")
         assert list(deployment._parameter_openapi_schema.properties) == ["params"]
 
 
@@ -83,7 +86,28 @@ def test_the_default_block_follows_the_day_serving_starts():
     assert default_parameters(generate, dt.date(2026, 3, 12))["params"]["start"] == "2026-04-09"
 
 
-@pytest.mark.parametrize("name", ["request-swap", "execute-swap", "rollback-swap"])
+def test_the_nightly_backup_runs_at_two_in_the_program_time_zone_unless_configured(deployments, monkeypatch):
+    (schedule,) = deployments["nightly-backup"].schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == ("0 2 * * *", "America/Chicago", True)
+    # Quick run and the schedule send the defaults: valid for the API and the flow.
+    spec = next(s for s in SPECS if s.name == "nightly-backup")
+    _api_check(deployments["nightly-backup"].parameters, deployments["nightly-backup"]._parameter_openapi_schema.model_dump())
+    assert isinstance(spec.load_flow().validate_parameters(deployments["nightly-backup"].parameters)["params"], spec.load_model())
+    assert nightly_schedule(program_timezone=None).timezone == "UTC"
+    monkeypatch.setenv("ROTAGUARD_NIGHTLY_BACKUP_CRON", "30 3 * * 1-5")
+    monkeypatch.setenv("ROTAGUARD_NIGHTLY_BACKUP_TIMEZONE", "Europe/Berlin")
+    configured = nightly_schedule(program_timezone="America/Chicago")
+    assert (configured.cron, configured.timezone) == ("30 3 * * 1-5", "Europe/Berlin")
+    monkeypatch.setenv("ROTAGUARD_NIGHTLY_BACKUP_CRON", "0 25 * * *")
+    with pytest.raises(RotaGuardError, match="ROTAGUARD_NIGHTLY_BACKUP_CRON/_TIMEZONE: Invalid cron string"):
+        nightly_schedule()
+    monkeypatch.setenv("ROTAGUARD_NIGHTLY_BACKUP_CRON", "0 2 * * *")
+    monkeypatch.setenv("ROTAGUARD_NIGHTLY_BACKUP_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(RotaGuardError, match="Invalid timezone"):
+        nightly_schedule()
+
+
+@pytest.mark.parametrize("name", ["request-swap", "execute-swap", "rollback-swap", "restore-backup"])
 def test_a_swap_deployment_needs_its_people_named_and_then_its_defaults_are_valid(deployments, name):
     from prefect.exceptions import ParameterTypeError
     from prefect.utilities.schema_tools.validation import ValidationError
@@ -147,6 +171,8 @@ def test_prefect_yaml_is_what_prefect_deploy_reads_and_matches_the_served_deploy
         assert config["tags"] == served.tags
         assert config["enforce_parameter_schema"] is True
         assert config["work_pool"]["name"] == "rotaguard"
+        schedules = [(s["cron"], s["timezone"]) for s in config.get("schedules") or []]
+        assert schedules == ([("0 2 * * *", "UTC")] if spec.nightly else [])
         # The served defaults, less the served-only next-block dates.
         assert config["parameters"] == static_defaults(spec)
         assert {**config["parameters"]["params"], **{k: v for k, v in served.parameters["params"].items() if k in ("start", "end")}} == served.parameters["params"]

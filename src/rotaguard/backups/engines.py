@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from rotaguard.backups.manifest import TableDigest, table_digests
 from rotaguard.db import Database
 from rotaguard.db.audit import AuditHead, audit_head
-from rotaguard.db.tables import AssignmentRow, AuditEventRow, Base, ScheduleRunRow
+from rotaguard.db.tables import AssignmentRow, AuditEventRow, Base, OperationLockRow, ScheduleRunRow
 from rotaguard.errors import RotaGuardError
 
 
@@ -124,6 +124,18 @@ class Engine:
 
     def _after_explicit_ids(self, session) -> None:
         """Rows were inserted with explicit ids: make the next generated id follow them."""
+
+    def operation_locks(self) -> list[dict]:
+        columns = OperationLockRow.__table__.columns
+        with self.database.read() as session:
+            return [dict(row._mapping) for row in session.execute(select(*columns))]
+
+    def put_back_locks(self, rows: list[dict]) -> None:
+        """A full restore must not hand out or take away the locks of writers running now."""
+        with self.database.write() as session:
+            session.execute(delete(OperationLockRow))
+            if rows:
+                session.execute(insert(OperationLockRow), rows)
 
 
 class SqliteEngine(Engine):

@@ -111,3 +111,12 @@ class OffsiteStore:
                 if attempt + 1 < ATTEMPTS:
                     time.sleep(BACKOFF_SECONDS[attempt])
         return manifest.model_copy(update={"offsite": Offsite.PENDING}), error
+
+
+def copy_offsite(settings: Settings, store, manifest: Manifest) -> tuple[Manifest, str | None]:
+    """Copy to S3 when configured and record the outcome in the manifest; an outage leaves the
+    local backup valid and its copy pending (returned with the error)."""
+    if not settings.s3_bucket:
+        return manifest, None
+    copied, error = OffsiteStore(settings).copy(manifest, store.directory)
+    return store.update(copied), error

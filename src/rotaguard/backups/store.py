@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from rotaguard.backups.engines import BackupError, Engine, _fsync_directory, _fsync_file, engine_for
 from rotaguard.backups.manifest import (
@@ -30,7 +30,7 @@ from rotaguard.db import AuditLog, Database
 from rotaguard.db.anchor import AnchorError, AuditAnchor, advance_anchor, check_anchor
 from rotaguard.db.audit import AuditHead
 from rotaguard.db.migrate import current_revision
-from rotaguard.db.tables import BackupRecordRow
+from rotaguard.db.tables import AssignmentRow, Base, BackupRecordRow
 from rotaguard.errors import InputError, Problem
 
 BACKUP_ID = re.compile(r"^rotaguard_[A-Za-z0-9_.\-]{1,120}$")
@@ -57,6 +57,25 @@ class Check:
     name: str
     ok: bool
     detail: str
+
+
+# Kept across a full restore: the log of what happened (newer events are put back), the records
+# of the backups (rebuilt from the manifests) and the locks of the writers running now.
+OPERATIONAL_TABLES = ("audit_events", "backup_records", "operation_locks")
+ASSIGNMENT_IDENTITY = ("person_id", "date", "slot", "rotation_id", "source", "locked")
+
+
+@dataclass(frozen=True)
+class RowCountChange:
+    """What a restore would change in one table (or in the range's assignments)."""
+
+    table: str
+    now: int
+    in_backup: int
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return {"table": self.table, "now": self.now, "in_backup": self.in_backup, "change": self.in_backup - self.now, "note": self.note}
 
 
 @dataclass
@@ -272,25 +291,87 @@ class BackupStore:
 
     # ------------------------------------------------------------------ restore
 
-    def restore(self, backup_id: str, *, scope: str = "full", start: dt.date | None = None, end: dt.date | None = None, actor: str) -> Manifest:
-        """Restore after taking a fresh verified ``pre-op:restore`` backup; returns that backup."""
-        manifest = self.get(backup_id)
+    def restorable(self, backup_id: str) -> Manifest:
+        """The backup, verified now (checksum, full read, trial restore, digests) and of this
+        database's kind; refused with the reason before anything is touched."""
+        manifest, checks = self.verify(backup_id)
         if manifest.status is not BackupStatus.VERIFIED:
-            manifest, checks = self.verify(backup_id)
-            if manifest.status is not BackupStatus.VERIFIED:
-                raise BackupError(f"refusing to restore {backup_id}: it is not a good backup ({manifest.failure})")
+            raise BackupError(f"refusing to restore {backup_id}: it is not a good backup ({manifest.failure})")
         if manifest.database_kind != self.engine.kind:
             raise BackupError(f"{backup_id} is a {manifest.database_kind} backup; this database is {self.engine.kind}")
+        return manifest
+
+    @staticmethod
+    def _check_scope(scope: str, start: dt.date | None, end: dt.date | None) -> None:
         if scope not in ("full", "assignments"):
             raise InputError("--scope", [Problem("--scope", f"{scope!r} is not full or assignments")])
         if scope == "assignments" and (start is None or end is None or end < start):
             raise InputError("--start/--end", [Problem("--start/--end", "an assignments restore needs --start and --end in order")])
-        safety = self.create(label="pre-op:restore")
+
+    def restore_preview(self, manifest: Manifest, *, scope: str, start: dt.date | None = None, end: dt.date | None = None) -> list[RowCountChange]:
+        """Row counts now and in the backup: per table for a full restore, the range's assignments otherwise."""
+        self._check_scope(scope, start, end)
+        if scope == "assignments":
+            in_backup = len(self.engine.assignment_rows(manifest.path_in(self.directory), start, end))
+            with self.database.read() as session:
+                now = session.scalar(select(func.count()).select_from(AssignmentRow).where(AssignmentRow.date >= start, AssignmentRow.date <= end))
+            return [RowCountChange(f"assignments {start}..{end}", now, in_backup, "only this range is replaced")]
+        notes = {
+            "audit_events": "kept: events newer than the backup are put back",
+            "backup_records": "rebuilt from the backup manifests",
+            "operation_locks": "kept as they are now",
+        }
+        changes = []
+        with self.database.read() as session:
+            for table in Base.metadata.sorted_tables:
+                now = session.scalar(select(func.count()).select_from(table))
+                backed_up = manifest.tables.get(table.name)
+                changes.append(RowCountChange(table.name, now, backed_up.rows if backed_up else 0, notes.get(table.name, "")))
+        return changes
+
+    def check_restored(self, manifest: Manifest, *, scope: str, start: dt.date | None = None, end: dt.date | None = None) -> str | None:
+        """None when the database now holds what the backup holds (its data tables, or the range's
+        assignments); else what differs."""
+        if scope == "assignments":
+            columns = [getattr(AssignmentRow, name) for name in ASSIGNMENT_IDENTITY]
+            with self.database.read() as session:
+                live = sorted(tuple(row) for row in session.execute(select(*columns).where(AssignmentRow.date >= start, AssignmentRow.date <= end)))
+            backed_up = sorted(tuple(row[name] for name in ASSIGNMENT_IDENTITY) for row in self.engine.assignment_rows(manifest.path_in(self.directory), start, end))
+            if live != backed_up:
+                return f"the assignments of {start}..{end} differ from {manifest.id}: {len(live)} rows now, {len(backed_up)} in the backup"
+            return None
+        live = self.engine.live_digests()
+        differing = [
+            f"{name} ({live[name].rows if name in live else 'missing'} rows vs {digest.rows})"
+            for name, digest in manifest.tables.items()
+            if name not in OPERATIONAL_TABLES and live.get(name) != digest
+        ]
+        return f"tables differ from {manifest.id}: {', '.join(differing)}" if differing else None
+
+    def restore(
+        self,
+        backup_id: str,
+        *,
+        scope: str = "full",
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        actor: str,
+        pre_restore: Manifest | None = None,
+    ) -> Manifest:
+        """Restore after taking a fresh verified ``pre-op:restore`` backup (or with the one the
+        caller took just before); returns that backup."""
+        self._check_scope(scope, start, end)
+        manifest = self.get(backup_id)
+        if manifest.status is not BackupStatus.VERIFIED or manifest.database_kind != self.engine.kind:
+            manifest = self.restorable(backup_id)
+        safety = pre_restore or self.create(label="pre-op:restore")
         path = manifest.path_in(self.directory)
         if scope == "full":
             events = self.engine.audit_events()
+            locks = self.engine.operation_locks()
             self.engine.restore_full(path)
             self.engine.reappend_audit(events)
+            self.engine.put_back_locks(locks)
             self.sync_records()
             details = {"backup_id": backup_id, "scope": "full", "pre_restore_backup": safety.id}
         else:

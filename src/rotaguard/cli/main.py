@@ -138,16 +138,33 @@ def init(json_output: JsonOption = False) -> None:
 
 @app.command()
 def health(json_output: JsonOption = False) -> None:
-    """Check the database, its schema and the backup directory; exit 1 when any check fails."""
+    """Check the database, schema, backup directory, backups, off-site copies and the Prefect API.
+
+    Exit 1 when any check FAILs (the same checks gate schedule generation): the database is
+    unreachable, the schema is not at head, the backup directory is not writable or short of
+    space, the S3 bucket (when ROTAGUARD_S3_BUCKET is set) or the Prefect API (when
+    PREFECT_API_URL is set) does not answer. WARNs exit 0: no verified backup or the newest
+    is older than 26 h, the newest backup failed verification, off-site copies pending.
+
+    --json prints one document: "ok"; "warnings" (names of the checks that warn); "checks"
+    (name, ok, warning, status ok|WARN|FAIL, detail); then each area's facts: "database"
+    (kind, url without password, reachable, size_bytes), "schema" (current, head),
+    "backup_dir" (path, free_bytes, needed_bytes), "last_verified_backup" (id, label,
+    created_at, age_hours; null when none), "backups" (total, unverified, verified, bad),
+    "offsite" (enabled, bucket, reachable, copies {none, pending, copied}, awaiting_copy) and
+    "prefect_api" (configured, url, reachable, status_code). Areas also carry ok, warning, detail.
+    """
+    from rotaguard.health import report
+
     settings = load_settings()
     checks = run_checks(settings, open_database(settings))
-    healthy = all(check.ok for check in checks)
+    document = report(checks)
     if json_output:
-        emit_json({"ok": healthy, "checks": [check.as_dict() for check in checks]})
+        emit_json(document)
     else:
-        rows = [[check.name, "ok" if check.ok else "FAIL", check.detail] for check in checks]
+        rows = [[check.name, check.status, check.detail] for check in checks]
         console.print(table("RotaGuard health", ["check", "status", "detail"], rows))
-    if not healthy:
+    if not document["ok"]:
         failed = next(check for check in checks if not check.ok)
         raise RotaGuardError(f"unhealthy: {failed.name}: {failed.detail}")
 
@@ -570,6 +587,26 @@ def _prefect_environment(settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
+def _require_an_answerer(yes: bool, what: str) -> None:
+    """A pause needs someone to answer it: --yes, a terminal, or a Prefect server's UI (the
+    ephemeral API a bare command starts has none)."""
+    if yes or sys.stdin.isatty() or os.environ.get("PREFECT_API_URL"):
+        return
+    raise RotaGuardError(f"{what} needs approval: rerun with --yes, at a terminal, or with PREFECT_API_URL set to a Prefect server whose UI can answer")
+
+
+def _flow_params(model, **values):
+    """A flow's parameters from command-line values; the first problem as a one-line error naming the option."""
+    from pydantic import ValidationError
+
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        item = exc.errors(include_url=False)[0]
+        where = "--" + str(item["loc"][0]).replace("_", "-") if item["loc"] else "arguments"
+        raise InputError(where, [Problem(where, item["msg"].removeprefix("Value error, "))]) from None
+
+
 @app.command()
 def generate(
     start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
@@ -583,8 +620,6 @@ def generate(
     json_output: JsonOption = False,
 ) -> None:
     """Generate a range through the safe flow; exit 0 only when the schedule is published."""
-    from pydantic import ValidationError
-
     first, last = _date_range(start, end)
     settings = load_settings()
     database = open_database(settings)
@@ -592,21 +627,17 @@ def generate(
     _prefect_environment(settings)
     from rotaguard.flows.generate_schedule import GenerateParams, current_user, generate_schedule
 
-    try:
-        params = GenerateParams(
-            start=first,
-            end=last,
-            algorithm=algorithm,
-            timeout_seconds=timeout,
-            min_coverage=min_coverage,
-            require_n1=require_n1,
-            auto_approve_as=current_user() if yes else None,
-            approval_timeout_seconds=approval_timeout,
-        )
-    except ValidationError as exc:
-        item = exc.errors(include_url=False)[0]
-        where = "--" + str(item["loc"][0]).replace("_", "-") if item["loc"] else "arguments"
-        raise InputError(where, [Problem(where, item["msg"].removeprefix("Value error, "))]) from None
+    params = _flow_params(
+        GenerateParams,
+        start=first,
+        end=last,
+        algorithm=algorithm,
+        timeout_seconds=timeout,
+        min_coverage=min_coverage,
+        require_n1=require_n1,
+        auto_approve_as=current_user() if yes else None,
+        approval_timeout_seconds=approval_timeout,
+    )
     ensure_concurrency_limit()
     from rotaguard.cli.progress import solver_progress_line
     from rotaguard.tasks.generation import SOLVER_PROGRESS
@@ -788,16 +819,6 @@ def _backup_store():
     return settings, store
 
 
-def _copy_offsite(settings, store, manifest):
-    """Copy to S3 when configured; an outage leaves the local backup valid and the copy pending."""
-    from rotaguard.backups.offsite import OffsiteStore
-
-    if not settings.s3_bucket:
-        return manifest, None
-    copied, error = OffsiteStore(settings).copy(manifest, store.directory)
-    return store.update(copied), error
-
-
 def _manifest_rows(store, manifests) -> list[list]:
     return [
         [m.id, m.label, m.created_at.isoformat(), f"{m.size_bytes:,}", m.status.value, m.offsite.value]
@@ -811,9 +832,11 @@ def backup_create(
     json_output: JsonOption = False,
 ) -> None:
     """Take a backup, verify it (checksum, full read, trial restore, digests) and copy it off-site."""
+    from rotaguard.backups.offsite import copy_offsite
+
     settings, store = _backup_store()
     manifest = store.create(label=label)
-    manifest, offsite_error = _copy_offsite(settings, store, manifest)
+    manifest, offsite_error = copy_offsite(settings, store, manifest)
     if json_output:
         emit_json(manifest.as_json(store.directory))
     else:
@@ -852,32 +875,53 @@ def backup_restore(
     scope: Annotated[str, typer.Option(help="full, or assignments of --start..--end.")] = "full",
     start: Annotated[str | None, typer.Option(help="First day (assignments scope).")] = None,
     end: Annotated[str | None, typer.Option(help="Last day (assignments scope).")] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Approve as the invoking user instead of pausing.")] = False,
+    approval_timeout: Annotated[int, typer.Option(min=10, max=604800, help="Seconds to wait for approval.")] = 3600,
     json_output: JsonOption = False,
 ) -> None:
-    """Restore a verified backup, after taking a fresh verified pre-restore backup."""
+    """Restore a verified backup through the restore-backup flow: it verifies the backup, takes a fresh
+    pre-restore backup, asks for approval showing the row counts that change, restores and proves
+    the result. Exit 0 only when restored."""
     first = _parse_date("--start", start) if start else None
     last = _parse_date("--end", end) if end else None
     if scope not in ("full", "assignments"):
         raise InputError("--scope", [Problem("--scope", f"{scope!r} is not full or assignments")])
-    if scope == "assignments":
-        if first is None or last is None:
-            raise InputError("--scope", [Problem("--scope", "assignments needs --start and --end")])
-        first, last = _date_range(start, end)
-    _, store = _backup_store()
-    manifest = store.get(backup_id)
-    what = "the whole database" if scope == "full" else f"the assignments of {first}..{last}"
-    if not yes:
-        if not sys.stdin.isatty():
-            raise RotaGuardError(f"restoring {what} from {backup_id} needs confirmation: rerun with --yes")
-        if not typer.confirm(f"Replace {what} with backup {manifest.id} of {manifest.created_at}?"):
-            raise RotaGuardError("restore cancelled: nothing was changed")
-    safety = store.restore(backup_id, scope=scope, start=first, end=last, actor=_actor())
-    result = {"ok": True, "restored": backup_id, "scope": scope, "pre_restore_backup": safety.id}
-    if json_output:
-        emit_json(result)
+    settings, store = _backup_store()
+    store.get(backup_id)  # an unknown id is the user's mistake: say so before any flow runs
+    close_databases()
+    _require_an_answerer(yes, f"restoring from {backup_id}")
+    _prefect_environment(settings)
+    import uuid
+
+    from rotaguard.cli.answers import run_answering
+    from rotaguard.flows.restore_backup import RestoreParams, restore_backup
+
+    params = _flow_params(
+        RestoreParams,
+        backup_id=backup_id,
+        scope=scope,
+        start=first,
+        end=last,
+        auto_approve_as=_actor() if yes else None,
+        approval_timeout_seconds=approval_timeout,
+        request_id=str(uuid.uuid4()),
+    )
+    ensure_concurrency_limit()
+    if yes:
+        outcome = restore_backup(params)
     else:
-        console.print(f"Restored {what} from {backup_id}; the state before is backup {safety.id}.")
+        outcome = run_answering(
+            lambda: restore_backup(params),
+            request_id=params.request_id,
+            question=f"Restore {params.what} from {backup_id}?",
+            answer=lambda approve: {"approve": approve, "approver": _actor(), "comment": "answered at the terminal"},
+        )
+    if json_output:
+        emit_json({"ok": outcome.status == "restored", **outcome.model_dump(mode="json")})
+    elif outcome.status == "restored":
+        console.print(f"Restored {params.what} from {backup_id}; the state before is backup {outcome.pre_restore_backup_id}.")
+    if outcome.status != "restored":
+        raise RotaGuardError(f"not restored: {outcome.status}: {outcome.reason}")
 
 
 @backup_app.command("prune")
@@ -912,6 +956,8 @@ def backup_prune(
 @offsite_app.command("sync")
 def offsite_sync(json_output: JsonOption = False) -> None:
     """Copy every verified backup whose off-site copy is missing or pending to S3."""
+    from rotaguard.backups.offsite import copy_offsite
+
     settings, store = _backup_store()
     if not settings.s3_bucket:
         raise RotaGuardError("ROTAGUARD_S3_BUCKET is not set: there is nowhere to copy to")
@@ -919,7 +965,7 @@ def offsite_sync(json_output: JsonOption = False) -> None:
     for manifest in store.list():
         if manifest.status.value != "verified" or manifest.offsite.value == "copied":
             continue
-        updated, error = _copy_offsite(settings, store, manifest)
+        updated, error = copy_offsite(settings, store, manifest)
         results.append({"id": updated.id, "offsite": updated.offsite.value, "error": error})
         if error:
             failures.append(f"{updated.id}: {error.splitlines()[0]}")

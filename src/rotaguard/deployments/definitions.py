@@ -1,4 +1,4 @@
-"""The five deployments ``rotaguard serve`` registers and serves, and that ``prefect.yaml`` repeats.
+"""The seven deployments ``rotaguard serve`` registers and serves, and that ``prefect.yaml`` repeats.
 
 Each flow takes ONE bounded pydantic model, ``params``. Prefect renders it in the UI as one
 nested form (its fields with their defaults and descriptions), and a run created from the UI
@@ -31,6 +31,7 @@ class DeploymentSpec:
     description: str
     tags: tuple[str, ...] = field(default=("rotaguard",))
     dated: bool = False  # defaults carry the next block's start and end
+    nightly: bool = False  # runs by itself on the nightly schedule
 
     @property
     def module(self) -> str:
@@ -112,6 +113,31 @@ SPECS: tuple[DeploymentSpec, ...] = (
         ),
         tags=("rotaguard", "writes-schedule", "swaps"),
     ),
+    DeploymentSpec(
+        name="nightly-backup",
+        entrypoint="src/rotaguard/flows/nightly_backup.py:nightly_backup",
+        params_model="NightlyBackupParams",
+        description=(
+            "Runs every night (02:00 in the program's time zone unless ROTAGUARD_NIGHTLY_BACKUP_CRON/_TIMEZONE say "
+            "otherwise): create and verify a backup, copy backups to S3 when configured, then apply retention. "
+            "Deleting backups older than the retention period PAUSES for confirmation (Resume: switch Delete on and "
+            "type your name); no answer deletes nothing. The run's artifact lists backups kept, deleted and pending off-site."
+        ),
+        tags=("rotaguard", "backups"),
+        nightly=True,
+    ),
+    DeploymentSpec(
+        name="restore-backup",
+        entrypoint="src/rotaguard/flows/restore_backup.py:restore_backup",
+        params_model="RestoreParams",
+        description=(
+            "Restore a backup by its id: the whole database (scope full) or the assignments of start..end (scope "
+            "assignments). It verifies the backup, takes a fresh pre-restore backup, then PAUSES for approval showing "
+            "the row counts per table now and in the backup (Resume: switch Approve on and type your name). After the "
+            "restore it proves the data equals the backup's, and puts the pre-restore backup back if not."
+        ),
+        tags=("rotaguard", "writes-schedule", "backups"),
+    ),
 )
 
 
@@ -144,10 +170,42 @@ def default_parameters(spec: DeploymentSpec, today: dt.date | None = None) -> di
     return {"params": checked.model_dump(mode="json", exclude_none=True)}
 
 
-def build_deployments(today: dt.date | None = None) -> list:
+def nightly_schedule(settings=None, program_timezone: str | None = None):
+    """The nightly-backup schedule: ROTAGUARD_NIGHTLY_BACKUP_CRON (default 02:00) in
+    ROTAGUARD_NIGHTLY_BACKUP_TIMEZONE, else the stored program's time zone, else UTC."""
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    from rotaguard.settings import Settings
+
+    settings = settings or Settings()
+    timezone = settings.nightly_backup_timezone or program_timezone or "UTC"
+    try:
+        return CronSchedule(cron=settings.nightly_backup_cron, timezone=timezone)
+    except ValidationError as error:
+        message = error.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+        raise RotaGuardError(f"ROTAGUARD_NIGHTLY_BACKUP_CRON/_TIMEZONE: {message}") from None
+
+
+def stored_program_timezone() -> str | None:
+    """The time zone of the program in the configured database, when one is stored."""
+    from rotaguard.db import Database, ProgramRepository
+    from rotaguard.settings import Settings
+
+    database = Database(Settings().resolved_database_url)
+    try:
+        with database.read() as session:
+            program = ProgramRepository(session).load()
+        return program.timezone if program is not None else None
+    finally:
+        database.dispose()
+
+
+def build_deployments(today: dt.date | None = None, program_timezone: str | None = None) -> list:
     """``flow.to_deployment(...)`` for each spec, in SPECS order."""
     from prefect.types.entrypoint import EntrypointType
 
+    nightly = nightly_schedule(program_timezone=program_timezone)
     return [
         spec.load_flow().to_deployment(
             name=spec.name,
@@ -156,6 +214,7 @@ def build_deployments(today: dt.date | None = None) -> list:
             tags=list(spec.tags),
             paused=False,
             enforce_parameter_schema=True,
+            schedules=[nightly] if spec.nightly else None,
             # A module path, not a file path relative to where serving started: the installed package runs from anywhere.
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
@@ -192,6 +251,6 @@ def serve_all() -> None:
 
     ensure_concurrency_limit()
     try:
-        serve(*build_deployments())
+        serve(*build_deployments(program_timezone=stored_program_timezone()))
     except httpx.HTTPError as error:
         raise RotaGuardError(f"the Prefect API failed while registering or serving the deployments: {type(error).__name__}: {error}") from None

@@ -1,0 +1,154 @@
+"""``restore_backup``: lock -> verify the chosen backup -> fresh pre-restore backup -> approval
+showing what changes -> restore -> prove it -> audit; undo from the pre-restore backup on failure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+from prefect.concurrency.sync import concurrency
+from prefect.runtime import flow_run
+from pydantic import BaseModel, Field, model_validator
+
+from rotaguard.backups.store import BACKUP_ID
+from rotaguard.db import AuditLog
+from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
+from rotaguard.flows.generate_schedule import Approval
+from rotaguard.flows.pauses import pause_for_answer
+from rotaguard.tasks.backups import check_restore_source, create_verified_backup, preview_restore, restore_from_backup, undo_restore, verify_restore
+from rotaguard.tasks.context import open_database
+from rotaguard.tasks.generation import GateError
+
+MAX_RANGE_DAYS = 366
+REQUEST_ID = r"^[A-Za-z0-9\-]{1,36}$"
+
+
+class RestoreParams(BaseModel):
+    """Which backup, what of it (everything, or the assignments of one date range) and how long to wait."""
+
+    backup_id: str = Field(pattern=BACKUP_ID.pattern, max_length=64, description="The backup's id (rotaguard backup list)")
+    scope: Literal["full", "assignments"] = Field(default="full", description="full: the whole database; assignments: start..end only")
+    start: dt.date | None = Field(default=None, description="First day (assignments scope)")
+    end: dt.date | None = Field(default=None, description="Last day, inclusive (assignments scope)")
+    auto_approve_as: str | None = Field(default=None, max_length=200, pattern=r"\S", description="Approve without pausing, as this person")
+    approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
+    lock_wait_seconds: int = Field(default=120, ge=0, le=3600)
+    request_id: str | None = Field(default=None, pattern=REQUEST_ID)
+
+    @model_validator(mode="after")
+    def _range(self) -> "RestoreParams":
+        if self.scope == "full":
+            if self.start is not None or self.end is not None:
+                raise ValueError("a full restore takes no start or end (use scope assignments for a range)")
+            return self
+        if self.start is None or self.end is None:
+            raise ValueError("an assignments restore needs start and end")
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        if (self.end - self.start).days + 1 > MAX_RANGE_DAYS:
+            raise ValueError(f"a range restore covers at most {MAX_RANGE_DAYS} days")
+        return self
+
+    @property
+    def what(self) -> str:
+        return "the whole database" if self.scope == "full" else f"the assignments of {self.start}..{self.end}"
+
+
+class RestoreOutcome(BaseModel):
+    status: str  # restored, rejected, failed or rolled_back
+    reason: str = ""
+    backup_id: str
+    scope: str
+    pre_restore_backup_id: str | None = None
+    approved_by: str | None = None
+    changes: list[dict] = Field(default_factory=list)
+    flow_run_id: str | None = None
+
+
+def _audit(action: str, subject: str, details: dict, actor: str) -> None:
+    database = open_database()
+    try:
+        with database.write() as session:
+            AuditLog(session).append(actor=actor, action=action, subject=subject, details=details)
+    finally:
+        database.dispose()
+
+
+def _approval_description(params: RestoreParams, source: dict, pre_restore: dict, changes: list[dict]) -> str:
+    rows = "\n".join(f"| {c['table']} | {c['now']:,} | {c['in_backup']:,} | {c['change']:+,} | {c['note']} |" for c in changes)
+    return (
+        f"## Approve restoring {params.what}\n\n"
+        f"* From backup **{source['id']}** taken {source['created_at']} ({source['size_bytes']:,} bytes), verified just now\n"
+        f"* The state now is saved first as backup **{pre_restore['id']}** (verified): this restore can itself be undone\n\n"
+        "| table | rows now | rows in the backup | change | note |\n|---|---:|---:|---:|---|\n"
+        f"{rows}\n\n"
+        "Set **approve** and give your name to restore; anything else changes nothing."
+    )
+
+
+def request_restore_approval(params: RestoreParams, request_id: str, source: dict, pre_restore: dict, changes: list[dict]) -> Approval | None:
+    """Pause for a person's decision (the Prefect UI form, or `rotaguard backup restore`)."""
+    if params.auto_approve_as:
+        return Approval(approve=True, approver=params.auto_approve_as, comment="approved on the command line (--yes)")
+    return pause_for_answer(
+        Approval,
+        description=_approval_description(params, source, pre_restore, changes),
+        timeout_seconds=params.approval_timeout_seconds,
+        request_id=request_id,
+    )
+
+
+@flow(name="restore-backup", description="Restore a verified backup (whole, or one range of assignments) after a fresh backup and a person's approval.")
+def restore_backup(params: RestoreParams) -> RestoreOutcome:
+    logger = get_run_logger()
+    this_flow_run = str(flow_run.id) if flow_run.id else None
+    request_id = params.request_id or this_flow_run or str(uuid.uuid4())
+    outcome = RestoreOutcome(status="failed", backup_id=params.backup_id, scope=params.scope, flow_run_id=this_flow_run)
+    lock_database = open_database()
+    try:
+        with concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=params.lock_wait_seconds, strict=True, lease_duration=60):
+            with LockLease(lock_database, name=SCHEDULE_WRITES, holder=f"restore-{request_id}", wait_seconds=params.lock_wait_seconds) as lease:
+                if lease.held:
+                    outcome = _restore(params, request_id, outcome)
+                else:
+                    outcome = outcome.model_copy(update={"status": "rejected", "reason": "locked: another schedule write is in progress"})
+    except TimeoutError:
+        outcome = outcome.model_copy(update={"status": "rejected", "reason": "locked: another schedule write is in progress"})
+    finally:
+        lock_database.dispose()
+    logger.info("restore of %s from %s ended %s %s", params.what, params.backup_id, outcome.status, outcome.reason)
+    return outcome
+
+
+def _restore(params: RestoreParams, request_id: str, outcome: RestoreOutcome) -> RestoreOutcome:
+    try:
+        source = check_restore_source(params.backup_id)
+        pre_restore = create_verified_backup("pre-op:restore")
+        changes = preview_restore(params.backup_id, params.scope, params.start, params.end)
+    except GateError as error:
+        return outcome.model_copy(update={"status": "failed", "reason": str(error)})
+    outcome = outcome.model_copy(update={"pre_restore_backup_id": pre_restore["id"], "changes": changes})
+    create_table_artifact(key="restore-changes", table=changes, description=f"Restoring {params.what} from {params.backup_id}: rows now and in the backup")
+    approval = request_restore_approval(params, request_id, source, pre_restore, changes)
+    approved = approval is not None and approval.approve
+    _audit(
+        "backup.restore_approval",
+        params.backup_id,
+        {"approved": approved, "scope": params.scope, "comment": approval.comment if approval else "timed out", "pre_restore_backup": pre_restore["id"]},
+        actor=approval.approver if approval else "nobody",
+    )
+    if not approved:
+        reason = "rejected by " + approval.approver if approval else "approval timed out"
+        return outcome.model_copy(update={"status": "rejected", "reason": reason, "approved_by": None})
+    outcome = outcome.model_copy(update={"approved_by": approval.approver})
+    try:
+        restore_from_backup(params.backup_id, params.scope, params.start, params.end, approval.approver, pre_restore["id"])
+        verify_restore(params.backup_id, params.scope, params.start, params.end)
+    except Exception as error:
+        get_run_logger().error("restore failed, putting back %s: %s", pre_restore["id"], error)
+        undo_restore(pre_restore["id"], params.scope, params.start, params.end)
+        return outcome.model_copy(update={"status": "rolled_back", "reason": f"{type(error).__name__}: {error}"})
+    return outcome.model_copy(update={"status": "restored"})

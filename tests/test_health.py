@@ -214,22 +214,24 @@ def test_credentials_in_the_prefect_url_are_not_shown(cli, monkeypatch):
 
 
 class _PrefectHealth(BaseHTTPRequestHandler):
-    """Answers GET /api/health with ``true``, as a Prefect server does; 401 without the expected auth."""
+    """Answers as a Prefect server does: GET /api/health with ``true`` to anyone, GET /api/admin/version
+    with the version, or 401 without the expected auth."""
 
     received: list
     expected_authorization: str | None
 
     def do_GET(self):  # noqa: N802
         type(self).received.append((self.path, self.headers.get("Authorization")))
-        if self.path != "/api/health":
+        if self.path not in ("/api/health", "/api/admin/version"):
             self.send_response(404)
             self.end_headers()
             return
-        if self.expected_authorization is not None and self.headers.get("Authorization") != self.expected_authorization:
+        protected = self.path != "/api/health"
+        if protected and self.expected_authorization is not None and self.headers.get("Authorization") != self.expected_authorization:
             self.send_response(401)
             self.end_headers()
             return
-        body = b"true"
+        body = b"true" if self.path == "/api/health" else b'"3.8.8"'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -260,7 +262,8 @@ def test_a_reachable_prefect_api_passes(cli, database_url, monkeypatch, prefect_
     assert result.code == 0, result.err
     prefect = document["prefect_api"]
     assert (prefect["ok"], prefect["configured"], prefect["reachable"], prefect["url"]) == (True, True, True, url)
-    assert handler.received == [("/api/health", None)]
+    assert handler.received == [("/api/admin/version", None)]
+    assert "Prefect 3.8.8" in prefect["detail"]
     assert _gate(database_url) == []
 
 
@@ -286,6 +289,6 @@ def test_a_wrong_prefect_auth_string_fails(cli, monkeypatch, prefect_health_serv
     monkeypatch.setenv("PREFECT_API_AUTH_STRING", "admin:wrong-pass")
     result, document = _health(cli)
     assert result.code == 1 and result.err.count("\n") == 1
-    assert f"prefect_api: the Prefect API at {url} answered HTTP 401" in result.err
+    assert f"prefect_api: the Prefect API at {url} answered HTTP 401 to /admin/version" in result.err
     assert "wrong-pass" not in result.out + result.err
     assert document["prefect_api"]["status_code"] == 401

@@ -6,7 +6,8 @@ block anything: an old or missing backup (generation takes its own first), off-s
 pending. Each check carries structured ``facts`` besides its one-line ``detail``;
 :func:`report` gathers them into the document ``rotaguard health --json`` prints.
 
-Never imports Prefect: the Prefect API is probed with a plain HTTP GET of ``<PREFECT_API_URL>/health``.
+Never imports Prefect: the Prefect API is probed with a plain HTTP GET of ``<PREFECT_API_URL>/admin/version``
+(not ``/health``, which a server protected by basic auth answers without checking credentials).
 """
 
 from __future__ import annotations
@@ -189,7 +190,8 @@ def _prefect_verify(environ) -> bool | ssl.SSLContext:
 
 
 def check_prefect_api(environ=None) -> Check:
-    """The Prefect API named by PREFECT_API_URL answers ``GET /health``; unset is fine (ephemeral API)."""
+    """The Prefect API named by PREFECT_API_URL answers ``GET /admin/version`` with our credentials;
+    unset is fine (ephemeral API)."""
     import httpx
 
     environ = os.environ if environ is None else environ
@@ -206,7 +208,7 @@ def check_prefect_api(environ=None) -> Check:
 
     try:
         response = httpx.get(
-            url.rstrip("/") + "/health",
+            url.rstrip("/") + "/admin/version",
             headers=_prefect_headers(environ),
             timeout=PREFECT_API_TIMEOUT_SECONDS,
             verify=_prefect_verify(environ),
@@ -216,8 +218,9 @@ def check_prefect_api(environ=None) -> Check:
         return result(False, f"the Prefect API at {shown} is unreachable: {type(exc).__name__}: {_one_line(exc)}")
     if response.status_code != 200:
         hint = ": check PREFECT_API_AUTH_STRING / PREFECT_API_KEY" if response.status_code in (401, 403) else ""
-        return result(False, f"the Prefect API at {shown} answered HTTP {response.status_code} to /health{hint}", status_code=response.status_code)
-    return result(True, f"{shown} answers", status_code=response.status_code)
+        return result(False, f"the Prefect API at {shown} answered HTTP {response.status_code} to /admin/version{hint}", status_code=response.status_code)
+    version = response.text.strip().strip('"')[:20]
+    return result(True, f"{shown} answers (Prefect {version})", status_code=response.status_code)
 
 
 # ---------------------------------------------------------------------- all checks

@@ -9,19 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from e2e_processes import clean_prefect_environment, stop_process_group
+from e2e_processes import prefect_server_process
 
-SERVER_START_SECONDS = 120
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
@@ -57,51 +49,8 @@ def browser(chromium_path: str) -> Iterator:
             chromium.close()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(api_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory) -> Iterator[str]:
     """A real Prefect server with its UI on a free loopback port; yields its API URL."""
-    home = tmp_path_factory.mktemp("prefect-server-home")
-    port = _free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    env = clean_prefect_environment() | {
-        "PREFECT_HOME": str(home),
-        "PREFECT_UI_API_URL": api_url,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    }
-    log_path = home / "server.log"
-    prefect = Path(sys.executable).parent / "prefect"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not _healthy(api_url):
-            if server.poll() is not None:
-                raise RuntimeError(f"prefect server exited with {server.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"prefect server not healthy after {SERVER_START_SECONDS} s:\n{log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.5)
+    with prefect_server_process(tmp_path_factory.mktemp("prefect-server-home")) as api_url:
         yield api_url
-    finally:
-        stop_process_group(server)

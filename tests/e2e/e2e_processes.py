@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+
+SERVER_START_SECONDS = 120
 
 
 def stop_process_group(process: subprocess.Popen, grace_seconds: float = 20) -> None:
@@ -43,3 +52,54 @@ def rotaguard_environment(database_url: str, api_url: str, tmp_path: Path) -> di
         "ROTAGUARD_BACKUP_DIR": str(tmp_path / "backups"),
         "PREFECT_API_URL": api_url,
     }
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextlib.contextmanager
+def prefect_server_process(home: Path, settings: dict[str, str] | None = None) -> Iterator[str]:
+    """`prefect server start` on a free loopback port with its own home (and any extra settings,
+    such as a PostgreSQL database or an auth string), in its own process group; yields the API URL."""
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    env = clean_prefect_environment() | {
+        "PREFECT_HOME": str(home),
+        "PREFECT_UI_API_URL": api_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    } | (settings or {})
+    log_path = home / "server.log"
+    prefect = Path(sys.executable).parent / "prefect"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        # /health answers without the auth string, so this works for a protected server too.
+        while not _healthy(api_url):
+            if server.poll() is not None:
+                raise RuntimeError(f"prefect server exited with {server.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"prefect server not healthy after {SERVER_START_SECONDS} s:\n{log_path.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.5)
+        yield api_url
+    finally:
+        stop_process_group(server)

@@ -9,172 +9,28 @@ The served process picks the runs up and runs each flow in a subprocess of its o
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import subprocess
-import sys
-import time
-import uuid
 from pathlib import Path
 
 import pytest
 
-from e2e_processes import rotaguard_environment, stop_process_group
+from backupdata import old_backups
+from served import client_for, serving
 from factories import program_document
 from rotaguard.db import AssignmentRepository, AuditLog, Database
 from rotaguard.db.swaps import SwapRepository
-from rotaguard.db.tables import ScheduleRunRow
+from rotaguard.backups import BackupStore
+from rotaguard.db.tables import AssignmentRow, ScheduleRunRow
 from rotaguard.domain import Slot
 from rotaguard.interchange.document import parse_document
 from rotaguard.interchange.importer import import_document
 from swapdata import day, seed
 
-NAMES = ("generate-schedule", "validate-schedule", "request-swap", "execute-swap", "rollback-swap")
 START, END = dt.date(2026, 3, 12), dt.date(2026, 3, 14)
 APPROVER = "Coordinator Example"
-SERVE_READY_SECONDS = 120  # start-up, the limit, five registrations and a first poll
 PAUSE_SECONDS = 120  # pick-up, a subprocess, backup, health and data checks until the pause
 FINISH_SECONDS = 180  # solve, write, validate and publish (or execute) after the answer
-POLL_SECONDS = "2"  # how often the served runner asks for new runs (Prefect's default is 10)
-
-
-def _client(api_url: str):
-    from prefect.client.orchestration import SyncPrefectClient
-
-    return SyncPrefectClient(api=api_url)
-
-
-class Served:
-    """`rotaguard serve` as a subprocess in its own process group; its output goes to a file."""
-
-    def __init__(self, process: subprocess.Popen, log: Path, api_url: str, started: dt.datetime) -> None:
-        self.process, self.log, self.api_url, self.started = process, log, api_url, started
-        self.flow_run_ids: list[uuid.UUID] = []
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def wait_until_serving(self, seconds: float = SERVE_READY_SECONDS) -> dict:
-        """Every deployment registered by THIS process (the server keeps earlier tests' ones) and polled since."""
-        deadline = time.monotonic() + seconds
-        with _client(self.api_url) as client:
-            while True:
-                if self.process.poll() is not None:
-                    raise AssertionError(f"rotaguard serve exited {self.process.returncode}:\n{self.output()}")
-                found = {}
-                for name in NAMES:
-                    with contextlib.suppress(Exception):
-                        found[name] = client.read_deployment_by_name(f"{name}/{name}")
-                ready = [
-                    d for d in found.values() if d.updated and d.updated >= self.started and d.last_polled and d.last_polled >= self.started
-                ]
-                if len(ready) == len(NAMES):
-                    return found
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"only {sorted(d.name for d in ready)} served after {seconds} s:\n{self.output()}")
-                time.sleep(0.5)
-
-    def run(self, deployment, params: dict) -> uuid.UUID:
-        """What the UI's Run button does: a flow run from the deployment with the form's whole params object."""
-        with _client(self.api_url) as client:
-            flow_run = client.create_flow_run_from_deployment(deployment.id, parameters={"params": params} if params else {})
-        self.flow_run_ids.append(flow_run.id)
-        return flow_run.id
-
-    def wait_for(self, flow_run_id: uuid.UUID, wanted, seconds: float):
-        deadline = time.monotonic() + seconds
-        with _client(self.api_url) as client:
-            while True:
-                flow_run = client.read_flow_run(flow_run_id)
-                state = flow_run.state
-                if state is not None and state.type is wanted:
-                    return flow_run
-                if state is not None and state.is_final():
-                    raise AssertionError(f"flow run {flow_run_id} ended {state.type.value} ({state.message}), not {wanted.value}:\n{self.output()}")
-                if self.process.poll() is not None:
-                    raise AssertionError(f"rotaguard serve exited {self.process.returncode}:\n{self.output()}")
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"flow run {flow_run_id} is {state.type.value if state else None}, not {wanted.value}, after {seconds} s:\n{self.output()}")
-                time.sleep(0.5)
-
-    def resume(self, flow_run_id: uuid.UUID, run_input: dict) -> None:
-        """What the Resume form's Submit does."""
-        from prefect.client.schemas.responses import SetStateStatus
-
-        with _client(self.api_url) as client:
-            result = client.resume_flow_run(flow_run_id, run_input=run_input)
-        assert result.status is SetStateStatus.ACCEPT, result.details
-
-    def pause_form(self, flow_run) -> tuple[str, dict]:
-        """What the Resume dialog shows: the description and the form's schema, as the paused flow stored them."""
-        from prefect.input.run_input import keyset_from_paused_state
-
-        keyset = keyset_from_paused_state(flow_run.state)
-        with _client(self.api_url) as client:
-            description = json.loads(client.read_flow_run_input(flow_run.id, keyset["description"]))
-            schema = json.loads(client.read_flow_run_input(flow_run.id, keyset["schema"]))
-        return description, schema
-
-    def wait_for_log(self, flow_run_id: uuid.UUID, text: str, seconds: float = 30) -> str:
-        """A line of the run's log as the UI shows it (logs reach the API in batches, so wait a little)."""
-        from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
-
-        deadline = time.monotonic() + seconds
-        with _client(self.api_url) as client:
-            while True:
-                messages = [log.message for log in client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))]
-                found = [m for m in messages if text in m]
-                if found:
-                    return found[0]
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"no {text!r} in the log of {flow_run_id} after {seconds} s: {messages}")
-                time.sleep(0.5)
-
-    def artifacts(self, flow_run_id: uuid.UUID) -> dict:
-        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-        with _client(self.api_url) as client:
-            found = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-        return {a.key: (a.type, json.loads(a.data) if a.type == "table" else a.data) for a in found}
-
-
-@contextlib.contextmanager
-def serving(database_url: str, api_url: str, tmp_path: Path):
-    """Start `rotaguard serve`; afterwards stop its whole process group and leave the server clean."""
-    env = rotaguard_environment(database_url, api_url, tmp_path) | {"PREFECT_RUNNER_POLL_FREQUENCY": POLL_SECONDS}
-    rotaguard = Path(sys.executable).parent / "rotaguard"
-    log = tmp_path / "serve.log"
-    started = dt.datetime.now(dt.UTC)
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(rotaguard), "serve"], env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    served = Served(process, log, api_url, started)
-    try:
-        yield served
-    finally:
-        stop_process_group(process)
-        _leave_the_server_clean(served)
-
-
-def _leave_the_server_clean(served: Served) -> None:
-    """Runs a failed test left paused or running are cancelled, and a killed holder's slot freed,
-    so the next test's schedule write does not wait for a dead run's lease."""
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
-    from prefect.states import Cancelled
-
-    with _client(served.api_url) as client:
-        left = False
-        for flow_run_id in served.flow_run_ids:
-            with contextlib.suppress(Exception):
-                state = client.read_flow_run(flow_run_id).state
-                if state is not None and not state.is_final():
-                    left = True
-                    client.set_flow_run_state(flow_run_id, Cancelled(message="test cleanup"), force=True)
-        if left:
-            with contextlib.suppress(Exception):
-                client.update_global_concurrency_limit("schedule-writes", GlobalConcurrencyLimitUpdate(active_slots=0))
 
 
 def _seed_program(database_url: str) -> None:
@@ -214,6 +70,10 @@ def test_served_deployments_generate_with_the_ui_approval_and_validate(prefect_s
             assert (deployment.description, deployment.entrypoint, deployment.paused) == (spec.description, spec.module_entrypoint, False)
             # Serving started today: the same defaults the definitions give (a test running across midnight may differ).
             assert deployment.parameters == default_parameters(spec), spec.name
+        # The nightly backup is on its schedule: 02:00 in the stored program's time zone.
+        (nightly,) = deployments["nightly-backup"].schedules
+        assert (nightly.schedule.cron, nightly.schedule.timezone, nightly.active) == ("0 2 * * *", "America/New_York", True)
+        assert all(not deployments[name].schedules for name in deployments if name != "nightly-backup")
         generate = deployments["generate-schedule"]
         assert generate.parameter_openapi_schema["properties"]["params"]["$ref"] == "#/definitions/GenerateParams"
 
@@ -221,7 +81,7 @@ def test_served_deployments_generate_with_the_ui_approval_and_validate(prefect_s
         # parameters over the defaults at the top level only, so a form always sends all of params.
         partial = {k: v for k, v in generate.parameters["params"].items() if k != "start"}
         with pytest.raises(PrefectHTTPStatusError, match="start"):
-            with _client(prefect_server) as client:
+            with client_for(prefect_server) as client:
                 client.create_flow_run_from_deployment(generate.id, parameters={"params": partial})
 
         # The form as a coordinator fills it in: the defaults, another range and a shorter solve.
@@ -321,3 +181,53 @@ def test_served_swap_deployments_request_answer_execute_and_roll_back(prefect_se
 
     actions = _with(database_url, lambda s: (AuditLog(s).verify().ok, [e.action for e in reversed(AuditLog(s).events())]))
     assert actions[0] and actions[1][-5:] == ["swap.request", "swap.accept", "swap.validate", "swap.execute", "swap.rollback"]
+
+
+def test_served_backup_deployments_confirm_deletions_and_restore_with_approval(prefect_server, database_url, tmp_path):
+    from prefect.client.schemas.objects import StateType
+
+    _seed_program(database_url)
+    database = Database(database_url)
+    store = BackupStore(database=database, directory=tmp_path / "backups")
+    baseline, deletable, newest_old = old_backups(store, 3)
+    try:
+        with serving(database_url, prefect_server, tmp_path) as served:
+            deployments = served.wait_until_serving()
+
+            # nightly-backup, Quick run (what its schedule starts): backup, then a pause before deleting.
+            nightly = served.run(deployments["nightly-backup"], {})
+            paused = served.wait_for(nightly, StateType.PAUSED, PAUSE_SECONDS)
+            description, schema = served.pause_form(paused)
+            assert description.startswith("## Confirm deleting 1 old backup") and f"| {deletable} |" in description
+            assert f"| {baseline} |" not in description and f"| {newest_old} |" not in description
+            assert schema["required"] == ["confirmed_by"] and schema["properties"]["delete"]["type"] == "boolean"
+            assert (tmp_path / "backups" / f"{deletable}.dump").exists()  # nothing deleted while waiting
+            served.resume(nightly, {"delete": True, "confirmed_by": APPROVER, "comment": "monthly clean-up"})
+            served.wait_for(nightly, StateType.COMPLETED, FINISH_SECONDS)
+            assert not (tmp_path / "backups" / f"{deletable}.dump").exists()
+            kind, rows = served.artifacts(nightly)["nightly-backup"]
+            actions = {row["backup"]: row["action"] for row in rows}
+            assert kind == "table" and actions[deletable] == "deleted" and actions[baseline] == "kept"
+            made = [m for m in store.list() if m.id not in (baseline, newest_old)]
+            assert len(made) == 1 and made[0].status.value == "verified" and actions[made[0].id] == "kept"
+
+            # A bad edit, then restore-backup from the nightly backup: a pause showing the row counts.
+            wanted = _with(database_url, lambda s: AssignmentRepository(s).digest(start=START, end=END))
+            with database.write() as session:
+                session.execute(AssignmentRow.__table__.delete().where(AssignmentRow.date == START))
+            restore = deployments["restore-backup"]
+            restoring = served.run(restore, {**restore.parameters["params"], "backup_id": made[0].id})
+            paused = served.wait_for(restoring, StateType.PAUSED, PAUSE_SECONDS)
+            description, schema = served.pause_form(paused)
+            assert description.startswith("## Approve restoring the whole database") and "| assignments |" in description
+            assert schema["required"] == ["approver"]
+            served.resume(restoring, {"approve": True, "approver": APPROVER, "comment": "undo the bad edit"})
+            served.wait_for(restoring, StateType.COMPLETED, FINISH_SECONDS)
+            assert _with(database_url, lambda s: AssignmentRepository(s).digest(start=START, end=END)) == wanted
+            changes = {row["table"]: row for row in served.artifacts(restoring)["restore-changes"][1]}
+            assert changes["assignments"]["change"] == 2
+    finally:
+        database.dispose()
+    actions = _with(database_url, lambda s: (AuditLog(s).verify().ok, [(e.actor, e.action) for e in AuditLog(s).events()]))
+    assert actions[0]
+    assert {(APPROVER, "backup.prune"), (APPROVER, "backup.restore_approval"), (APPROVER, "backup.restore")} <= set(actions[1])

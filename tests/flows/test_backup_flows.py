@@ -15,10 +15,10 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from backupdata import old_backups
 from dbstate import table_rows
 from factories import program_document
 from rotaguard.backups import BackupStatus
-from rotaguard.backups.manifest import write_manifest
 from rotaguard.db import AssignmentRepository, AuditLog, Database
 from rotaguard.db.locks import SCHEDULE_WRITES, acquire_lock, release_lock
 from rotaguard.db.tables import AssignmentRow, AuditEventRow
@@ -77,20 +77,8 @@ class Running:
         return self.box["outcome"]
 
 
-def _age(store, backup_id: str, days: int) -> None:
-    """Rewrite a backup's manifest as if it had been taken ``days`` ago."""
-    manifest = store.get(backup_id)
-    write_manifest(manifest.model_copy(update={"created_at": manifest.created_at - dt.timedelta(days=days)}), store.directory)
-
-
 def _old_backups(database: Database, count: int) -> list[str]:
-    """``count`` verified backups 40..(40+count) days old, oldest first: the first is the baseline."""
-    store = open_store(database)
-    ids = [store.create(label="regular").id for _ in range(count)]
-    for age, backup_id in zip(range(40 + count, 40, -1), ids):
-        _age(store, backup_id, age)
-    store.sync_records()
-    return ids
+    return old_backups(open_store(database), count)
 
 
 def _artifact_rows(flow_run_id: str, key: str) -> list[dict]:

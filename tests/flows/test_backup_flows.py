@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-import time
 import uuid
 
 import pytest
@@ -17,19 +15,18 @@ from sqlalchemy import select
 
 from backupdata import old_backups
 from dbstate import table_rows
+from pausing import Running
 from factories import program_document
 from rotaguard.backups import BackupStatus
 from rotaguard.db import AssignmentRepository, AuditLog, Database
 from rotaguard.db.locks import SCHEDULE_WRITES, acquire_lock, release_lock
 from rotaguard.db.tables import AssignmentRow, AuditEventRow
 from rotaguard.flows.nightly_backup import NightlyBackupParams, nightly_backup
-from rotaguard.flows.pauses import pending_answer
 from rotaguard.flows.restore_backup import RestoreParams, restore_backup
 from rotaguard.interchange.document import parse_document
 from rotaguard.interchange.importer import import_document
 from rotaguard.tasks.context import open_store
 
-PAUSE_SECONDS = 90
 MARCH_12, MARCH_13 = dt.date(2026, 3, 12), dt.date(2026, 3, 13)
 # Operational tables a full restore keeps as they are now (see BackupStore.restore).
 OPERATIONAL = ("audit_events", "backup_records", "operation_locks")
@@ -39,42 +36,6 @@ def _seed(database_url: str) -> Database:
     database = Database(database_url)
     import_document(database, parse_document(json.dumps(program_document())), actor="test", source="factory")
     return database
-
-
-class Running:
-    """A flow called in a thread, and the pause it reaches."""
-
-    def __init__(self, call) -> None:
-        self.box: dict = {}
-        self.thread = threading.Thread(target=lambda: self.box.update(outcome=call()), daemon=True)
-        self.thread.start()
-
-    def paused(self, request_id: str):
-        """The flow run once the API shows it Paused, and the description its form shows."""
-        from prefect import get_client
-
-        deadline = time.monotonic() + PAUSE_SECONDS
-        while time.monotonic() < deadline and self.thread.is_alive():
-            pending = pending_answer(request_id)
-            if pending is not None:
-                with get_client(sync_client=True) as client:
-                    state = client.read_flow_run(uuid.UUID(pending.flow_run_id)).state
-                if state is not None and state.is_paused():
-                    return pending
-            time.sleep(0.3)
-        raise AssertionError(f"the flow never paused (it ended: {self.box})")
-
-    def answer(self, request_id: str, run_input: dict):
-        from prefect.flow_runs import resume_flow_run
-
-        pending = self.paused(request_id)
-        resume_flow_run(uuid.UUID(pending.flow_run_id), run_input=run_input)
-        return self.outcome()
-
-    def outcome(self):
-        self.thread.join(timeout=PAUSE_SECONDS)
-        assert not self.thread.is_alive(), "the flow did not finish after its answer"
-        return self.box["outcome"]
 
 
 def _old_backups(database: Database, count: int) -> list[str]:

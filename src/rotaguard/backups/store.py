@@ -158,7 +158,10 @@ class BackupStore:
         """Dump to a temporary name, fsync, rename; write the manifest; verify when asked."""
         if not LABEL.fullmatch(label):
             raise InputError("--label", [Problem("--label", f"{label!r} is not regular, sacred or pre-op:<what>")])
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackupError(f"the backup directory {self.directory} is unavailable: {exc.strerror or exc}") from None
         when = _now()
         backup_id = backup_name(label, when)
         suffix = 1
@@ -288,6 +291,18 @@ class BackupStore:
             if manifest.status is BackupStatus.VERIFIED and (max_age is None or now - manifest.created_at <= max_age):
                 return manifest
         return None
+
+    def ensure_recent(self, *, label: str, max_age: dt.timedelta) -> Manifest:
+        """A verified backup under ``max_age`` taken after the last audited change, or a new verified one."""
+        manifest = self.latest_verified(max_age=max_age)
+        with self.database.read() as session:
+            newest_event = next(iter(AuditLog(session).events(limit=1)), None)
+        # A backup older than the last audited change would restore more than the coming write.
+        if manifest is None or (newest_event is not None and newest_event.occurred_at > manifest.created_at):
+            manifest = self.create(label=label)
+        if manifest.status is not BackupStatus.VERIFIED:
+            raise BackupError(f"backup {manifest.id} is not verified")
+        return manifest
 
     # ------------------------------------------------------------------ restore
 

@@ -20,7 +20,7 @@ from rotaguard.cli.context import close_databases, display_url, load_settings, o
 from rotaguard.cli.swap import swap_app
 from rotaguard.cli.output import JsonOption, console, emit_json, fail_line, json_already_emitted, reset_json_state, table
 from rotaguard.db import AuditLog
-from rotaguard.db.migrate import current_revision, head_revision, upgrade
+from rotaguard.db.migrate import current_revision, upgrade
 from rotaguard.deployments.limits import ensure_concurrency_limit
 from rotaguard.domain import BLOCK_DAYS, Program, Role
 from rotaguard.errors import InputError, Problem, RotaGuardError
@@ -102,6 +102,27 @@ def _write_files(files: dict[Path, bytes]) -> None:
             except OSError:
                 pass
         raise RotaGuardError(f"cannot write {current}: {exc.strerror or exc}") from None
+
+
+def _backup_before(settings, database, operation_id: str):
+    """What a MEDIUM operation without a flow needs before it writes: a verified backup under 2 hours
+    old (reused, or taken now). A database whose schedule tables are all empty has nothing to lose."""
+    from sqlalchemy import func, select
+
+    from rotaguard.backups import BackupError, BackupStore
+    from rotaguard.db.tables import Base
+    from rotaguard.operations import SCHEDULE_TABLES, operation
+
+    requirements = operation(operation_id).requirements
+    with database.read() as session:
+        holds = any(session.scalar(select(func.count()).select_from(Base.metadata.tables[name])) for name in SCHEDULE_TABLES)
+    if not holds or requirements.verified_backup_max_age is None:
+        return None
+    store = BackupStore(database=database, directory=settings.resolved_backup_dir, retention_days=settings.backup_retention_days, min_keep=settings.backup_min_keep)
+    try:
+        return store.ensure_recent(label=f"pre-op:{operation_id.replace('_', '-')}", max_age=requirements.verified_backup_max_age)
+    except BackupError as error:
+        raise RotaGuardError(f"no verified backup, so nothing was written: {error}") from None
 
 
 def _stored_program(database) -> tuple[Program, dict]:
@@ -218,10 +239,17 @@ def program_import(
     json_output: JsonOption = False,
 ) -> None:
     """Check a program document completely, then add and update it in one transaction."""
+    from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
+
     document = read_document(file)
-    database = open_database(load_settings())
+    settings = load_settings()
+    database = open_database(settings)
     require_current_schema(database)
-    result = import_document(database, document, actor=_actor(), source=file.name)
+    with LockLease(database, name=SCHEDULE_WRITES, holder=f"import-{os.getpid()}", wait_seconds=30) as lease:
+        if not lease.held:
+            raise RotaGuardError("a schedule write is in progress: the import waits for the schedule-writes lock; try again later")
+        _backup_before(settings, database, "import_program")
+        result = import_document(database, document, actor=_actor(), source=file.name)
     warnings = document_warnings(document)
     for warning in warnings:
         sys.stderr.write(f"rotaguard: warning: {warning}\n")
@@ -694,6 +722,100 @@ def _generate_with_approval(params, database):
     return box["outcome"]
 
 
+def _run_gated(flow_call, params, *, yes: bool, question: str, answer, request_id: str):
+    """Run a gated flow in this process: approved by --yes, at the terminal, or in the Prefect UI."""
+    ensure_concurrency_limit()
+    if yes:
+        return flow_call(params)
+    from rotaguard.cli.answers import run_answering
+
+    return run_answering(lambda: flow_call(params), request_id=request_id, question=question, answer=answer)
+
+
+def _print_outcome(outcome, json_output: bool, *, success: str, message: str) -> None:
+    if json_output:
+        emit_json({"ok": outcome.status == success, **outcome.model_dump(mode="json")})
+    elif outcome.status == success:
+        console.print(message)
+        if outcome.counts:
+            console.print(table("Counts", ["count", "value"], [[k, v] for k, v in outcome.counts.items()]))
+    if outcome.status != success:
+        raise RotaGuardError(f"not {success}: {outcome.status}: {outcome.reason}")
+
+
+@app.command()
+def assign(
+    file: Annotated[Path, typer.Option("--file", help="A JSON or CSV file of assignments: person, date, slot, rotation[, locked].")],
+    yes: Annotated[bool, typer.Option("--yes", help="Approve as the invoking user instead of pausing.")] = False,
+    approval_timeout: Annotated[int, typer.Option(min=10, max=604800, help="Seconds to wait for approval.")] = 3600,
+    json_output: JsonOption = False,
+) -> None:
+    """Load assignments prepared elsewhere through the bulk-assign flow: every row is checked first (all
+    problems listed, nothing written), then lock, verified backup, approval, one-transaction write,
+    validation, and the range restored when validation fails. Exit 0 only when published."""
+    import uuid
+
+    from rotaguard.interchange.assignments import read_assignment_file
+
+    settings = load_settings()
+    database = open_database(settings)
+    _stored_program(database)
+    read_assignment_file(file)  # every problem in the file, with its line or JSON path, before any flow runs
+    close_databases()
+    _require_an_answerer(yes, f"loading {file}")
+    _prefect_environment(settings)
+    from rotaguard.flows.bulk_assign import BulkAssignParams, bulk_assign
+
+    run_id = str(uuid.uuid4())
+    params = _flow_params(BulkAssignParams, path=str(file.resolve()), actor=_actor(), auto_approve_as=_actor() if yes else None, approval_timeout_seconds=approval_timeout, run_id=run_id)
+    outcome = _run_gated(
+        bulk_assign, params, yes=yes, question=f"Write the assignments of {file.name}?", request_id=run_id,
+        answer=lambda approve: {"approve": approve, "approver": _actor(), "comment": "answered at the terminal"},
+    )
+    _print_outcome(outcome, json_output, success="published", message=f"Assignments of {file.name} published (run {outcome.run_id}, backup {outcome.backup_id}).")
+
+
+@app.command()
+def clear(
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day, inclusive (YYYY-MM-DD).")],
+    people: Annotated[list[str] | None, typer.Option("--people", help="Only these people (repeat the option).")] = None,
+    include_locked: Annotated[bool, typer.Option("--include-locked", help="Also delete locked assignments.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm as the invoking user instead of pausing (needs --confirm).")] = False,
+    confirm: Annotated[str | None, typer.Option(help="With --yes: the range typed exactly, START..END.")] = None,
+    approval_timeout: Annotated[int, typer.Option(min=10, max=604800, help="Seconds to wait for the confirmation.")] = 3600,
+    json_output: JsonOption = False,
+) -> None:
+    """CRITICAL: delete the unlocked assignments of a range through the clear-assignments flow: verified
+    backup, then a confirmation showing what is deleted per person and rotation, where the range must be
+    typed; one transaction; audited with the counts and the backup id. Exit 0 only when cleared."""
+    import uuid
+
+    first, last = _date_range(start, end)
+    settings = load_settings()
+    database = open_database(settings)
+    _stored_program(database)
+    if yes and confirm is None:
+        raise InputError("--confirm", [Problem("--confirm", f"--yes needs --confirm {first}..{last} (the range typed exactly)")])
+    close_databases()
+    _require_an_answerer(yes, f"clearing {first}..{last}")
+    _prefect_environment(settings)
+    from rotaguard.flows.clear_assignments import ClearParams, clear_assignments
+
+    run_id = str(uuid.uuid4())
+    params = _flow_params(
+        ClearParams, start=first, end=last, people=people or None, include_locked=include_locked,
+        confirm_range_as=_actor() if yes else None, confirmation=confirm if yes else None, approval_timeout_seconds=approval_timeout, run_id=run_id,
+    )
+
+    def typed_answer(approve: bool) -> dict:
+        typed = typer.prompt(f"Type the range to confirm ({params.range_text})", default="") if approve else ""
+        return {"approve": approve, "approver": _actor(), "typed_range": typed.strip() or "0000-00-00..0000-00-00", "comment": "answered at the terminal"}
+
+    outcome = _run_gated(clear_assignments, params, yes=yes, question=f"Delete these assignments of {params.range_text}?", request_id=run_id, answer=typed_answer)
+    _print_outcome(outcome, json_output, success="cleared", message=f"Cleared {outcome.counts.get('deleted', 0)} assignments of {params.range_text} (backup {outcome.backup_id}).")
+
+
 @app.command()
 def serve(json_output: JsonOption = False) -> None:
     """Serve the Prefect deployments (generate, validate and the swap flows) until stopped, to run them
@@ -893,7 +1015,6 @@ def backup_restore(
     _prefect_environment(settings)
     import uuid
 
-    from rotaguard.cli.answers import run_answering
     from rotaguard.flows.restore_backup import RestoreParams, restore_backup
 
     params = _flow_params(
@@ -906,16 +1027,10 @@ def backup_restore(
         approval_timeout_seconds=approval_timeout,
         request_id=str(uuid.uuid4()),
     )
-    ensure_concurrency_limit()
-    if yes:
-        outcome = restore_backup(params)
-    else:
-        outcome = run_answering(
-            lambda: restore_backup(params),
-            request_id=params.request_id,
-            question=f"Restore {params.what} from {backup_id}?",
-            answer=lambda approve: {"approve": approve, "approver": _actor(), "comment": "answered at the terminal"},
-        )
+    outcome = _run_gated(
+        restore_backup, params, yes=yes, question=f"Restore {params.what} from {backup_id}?", request_id=params.request_id,
+        answer=lambda approve: {"approve": approve, "approver": _actor(), "comment": "answered at the terminal"},
+    )
     if json_output:
         emit_json({"ok": outcome.status == "restored", **outcome.model_dump(mode="json")})
     elif outcome.status == "restored":

@@ -8,16 +8,12 @@ import uuid
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.concurrency.sync import concurrency
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
-from rotaguard.db import AuditLog
-from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
-from rotaguard.db.runs import ScheduleRunRepository
-from rotaguard.tasks.context import open_database
+from rotaguard.flows.gate import LOCKED, audit, create_run, holding_schedule_writes, record_run, recover_interrupted_runs
 from rotaguard.tasks.generation import (
     GateError,
     check_health,
@@ -70,36 +66,6 @@ class GenerateOutcome(BaseModel):
     backup_id: str | None = None
     flow_run_id: str | None = None
     metrics: dict = Field(default_factory=dict)
-
-
-def _record(run_id: str, **values) -> None:
-    database = open_database()
-    try:
-        with database.write() as session:
-            ScheduleRunRepository(session).update(run_id=run_id, **values)
-    finally:
-        database.dispose()
-
-
-def _audit(action: str, run_id: str, details: dict, actor: str = "rotaguard") -> None:
-    database = open_database()
-    try:
-        with database.write() as session:
-            AuditLog(session).append(actor=actor, action=action, subject=run_id, details=details)
-    finally:
-        database.dispose()
-
-
-def recover_interrupted_runs(own_run_id: str):
-    """Runs that died mid-write are put back before this one starts (it holds the lock)."""
-    from rotaguard.recovery import recover_interrupted
-    from rotaguard.tasks.context import open_store
-
-    database = open_database()
-    try:
-        return recover_interrupted(database, open_store(database), actor="rotaguard", skip=own_run_id)
-    finally:
-        database.dispose()
 
 
 def _count(number: int, singular: str, plural: str | None = None) -> str:
@@ -184,29 +150,15 @@ def generate_schedule(params: GenerateParams) -> GenerateOutcome:
     # A re-run of the same flow run is the same generation: same row, cached backup and solve.
     run_id = params.run_id or this_flow_run or str(uuid.uuid4())
     outcome = GenerateOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
-    database = open_database()
-    try:
-        with database.write() as session:
-            ScheduleRunRepository(session).create(run_id=run_id, start=params.start, end=params.end, algorithm=params.algorithm, flow_run_id=this_flow_run)
-    finally:
-        database.dispose()
-    lock_database = open_database()
-    try:
-        # A short lease: a holder killed with SIGKILL frees its slot within a minute.
-        with concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=params.lock_wait_seconds, strict=True, lease_duration=60):
-            with LockLease(lock_database, name=SCHEDULE_WRITES, holder=run_id, wait_seconds=params.lock_wait_seconds) as lease:
-                if not lease.held:
-                    outcome = outcome.model_copy(update={"status": "rejected", "reason": "locked: another schedule write is in progress"})
-                    _record(run_id, status="rejected", error=outcome.reason)
-                    return outcome
-                for recovered in recover_interrupted_runs(run_id):
-                    logger.warning("recovered interrupted run %s: %s", recovered.run_id, recovered.detail)
-                outcome = _generate(params, run_id, outcome, logger)
-    except TimeoutError:
-        outcome = outcome.model_copy(update={"status": "rejected", "reason": "locked: another schedule write is in progress"})
-        _record(run_id, status="rejected", error=outcome.reason)
-    finally:
-        lock_database.dispose()
+    create_run(run_id, start=params.start, end=params.end, algorithm=params.algorithm, flow_run_id=this_flow_run)
+    with holding_schedule_writes(run_id, params.lock_wait_seconds) as held:
+        if held:
+            for recovered in recover_interrupted_runs(run_id):
+                logger.warning("recovered interrupted run %s: %s", recovered.run_id, recovered.detail)
+            outcome = _generate(params, run_id, outcome, logger)
+        else:
+            outcome = outcome.model_copy(update={"status": "rejected", "reason": LOCKED})
+            record_run(run_id, status="rejected", error=outcome.reason)
     logger.info("generation %s ended %s %s", run_id, outcome.status, outcome.reason)
     return outcome
 
@@ -215,34 +167,34 @@ def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome, log
     try:
         backup = ensure_recent_backup(run_id, params.start, params.end)
         outcome = outcome.model_copy(update={"backup_id": backup["id"]})
-        _record(run_id, backup_id=backup["id"])
+        record_run(run_id, backup_id=backup["id"])
         check_health()
         counts = verify_data(params.start, params.end)
     except GateError as error:
-        _record(run_id, status="failed", error=str(error))
+        record_run(run_id, status="failed", error=str(error))
         return outcome.model_copy(update={"status": "failed", "reason": str(error)})
-    _record(run_id, status="running", metrics={"awaiting_approval": True})
+    record_run(run_id, status="running", metrics={"awaiting_approval": True})
     try:
         approval = request_approval(params, backup, counts)
     except Exception as error:  # a pause that times out is a rejection
         approval = None
         logger.info("approval not given: %s", type(error).__name__)
     approved = approval is not None and approval.approve
-    _record(run_id, approved_by=approval.approver if approval else None, metrics={"awaiting_approval": False})
-    _audit("schedule.approval", run_id, {"approved": approved, "comment": approval.comment if approval else "timed out"}, actor=approval.approver if approval else "nobody")
+    record_run(run_id, approved_by=approval.approver if approval else None, metrics={"awaiting_approval": False})
+    audit("schedule.approval", run_id, {"approved": approved, "comment": approval.comment if approval else "timed out"}, actor=approval.approver if approval else "nobody")
     if not approved:
         reason = "rejected by " + approval.approver if approval else "approval timed out"
-        _record(run_id, status="rejected", error=reason)
+        record_run(run_id, status="rejected", error=reason)
         return outcome.model_copy(update={"status": "rejected", "reason": reason})
     try:
         result = solve_block(run_id, params.start, params.end, params.algorithm, params.timeout_seconds)
     except GateError as error:
-        _record(run_id, status="failed", error=str(error))
+        record_run(run_id, status="failed", error=str(error))
         return outcome.model_copy(update={"status": "failed", "reason": str(error)})
     pre_digest = mark_writing(run_id, params.start, params.end, backup["id"])
     try:
         write_schedule(run_id, params.start, params.end, result.schedule)
-        _record(run_id, status="validating")
+        record_run(run_id, status="validating")
         report = validate_written_schedule(params.start, params.end, params.require_n1)
         metrics = _metrics_row(report, result)
         _publish_artifacts(params, metrics, report, result.schedule)
@@ -250,11 +202,11 @@ def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome, log
     except Exception as error:
         failed_gate, metrics = f"{type(error).__name__}: {error}", {}
     if failed_gate is None:
-        _record(run_id, status="published", metrics=metrics)
-        _audit("schedule.publish", run_id, metrics)
+        record_run(run_id, status="published", metrics=metrics)
+        audit("schedule.publish", run_id, metrics)
         return outcome.model_copy(update={"status": "published", "metrics": metrics})
     restore_range(backup["id"], params.start, params.end, pre_digest, run_id)
-    _record(run_id, status="rolled_back", error=failed_gate, metrics=metrics)
+    record_run(run_id, status="rolled_back", error=failed_gate, metrics=metrics)
     return outcome.model_copy(update={"status": "rolled_back", "reason": failed_gate, "metrics": metrics})
 
 

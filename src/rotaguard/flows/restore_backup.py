@@ -9,17 +9,14 @@ from typing import Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
-from prefect.concurrency.sync import concurrency
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.backups.store import BACKUP_ID
-from rotaguard.db import AuditLog
-from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
+from rotaguard.flows.gate import LOCKED, audit, holding_schedule_writes
 from rotaguard.flows.generate_schedule import Approval
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.tasks.backups import check_restore_source, create_verified_backup, preview_restore, restore_from_backup, undo_restore, verify_restore
-from rotaguard.tasks.context import open_database
 from rotaguard.tasks.generation import GateError
 
 MAX_RANGE_DAYS = 366
@@ -68,15 +65,6 @@ class RestoreOutcome(BaseModel):
     flow_run_id: str | None = None
 
 
-def _audit(action: str, subject: str, details: dict, actor: str) -> None:
-    database = open_database()
-    try:
-        with database.write() as session:
-            AuditLog(session).append(actor=actor, action=action, subject=subject, details=details)
-    finally:
-        database.dispose()
-
-
 def _approval_description(params: RestoreParams, source: dict, pre_restore: dict, changes: list[dict]) -> str:
     rows = "\n".join(f"| {c['table']} | {c['now']:,} | {c['in_backup']:,} | {c['change']:+,} | {c['note']} |" for c in changes)
     return (
@@ -107,18 +95,11 @@ def restore_backup(params: RestoreParams) -> RestoreOutcome:
     this_flow_run = str(flow_run.id) if flow_run.id else None
     request_id = params.request_id or this_flow_run or str(uuid.uuid4())
     outcome = RestoreOutcome(status="failed", backup_id=params.backup_id, scope=params.scope, flow_run_id=this_flow_run)
-    lock_database = open_database()
-    try:
-        with concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=params.lock_wait_seconds, strict=True, lease_duration=60):
-            with LockLease(lock_database, name=SCHEDULE_WRITES, holder=f"restore-{request_id}", wait_seconds=params.lock_wait_seconds) as lease:
-                if lease.held:
-                    outcome = _restore(params, request_id, outcome)
-                else:
-                    outcome = outcome.model_copy(update={"status": "rejected", "reason": "locked: another schedule write is in progress"})
-    except TimeoutError:
-        outcome = outcome.model_copy(update={"status": "rejected", "reason": "locked: another schedule write is in progress"})
-    finally:
-        lock_database.dispose()
+    with holding_schedule_writes(f"restore-{request_id}", params.lock_wait_seconds) as held:
+        if held:
+            outcome = _restore(params, request_id, outcome)
+        else:
+            outcome = outcome.model_copy(update={"status": "rejected", "reason": LOCKED})
     logger.info("restore of %s from %s ended %s %s", params.what, params.backup_id, outcome.status, outcome.reason)
     return outcome
 
@@ -134,7 +115,7 @@ def _restore(params: RestoreParams, request_id: str, outcome: RestoreOutcome) ->
     create_table_artifact(key="restore-changes", table=changes, description=f"Restoring {params.what} from {params.backup_id}: rows now and in the backup")
     approval = request_restore_approval(params, request_id, source, pre_restore, changes)
     approved = approval is not None and approval.approve
-    _audit(
+    audit(
         "backup.restore_approval",
         params.backup_id,
         {"approved": approved, "scope": params.scope, "comment": approval.comment if approval else "timed out", "pre_restore_backup": pre_restore["id"]},

@@ -8,7 +8,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import OperationalError
 
-from rotaguard.backups import BackupStatus
+from rotaguard.backups import BackupError
+from rotaguard.operations import BACKUP_MAX_AGE
 from rotaguard.compliance import Report, validate
 from rotaguard.db import AssignmentRepository, AuditLog, ProgramRepository
 from rotaguard.db.runs import ScheduleRunRepository
@@ -19,7 +20,7 @@ from rotaguard.settings import Settings
 from rotaguard.solver import Progress, ScheduleProblem, SolveResult, SolverStatus, solve
 from rotaguard.tasks.context import open_database, open_store
 
-BACKUP_REUSE = dt.timedelta(hours=2)
+BACKUP_REUSE = BACKUP_MAX_AGE
 # The log record attribute that carries a solver Progress, for whoever shows it live (the CLI).
 SOLVER_PROGRESS = "solver_progress"
 
@@ -62,18 +63,12 @@ def ensure_recent_backup(run_id: str, start: dt.date, end: dt.date, operation: s
     """Reuse a verified backup under 2 hours old, or create and verify one."""
     database = open_database()
     try:
-        store = open_store(database)
-        manifest = store.latest_verified(max_age=BACKUP_REUSE)
-        with database.read() as session:
-            newest_event = next(iter(AuditLog(session).events(limit=1)), None)
-        # A backup older than the last audited change would restore more than this run's write.
-        if manifest is None or (newest_event is not None and newest_event.occurred_at > manifest.created_at):
-            manifest = store.create(label=f"pre-op:{operation}-{start}-{end}")
-        if manifest.status is not BackupStatus.VERIFIED:
-            raise GateError(f"backup {manifest.id} is not verified")
-        return {"id": manifest.id, "created_at": manifest.created_at.isoformat(), "size_bytes": manifest.size_bytes, "sha256": manifest.sha256}
+        manifest = open_store(database).ensure_recent(label=f"pre-op:{operation}-{start}-{end}", max_age=BACKUP_REUSE)
+    except BackupError as error:
+        raise GateError(str(error)) from None
     finally:
         database.dispose()
+    return {"id": manifest.id, "created_at": manifest.created_at.isoformat(), "size_bytes": manifest.size_bytes, "sha256": manifest.sha256}
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
@@ -126,7 +121,7 @@ def _slot(name: str):
     return Slot(name)
 
 
-def _load_program_and_schedule(start: dt.date, end: dt.date):
+def load_program_and_schedule(start: dt.date, end: dt.date):
     """The stored program and every assignment the range's 28-day windows can reach."""
     database = open_database()
     try:
@@ -142,7 +137,7 @@ def _load_program_and_schedule(start: dt.date, end: dt.date):
 
 
 def _load_problem(start: dt.date, end: dt.date) -> ScheduleProblem:
-    program, existing = _load_program_and_schedule(start, end)
+    program, existing = load_program_and_schedule(start, end)
     return ScheduleProblem(program=program, start=start, end=end, existing=existing)
 
 
@@ -199,7 +194,7 @@ def write_schedule(run_id: str, start: dt.date, end: dt.date, schedule: Schedule
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
 def validate_written_schedule(start: dt.date, end: dt.date, require_n1: bool) -> Report:
     """The compliance engine on what is now in the database."""
-    program, schedule = _load_program_and_schedule(start, end)
+    program, schedule = load_program_and_schedule(start, end)
     return validate(schedule, program, start=start, end=end, resilience=require_n1)
 
 

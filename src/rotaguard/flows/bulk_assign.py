@@ -1,0 +1,140 @@
+"""``bulk_assign``: parse and check everything -> lock -> verified backup -> checks on the tentative
+schedule -> approval -> one-transaction write -> validation -> publish, or restore the range."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+from prefect.runtime import flow_run
+from pydantic import BaseModel, Field, model_validator
+
+from rotaguard.errors import RotaGuardError
+from rotaguard.flows.gate import LOCKED, audit, create_run, holding_schedule_writes, record_run, recover_interrupted_runs
+from rotaguard.flows.generate_schedule import Approval
+from rotaguard.flows.pauses import pause_for_answer
+from rotaguard.interchange.assignments import MAX_ROWS, AssignmentEntry, parse_assignment_rows, read_assignment_file
+from rotaguard.operations import operation
+from rotaguard.tasks.assignments import check_bulk_assignments, write_bulk_assignments
+from rotaguard.tasks.generation import GateError, ensure_recent_backup, mark_writing, restore_range, validate_written_schedule
+
+OPERATION = operation("bulk_assign")
+
+
+class AssignmentItem(BaseModel):
+    """One assignment as the UI form or the API sends it."""
+
+    person: str = Field(min_length=1, max_length=64)
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    slot: str = Field(pattern="^(AM|PM|CALL)$")
+    rotation: str = Field(min_length=1, max_length=64)
+    locked: bool = False
+
+
+class BulkAssignParams(BaseModel):
+    """The assignments to load (inline, or a JSON/CSV file on the machine running the flow) and how long to wait."""
+
+    assignments: list[AssignmentItem] | None = Field(default=None, max_length=MAX_ROWS)
+    path: str | None = Field(default=None, max_length=4096, description="A JSON or CSV file readable where the flow runs")
+    actor: str = Field(default="rotaguard", min_length=1, max_length=200, pattern=r"\S")
+    auto_approve_as: str | None = Field(default=None, max_length=200, pattern=r"\S", description="Approve without pausing, as this person")
+    approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
+    lock_wait_seconds: int = Field(default=30, ge=0, le=3600)
+    run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9\-]{1,36}$")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "BulkAssignParams":
+        if (self.assignments is None) == (self.path is None):
+            raise ValueError("give either assignments or path")
+        if self.assignments is not None and not self.assignments:
+            raise ValueError("assignments is empty")
+        return self
+
+
+class WriteOutcome(BaseModel):
+    status: str  # published (cleared), rejected, failed or rolled_back
+    reason: str = ""
+    run_id: str
+    backup_id: str | None = None
+    approved_by: str | None = None
+    counts: dict = Field(default_factory=dict)
+    flow_run_id: str | None = None
+
+
+def load_entries(params: BulkAssignParams) -> list[AssignmentEntry]:
+    """Parse every row (a problem anywhere refuses them all, naming each place)."""
+    if params.path is not None:
+        return read_assignment_file(Path(params.path))
+    return parse_assignment_rows([item.model_dump() for item in params.assignments])
+
+
+def _approval_description(check: dict, backup: dict) -> str:
+    warnings = "".join(f"  * {w}\n" for w in check["tier2_warnings"])
+    return (
+        f"## Approve loading {check['rows']:,} assignments, {check['start']} .. {check['end']}\n\n"
+        f"* {check['created']:,} new, {check['changed']:,} changed, {check['unchanged']:,} already so\n"
+        f"* No new Tier 1 violation on the tentative schedule; {check['tier2_after']} Tier 2 warnings\n{warnings}"
+        f"* Backup **{backup['id']}** taken {backup['created_at']}, verified\n\n"
+        "Set **approve** and give your name to write them in one transaction; anything else changes nothing."
+    )
+
+
+@flow(name="bulk-assign", description="Load assignments prepared elsewhere: checks, backup, approval, one-transaction write, validation, restore on failure.")
+def bulk_assign(params: BulkAssignParams) -> WriteOutcome:
+    logger = get_run_logger()
+    this_flow_run = str(flow_run.id) if flow_run.id else None
+    run_id = params.run_id or this_flow_run or str(uuid.uuid4())
+    outcome = WriteOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
+    try:
+        entries = load_entries(params)
+    except RotaGuardError as error:
+        return outcome.model_copy(update={"reason": f"{error}: " + "; ".join(f"{p.path}: {p.message}" for p in getattr(error, "problems", [])[:5])})
+    start, end = min(e.date for e in entries), max(e.date for e in entries)
+    create_run(run_id, start=start, end=end, algorithm="bulk_assign", flow_run_id=this_flow_run)
+    with holding_schedule_writes(run_id, params.lock_wait_seconds) as held:
+        if held:
+            for recovered in recover_interrupted_runs(run_id):
+                logger.warning("recovered interrupted run %s: %s", recovered.run_id, recovered.detail)
+            outcome = _load(params, run_id, entries, outcome)
+        else:
+            outcome = outcome.model_copy(update={"status": "rejected", "reason": LOCKED})
+    record_run(run_id, status=outcome.status, error=outcome.reason or None, approved_by=outcome.approved_by, metrics=outcome.counts)
+    logger.info("bulk assignment %s ended %s %s", run_id, outcome.status, outcome.reason)
+    return outcome
+
+
+def _load(params: BulkAssignParams, run_id: str, entries: list[AssignmentEntry], outcome: WriteOutcome) -> WriteOutcome:
+    start, end = min(e.date for e in entries), max(e.date for e in entries)
+    try:
+        backup = ensure_recent_backup(run_id, start, end, operation="bulk")
+        outcome = outcome.model_copy(update={"backup_id": backup["id"]})
+        record_run(run_id, backup_id=backup["id"], status="running")
+        check = check_bulk_assignments(entries)
+    except GateError as error:
+        return outcome.model_copy(update={"reason": str(error)})
+    if params.auto_approve_as:
+        approval = Approval(approve=True, approver=params.auto_approve_as, comment="approved on the command line (--yes)")
+    else:
+        approval = pause_for_answer(Approval, description=_approval_description(check, backup), timeout_seconds=params.approval_timeout_seconds, request_id=run_id)
+    approved = approval is not None and approval.approve
+    audit("schedule.approval", run_id, {"operation": OPERATION.id, "approved": approved, "comment": approval.comment if approval else "timed out"}, actor=approval.approver if approval else "nobody")
+    if not approved:
+        return outcome.model_copy(update={"status": "rejected", "reason": "rejected by " + approval.approver if approval else "approval timed out"})
+    outcome = outcome.model_copy(update={"approved_by": approval.approver})
+    pre_digest = mark_writing(run_id, start, end, backup["id"])
+    try:
+        counts = write_bulk_assignments(run_id, entries, approval.approver)
+        report = validate_written_schedule(start, end, False)
+        failed_gate = None
+        if len(report.tier1) > check["tier1_before"]:
+            failed_gate = f"{len(report.tier1)} Tier 1 violations after the write: {report.tier1[0].message}"
+    except Exception as error:
+        counts, failed_gate = {}, f"{type(error).__name__}: {error}"
+    if failed_gate is None:
+        create_table_artifact(key="bulk-assign", table=[{"count": k, "value": v} for k, v in {**check, **counts}.items() if not isinstance(v, list)], description="Bulk assignment")
+        audit("schedule.publish", run_id, {"operation": OPERATION.id, **counts})
+        return outcome.model_copy(update={"status": "published", "counts": counts})
+    restore_range(backup["id"], start, end, pre_digest, run_id)
+    return outcome.model_copy(update={"status": "rolled_back", "reason": failed_gate, "counts": counts})

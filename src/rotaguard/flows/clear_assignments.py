@@ -1,0 +1,140 @@
+"""``clear_assignments`` (CRITICAL): lock -> verified backup -> what will be deleted, per person and
+rotation -> approval with the range typed to confirm -> one-transaction delete, audited with the
+counts and the backup id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+from prefect.input import RunInput
+from prefect.runtime import flow_run
+from pydantic import BaseModel, Field, model_validator
+
+from rotaguard.flows.bulk_assign import WriteOutcome
+from rotaguard.flows.gate import LOCKED, audit, create_run, holding_schedule_writes, record_run, recover_interrupted_runs
+from rotaguard.flows.pauses import pause_for_answer
+from rotaguard.operations import operation
+from rotaguard.tasks.assignments import delete_assignments, preview_clear
+from rotaguard.tasks.generation import GateError, ensure_recent_backup, mark_writing
+
+OPERATION = operation("clear_range")
+MAX_RANGE_DAYS = 366
+IDENTIFIER = r"^[A-Za-z0-9_.\-]{1,64}$"
+
+
+class ClearParams(BaseModel):
+    """Which assignments to delete: a date range, optionally only some people; locked ones only when asked."""
+
+    start: dt.date
+    end: dt.date
+    people: list[str] | None = Field(default=None, max_length=1000)
+    include_locked: bool = Field(default=False, description="Also delete locked assignments")
+    confirm_range_as: str | None = Field(default=None, max_length=200, pattern=r"\S", description="Approve without pausing, as this person")
+    confirmation: str | None = Field(default=None, max_length=40, description="With confirm_range_as: the range typed, START..END")
+    approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
+    lock_wait_seconds: int = Field(default=30, ge=0, le=3600)
+    run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9\-]{1,36}$")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "ClearParams":
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        if (self.end - self.start).days + 1 > MAX_RANGE_DAYS:
+            raise ValueError(f"a clearing covers at most {MAX_RANGE_DAYS} days")
+        for person in self.people or []:
+            if not _is_identifier(person):
+                raise ValueError(f"{person!r} is not a person id")
+        if self.confirm_range_as and self.confirmation != self.range_text:
+            raise ValueError(f"confirmation must be the range typed exactly: {self.range_text}")
+        return self
+
+    @property
+    def range_text(self) -> str:
+        return f"{self.start}..{self.end}"
+
+
+def _is_identifier(value: str) -> bool:
+    import re
+
+    return re.fullmatch(IDENTIFIER, value) is not None
+
+
+class ClearConfirmation(RunInput):
+    approve: bool = False
+    approver: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    # The range typed by the approver, START..END: the schema makes the form refuse anything else.
+    typed_range: str = Field(min_length=1, max_length=40, pattern=r"^\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}$")
+    comment: str = Field(default="", max_length=2000)
+
+
+def _confirmation_description(params: ClearParams, preview: dict, backup: dict) -> str:
+    rows = "\n".join(f"| {r['person']} | {r['rotation']} | {r['assignments']:,} |" for r in preview["by_person_rotation"])
+    who = ", ".join(params.people) if params.people else "everyone"
+    locked = "locked ones included" if params.include_locked else f"{preview['kept_locked']:,} locked ones are kept"
+    return (
+        f"## CRITICAL: delete {preview['total']:,} assignments, {params.start} .. {params.end}\n\n"
+        f"* People: {who}; {locked}\n"
+        f"* Backup **{backup['id']}** taken {backup['created_at']}, verified\n\n"
+        "| person | rotation | assignments deleted |\n|---|---|---:|\n"
+        f"{rows}\n\n"
+        f"To delete, set **approve**, give your name, and type the range exactly: **{params.range_text}**. "
+        "Anything else deletes nothing."
+    )
+
+
+@flow(name="clear-assignments", description="CRITICAL: delete a range's assignments after a backup and an approval that types the range.")
+def clear_assignments(params: ClearParams) -> WriteOutcome:
+    logger = get_run_logger()
+    this_flow_run = str(flow_run.id) if flow_run.id else None
+    run_id = params.run_id or this_flow_run or str(uuid.uuid4())
+    outcome = WriteOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
+    create_run(run_id, start=params.start, end=params.end, algorithm="clear", flow_run_id=this_flow_run)
+    with holding_schedule_writes(run_id, params.lock_wait_seconds) as held:
+        if held:
+            for recovered in recover_interrupted_runs(run_id):
+                logger.warning("recovered interrupted run %s: %s", recovered.run_id, recovered.detail)
+            outcome = _clear(params, run_id, outcome)
+        else:
+            outcome = outcome.model_copy(update={"status": "rejected", "reason": LOCKED})
+    record_run(run_id, status=outcome.status, error=outcome.reason or None, approved_by=outcome.approved_by, metrics=outcome.counts)
+    logger.info("clearing %s ended %s %s", run_id, outcome.status, outcome.reason)
+    return outcome
+
+
+def _clear(params: ClearParams, run_id: str, outcome: WriteOutcome) -> WriteOutcome:
+    try:
+        backup = ensure_recent_backup(run_id, params.start, params.end, operation="clear")
+        outcome = outcome.model_copy(update={"backup_id": backup["id"]})
+        record_run(run_id, backup_id=backup["id"], status="running")
+        preview = preview_clear(params.start, params.end, params.people, params.include_locked)
+    except GateError as error:
+        return outcome.model_copy(update={"reason": str(error)})
+    create_table_artifact(key="clear-preview", table=preview["by_person_rotation"] or [{"person": "", "rotation": "", "assignments": 0}], description=f"To delete: {params.range_text}")
+    if params.confirm_range_as:
+        answer = ClearConfirmation(approve=True, approver=params.confirm_range_as, typed_range=params.confirmation, comment="confirmed on the command line")
+    else:
+        answer = pause_for_answer(ClearConfirmation, description=_confirmation_description(params, preview, backup), timeout_seconds=params.approval_timeout_seconds, request_id=run_id)
+    confirmed = answer is not None and answer.approve and answer.typed_range.strip() == params.range_text
+    audit(
+        "schedule.approval",
+        run_id,
+        {"operation": OPERATION.id, "approved": confirmed, "typed_range": answer.typed_range if answer else "", "comment": answer.comment if answer else "timed out"},
+        actor=answer.approver if answer else "nobody",
+    )
+    if not confirmed:
+        if answer is None:
+            reason = "approval timed out"
+        elif not answer.approve:
+            reason = f"rejected by {answer.approver}"
+        else:
+            reason = f"the range typed ({answer.typed_range!r}) is not {params.range_text}: nothing deleted"
+        return outcome.model_copy(update={"status": "rejected", "reason": reason})
+    mark_writing(run_id, params.start, params.end, backup["id"])
+    try:
+        deleted = delete_assignments(run_id, params.start, params.end, params.people, params.include_locked, answer.approver, backup["id"], preview["total"])
+    except GateError as error:
+        return outcome.model_copy(update={"status": "failed", "reason": str(error), "approved_by": answer.approver})
+    return outcome.model_copy(update={"status": "cleared", "approved_by": answer.approver, "counts": {"deleted": deleted, "kept_locked": preview["kept_locked"]}})

@@ -1,0 +1,72 @@
+"""What every flow that writes the schedule tables shares: the schedule-writes slot and lock, the
+run record and its audit, and the approval pause."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+from prefect.concurrency.sync import concurrency
+
+from rotaguard.db import AuditLog
+from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
+from rotaguard.db.runs import ScheduleRunRepository
+from rotaguard.tasks.context import open_database
+
+LOCKED = "locked: another schedule write is in progress"
+
+
+@contextmanager
+def holding_schedule_writes(holder: str, wait_seconds: int) -> Iterator[bool]:
+    """The Prefect slot (strict: a missing limit is an error, not no limit) and the database lock,
+    renewed while held; yields False when either could not be had within ``wait_seconds``."""
+    lock_database = open_database()
+    with ExitStack() as stack:
+        stack.callback(lock_database.dispose)
+        try:
+            # A short lease: a holder killed with SIGKILL frees its slot within a minute.
+            stack.enter_context(concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=wait_seconds, strict=True, lease_duration=60))
+        except TimeoutError:
+            yield False
+            return
+        lease = stack.enter_context(LockLease(lock_database, name=SCHEDULE_WRITES, holder=holder, wait_seconds=wait_seconds))
+        yield lease.held
+
+
+def record_run(run_id: str, **values) -> None:
+    database = open_database()
+    try:
+        with database.write() as session:
+            ScheduleRunRepository(session).update(run_id=run_id, **values)
+    finally:
+        database.dispose()
+
+
+def create_run(run_id: str, *, start, end, algorithm: str, flow_run_id: str | None) -> None:
+    database = open_database()
+    try:
+        with database.write() as session:
+            ScheduleRunRepository(session).create(run_id=run_id, start=start, end=end, algorithm=algorithm, flow_run_id=flow_run_id)
+    finally:
+        database.dispose()
+
+
+def audit(action: str, subject: str, details: dict, actor: str = "rotaguard") -> None:
+    database = open_database()
+    try:
+        with database.write() as session:
+            AuditLog(session).append(actor=actor, action=action, subject=subject, details=details)
+    finally:
+        database.dispose()
+
+
+def recover_interrupted_runs(own_run_id: str):
+    """Runs that died mid-write are put back before this one starts (it holds the lock)."""
+    from rotaguard.recovery import recover_interrupted
+    from rotaguard.tasks.context import open_store
+
+    database = open_database()
+    try:
+        return recover_interrupted(database, open_store(database), actor="rotaguard", skip=own_run_id)
+    finally:
+        database.dispose()

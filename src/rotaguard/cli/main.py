@@ -655,8 +655,12 @@ def generate(
     _prefect_environment(settings)
     from rotaguard.flows.generate_schedule import GenerateParams, current_user, generate_schedule
 
+    import uuid
+
+    run_id = str(uuid.uuid4())
     params = _flow_params(
         GenerateParams,
+        run_id=run_id,
         start=first,
         end=last,
         algorithm=algorithm,
@@ -666,12 +670,14 @@ def generate(
         auto_approve_as=current_user() if yes else None,
         approval_timeout_seconds=approval_timeout,
     )
-    ensure_concurrency_limit()
     from rotaguard.cli.progress import solver_progress_line
     from rotaguard.tasks.generation import SOLVER_PROGRESS
 
     with solver_progress_line(SOLVER_PROGRESS):
-        outcome = generate_schedule(params) if yes else _generate_with_approval(params, database)
+        outcome = _run_gated(
+            generate_schedule, params, yes=yes, question=f"Publish a new schedule for {first}..{last}?", request_id=run_id,
+            answer=lambda approve: {"approve": approve, "approver": current_user(), "comment": "answered at the terminal"},
+        )
     payload = outcome.model_dump(mode="json")
     if json_output:
         emit_json(payload)
@@ -681,45 +687,6 @@ def generate(
             console.print(table("Metrics", ["metric", "value"], [[k, v] for k, v in outcome.metrics.items()]))
     if outcome.status != "published":
         raise RotaGuardError(f"not published: {outcome.status}: {outcome.reason}")
-
-
-def _generate_with_approval(params, database):
-    """Run the flow beside a watcher that answers its pause: at a terminal, or by pointing at the UI."""
-    import threading
-    import time
-    import uuid
-
-    from prefect.flow_runs import resume_flow_run
-    from prefect.settings import PREFECT_UI_URL
-
-    from rotaguard.db.runs import ScheduleRunRepository
-    from rotaguard.flows.generate_schedule import current_user, generate_schedule
-
-    run_id = str(uuid.uuid4())
-    params = params.model_copy(update={"run_id": run_id})
-    box: dict = {}
-    worker = threading.Thread(target=lambda: box.update(outcome=generate_schedule(params)), daemon=True)
-    worker.start()
-    asked = False
-    while worker.is_alive():
-        worker.join(timeout=1)
-        if asked:
-            continue
-        with database.read() as session:
-            run = ScheduleRunRepository(session).get(run_id=run_id)
-            waiting = run is not None and (run.metrics or {}).get("awaiting_approval") and run.flow_run_id
-            flow_run_id = run.flow_run_id if run else None
-        if not waiting:
-            continue
-        time.sleep(1)  # let the pause reach the API
-        asked = True
-        if sys.stdin.isatty():
-            answer = typer.confirm(f"Publish a new schedule for {params.start}..{params.end} (backup {run.backup_id})?", default=False)
-            resume_flow_run(uuid.UUID(flow_run_id), run_input={"approve": answer, "approver": current_user(), "comment": "answered at the terminal"})
-        else:
-            ui = PREFECT_UI_URL.value() or "the Prefect UI"
-            sys.stderr.write(f"rotaguard: waiting for approval in the Prefect UI: {ui}/runs/flow-run/{flow_run_id}\n")
-    return box["outcome"]
 
 
 def _run_gated(flow_call, params, *, yes: bool, question: str, answer, request_id: str):

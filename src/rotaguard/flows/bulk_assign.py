@@ -12,7 +12,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.errors import RotaGuardError
-from rotaguard.flows.gate import LOCKED, audit, create_run, holding_schedule_writes, record_run, recover_interrupted_runs
+from rotaguard.flows.gate import LOCKED, audit, create_run, holding_schedule_writes, record_run
 from rotaguard.flows.generate_schedule import Approval
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.interchange.assignments import MAX_ROWS, AssignmentEntry, parse_assignment_rows, read_assignment_file
@@ -93,10 +93,8 @@ def bulk_assign(params: BulkAssignParams) -> WriteOutcome:
         return outcome.model_copy(update={"reason": f"{error}: " + "; ".join(f"{p.path}: {p.message}" for p in getattr(error, "problems", [])[:5])})
     start, end = min(e.date for e in entries), max(e.date for e in entries)
     create_run(run_id, start=start, end=end, algorithm="bulk_assign", flow_run_id=this_flow_run)
-    with holding_schedule_writes(run_id, params.lock_wait_seconds) as held:
+    with holding_schedule_writes(run_id, params.lock_wait_seconds, recover=True) as held:
         if held:
-            for recovered in recover_interrupted_runs(run_id):
-                logger.warning("recovered interrupted run %s: %s", recovered.run_id, recovered.detail)
             outcome = _load(params, run_id, entries, outcome)
         else:
             outcome = outcome.model_copy(update={"status": "rejected", "reason": LOCKED})

@@ -14,7 +14,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.flows.bulk_assign import WriteOutcome
-from rotaguard.flows.gate import LOCKED, audit, create_run, holding_schedule_writes, record_run, recover_interrupted_runs
+from rotaguard.flows.gate import LOCKED, audit, create_run, holding_schedule_writes, record_run
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.operations import operation
 from rotaguard.tasks.assignments import delete_assignments, preview_clear
@@ -92,10 +92,8 @@ def clear_assignments(params: ClearParams) -> WriteOutcome:
     run_id = params.run_id or this_flow_run or str(uuid.uuid4())
     outcome = WriteOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
     create_run(run_id, start=params.start, end=params.end, algorithm="clear", flow_run_id=this_flow_run)
-    with holding_schedule_writes(run_id, params.lock_wait_seconds) as held:
+    with holding_schedule_writes(run_id, params.lock_wait_seconds, recover=True) as held:
         if held:
-            for recovered in recover_interrupted_runs(run_id):
-                logger.warning("recovered interrupted run %s: %s", recovered.run_id, recovered.detail)
             outcome = _clear(params, run_id, outcome)
         else:
             outcome = outcome.model_copy(update={"status": "rejected", "reason": LOCKED})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+from prefect import get_run_logger
 from prefect.concurrency.sync import concurrency
 
 from rotaguard.db import AuditLog
@@ -17,9 +18,10 @@ LOCKED = "locked: another schedule write is in progress"
 
 
 @contextmanager
-def holding_schedule_writes(holder: str, wait_seconds: int) -> Iterator[bool]:
+def holding_schedule_writes(holder: str, wait_seconds: int, *, recover: bool = False) -> Iterator[bool]:
     """The Prefect slot (strict: a missing limit is an error, not no limit) and the database lock,
-    renewed while held; yields False when either could not be had within ``wait_seconds``."""
+    renewed while held; yields False when either could not be had within ``wait_seconds``. With
+    ``recover``, runs that died mid-write are put back first (holding the lock, none can be alive)."""
     lock_database = open_database()
     with ExitStack() as stack:
         stack.callback(lock_database.dispose)
@@ -30,6 +32,9 @@ def holding_schedule_writes(holder: str, wait_seconds: int) -> Iterator[bool]:
             yield False
             return
         lease = stack.enter_context(LockLease(lock_database, name=SCHEDULE_WRITES, holder=holder, wait_seconds=wait_seconds))
+        if lease.held and recover:
+            for recovered in _recover_interrupted(holder):
+                get_run_logger().warning("recovered interrupted run %s: %s", recovered.run_id, recovered.detail)
         yield lease.held
 
 
@@ -60,8 +65,8 @@ def audit(action: str, subject: str, details: dict, actor: str = "rotaguard") ->
         database.dispose()
 
 
-def recover_interrupted_runs(own_run_id: str):
-    """Runs that died mid-write are put back before this one starts (it holds the lock)."""
+def _recover_interrupted(own_run_id: str):
+    """Runs that died mid-write are put back before this one starts (the caller holds the lock)."""
     from rotaguard.recovery import recover_interrupted
     from rotaguard.tasks.context import open_store
 

@@ -8,12 +8,12 @@ import uuid
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
-from rotaguard.flows.gate import LOCKED, audit, create_run, holding_schedule_writes, record_run, recover_interrupted_runs
+from rotaguard.flows.pauses import pause_for_answer
+from rotaguard.flows.gate import LOCKED, audit, create_run, holding_schedule_writes, record_run
 from rotaguard.tasks.generation import (
     GateError,
     check_health,
@@ -83,14 +83,12 @@ def _approval_description(params: GenerateParams, backup: dict, counts: dict) ->
     )
 
 
-def request_approval(params: GenerateParams, backup: dict, counts: dict) -> Approval:
+def request_approval(params: GenerateParams, backup: dict, counts: dict) -> Approval | None:
     """Pause for a person's decision (the Prefect UI form, or `rotaguard generate`)."""
     if params.auto_approve_as:
         return Approval(approve=True, approver=params.auto_approve_as, comment="approved on the command line (--yes)")
-    return pause_flow_run(
-        wait_for_input=Approval.with_initial_data(description=_approval_description(params, backup, counts)),
-        timeout=params.approval_timeout_seconds,
-        poll_interval=2,
+    return pause_for_answer(
+        Approval, description=_approval_description(params, backup, counts), timeout_seconds=params.approval_timeout_seconds, request_id=params.run_id
     )
 
 
@@ -151,10 +149,8 @@ def generate_schedule(params: GenerateParams) -> GenerateOutcome:
     run_id = params.run_id or this_flow_run or str(uuid.uuid4())
     outcome = GenerateOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
     create_run(run_id, start=params.start, end=params.end, algorithm=params.algorithm, flow_run_id=this_flow_run)
-    with holding_schedule_writes(run_id, params.lock_wait_seconds) as held:
+    with holding_schedule_writes(run_id, params.lock_wait_seconds, recover=True) as held:
         if held:
-            for recovered in recover_interrupted_runs(run_id):
-                logger.warning("recovered interrupted run %s: %s", recovered.run_id, recovered.detail)
             outcome = _generate(params, run_id, outcome, logger)
         else:
             outcome = outcome.model_copy(update={"status": "rejected", "reason": LOCKED})

@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from rotaguard.db import AuditLog
 from rotaguard.flows.pauses import pause_for_answer
-from rotaguard.settings import Settings
 from rotaguard.tasks.backups import copy_backups_offsite, create_verified_backup, delete_backups, plan_retention
 from rotaguard.tasks.context import open_database
 
@@ -101,8 +100,7 @@ def nightly_backup(params: NightlyBackupParams = NightlyBackupParams()) -> Night
     request_id = params.request_id or this_flow_run or ""
     backup = create_verified_backup("regular")
     copies = copy_backups_offsite()
-    configured = bool(Settings().s3_bucket)
-    offsite = next((c["offsite"] for c in copies if c["id"] == backup["id"]), "copied" if configured else "none")
+    offsite = next((c["offsite"] for c in copies if c["id"] == backup["id"]), backup["offsite"])
     plan = plan_retention() if params.apply_retention else {"delete": [], "keep": []}
     outcome = NightlyOutcome(
         backup_id=backup["id"],

@@ -21,7 +21,10 @@ from rotaguard.errors import RotaGuardError
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "rotaguard"
-NAMES = ["generate-schedule", "validate-schedule", "request-swap", "execute-swap", "rollback-swap", "nightly-backup", "restore-backup"]
+NAMES = [
+    "generate-schedule", "validate-schedule", "request-swap", "execute-swap", "rollback-swap", "nightly-backup", "restore-backup",
+    "bulk-assign", "clear-assignments",
+]
 TODAY = dt.date(2026, 11, 30)
 # What a person types into the swap forms: each swap flow needs its people or its swap named.
 NAMED = {
@@ -29,6 +32,7 @@ NAMED = {
     "execute-swap": {"swap_id": "4f7d8c1e-0000-4000-8000-000000000001", "actor_id": "R2-01"},
     "rollback-swap": {"swap_id": "4f7d8c1e-0000-4000-8000-000000000001", "actor_id": "R2-01"},
     "restore-backup": {"backup_id": "rotaguard_20261122_020000"},
+    "clear-assignments": {"start": "2027-01-11", "end": "2027-01-17"},
 }
 
 
@@ -50,7 +54,7 @@ def prefect_yaml():
     return yaml.safe_load(text)
 
 
-def test_the_seven_deployments_are_named_after_their_flows_and_described(deployments):
+def test_the_nine_deployments_are_named_after_their_flows_and_described(deployments):
     assert [spec.name for spec in SPECS] == NAMES
     assert list(deployments) == NAMES
     for spec in SPECS:
@@ -107,7 +111,7 @@ def test_the_nightly_backup_runs_at_two_in_the_program_time_zone_unless_configur
         nightly_schedule()
 
 
-@pytest.mark.parametrize("name", ["request-swap", "execute-swap", "rollback-swap", "restore-backup"])
+@pytest.mark.parametrize("name", ["request-swap", "execute-swap", "rollback-swap", "restore-backup", "clear-assignments"])
 def test_a_swap_deployment_needs_its_people_named_and_then_its_defaults_are_valid(deployments, name):
     from prefect.exceptions import ParameterTypeError
     from prefect.utilities.schema_tools.validation import ValidationError
@@ -126,6 +130,29 @@ def test_a_swap_deployment_needs_its_people_named_and_then_its_defaults_are_vali
     filled = {"params": {**deployment.parameters["params"], **NAMED[name]}}
     _api_check(filled, schema)
     assert isinstance(spec.load_flow().validate_parameters(filled)["params"], spec.load_model())
+
+
+def test_bulk_assign_needs_its_rows_or_a_file_and_the_form_rows_are_checked(deployments):
+    from prefect.exceptions import ParameterTypeError
+    from prefect.utilities.schema_tools.validation import ValidationError
+
+    deployment = deployments["bulk-assign"]
+    flow = next(s for s in SPECS if s.name == "bulk-assign").load_flow()
+    schema = deployment._parameter_openapi_schema.model_dump()
+    # Quick run: the API cannot say "one of two" in the schema, the flow's model does, before any step.
+    _api_check(deployment.parameters, schema)
+    with pytest.raises(ParameterTypeError, match="give either assignments or path"):
+        flow.validate_parameters(deployment.parameters)
+    row = {"person": "R1-01", "date": "2027-01-11", "slot": "AM", "rotation": "WARDS", "locked": False}
+    filled = {"params": {**deployment.parameters["params"], "assignments": [row]}}
+    _api_check(filled, schema)
+    assert flow.validate_parameters(filled)["params"].assignments[0].person == "R1-01"
+    # A row the form got wrong is refused by the API itself: nothing runs.
+    for bad in ({"slot": "NOON"}, {"date": "11/01/2027"}, {"person": ""}):
+        with pytest.raises(ValidationError):
+            _api_check({"params": {**filled["params"], "assignments": [{**row, **bad}]}}, schema)
+    with pytest.raises(ParameterTypeError, match="give either assignments or path"):
+        flow.validate_parameters({"params": {**filled["params"], "path": "/srv/block.csv"}})
 
 
 def test_the_api_schema_refuses_what_the_model_bounds_refuse(deployments):

@@ -231,3 +231,62 @@ def test_served_backup_deployments_confirm_deletions_and_restore_with_approval(p
     actions = _with(database_url, lambda s: (AuditLog(s).verify().ok, [(e.actor, e.action) for e in AuditLog(s).events()]))
     assert actions[0]
     assert {(APPROVER, "backup.prune"), (APPROVER, "backup.restore_approval"), (APPROVER, "backup.restore")} <= set(actions[1])
+
+
+def test_served_bulk_assign_and_clear_deployments_with_their_ui_approvals(prefect_server, database_url, tmp_path):
+    from prefect.client.schemas.objects import StateType
+
+    march_11, march_12, march_13 = dt.date(2026, 3, 11), dt.date(2026, 3, 12), dt.date(2026, 3, 13)
+    _seed_program(database_url)
+
+    def rows(start, end):
+        return _with(database_url, lambda s: sorted((a.person_id, str(a.date), a.slot.value, a.locked) for a in AssignmentRepository(s).schedule(start=start, end=end).assignments))
+
+    with serving(database_url, prefect_server, tmp_path) as served:
+        deployments = served.wait_until_serving()
+
+        # bulk-assign: the form's rows; a pause with what will be written; nothing before the answer.
+        bulk = deployments["bulk-assign"]
+        loaded = [
+            {"person": "R1-01", "date": str(march_13), "slot": "AM", "rotation": "WARDS", "locked": False},
+            {"person": "F-01", "date": str(march_13), "slot": "AM", "rotation": "WARDS", "locked": True},
+        ]
+        loading = served.run(bulk, {**bulk.parameters["params"], "assignments": loaded, "actor": "Chief Resident"})
+        paused = served.wait_for(loading, StateType.PAUSED, PAUSE_SECONDS)
+        description, schema = served.pause_form(paused)
+        assert description.startswith(f"## Approve loading 2 assignments, {march_13} .. {march_13}") and "2 new, 0 changed" in description
+        assert schema["required"] == ["approver"] and rows(march_13, march_13) == []
+        served.resume(loading, {"approve": True, "approver": APPROVER, "comment": "block prepared in the spreadsheet"})
+        served.wait_for(loading, StateType.COMPLETED, FINISH_SECONDS)
+        assert rows(march_13, march_13) == [("F-01", str(march_13), "AM", True), ("R1-01", str(march_13), "AM", False)]
+        row = _with(database_url, lambda s: s.get(ScheduleRunRow, str(loading)))
+        assert (row.status, row.approved_by, row.algorithm) == ("published", APPROVER, "bulk_assign")
+
+        # clear-assignments (CRITICAL): the form lists what goes, per person and rotation, and wants the range typed.
+        clear = deployments["clear-assignments"]
+        params = {**clear.parameters["params"], "start": str(march_11), "end": str(march_12)}
+        wrong = served.run(clear, params)
+        paused = served.wait_for(wrong, StateType.PAUSED, PAUSE_SECONDS)
+        description, schema = served.pause_form(paused)
+        assert description.startswith(f"## CRITICAL: delete 2 assignments, {march_11} .. {march_12}")
+        assert "| R1-01 | WARDS | 1 |" in description and "| F-01 | WARDS | 1 |" in description and "1 locked ones are kept" in description
+        assert set(schema["required"]) == {"approver", "typed_range"}
+        served.resume(wrong, {"approve": True, "approver": APPROVER, "typed_range": f"{march_11}..{march_13}"})
+        served.wait_for(wrong, StateType.COMPLETED, FINISH_SECONDS)
+        assert len(rows(march_11, march_12)) == 3  # a range typed wrong deletes nothing
+        assert _with(database_url, lambda s: s.get(ScheduleRunRow, str(wrong)).status) == "rejected"
+
+        right = served.run(clear, params)
+        served.wait_for(right, StateType.PAUSED, PAUSE_SECONDS)
+        served.resume(right, {"approve": True, "approver": APPROVER, "typed_range": f"{march_11}..{march_12}", "comment": "start the block over"})
+        served.wait_for(right, StateType.COMPLETED, FINISH_SECONDS)
+        assert rows(march_11, march_12) == [("R2-01", str(march_11), "CALL", True)]
+        cleared = _with(database_url, lambda s: s.get(ScheduleRunRow, str(right)))
+        assert (cleared.status, cleared.approved_by) == ("cleared", APPROVER)
+        assert (cleared.metrics["deleted"], cleared.metrics["kept_locked"]) == (2, 1)
+    audit = _with(database_url, lambda s: (AuditLog(s).verify().ok, [(e.actor, e.action, e.details) for e in AuditLog(s).events()]))
+    assert audit[0]
+    clears = [details for actor, action, details in audit[1] if (actor, action) == (APPROVER, "schedule.clear")]
+    assert len(clears) == 1 and clears[0]["deleted"] == 2 and clears[0]["backup_id"] == cleared.backup_id
+    approvals = [details for actor, action, details in audit[1] if action == "schedule.approval" and details.get("requested_by")]
+    assert approvals == [{"operation": "bulk_assign", "requested_by": "Chief Resident", "approved": True, "comment": "block prepared in the spreadsheet"}]

@@ -1,4 +1,4 @@
-"""The seven deployments ``rotaguard serve`` registers and serves, and that ``prefect.yaml`` repeats.
+"""The nine deployments ``rotaguard serve`` registers and serves, and that ``prefect.yaml`` repeats.
 
 Each flow takes ONE bounded pydantic model, ``params``. Prefect renders it in the UI as one
 nested form (its fields with their defaults and descriptions), and a run created from the UI
@@ -137,6 +137,31 @@ SPECS: tuple[DeploymentSpec, ...] = (
             "restore it proves the data equals the backup's, and puts the pre-restore backup back if not."
         ),
         tags=("rotaguard", "writes-schedule", "backups"),
+    ),
+    DeploymentSpec(
+        name="bulk-assign",
+        entrypoint="src/rotaguard/flows/bulk_assign.py:bulk_assign",
+        params_model="BulkAssignParams",
+        description=(
+            "Load assignments prepared elsewhere: give them in assignments (person, date YYYY-MM-DD, slot AM/PM/CALL, "
+            "rotation, locked) or a JSON/CSV file path readable where the flow runs. Every row is checked first (unknown "
+            "people or rotations, absences, eligibility, duplicates) and a new Tier 1 violation refuses the load. Then "
+            "a verified backup, and the run PAUSES for approval (Resume: switch Approve on and type your name); it "
+            "writes in one transaction, validates, and restores the range when validation fails."
+        ),
+        tags=("rotaguard", "writes-schedule"),
+    ),
+    DeploymentSpec(
+        name="clear-assignments",
+        entrypoint="src/rotaguard/flows/clear_assignments.py:clear_assignments",
+        params_model="ClearParams",
+        description=(
+            "CRITICAL: delete the assignments of start..end (optionally only some people; locked ones only with "
+            "include_locked). A verified backup first; the run PAUSES showing what will be deleted, per person and "
+            "rotation (Resume: switch Approve on, type your name and the range exactly as START..END). Anything else "
+            "deletes nothing."
+        ),
+        tags=("rotaguard", "writes-schedule"),
     ),
 )
 

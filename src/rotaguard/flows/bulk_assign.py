@@ -38,7 +38,7 @@ class BulkAssignParams(BaseModel):
 
     assignments: list[AssignmentItem] | None = Field(default=None, max_length=MAX_ROWS)
     path: str | None = Field(default=None, max_length=4096, description="A JSON or CSV file readable where the flow runs")
-    actor: str = Field(default="rotaguard", min_length=1, max_length=200, pattern=r"\S")
+    actor: str = Field(default="rotaguard", min_length=1, max_length=200, pattern=r"\S", description="Who asks for the load (audited with the approval)")
     auto_approve_as: str | None = Field(default=None, max_length=200, pattern=r"\S", description="Approve without pausing, as this person")
     approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
     lock_wait_seconds: int = Field(default=30, ge=0, le=3600)
@@ -117,7 +117,7 @@ def _load(params: BulkAssignParams, run_id: str, entries: list[AssignmentEntry],
     else:
         approval = pause_for_answer(Approval, description=_approval_description(check, backup), timeout_seconds=params.approval_timeout_seconds, request_id=run_id)
     approved = approval is not None and approval.approve
-    audit("schedule.approval", run_id, {"operation": OPERATION.id, "approved": approved, "comment": approval.comment if approval else "timed out"}, actor=approval.approver if approval else "nobody")
+    audit("schedule.approval", run_id, {"operation": OPERATION.id, "requested_by": params.actor, "approved": approved, "comment": approval.comment if approval else "timed out"}, actor=approval.approver if approval else "nobody")
     if not approved:
         return outcome.model_copy(update={"status": "rejected", "reason": "rejected by " + approval.approver if approval else "approval timed out"})
     outcome = outcome.model_copy(update={"approved_by": approval.approver})

@@ -12,7 +12,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.errors import RotaGuardError
-from rotaguard.flows.gate import LOCKED, audit, create_run, holding_schedule_writes, record_run
+from rotaguard.flows.gate import audit, create_run, holding_schedule_writes, record_run
 from rotaguard.flows.generate_schedule import Approval
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.interchange.assignments import MAX_ROWS, AssignmentEntry, parse_assignment_rows, read_assignment_file
@@ -97,7 +97,7 @@ def bulk_assign(params: BulkAssignParams) -> WriteOutcome:
         if held:
             outcome = _load(params, run_id, entries, outcome)
         else:
-            outcome = outcome.model_copy(update={"status": "rejected", "reason": LOCKED})
+            outcome = outcome.model_copy(update={"status": "rejected", "reason": held.refusal})
     record_run(run_id, status=outcome.status, error=outcome.reason or None, approved_by=outcome.approved_by, metrics=outcome.counts)
     logger.info("bulk assignment %s ended %s %s", run_id, outcome.status, outcome.reason)
     return outcome

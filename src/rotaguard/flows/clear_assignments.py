@@ -14,7 +14,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.flows.bulk_assign import WriteOutcome
-from rotaguard.flows.gate import LOCKED, audit, create_run, holding_schedule_writes, record_run
+from rotaguard.flows.gate import audit, create_run, holding_schedule_writes, record_run
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.operations import operation
 from rotaguard.tasks.assignments import delete_assignments, preview_clear
@@ -96,7 +96,7 @@ def clear_assignments(params: ClearParams) -> WriteOutcome:
         if held:
             outcome = _clear(params, run_id, outcome)
         else:
-            outcome = outcome.model_copy(update={"status": "rejected", "reason": LOCKED})
+            outcome = outcome.model_copy(update={"status": "rejected", "reason": held.refusal})
     record_run(run_id, status=outcome.status, error=outcome.reason or None, approved_by=outcome.approved_by, metrics=outcome.counts)
     logger.info("clearing %s ended %s %s", run_id, outcome.status, outcome.reason)
     return outcome

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 
 from prefect import get_run_logger
 from prefect.concurrency.sync import concurrency
@@ -12,16 +13,29 @@ from prefect.concurrency.sync import concurrency
 from rotaguard.db import AuditLog
 from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
 from rotaguard.db.runs import ScheduleRunRepository
+from rotaguard.errors import RotaGuardError
 from rotaguard.tasks.context import open_database
 
 LOCKED = "locked: another schedule write is in progress"
 
 
+@dataclass(frozen=True)
+class Gate:
+    """Whether this run may write, and why not when it may not."""
+
+    held: bool
+    refusal: str = ""
+
+    def __bool__(self) -> bool:
+        return self.held
+
+
 @contextmanager
-def holding_schedule_writes(holder: str, wait_seconds: int, *, recover: bool = False) -> Iterator[bool]:
+def holding_schedule_writes(holder: str, wait_seconds: int, *, recover: bool = False) -> Iterator[Gate]:
     """The Prefect slot (strict: a missing limit is an error, not no limit) and the database lock,
-    renewed while held; yields False when either could not be had within ``wait_seconds``. With
-    ``recover``, runs that died mid-write are put back first (holding the lock, none can be alive)."""
+    renewed while held; not held when either could not be had within ``wait_seconds``. With
+    ``recover``, runs that died mid-write are put back first (holding the lock, none can be alive);
+    when that fails (no backup for it, say) this run writes nothing either."""
     lock_database = open_database()
     with ExitStack() as stack:
         stack.callback(lock_database.dispose)
@@ -29,13 +43,20 @@ def holding_schedule_writes(holder: str, wait_seconds: int, *, recover: bool = F
             # A short lease: a holder killed with SIGKILL frees its slot within a minute.
             stack.enter_context(concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=wait_seconds, strict=True, lease_duration=60))
         except TimeoutError:
-            yield False
+            yield Gate(held=False, refusal=LOCKED)
             return
         lease = stack.enter_context(LockLease(lock_database, name=SCHEDULE_WRITES, holder=holder, wait_seconds=wait_seconds))
-        if lease.held and recover:
-            for recovered in _recover_interrupted(holder):
-                get_run_logger().warning("recovered interrupted run %s: %s", recovered.run_id, recovered.detail)
-        yield lease.held
+        if not lease.held:
+            yield Gate(held=False, refusal=LOCKED)
+            return
+        if recover:
+            try:
+                for recovered in _recover_interrupted(holder):
+                    get_run_logger().warning("recovered interrupted run %s: %s", recovered.run_id, recovered.detail)
+            except RotaGuardError as error:
+                yield Gate(held=False, refusal=f"an interrupted write must be recovered first, and could not be: {error}")
+                return
+        yield Gate(held=True)
 
 
 def record_run(run_id: str, **values) -> None:

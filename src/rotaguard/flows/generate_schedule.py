@@ -13,7 +13,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.flows.pauses import pause_for_answer
-from rotaguard.flows.gate import LOCKED, audit, create_run, holding_schedule_writes, record_run
+from rotaguard.flows.gate import audit, create_run, holding_schedule_writes, record_run
 from rotaguard.tasks.generation import (
     GateError,
     check_health,
@@ -153,7 +153,7 @@ def generate_schedule(params: GenerateParams) -> GenerateOutcome:
         if held:
             outcome = _generate(params, run_id, outcome, logger)
         else:
-            outcome = outcome.model_copy(update={"status": "rejected", "reason": LOCKED})
+            outcome = outcome.model_copy(update={"status": "rejected", "reason": held.refusal})
             record_run(run_id, status="rejected", error=outcome.reason)
     logger.info("generation %s ended %s %s", run_id, outcome.status, outcome.reason)
     return outcome

@@ -13,7 +13,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.backups.store import BACKUP_ID
-from rotaguard.flows.gate import LOCKED, audit, holding_schedule_writes
+from rotaguard.flows.gate import audit, holding_schedule_writes
 from rotaguard.flows.generate_schedule import Approval
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.tasks.backups import check_restore_source, create_verified_backup, preview_restore, restore_from_backup, undo_restore, verify_restore
@@ -99,7 +99,7 @@ def restore_backup(params: RestoreParams) -> RestoreOutcome:
         if held:
             outcome = _restore(params, request_id, outcome)
         else:
-            outcome = outcome.model_copy(update={"status": "rejected", "reason": LOCKED})
+            outcome = outcome.model_copy(update={"status": "rejected", "reason": held.refusal})
     logger.info("restore of %s from %s ended %s %s", params.what, params.backup_id, outcome.status, outcome.reason)
     return outcome
 

@@ -182,6 +182,15 @@ def prefect_api(tmp_path_factory):
         yield
 
 
+@pytest.fixture
+def flow_env(prefect_api, database_url, tmp_path, monkeypatch):
+    """The settings a flow run in this process reads: the test's database, home and backup directory."""
+    monkeypatch.setenv("ROTAGUARD_DATABASE_URL", database_url)
+    monkeypatch.setenv("ROTAGUARD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ROTAGUARD_BACKUP_DIR", str(tmp_path / "backups"))
+    return database_url
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """moto's standalone S3 server on a free loopback port, for the session."""

@@ -61,10 +61,10 @@ def test_bulk_assign_refuses_bad_rows_and_new_tier1_violations_before_writing(fl
     database = _seed(flow_env)
     before = _rows(database, MARCH_11, MARCH_13)
     unknown = bulk_assign(BulkAssignParams(assignments=[{**WARDS_13[0], "person": "NOBODY"}], auto_approve_as="tester"))
-    assert unknown.status == "failed" and "NOBODY" in unknown.reason
+    assert unknown.status == "failed" and "NOBODY" in unknown.reason and unknown.backup_id is None
     # R2-01 is on call on the 11th (locked): call again on the 12th breaks the consecutive-nights rule.
     nights = bulk_assign(BulkAssignParams(assignments=[{"person": "R2-01", "date": "2026-03-12", "slot": "CALL", "rotation": "NIGHT"}], auto_approve_as="tester"))
-    assert nights.status == "failed" and "Tier 1" in nights.reason
+    assert nights.status == "failed" and "Tier 1" in nights.reason and nights.backup_id is None  # refused before the backup
     assert _rows(database, MARCH_11, MARCH_13) == before
     assert "schedule.bulk_assign" not in _actions(database)
     database.dispose()

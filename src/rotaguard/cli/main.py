@@ -722,12 +722,17 @@ def assign(
     validation, and the range restored when validation fails. Exit 0 only when published."""
     import uuid
 
-    from rotaguard.interchange.assignments import read_assignment_file
+    from rotaguard.interchange.assignments import check_against_program, read_assignment_file
 
     settings = load_settings()
     database = open_database(settings)
-    _stored_program(database)
-    read_assignment_file(file)  # every problem in the file, with its line or JSON path, before any flow runs
+    program, _ = _stored_program(database)
+    # Every problem in the file, with its line or JSON path, before any flow runs: its shape, then
+    # against the program (people, rotations, absences, eligibility).
+    entries = read_assignment_file(file)
+    problems = check_against_program(entries, program)
+    if problems:
+        raise InputError(str(file), problems)
     close_databases()
     _require_an_answerer(yes, f"loading {file}")
     _prefect_environment(settings)

@@ -106,10 +106,12 @@ def bulk_assign(params: BulkAssignParams) -> WriteOutcome:
 def _load(params: BulkAssignParams, run_id: str, entries: list[AssignmentEntry], outcome: WriteOutcome) -> WriteOutcome:
     start, end = min(e.date for e in entries), max(e.date for e in entries)
     try:
+        # Checked against the program and on the tentative schedule before anything is touched (under
+        # the lock, so nothing changes between the check and the write), then the backup.
+        check = check_bulk_assignments(entries)
         backup = ensure_recent_backup(run_id, start, end, operation="bulk")
         outcome = outcome.model_copy(update={"backup_id": backup["id"]})
         record_run(run_id, backup_id=backup["id"], status="running")
-        check = check_bulk_assignments(entries)
     except GateError as error:
         return outcome.model_copy(update={"reason": str(error)})
     if params.auto_approve_as:

@@ -479,6 +479,7 @@ def test_record_commands_and_flows_change_no_schedule_row(site, s3_endpoint, mon
         "backup verify": site.cli("backup", "verify", backup_id, "--json"),
         "backup prune": site.cli("backup", "prune", "--yes", "--json"),
         "backup offsite sync": site.cli("backup", "offsite", "sync", "--json"),
+        "backup offsite fetch": _fetch_back(site, backup_id),
         "init": site.cli("init", "--json"),
     }
     assert set(ran) == set(RECORD_COMMANDS)
@@ -489,6 +490,15 @@ def test_record_commands_and_flows_change_no_schedule_row(site, s3_endpoint, mon
     assert set(RECORD_FLOWS) == {"nightly-backup"}
     outcome = nightly_backup(NightlyBackupParams(apply_retention=False))
     assert outcome.backup_id and outcome.offsite == "copied" and site.schedule_rows() == before
+
+
+def _fetch_back(site: Site, backup_id: str):
+    """The local copy lost: fetched from S3, it is verified again before anything may restore it."""
+    for path in site.backups.glob(f"{backup_id}.*"):
+        path.unlink()
+    fetched = site.cli("backup", "offsite", "fetch", backup_id, "--json")
+    assert json.loads(fetched.out)["status"] == "verified" and (site.backups / f"{backup_id}.dump").is_file(), fetched.err
+    return fetched
 
 
 def _create_bucket(s3: dict) -> None:

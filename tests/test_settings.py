@@ -64,3 +64,54 @@ def test_half_configured_credentials_rejected(monkeypatch):
     monkeypatch.setenv("ROTAGUARD_S3_ACCESS_KEY_ID", "AKIA-TEST")
     with pytest.raises(ValidationError, match="must be set together"):
         Settings()
+
+
+def test_secret_settings_are_secret_strings_without_defaults():
+    from pydantic import SecretStr
+
+    for name in ("database_url", "s3_secret_access_key", "smtp_password", "backup_encryption_key"):
+        field = Settings.model_fields[name]
+        assert field.annotation == (SecretStr | None) and field.default is None, name
+
+
+def test_the_database_url_and_its_password_stay_out_of_repr(monkeypatch):
+    monkeypatch.setenv("ROTAGUARD_DATABASE_URL", "postgresql://rotaguard:db-pass-123@db.example/rotaguard")
+    settings = Settings()
+    assert "db-pass-123" not in repr(settings) and "db-pass-123" not in settings.model_dump_json()
+    assert settings.resolved_database_url == "postgresql+psycopg://rotaguard:db-pass-123@db.example/rotaguard"
+
+
+def test_an_empty_database_url_means_the_embedded_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("ROTAGUARD_HOME", str(tmp_path))
+    monkeypatch.setenv("ROTAGUARD_DATABASE_URL", "")
+    assert Settings().resolved_database_url == f"sqlite:///{tmp_path / 'rotaguard.db'}"
+
+
+def test_backup_encryption_is_off_unless_a_key_is_set(monkeypatch):
+    assert Settings().backup_key is None
+    monkeypatch.setenv("ROTAGUARD_BACKUP_ENCRYPTION_KEY", "   ")  # docker-compose passes unset as empty
+    assert Settings().backup_encryption_key is None and Settings().backup_key is None
+
+
+def test_a_backup_key_is_the_base64_of_32_bytes(monkeypatch):
+    import base64
+
+    key = bytes(range(32))
+    monkeypatch.setenv("ROTAGUARD_BACKUP_ENCRYPTION_KEY", base64.b64encode(key).decode())
+    settings = Settings()
+    assert settings.backup_key == key and base64.b64encode(key).decode() not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("definitely not base64!", "is not base64"),
+        ("c2hvcnQ=", "decodes to 5 bytes, AES-256 needs 32"),
+        ("QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQQ==", "decodes to 37 bytes, AES-256 needs 32"),
+    ],
+)
+def test_a_malformed_backup_key_is_rejected_without_quoting_it(monkeypatch, value, message):
+    monkeypatch.setenv("ROTAGUARD_BACKUP_ENCRYPTION_KEY", value)
+    with pytest.raises(ValidationError, match=message) as rejected:
+        Settings()
+    assert value not in str(rejected.value)

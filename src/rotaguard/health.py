@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.engine import make_url
 
 from rotaguard.backups import BackupError, BackupStatus, BackupStore, Manifest, Offsite
+from rotaguard.backups.crypto import key_id
 from rotaguard.db import Database
 from rotaguard.db.migrate import current_revision, head_revision
 from rotaguard.settings import Settings
@@ -142,19 +143,24 @@ def _backup_checks(settings: Settings, database: Database, s3_problem: str | Non
     # What `rotaguard backup offsite sync` would copy: verified backups not yet copied.
     awaiting = sum(1 for m in manifests if m.status is BackupStatus.VERIFIED and m.offsite is not Offsite.COPIED)
     enabled = bool(settings.s3_bucket)
+    # The key's fingerprint, never the key: enough for ops to tell which key the copies need.
+    encryption_key_id = key_id(settings.backup_key) if settings.backup_encryption_key is not None else None
     facts = {
         "enabled": enabled,
         "bucket": settings.s3_bucket,
         "reachable": (s3_problem is None) if enabled else None,
         "copies": offsite_counts,
         "awaiting_copy": awaiting,
+        "encrypted": encryption_key_id is not None,
+        "encryption_key_id": encryption_key_id,
     }
     tally = f"{offsite_counts['copied']} copied, {offsite_counts['pending']} pending, {offsite_counts['none']} never copied"
     if not enabled:
         checks.append(Check("offsite", True, f"off-site copies are off (ROTAGUARD_S3_BUCKET is not set); {tally}", facts=facts))
     else:
+        sealing = f" (new copies encrypted, key {encryption_key_id})" if encryption_key_id else ""
         hint = f"; {awaiting} verified awaiting a copy: run `rotaguard backup offsite sync`" if awaiting else ""
-        checks.append(Check("offsite", True, f"bucket {settings.s3_bucket}: {tally}{hint}", warning=awaiting > 0, facts=facts))
+        checks.append(Check("offsite", True, f"bucket {settings.s3_bucket}{sealing}: {tally}{hint}", warning=awaiting > 0, facts=facts))
     return checks
 
 
@@ -170,6 +176,21 @@ def _without_credentials(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _prefect_secrets(url: str, environ) -> list[str]:
+    """What a message about the Prefect API must never show: the auth string (and its password
+    half), the API key, a password written into the URL. Longest first, so a part never
+    unmasks the rest of a whole."""
+    auth_string = environ.get("PREFECT_API_AUTH_STRING") or ""
+    parts = [auth_string.partition(":")[2]]
+    try:
+        parts.append(urlsplit(url).password or "")
+    except ValueError:
+        pass
+    # A part as short as a few letters would mask ordinary words; whole credentials always go.
+    candidates = [auth_string, environ.get("PREFECT_API_KEY") or ""] + [part for part in parts if len(part) >= 4]
+    return sorted({secret for secret in candidates if secret}, key=len, reverse=True)
 
 
 def _prefect_headers(environ) -> dict[str, str]:
@@ -199,7 +220,7 @@ def check_prefect_api(environ=None) -> Check:
     if not url:
         return Check("prefect_api", True, EPHEMERAL_API, facts={"configured": False, "url": None, "reachable": None})
     shown = _without_credentials(url)
-    secrets = [s for s in (environ.get("PREFECT_API_AUTH_STRING"), environ.get("PREFECT_API_KEY")) if s]
+    secrets = _prefect_secrets(url, environ)
 
     def result(ok: bool, detail: str, **facts) -> Check:
         for secret in secrets:  # never echo a credential, whatever an error message quotes

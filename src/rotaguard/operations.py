@@ -104,6 +104,7 @@ RECORD_COMMANDS = {
     "backup verify": "updates a backup's record",
     "backup prune": "deletes old backups and their records",
     "backup offsite sync": "copies backups to S3 and updates their records",
+    "backup offsite fetch": "brings a backup back from S3 and records it (restoring it is the restore operation)",
     "init": "creates or migrates the schema",
 }
 # The nightly backup writes backups, never the schedule tables.

@@ -110,3 +110,35 @@ def test_cli_copies_off_site_and_sync_retries_pending(cli, tmp_path, monkeypatch
     assert synced.code == 0, synced.err
     assert [c["offsite"] for c in json.loads(synced.out)["copies"]] == ["copied"]
     assert json.loads(cli("backup", "list", "--json").out)[0]["offsite"] == "copied"
+
+
+def test_bytes_that_differ_from_the_backup_on_the_server_leave_the_copy_pending(store, s3_endpoint, bucket, monkeypatch):
+    """moto keeps whatever arrives: the checksum read back must be the local file's, or it is not a copy."""
+    monkeypatch.setattr(offsite_module, "BACKOFF_SECONDS", (0.01, 0.01, 0.01))
+    manifest = store.create()
+    real_upload = OffsiteStore._upload
+
+    def damaged_in_transit(self, path, key, metadata):
+        altered = path.with_name(f".{path.name}.altered")
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        altered.write_bytes(bytes(data))
+        try:
+            real_upload(self, altered, key, metadata)
+        finally:
+            altered.unlink()
+
+    monkeypatch.setattr(OffsiteStore, "_upload", damaged_in_transit)
+    pending, error = OffsiteStore(_settings(s3_endpoint)).copy(manifest, store.directory)
+    assert pending.offsite is Offsite.PENDING and "S3 holds checksum" in error and manifest.file in error
+    assert not list(store.directory.glob(".*"))
+
+
+def test_a_plain_copy_fetched_back_is_the_backup(store, s3_endpoint, bucket, tmp_path):
+    from rotaguard.backups.manifest import file_sha256
+
+    manifest = store.create()
+    copied, _ = OffsiteStore(_settings(s3_endpoint)).copy(manifest, store.directory)
+    fetched = OffsiteStore(_settings(s3_endpoint)).fetch(copied, tmp_path / "fetched")
+    assert file_sha256(fetched.path_in(tmp_path / "fetched")) == manifest.sha256
+    assert fetched.status is BackupStatus.UNVERIFIED  # a fetched copy is verified again before any use

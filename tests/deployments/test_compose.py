@@ -41,7 +41,7 @@ SECRETS = {
     "ROTAGUARD_S3_SECRET_ACCESS_KEY",
 }
 # Optional by nature (e-mail is off without a host): referenced without a default, empty in .env.example.
-OPTIONAL_SECRETS = {"ROTAGUARD_SMTP_PASSWORD"}
+OPTIONAL_SECRETS = {"ROTAGUARD_SMTP_PASSWORD", "ROTAGUARD_BACKUP_ENCRYPTION_KEY"}
 COMPOSE_SECONDS = 60
 
 VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<modifier>[^}]*)\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")

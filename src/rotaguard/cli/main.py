@@ -1064,6 +1064,27 @@ def offsite_sync(json_output: JsonOption = False) -> None:
         raise RotaGuardError(f"{len(failures)} off-site copies are pending: {failures[0]}")
 
 
+@offsite_app.command("fetch")
+def offsite_fetch(
+    backup_id: Annotated[str, typer.Argument(help="The backup's id (rotaguard_...).")],
+    allow_plaintext: Annotated[bool, typer.Option("--allow-plaintext", help="With an encryption key set, also accept a copy made before encryption was on.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Bring a backup back from S3 (decrypted when sealed, checked against its manifest), then run the
+    four checks on it: only a verified backup can be restored."""
+    from rotaguard.backups.offsite import fetch_offsite
+
+    settings, store = _backup_store()
+    fetch_offsite(settings, backup_id, store.directory, allow_plaintext=True if allow_plaintext else None)
+    manifest, checks = store.verify(backup_id)
+    if json_output:
+        emit_json({**manifest.as_json(store.directory), "checks": [c.__dict__ for c in checks]})
+    else:
+        console.print(table(f"Fetched {backup_id}", ["check", "status", "detail"], [[c.name, "ok" if c.ok else "FAIL", c.detail] for c in checks]))
+    if manifest.status.value != "verified":
+        raise RotaGuardError(f"fetched backup {backup_id} is bad: {manifest.failure}")
+
+
 def _report(error: RotaGuardError, *, json_requested: bool) -> None:
     fail_line(str(error))
     problems = error.problems if isinstance(error, InputError) else []

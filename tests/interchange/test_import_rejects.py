@@ -55,13 +55,13 @@ BAD_INPUTS = {
     "unknown rule": (_set(["rules", "max_hours"], 70), "$.rules.max_hours", "unknown field"),
     "rule out of range": (_set(["rules", "max_hours_per_week"], 100), "$.rules.max_hours_per_week", "less than or equal to 88"),
     "unknown time zone": (_set(["program", "timezone"], "Mars/Olympus"), "$.program.timezone", "unknown IANA time zone"),
-    "bad slot start time": (_set(["program", "slots", "AM", "start"], "7am"), "$.program.slots.AM.start", "should match pattern"),
+    "bad slot start time": (_set(["program", "slots", "AM", "start"], "7am"), "$.program.slots.AM.start", "a time is HH:MM"),
     "staffing min above max": (_set(["rotations", 0, "residents", "min"], 9), "$.rotations[0].residents", "min (9) is above max (4)"),
     "call rotation on a session slot": (_set(["rotations", 1, "slots"], ["AM"]), "$.rotations[1]", "CALL slot only"),
     "unknown weekday": (_set(["rotations", 0, "days"], ["monday"]), "$.rotations[0].days[0]", "'mon'"),
     "date that is a number": (_set(["absences", 0, "start"], 20260315), "$.absences[0].start", "valid date"),
-    "id with a space": (_set(["people", 0, "id"], "R1 01"), "$.people[0].id", "should match pattern"),
-    "control character in a name": (_set(["people", 0, "name"], "Bad\u0007Name"), "$.people[0].name", "should match pattern"),
+    "id with a space": (_set(["people", 0, "id"], "R1 01"), "$.people[0].id", "an id is letters, digits"),
+    "control character in a name": (_set(["people", 0, "name"], "Bad\u0007Name"), "$.people[0].name", "may hold no control characters"),
     "not an object": (lambda d: [d], "$", "a program document is a JSON object"),
 }
 

@@ -27,7 +27,7 @@ from rotaguard.errors import InputError, Problem, RotaGuardError
 from rotaguard.health import run_checks
 from rotaguard.interchange.document import document_warnings, dump_document, json_schema, read_document
 from rotaguard.interchange.export import export_csv, export_json
-from rotaguard.interchange.importer import export_document, import_document, load_program
+from rotaguard.interchange.importer import check_against_stored, export_document, import_document, load_program
 from rotaguard.interchange.synth import next_block_start, synthesize
 
 app = typer.Typer(
@@ -248,6 +248,8 @@ def program_import(
     with LockLease(database, name=SCHEDULE_WRITES, holder=f"import-{os.getpid()}", wait_seconds=30) as lease:
         if not lease.held:
             raise RotaGuardError("a schedule write is in progress: the import waits for the schedule-writes lock; try again later")
+        # Whether the document contradicts what is stored is known before anything is written (the backup included).
+        check_against_stored(database, document, source=str(file))
         _backup_before(settings, database, "import_program")
         result = import_document(database, document, actor=_actor(), source=file.name)
     warnings = document_warnings(document)
@@ -330,10 +332,15 @@ def program_schema(
 
 
 def _parse_date(option: str, value: str) -> date:
+    from rotaguard.domain import MAX_DATE, MIN_DATE
+
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise InputError(option, [Problem(option, f"{value!r} is not a date (YYYY-MM-DD)")]) from None
+    if not MIN_DATE <= parsed <= MAX_DATE:
+        raise InputError(option, [Problem(option, f"{value} is outside the dates RotaGuard schedules ({MIN_DATE}..{MAX_DATE}, docs/limits.md)")])
+    return parsed
 
 
 EXPORT_FORMATS = ("json", "csv", "ics", "xlsx")
@@ -652,6 +659,8 @@ def generate(
     settings = load_settings()
     database = open_database(settings)
     _stored_program(database)
+    close_databases()
+    _require_an_answerer(yes, f"generating {first}..{last}")
     _prefect_environment(settings)
     from rotaguard.flows.generate_schedule import GenerateParams, current_user, generate_schedule
 

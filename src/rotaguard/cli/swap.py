@@ -199,9 +199,6 @@ def _run_flow(flow_name: str, swap_id: str, as_: str | None, json_output: bool) 
     from rotaguard.cli.main import _prefect_environment
     from rotaguard.deployments.limits import ensure_concurrency_limit
 
-    settings = load_settings()
-    require_current_schema(open_database(settings))
-    _prefect_environment(settings)
     from rotaguard.flows.swap_actions import SwapActionParams
 
     try:
@@ -209,6 +206,9 @@ def _run_flow(flow_name: str, swap_id: str, as_: str | None, json_output: bool) 
     except ValidationError as exc:
         item = exc.errors(include_url=False)[0]
         raise InputError(str(item["loc"][0]), [Problem(str(item["loc"][0]), item["msg"])]) from None
+    settings = load_settings()
+    _service().get(swap_id=params.swap_id, actor_id=params.actor_id)  # an unknown swap or actor: one line, before any Prefect
+    _prefect_environment(settings)
     ensure_concurrency_limit()
     if flow_name == "execute":
         from rotaguard.flows.execute_swap import execute_swap as run

@@ -35,3 +35,5 @@ def ensure_concurrency_limit() -> str:
             return "present"
     except httpx.HTTPError as error:
         raise RotaGuardError(f"the Prefect API is unreachable ({type(error).__name__}: {error}); cannot ensure the {SCHEDULE_WRITES} limit") from None
+    except ValueError as error:  # Prefect's own "No Prefect API URL provided" when no API and no ephemeral server may start
+        raise RotaGuardError(f"no Prefect API: {error} (set PREFECT_API_URL); cannot ensure the {SCHEDULE_WRITES} limit") from None

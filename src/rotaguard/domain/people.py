@@ -10,6 +10,8 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from rotaguard.domain.base import DisplayName, EmailAddress, Frozen, Identifier, Role
 
 MAX_PGY = 8
+# A limit that keeps a hostile document small; real people hold a handful (BLS, ACLS, PALS, ...).
+MAX_CREDENTIALS = 100
 
 
 class Credential(Frozen):
@@ -27,7 +29,7 @@ class Person(Frozen):
     name: DisplayName
     role: Role
     pgy: int | None = Field(default=None, ge=1, le=MAX_PGY, validate_default=True)
-    credentials: tuple[Credential, ...] = ()
+    credentials: tuple[Credential, ...] = Field(default=(), max_length=MAX_CREDENTIALS)
     active: bool = True
     email: EmailAddress | None = Field(default=None, description="Where swap notifications go")
 

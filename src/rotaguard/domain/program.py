@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, Field, model_validator
 
-from rotaguard.domain.base import DisplayName, Frozen, Slot
+from rotaguard.domain.base import CalendarDate, DisplayName, Frozen, Slot
 from rotaguard.domain.people import Person, StaffMember
 from rotaguard.domain.rotations import Rotation
 from rotaguard.domain.rules import RuleParams
@@ -83,7 +83,7 @@ class Program(Frozen):
     name: DisplayName
     timezone: TimeZoneName = "America/New_York"
     slots: SlotTimes = SlotTimes()
-    block_anchor: date = DEFAULT_BLOCK_ANCHOR
+    block_anchor: CalendarDate = DEFAULT_BLOCK_ANCHOR
     rules: RuleParams = RuleParams()
     people: tuple[Person, ...] = ()
     rotations: tuple[Rotation, ...] = ()

@@ -17,7 +17,7 @@ from rotaguard.domain.base import (
     Slot,
     Weekday,
 )
-from rotaguard.domain.people import MAX_PGY, Person
+from rotaguard.domain.people import MAX_CREDENTIALS, MAX_PGY, Person
 
 MAX_STAFF_PER_SLOT = 200
 
@@ -56,7 +56,7 @@ class Rotation(Frozen):
     days: tuple[Weekday, ...] = ALL_WEEKDAYS
     residents: ResidentStaffing = ResidentStaffing()
     faculty: Staffing = Staffing()
-    credentials: tuple[Identifier, ...] = ()
+    credentials: tuple[Identifier, ...] = Field(default=(), max_length=MAX_CREDENTIALS)
     supervised: bool = False
     hours: float | None = Field(default=None, gt=0, le=28)
     # At-home call counts its hours but is exempt from the every-third-night rule (VI.F.8.a / 6.28).

@@ -7,7 +7,7 @@ from typing import Iterator
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
-from rotaguard.domain.base import AssignmentSource, Frozen, Identifier, Slot
+from rotaguard.domain.base import AssignmentSource, CalendarDate, Frozen, Identifier, Slot
 
 MAX_ABSENCE_KIND_LENGTH = 40
 
@@ -16,8 +16,8 @@ class Absence(Frozen):
     """A person unavailable from ``start`` to ``end``, both inclusive."""
 
     person_id: Identifier
-    start: date
-    end: date
+    start: CalendarDate
+    end: CalendarDate
     kind: str = Field(default="other", min_length=1, max_length=MAX_ABSENCE_KIND_LENGTH, pattern=r"^[A-Za-z0-9_.\- ]+$")
 
     @field_validator("end")
@@ -36,7 +36,7 @@ class Assignment(Frozen):
     """One person on one rotation for one slot of one day."""
 
     person_id: Identifier
-    date: date
+    date: CalendarDate
     slot: Slot
     rotation_id: Identifier
     source: AssignmentSource = AssignmentSource.IMPORT

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from rotaguard.domain.base import Frozen, Identifier
+from rotaguard.domain.base import FREE_TEXT_PATTERN, CalendarDate, Frozen, Identifier
 from rotaguard.domain.schedule import Assignment
 
 MAX_SWAP_DAYS = 28
@@ -35,8 +35,8 @@ OPEN_STATUSES = frozenset({SwapStatus.PENDING, SwapStatus.ACCEPTED, SwapStatus.A
 
 
 class DateRange(Frozen):
-    start: date
-    end: date
+    start: CalendarDate
+    end: CalendarDate
 
     @model_validator(mode="after")
     def _ordered_and_bounded(self) -> "DateRange":
@@ -68,7 +68,7 @@ class SwapRequest(Frozen):
     person_b: Identifier | None = None  # None: open to the ranked candidates
     range_a: DateRange
     range_b: DateRange | None = None  # one_to_one only: B's duties that go to A
-    reason: str = Field(default="", max_length=MAX_REASON_LENGTH)
+    reason: str = Field(default="", max_length=MAX_REASON_LENGTH, pattern=FREE_TEXT_PATTERN)
     status: SwapStatus = SwapStatus.PENDING
     created_at: AwareDatetime | None = None
     deadline: AwareDatetime | None = None

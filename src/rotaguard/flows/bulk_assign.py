@@ -11,6 +11,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
+from rotaguard.domain.base import VISIBLE_TEXT_PATTERN
 from rotaguard.errors import RotaGuardError
 from rotaguard.flows.gate import audit, create_run, holding_schedule_writes, record_run
 from rotaguard.flows.generate_schedule import Approval
@@ -38,8 +39,8 @@ class BulkAssignParams(BaseModel):
 
     assignments: list[AssignmentItem] | None = Field(default=None, max_length=MAX_ROWS)
     path: str | None = Field(default=None, max_length=4096, description="A JSON or CSV file readable where the flow runs")
-    actor: str = Field(default="rotaguard", min_length=1, max_length=200, pattern=r"\S", description="Who asks for the load (audited with the approval)")
-    auto_approve_as: str | None = Field(default=None, max_length=200, pattern=r"\S", description="Approve without pausing, as this person")
+    actor: str = Field(default="rotaguard", min_length=1, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Who asks for the load (audited with the approval)")
+    auto_approve_as: str | None = Field(default=None, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Approve without pausing, as this person")
     approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
     lock_wait_seconds: int = Field(default=30, ge=0, le=3600)
     run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9\-]{1,36}$")

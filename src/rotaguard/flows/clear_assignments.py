@@ -13,6 +13,7 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
+from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
 from rotaguard.flows.bulk_assign import WriteOutcome
 from rotaguard.flows.gate import audit, create_run, holding_schedule_writes, record_run
 from rotaguard.flows.pauses import pause_for_answer
@@ -28,11 +29,11 @@ IDENTIFIER = r"^[A-Za-z0-9_.\-]{1,64}$"
 class ClearParams(BaseModel):
     """Which assignments to delete: a date range, optionally only some people; locked ones only when asked."""
 
-    start: dt.date
-    end: dt.date
+    start: dt.date = Field(ge=MIN_DATE, le=MAX_DATE)
+    end: dt.date = Field(ge=MIN_DATE, le=MAX_DATE)
     people: list[str] | None = Field(default=None, max_length=1000)
     include_locked: bool = Field(default=False, description="Also delete locked assignments")
-    confirm_range_as: str | None = Field(default=None, max_length=200, pattern=r"\S", description="Approve without pausing, as this person")
+    confirm_range_as: str | None = Field(default=None, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Approve without pausing, as this person")
     confirmation: str | None = Field(default=None, max_length=40, description="With confirm_range_as: the range typed, START..END")
     approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
     lock_wait_seconds: int = Field(default=30, ge=0, le=3600)
@@ -64,10 +65,10 @@ def _is_identifier(value: str) -> bool:
 
 class ClearConfirmation(RunInput):
     approve: bool = False
-    approver: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    approver: str = Field(min_length=1, max_length=200, pattern=VISIBLE_TEXT_PATTERN)
     # The range typed by the approver, START..END: the schema makes the form refuse anything else.
-    typed_range: str = Field(min_length=1, max_length=40, pattern=r"^\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}$")
-    comment: str = Field(default="", max_length=2000)
+    typed_range: str = Field(min_length=1, max_length=40, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\.\.[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    comment: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
 
 def _confirmation_description(params: ClearParams, preview: dict, backup: dict) -> str:

@@ -12,6 +12,7 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
+from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.flows.gate import audit, create_run, holding_schedule_writes, record_run
 from rotaguard.tasks.generation import (
@@ -32,13 +33,13 @@ MAX_RANGE_DAYS = 366
 class GenerateParams(BaseModel):
     """Bounded parameters of one generation."""
 
-    start: dt.date
-    end: dt.date
+    start: dt.date = Field(ge=MIN_DATE, le=MAX_DATE)
+    end: dt.date = Field(ge=MIN_DATE, le=MAX_DATE)
     algorithm: str = Field(default="cp_sat", pattern="^(cp_sat|greedy)$")
     timeout_seconds: int = Field(default=120, ge=5, le=3600)
     min_coverage: float = Field(default=0.8, ge=0, le=1)
     require_n1: bool = False
-    auto_approve_as: str | None = Field(default=None, max_length=200, description="Approve without pausing, as this person")
+    auto_approve_as: str | None = Field(default=None, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Approve without pausing, as this person")
     approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
     lock_wait_seconds: int = Field(default=30, ge=0, le=3600)
     run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9\-]{1,36}$")
@@ -55,8 +56,8 @@ class GenerateParams(BaseModel):
 class Approval(RunInput):
     approve: bool = False
     # A name, not blanks: the schema's pattern makes the Prefect UI form refuse "   " too.
-    approver: str = Field(min_length=1, max_length=200, pattern=r"\S")
-    comment: str = Field(default="", max_length=2000)
+    approver: str = Field(min_length=1, max_length=200, pattern=VISIBLE_TEXT_PATTERN)
+    comment: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
 
 class GenerateOutcome(BaseModel):

@@ -9,6 +9,7 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
+from rotaguard.domain.base import FREE_TEXT_PATTERN, VISIBLE_TEXT_PATTERN
 from rotaguard.db import AuditLog
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.tasks.backups import copy_backups_offsite, create_verified_backup, delete_backups, plan_retention
@@ -30,8 +31,8 @@ class NightlyBackupParams(BaseModel):
 class DeletionConfirmation(RunInput):
     delete: bool = False
     # A name, not blanks: the schema's pattern makes the Prefect UI form refuse "   " too.
-    confirmed_by: str = Field(min_length=1, max_length=200, pattern=r"\S")
-    comment: str = Field(default="", max_length=2000)
+    confirmed_by: str = Field(min_length=1, max_length=200, pattern=VISIBLE_TEXT_PATTERN)
+    comment: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
 
 class NightlyOutcome(BaseModel):

@@ -12,6 +12,7 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
+from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE
 from rotaguard.domain.swaps import MAX_SWAP_DAYS, DateRange
 from rotaguard.errors import RotaGuardError
 from rotaguard.flows.execute_swap import execute_swap
@@ -26,11 +27,11 @@ class RequestSwapParams(BaseModel):
     kind: str = Field(default="absorb", pattern="^(absorb|one_to_one)$")
     person_a: str = Field(pattern=IDENTIFIER, description="Whose duties in range A move")
     person_b: str | None = Field(default=None, pattern=IDENTIFIER, description="Who takes them; empty: rank candidates")
-    a_start: dt.date
-    a_end: dt.date
-    b_start: dt.date | None = None
-    b_end: dt.date | None = None
-    reason: str = Field(default="", max_length=2000)
+    a_start: dt.date = Field(ge=MIN_DATE, le=MAX_DATE)
+    a_end: dt.date = Field(ge=MIN_DATE, le=MAX_DATE)
+    b_start: dt.date | None = Field(ge=MIN_DATE, le=MAX_DATE, default=None)
+    b_end: dt.date | None = Field(ge=MIN_DATE, le=MAX_DATE, default=None)
+    reason: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
     answer_within_hours: int = Field(default=48, ge=1, le=14 * 24)
     wait_for_answer: bool = Field(default=True, description="Pause for person B's answer and, if needed, a coordinator's decision")
     decision_timeout_hours: int = Field(default=72, ge=1, le=14 * 24)
@@ -48,14 +49,14 @@ class RequestSwapParams(BaseModel):
 class SwapAnswer(RunInput):
     accept: bool = False
     answered_by: str = Field(pattern=IDENTIFIER, description="Your id: person B, or a coordinator answering for B")
-    for_person: str | None = Field(default=None, description="An open request: the person taking it (when staff answer)")
-    comment: str = Field(default="", max_length=2000)
+    for_person: str | None = Field(default=None, pattern=IDENTIFIER, description="An open request: the person taking it (when staff answer)")
+    comment: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
 
 class SwapDecision(RunInput):
     approve: bool = False
     decided_by: str = Field(pattern=IDENTIFIER, description="Your id (a coordinator or administrator)")
-    comment: str = Field(default="", max_length=2000)
+    comment: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
 
 class RequestOutcome(BaseModel):

@@ -12,6 +12,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
+from rotaguard.domain.base import MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
 from rotaguard.backups.store import BACKUP_ID
 from rotaguard.flows.gate import audit, holding_schedule_writes
 from rotaguard.flows.generate_schedule import Approval
@@ -28,9 +29,9 @@ class RestoreParams(BaseModel):
 
     backup_id: str = Field(pattern=BACKUP_ID.pattern, max_length=64, description="The backup's id (rotaguard backup list)")
     scope: Literal["full", "assignments"] = Field(default="full", description="full: the whole database; assignments: start..end only")
-    start: dt.date | None = Field(default=None, description="First day (assignments scope)")
-    end: dt.date | None = Field(default=None, description="Last day, inclusive (assignments scope)")
-    auto_approve_as: str | None = Field(default=None, max_length=200, pattern=r"\S", description="Approve without pausing, as this person")
+    start: dt.date | None = Field(ge=MIN_DATE, le=MAX_DATE, default=None, description="First day (assignments scope)")
+    end: dt.date | None = Field(ge=MIN_DATE, le=MAX_DATE, default=None, description="Last day, inclusive (assignments scope)")
+    auto_approve_as: str | None = Field(default=None, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Approve without pausing, as this person")
     approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
     lock_wait_seconds: int = Field(default=120, ge=0, le=3600)
     request_id: str | None = Field(default=None, pattern=REQUEST_ID)

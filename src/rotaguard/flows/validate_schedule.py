@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel, Field, model_validator
 
+from rotaguard.domain.base import MAX_DATE, MIN_DATE
 from rotaguard.tasks.generation import GateError, validate_written_schedule
 
 MAX_RANGE_DAYS = 366
@@ -19,8 +20,8 @@ MAX_TABLE_ROWS = 500
 class ValidateParams(BaseModel):
     """Bounded parameters of one validation."""
 
-    start: dt.date = Field(description="First day")
-    end: dt.date = Field(description="Last day, inclusive")
+    start: dt.date = Field(ge=MIN_DATE, le=MAX_DATE, description="First day")
+    end: dt.date = Field(ge=MIN_DATE, le=MAX_DATE, description="Last day, inclusive")
     require_n1: bool = Field(default=False, description="Also compute N-1/N-2 resilience, and require N-1")
 
     @model_validator(mode="after")

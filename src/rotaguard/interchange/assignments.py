@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 
 from rotaguard.domain import Absence, Assignment, AssignmentSource, Program, Slot
-from rotaguard.domain.base import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH, Frozen
+from rotaguard.domain.base import IDENTIFIER_PATTERN, MAX_DATE, MAX_IDENTIFIER_LENGTH, MIN_DATE, Frozen
 from rotaguard.errors import InputError, Problem
 from rotaguard.interchange.document import FORMAT, ProgramDocument, ProgramSpec, document_warnings
 
@@ -104,9 +104,14 @@ def _date(value: object) -> date:
         raise _Bad("missing value")
     if _ISO_DATE.fullmatch(text):
         try:
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
         except ValueError:
             pass
+        else:
+            # Near the ends of the calendar a CALL's end or a 28-day window is not a date at all.
+            if not MIN_DATE <= day <= MAX_DATE:
+                raise _Bad(f"{day} is outside {MIN_DATE}..{MAX_DATE}, the days a schedule can hold")
+            return day
     raise _Bad(f"{_show(text)} is not a date (YYYY-MM-DD)")
 
 

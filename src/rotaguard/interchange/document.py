@@ -29,7 +29,7 @@ from rotaguard.domain import (
     StaffMember,
     Weekday,
 )
-from rotaguard.domain.base import DisplayName, Frozen
+from rotaguard.domain.base import IDENTIFIER_PATTERN, VISIBLE_TEXT_PATTERN, CalendarDate, DisplayName, Frozen
 from rotaguard.domain.program import DEFAULT_BLOCK_ANCHOR, TimeZoneName
 from rotaguard.errors import InputError, Problem
 
@@ -69,7 +69,7 @@ class ProgramSpec(Frozen):
     name: DisplayName
     timezone: TimeZoneName = Field(default="America/New_York", description="IANA time zone")
     slots: SlotsSpec = SlotsSpec()
-    block_anchor: date = Field(
+    block_anchor: CalendarDate = Field(
         default=DEFAULT_BLOCK_ANCHOR, description="First day of Block 1 of some academic year; blocks are 28 days"
     )
 
@@ -164,6 +164,26 @@ def json_path(location: tuple) -> str:
     return path
 
 
+# What a pattern means, in words: the patterns themselves are unreadable in a message.
+_PATTERN_MEANINGS = {
+    IDENTIFIER_PATTERN: "an id is letters, digits, '-', '_' and '.' only",
+    VISIBLE_TEXT_PATTERN: "a name needs a visible character and may hold no control characters",
+    HHMM_PATTERN: "a time is HH:MM (00:00 to 23:59)",
+}
+
+
+def _pattern_message(item: dict) -> str:
+    pattern = (item.get("ctx") or {}).get("pattern")
+    meaning = _PATTERN_MEANINGS.get(pattern, f"does not match {pattern}")
+    return f"{meaning}: found {_shown(item['input'])}"
+
+
+def _shown(value) -> str:
+    # repr() escapes control characters, so the one-line message stays one line; long input is cut.
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}... ({len(value):,} characters)"
+
+
 def _pydantic_problems(error: ValidationError) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
@@ -172,8 +192,18 @@ def _pydantic_problems(error: ValidationError) -> list[Problem]:
             message = "unknown field (check the spelling)"
         elif item["type"] == "missing":
             message = "required field is missing"
+        elif item["type"] == "string_pattern_mismatch":
+            message = _pattern_message(item)
         problems.append(Problem(json_path(item["loc"]), message))
     return problems
+
+
+class NotJsonNumber(ValueError):
+    """NaN or Infinity: Python's json reads them, but they are not JSON and no field means them."""
+
+
+def _refuse_constant(name: str):
+    raise NotJsonNumber(f"{name} is not a JSON number")
 
 
 def parse_document(text: str | bytes, *, source: str = "document") -> ProgramDocument:
@@ -181,11 +211,13 @@ def parse_document(text: str | bytes, *, source: str = "document") -> ProgramDoc
     if len(text) > MAX_DOCUMENT_BYTES:
         raise InputError(source, [Problem("$", f"document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")])
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f"line {exc.lineno} column {exc.colno}: " if isinstance(exc, json.JSONDecodeError) else ""
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
         raise InputError(source, [Problem("$", f"not valid JSON: {where}{reason}")]) from None
+    except NotJsonNumber as exc:
+        raise InputError(source, [Problem("$", f"not valid JSON: {exc}")]) from None
     except RecursionError:
         raise InputError(source, [Problem("$", "not valid JSON: nested too deeply")]) from None
     if not isinstance(raw, dict):
@@ -217,6 +249,8 @@ def read_document(path: Path) -> ProgramDocument:
         raise InputError(source, [Problem(source, "is a directory, not a file")]) from None
     except PermissionError:
         raise InputError(source, [Problem(source, "permission denied")]) from None
+    except OSError as exc:  # a name too long, a loop of links, an I/O error: about the path given
+        raise InputError(source, [Problem(source, (exc.strerror or str(exc)).lower())]) from None
     return parse_document(data, source=source)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from rotaguard.db import AssignmentRepository, AuditLog, ChangeCount, Database, ProgramChanges, ProgramRepository
-from rotaguard.domain import Program, Schedule
+from rotaguard.domain import Absence, Assignment, Program, Schedule, Slot
+from rotaguard.errors import InputError, Problem
 from rotaguard.interchange.document import ProgramDocument, document_from
 
 
@@ -23,14 +25,119 @@ class ImportResult:
         return {**self.changes.as_dict(), "assignments": self.assignments.as_dict()}
 
 
+def conflicts_with_stored(document: ProgramDocument, stored: Program | None, schedule: Schedule) -> list[Problem]:
+    """What the document would break in the stored program it adds to, each at its JSON path.
+
+    Import adds and updates but never deletes, so a document that is right on its own can still
+    contradict what it leaves in place (a rotation losing a slot stored assignments use, an
+    absence over a stored duty). Refused here, whatever is stored always exports as a document
+    that imports again.
+    """
+    if stored is None:
+        return []
+    problems: list[Problem] = []
+    # Import never deletes: a stored person or staff member stays, so their id stays taken.
+    stored_people = {person.id for person in stored.people}
+    stored_staff = {member.id for member in stored.staff}
+    problems += [
+        Problem(f"$.people[{index}].id", f"{person.id!r} is a staff member's id in the stored program (one id names one actor)")
+        for index, person in enumerate(document.people)
+        if person.id in stored_staff
+    ]
+    problems += [
+        Problem(f"$.staff[{index}].id", f"{member.id!r} is a person's id in the stored program (one id names one actor)")
+        for index, member in enumerate(document.staff)
+        if member.id in stored_people
+    ]
+    incoming = {assignment.key for assignment in document.assignments}
+    kept = [assignment for assignment in schedule.assignments if assignment.key not in incoming]
+    problems += _rotations_dropping_used_slots(document, kept)
+    problems += _absences_over_stored_duties(document, kept)
+    problems += _assignments_in_stored_absences(document, stored)
+    return problems
+
+
+def _rotations_dropping_used_slots(document: ProgramDocument, kept) -> list[Problem]:
+    # One example assignment per rotation and slot, so the check is linear in the stored schedule.
+    example: dict[tuple[str, Slot], Assignment] = {}
+    for assignment in kept:
+        example.setdefault((assignment.rotation_id, assignment.slot), assignment)
+    problems = []
+    for index, rotation in enumerate(document.rotations):
+        lost = [example[(rotation.id, slot)] for slot in Slot if slot not in rotation.slots and (rotation.id, slot) in example]
+        if lost:
+            used = lost[0]
+            problems.append(
+                Problem(
+                    f"$.rotations[{index}].slots",
+                    f"rotation {rotation.id!r} would lose its {used.slot.value} slot, which stored assignments use"
+                    f" ({used.person_id} on {used.date})",
+                )
+            )
+    return problems
+
+
+def _absences_over_stored_duties(document: ProgramDocument, kept) -> list[Problem]:
+    by_person: dict[str, list[Assignment]] = defaultdict(list)
+    for assignment in kept:
+        by_person[assignment.person_id].append(assignment)
+    problems = []
+    for index, absence in enumerate(document.absences):
+        duty = next((a for a in by_person.get(absence.person_id, ()) if absence.covers(a.date)), None)
+        if duty is not None:
+            problems.append(
+                Problem(
+                    f"$.absences[{index}]",
+                    f"{absence.person_id} has a stored assignment on {duty.date} {duty.slot.value} inside this absence",
+                )
+            )
+    return problems
+
+
+def _assignments_in_stored_absences(document: ProgramDocument, stored: Program) -> list[Problem]:
+    absences_by_person: dict[str, list[Absence]] = defaultdict(list)
+    for absence in stored.absences:
+        absences_by_person[absence.person_id].append(absence)
+    problems = []
+    for index, assignment in enumerate(document.assignments):
+        absence = next((a for a in absences_by_person.get(assignment.person_id, ()) if a.covers(assignment.date)), None)
+        if absence is not None:
+            problems.append(
+                Problem(
+                    f"$.assignments[{index}].date",
+                    f"{assignment.person_id} is absent on {assignment.date} (stored {absence.kind} {absence.start}..{absence.end})",
+                )
+            )
+    return problems
+
+
+def check_against_stored(database: Database, document: ProgramDocument, *, source: str) -> None:
+    """Raise InputError when the document contradicts the stored program (see ``conflicts_with_stored``).
+
+    Callers run this before anything that writes (a pre-import backup included)."""
+    with database.read() as session:
+        stored = ProgramRepository(session).load()
+        schedule = AssignmentRepository(session).schedule() if stored is not None else Schedule()
+    problems = conflicts_with_stored(document, stored, schedule)
+    if problems:
+        raise InputError(source, problems)
+
+
 def import_document(database: Database, document: ProgramDocument, *, actor: str, source: str) -> ImportResult:
     """Add and update everything the document holds (never delete what it omits), audited.
 
-    Importing the same document twice changes nothing the second time.
+    Importing the same document twice changes nothing the second time. A document that
+    contradicts the stored program raises InputError and writes nothing.
     """
     program = document.to_program()
     with database.write() as session:
-        changes = ProgramRepository(session).save(program=program, rule_overrides=document.rule_overrides())
+        repository = ProgramRepository(session)
+        stored = repository.load()
+        stored_schedule = AssignmentRepository(session).schedule() if stored is not None else Schedule()
+        problems = conflicts_with_stored(document, stored, stored_schedule)
+        if problems:
+            raise InputError(source, problems)
+        changes = repository.save(program=program, rule_overrides=document.rule_overrides())
         assignments = AssignmentRepository(session).upsert(assignments=document.assignments)
         result = ImportResult(changes=changes, assignments=assignments)
         if result.changed_anything:

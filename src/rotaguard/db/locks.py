@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from rotaguard.db.engine import Database
 from rotaguard.db.tables import OperationLockRow, utcnow
@@ -81,4 +82,9 @@ class LockLease:
         if self._thread is not None:
             self._thread.join()
         if self.held:
-            release_lock(self.database, name=self.name, holder=self.holder)
+            try:
+                release_lock(self.database, name=self.name, holder=self.holder)
+            except SQLAlchemyError as error:
+                # The database went away with the lock held: the lease lapses by itself, and the
+                # error that matters is the one that ended the work, not this one.
+                logging.getLogger(__name__).warning("could not release lock %s (it lapses with its lease): %s", self.name, str(error).splitlines()[0])

@@ -21,3 +21,11 @@ def test_validate_year_benchmark_runs():
 def test_swap_candidates_benchmark_runs():
     out = _run_bench("swap_candidates.py", "--residents", "12", "--faculty", "6", "--requests", "2")
     assert "people=18" in out and "requests=2" in out and "rank median" in out
+
+
+def test_swap_load_benchmark_refuses_a_scenario_without_its_conflicts():
+    # The full run needs PostgreSQL and a Prefect API: tests/chaos/test_swap_load.py runs its
+    # scenario (planner, clients, checks, report) in-process; here only the script's own guard.
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "swap_load.py"), "--swaps", "2"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].endswith("--swaps must be at least 3 (one valid, one rival, one Tier 1 breaker)")

@@ -53,3 +53,31 @@ def test_a_fork_of_the_chain_is_refused(database):
                 )
             )
             session.flush()
+
+
+def test_concurrent_writers_each_extend_the_chain_once(database):
+    """Sixteen transactions appending at once (a generation, backups, swaps side by side): each
+    commits its event, none is refused for reading the same tail, and the chain verifies."""
+    import threading
+
+    barrier = threading.Barrier(16)
+    failures: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            with database.write() as session:
+                AuditLog(session).append(actor=f"writer-{n}", action="test.concurrent", subject=str(n))
+        except BaseException as error:  # collected for the assertion below
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    with database.read() as session:
+        log = AuditLog(session)
+        assert sorted(e.subject for e in log.events()) == sorted(str(n) for n in range(16))
+        assert log.verify().ok

@@ -7,12 +7,16 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from rotaguard.db.tables import AuditEventRow, utcnow
 
 GENESIS_HASH = "0" * 64
+# PostgreSQL advisory lock (transaction scope) held from reading the chain's tail to the commit:
+# two writers that read the same tail would both extend it, and the unique index would refuse the
+# second one's whole transaction. SQLite needs none: its writers run one at a time (BEGIN IMMEDIATE).
+AUDIT_CHAIN_LOCK_KEY = 0x526F7461_41756474  # "RotaAudt"
 
 
 def _canonical(value) -> str:
@@ -75,6 +79,8 @@ class AuditLog:
     def append(self, *, actor: str, action: str, subject: str = "", details: dict | None = None) -> AuditEventRow:
         """Add one event at the end of the chain (in the caller's transaction)."""
         details = json.loads(_canonical(details or {}))
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK_KEY})
         occurred_at = utcnow()
         prev_hash = self._tail_hash()
         row = AuditEventRow(

@@ -1,7 +1,10 @@
 """Swaps end to end over the database: request, answer, approve, execute, roll back.
 
-Every step is one database transaction; execution and rollback also hold the schedule-writes
-lock, so each judges the schedule every earlier write left and no two interleave.
+Every step writes in one database transaction; execution and rollback also hold the
+schedule-writes lock, so each judges the schedule every earlier write left and no two interleave.
+A request and an answer judge in a read transaction first and then write briefly (SQLite admits
+one writer at a time); execution judges again under the lock, so nothing moves on a stale verdict.
+On PostgreSQL, swap writes take turns where they extend the audit chain (an advisory lock).
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from rotaguard.db import AssignmentRepository, AuditLog, Database, ProgramRepository
@@ -26,9 +31,22 @@ from rotaguard.swaps.authorization import Action, Actor, authorize, resolve_acto
 from rotaguard.swaps.candidates import Candidate, rank_candidates
 from rotaguard.swaps.tentative import SwapConflict, Verdict, apply_moves, judge, moves_for, window
 
+if TYPE_CHECKING:
+    from rotaguard.notify import Notice
+
 ROLLBACK_WINDOW = timedelta(hours=24)
 DEFAULT_ANSWER_WITHIN = timedelta(hours=48)
 LOCK_WAIT_SECONDS = 120
+# PostgreSQL advisory lock (transaction scope) that swap writes take just before they write and
+# audit: the hash chain's tail is read, then extended, so two writers must not interleave there,
+# and a request's "no other open swap covers these duties" check must hold until it commits.
+# SQLite needs none: its writers already run one at a time (BEGIN IMMEDIATE).
+SWAP_WRITES_LOCK_KEY = 0x526F7461_53776170  # "RotaSwap"
+# Writers outside the swaps (a generation, a backup) extend the audit chain without that lock;
+# when one does so at the same instant, the swap's transaction is rolled back and run again.
+CHAIN_COLLISION_ATTEMPTS = 5
+AUDIT_CHAIN_CONSTRAINTS = ("uq_audit_events_prev_hash", "uq_audit_events_hash")
+BUSY = "the database is busy: SQLite lets one writer in at a time and this one waited its turn in vain; nothing was changed; try again"
 
 Clock = Callable[[Session], datetime]
 
@@ -45,6 +63,51 @@ class SwapDenied(SwapRefused):
         self.reason, self.actor_id, self.action, self.subject = reason, actor_id, action, subject
 
 
+def _serialize_swap_writes(session: Session) -> None:
+    """Wait for every other swap write to commit, then hold them off until this one does.
+
+    Taken after the transaction's row locks and right before its writes, never earlier, so that
+    no swap write waits for a row lock while holding it (no deadlock), and the heavy judging of
+    concurrent requests still runs side by side."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SWAP_WRITES_LOCK_KEY})
+
+
+def _audit_chain_collision(error: IntegrityError) -> bool:
+    """True when the unique index refused an audit event because another transaction extended the
+    chain from the same tail first (nothing else was wrong: running again succeeds)."""
+    constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+    if constraint is not None:
+        return constraint in AUDIT_CHAIN_CONSTRAINTS
+    return "audit_events.prev_hash" in str(error.orig) or "audit_events.hash" in str(error.orig)
+
+
+def _sqlite_busy(error: OperationalError) -> bool:
+    """SQLite's busy timeout ran out while other writers held the database."""
+    return "database is locked" in str(error.orig) or "database is busy" in str(error.orig)
+
+
+def _one_unit_of_work(method):
+    """Run the whole (rolled back) unit of work again when the audit chain moved under it; a
+    write that could not get into a busy SQLite database is refused with the reason."""
+
+    @functools.wraps(method)
+    def wrapper(self: "SwapService", *args, **kwargs):
+        for attempt in range(1, CHAIN_COLLISION_ATTEMPTS + 1):
+            try:
+                return method(self, *args, **kwargs)
+            except IntegrityError as error:
+                if attempt == CHAIN_COLLISION_ATTEMPTS or not _audit_chain_collision(error):
+                    raise
+            except OperationalError as error:
+                if not _sqlite_busy(error):
+                    raise
+                raise SwapRefused(BUSY) from None
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    return wrapper
+
+
 def _denials_audited(method):
     """Record every denial, after the refused work's own transaction has ended."""
 
@@ -53,10 +116,7 @@ def _denials_audited(method):
         try:
             return method(self, *args, **kwargs)
         except SwapDenied as denied:
-            with self.database.write() as session:
-                AuditLog(session).append(
-                    actor=denied.actor_id, action="swap.denied", subject=denied.subject, details={"action": denied.action, "reason": denied.reason}
-                )
+            self._audit_denial(denied)
             raise
 
     return wrapper
@@ -106,6 +166,14 @@ class SwapService:
         self.database = database
         self.clock = clock or database_now
         self.lock_wait_seconds = lock_wait_seconds
+
+    @_one_unit_of_work
+    def _audit_denial(self, denied: SwapDenied) -> None:
+        with self.database.write() as session:
+            _serialize_swap_writes(session)
+            AuditLog(session).append(
+                actor=denied.actor_id, action="swap.denied", subject=denied.subject, details={"action": denied.action, "reason": denied.reason}
+            )
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -167,6 +235,7 @@ class SwapService:
     # -- requesting and answering ------------------------------------------------------------
 
     @_denials_audited
+    @_one_unit_of_work
     def request(
         self,
         *,
@@ -180,8 +249,11 @@ class SwapService:
         answer_within: timedelta = DEFAULT_ANSWER_WITHIN,
         flow_run_id: str | None = None,
     ) -> SwapResult:
-        """Check and store a request; it waits for person B (or, open, for a ranked candidate)."""
-        with self.database.write() as session:
+        """Check and store a request; it waits for person B (or, open, for a ranked candidate).
+
+        Judged in a read transaction, stored in a short write one: SQLite lets one writer in at a
+        time, and the compliance engine's work would keep every other writer waiting."""
+        with self.database.read() as session:
             program = self._program(session)
             now = self.clock(session)
             try:
@@ -208,7 +280,7 @@ class SwapService:
             given = [a for a in schedule.assignments if a.person_id == person_a and range_a.covers(a.date)]
             if not given:
                 raise SwapRefused(f"{person_a} has no assignments {range_a}")
-            self._check_no_open_swap(session, draft)
+            self._check_no_open_swap(session, draft)  # the cheap refusal before the judging
             candidates: tuple[Candidate, ...] = ()
             if person_b is not None:
                 moves_or_none = self._moves(draft, schedule)
@@ -219,10 +291,25 @@ class SwapService:
             else:
                 candidates = tuple(self._rank(session, program, draft, schedule))
             details = {"candidates": [c.as_dict() for c in candidates]} if person_b is None else {}
+        with self.database.write() as session:
+            # Checked again while holding the swap-writes lock, so two requests racing for the
+            # same duties cannot both see "no open swap" and both be stored.
+            _serialize_swap_writes(session)
+            self._check_no_open_swap(session, draft)
+            self._check_unchanged(session, draft, [m.before for m in moves_or_none] if moves_or_none else given)
             stored = SwapRepository(session).add(request=draft.model_copy(update={"details": details}))
             AuditLog(session).append(actor=actor_id, action="swap.request", subject=stored.id, details=request_dict(stored))
         waiting_for = person_b or f"one of {len(candidates)} candidates"
         return SwapResult(stored, f"swap {stored.id} waits for {waiting_for} until {stored.deadline:%Y-%m-%d %H:%M} UTC", candidates=candidates, moves=moves_or_none or ())
+
+    def _check_unchanged(self, session: Session, request: SwapRequest, judged: list) -> None:
+        """What would change hands is still what was judged in the read transaction before (an
+        execution may have moved some of it since)."""
+        spans = [(request.person_a, request.range_a)] + ([(request.person_b, request.range_b)] if request.person_b and request.range_b else [])
+        repository = AssignmentRepository(session)
+        held = {a for person, span in spans for a in repository.schedule(start=span.start, end=span.end).assignments if a.person_id == person}
+        if held != set(judged):
+            raise SwapRefused(f"{request.person_a}'s assignments {request.range_a} changed while the swap was being checked; nothing was stored; try again")
 
     def _check_people(self, program: Program, request: SwapRequest) -> None:
         for person_id in filter(None, (request.person_a, request.person_b)):
@@ -258,50 +345,54 @@ class SwapService:
             raise SwapRefused(str(conflict)) from None
         return moves
 
+    @_one_unit_of_work
     def expire_overdue(self) -> int:
         """Pending requests past their deadline become ``expired`` (audited)."""
         with self.database.write() as session:
             now = self.clock(session)
             repository = SwapRepository(session)
-            overdue = [r for r in repository.list(statuses=[SwapStatus.PENDING], limit=10_000) if r.expired_at(now)]
+            seen = [r for r in repository.list(statuses=[SwapStatus.PENDING], limit=10_000) if r.expired_at(now)]
+            # Locked and read again: a concurrent answer, or another caller expiring the same
+            # rows, may have changed them since the list (row locks first, as everywhere).
+            locked = (repository.get(swap_id=r.id, for_update=True) for r in seen)
+            overdue = [r for r in locked if r is not None and r.status is SwapStatus.PENDING]
+            if overdue:
+                _serialize_swap_writes(session)
             for request in overdue:
                 repository.update(swap_id=request.id, status=SwapStatus.EXPIRED, decided_at=now)
                 AuditLog(session).append(actor="rotaguard", action="swap.expire", subject=request.id, details={"deadline": request.deadline.isoformat()})
             return len(overdue)
 
     @_denials_audited
+    @_one_unit_of_work
     def answer(self, *, swap_id: str, actor_id: str, accept: bool, for_person: str | None = None, comment: str = "") -> SwapResult:
-        """Person B (or staff for B) accepts or declines; an acceptance is validated at once."""
+        """Person B (or staff for B) accepts or declines; an acceptance is validated at once
+        (judged in a read transaction, recorded in a short write one, as ``request``)."""
         self.expire_overdue()
-        with self.database.write() as session:
+        with self.database.read() as session:
             program = self._program(session)
-            request = self._load(session, swap_id, for_update=True)
-            actor = resolve_actor(program, actor_id)
-            taker = request.person_b
-            if taker is None:
-                taker = for_person if actor is not None and actor.is_staff else actor_id
-            action = Action.ACCEPT if accept else Action.DECLINE
-            decision = self._require(actor, actor_id, action, request, taker=taker)
-            if request.status is not SwapStatus.PENDING:
-                raise SwapRefused(f"swap {swap_id} is {request.status.value}, not pending")
-            if taker is None:
-                raise SwapRefused("an open request is accepted by a person: give --for PERSON when acting for one")
-            now = self.clock(session)
-            repository = SwapRepository(session)
-            answer = {"answered_by": actor_id, "on_behalf_of": decision.on_behalf_of, "comment": comment}
-            if not accept:
+            request, taker, answer = self._answerable(session, program, swap_id=swap_id, actor_id=actor_id, accept=accept, for_person=for_person, comment=comment)
+            if accept:
                 if request.person_b is None:
-                    raise SwapRefused("an open request has nobody to decline it: it expires at its deadline")
+                    self._check_people(program, request.model_copy(update={"person_b": taker}))
+                proposed = request.model_copy(update={"person_b": taker})
+                schedule = self._schedule_around(session, program, proposed)
+                moves = self._moves(proposed, schedule)
+                self._check_absences(program, moves)
+                verdict = judge(program, schedule, moves)
+        with self.database.write() as session:
+            repository = SwapRepository(session)
+            current = self._load(session, swap_id, for_update=True)
+            if current.status is not SwapStatus.PENDING or current.person_b != request.person_b:
+                raise SwapRefused(f"swap {swap_id} is {current.status.value}, not pending")  # answered meanwhile
+            now = self.clock(session)
+            _serialize_swap_writes(session)
+            if accept:
+                self._check_unchanged(session, proposed, [m.before for m in moves])
+            if not accept:
                 stored = repository.update(swap_id=swap_id, status=SwapStatus.DECLINED, decided_at=now, details={"answer": answer})
                 AuditLog(session).append(actor=actor_id, action="swap.decline", subject=swap_id, details=answer)
                 return SwapResult(stored, f"swap {swap_id} declined", notify=(request.person_a,))
-            if request.person_b is None:
-                self._check_people(program, request.model_copy(update={"person_b": taker}))
-            proposed = request.model_copy(update={"person_b": taker})
-            schedule = self._schedule_around(session, program, proposed)
-            moves = self._moves(proposed, schedule)
-            self._check_absences(program, moves)
-            verdict = judge(program, schedule, moves)
             status = _status_of(verdict)
             stored = repository.update(
                 swap_id=swap_id,
@@ -314,7 +405,27 @@ class SwapService:
             AuditLog(session).append(actor="rotaguard", action="swap.validate", subject=swap_id, details={"status": status.value, **verdict.as_dict()})
         return SwapResult(stored, f"swap {swap_id} accepted: {status.value} ({verdict.reason()})", moves=moves, notify=(request.person_a, taker))
 
+    def _answerable(
+        self, session: Session, program: Program, *, swap_id: str, actor_id: str, accept: bool, for_person: str | None, comment: str
+    ) -> tuple[SwapRequest, str, dict]:
+        """The pending request, who takes it, and the answer to record; refused (or denied) otherwise."""
+        request = self._load(session, swap_id)
+        actor = resolve_actor(program, actor_id)
+        taker = request.person_b
+        if taker is None:
+            taker = for_person if actor is not None and actor.is_staff else actor_id
+        action = Action.ACCEPT if accept else Action.DECLINE
+        decision = self._require(actor, actor_id, action, request, taker=taker)
+        if request.status is not SwapStatus.PENDING:
+            raise SwapRefused(f"swap {swap_id} is {request.status.value}, not pending")
+        if taker is None:
+            raise SwapRefused("an open request is accepted by a person: give --for PERSON when acting for one")
+        if not accept and request.person_b is None:
+            raise SwapRefused("an open request has nobody to decline it: it expires at its deadline")
+        return request, taker, {"answered_by": actor_id, "on_behalf_of": decision.on_behalf_of, "comment": comment}
+
     @_denials_audited
+    @_one_unit_of_work
     def decide(self, *, swap_id: str, actor_id: str, approve: bool, comment: str = "") -> SwapResult:
         """A coordinator or admin approves or rejects a swap that needs approval."""
         with self.database.write() as session:
@@ -325,6 +436,7 @@ class SwapService:
                 raise SwapRefused(f"swap {swap_id} is {request.status.value}, not needs_approval")
             status = SwapStatus.APPROVED if approve else SwapStatus.REJECTED
             decision = {"by": actor_id, "approved": approve, "comment": comment}
+            _serialize_swap_writes(session)
             stored = SwapRepository(session).update(swap_id=swap_id, status=status, details={"decision": decision})
             AuditLog(session).append(actor=actor_id, action="swap.approve" if approve else "swap.reject", subject=swap_id, details=decision)
         return SwapResult(stored, f"swap {swap_id} {status.value} by {actor_id}", notify=(request.person_a, request.person_b))
@@ -334,14 +446,34 @@ class SwapService:
     def _write_under_lock(self, step: str, swap_id: str, work: Callable[[Session], SwapResult]) -> SwapResult:
         """``work`` in one transaction while holding the schedule-writes lock."""
         holder = f"swap-{step}-{swap_id}-{uuid.uuid4().hex[:8]}"
-        with LockLease(self.database, name=SCHEDULE_WRITES, holder=holder, wait_seconds=self.lock_wait_seconds) as lease:
+        lease = LockLease(self.database, name=SCHEDULE_WRITES, holder=holder, wait_seconds=self.lock_wait_seconds).__enter__()
+        try:
             if not lease.held:
                 raise SwapRefused("locked: another schedule write is in progress; try again")
+            return self._locked_unit(swap_id, work)
+        finally:
+            try:
+                lease.__exit__(None, None, None)
+            except OperationalError as error:
+                # The work is committed (or refused) already: a release that cannot get into a
+                # busy SQLite database must not turn that into a failure; the lease lapses by itself.
+                if not _sqlite_busy(error):
+                    raise
+
+    def _locked_unit(self, swap_id: str, work: Callable[[Session], SwapResult]) -> SwapResult:
+        for attempt in range(1, CHAIN_COLLISION_ATTEMPTS + 1):
             try:
                 with self.database.write() as session:
                     return work(session)
-            except IntegrityError:
+            except IntegrityError as error:
+                if _audit_chain_collision(error) and attempt < CHAIN_COLLISION_ATTEMPTS:
+                    continue  # another writer extended the audit chain meanwhile: all rolled back, run again
                 raise SwapRefused(f"swap {swap_id}: a slot it fills was taken meanwhile; nothing was moved") from None
+            except OperationalError as error:
+                if not _sqlite_busy(error):
+                    raise
+                raise SwapRefused(BUSY) from None
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     @_denials_audited
     def execute(self, *, swap_id: str, actor_id: str) -> SwapResult:
@@ -373,6 +505,7 @@ class SwapService:
             raise SwapRefused(f"swap {swap_id} not executed: {conflict}") from None
         if verdict.rejected or (verdict.needs_approval and "decision" not in request.details):
             raise SwapRefused(f"swap {swap_id} not executed: it no longer passes: {verdict.reason()}")
+        _serialize_swap_writes(session)
         repository.move(before=[m.before for m in current], after=[m.after for m in current])
         now = self.clock(session)
         stored = repository.update(swap_id=swap_id, status=SwapStatus.EXECUTED, executed_at=now, details={"executed_by": actor_id})
@@ -415,6 +548,7 @@ class SwapService:
             raise SwapRefused(f"swap {swap_id} can no longer be rolled back: {conflict}") from None
         if verdict.rejected:
             raise SwapRefused(f"swap {swap_id} can no longer be rolled back: it {verdict.reason()}")
+        _serialize_swap_writes(session)
         repository.move(before=[m.before for m in back], after=[m.after for m in back])
         stored = repository.update(swap_id=swap_id, status=SwapStatus.ROLLED_BACK, rolled_back_at=now, details={"rolled_back_by": actor_id})
         AuditLog(session).append(actor=actor_id, action="swap.rollback", subject=swap_id, details={"moves": [_move_dict(m) for m in back], "at": now.isoformat()})

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ROTAGUARD_HOME ?= $(CURDIR)/.rotaguard
 export ROTAGUARD_HOME
 
-.PHONY: install demo test clean
+.PHONY: install demo test chaos clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "RotaGuard needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -28,6 +28,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The long variants: crash and fault runs (100 kills per operation and database kind instead of
+# 10), the full swap load, many more hostile-input examples, half a gigabyte through the cipher.
+chaos: install
+	ROTAGUARD_CHAOS=1 $(BIN)/python -m pytest tests/chaos tests/fuzz tests/security $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis src/*.egg-info

@@ -1,4 +1,6 @@
-"""Recover runs that died mid-write (kill -9, power loss): their marker is still in flight."""
+"""Recover what died mid-write (kill -9, power loss): generations, bulk loads and clearings whose
+run is still in flight, a full restore whose marker is still beside the backups, and the backups a
+killed process left half-written or unverified."""
 
 from __future__ import annotations
 
@@ -18,37 +20,67 @@ class Recovered:
 
 
 def recover_interrupted(database: Database, store: BackupStore, *, actor: str, skip: str | None = None) -> list[Recovered]:
-    """Restore the range of every run that died after its write began; close runs that died before.
+    """Finish an interrupted full restore, tidy the backups, then restore the range of every run
+    that died after its write began and close the runs that died before.
 
     The caller must hold the schedule-writes lock: then no other run can be alive mid-write.
     ``skip`` is the caller's own run. Safe to repeat: a recovered run is no longer in flight.
     Recovery writes the schedule tables, so before it restores anything it has the verified backup
     under two hours old that the registry requires of it (no backup, nothing touched).
     """
+    # First, before any backup is taken: until the restore's newer audit events are back, the
+    # chain is shorter than the audit anchor and a backup would be refused.
+    results = _finish_restore(store, actor)
+    results += _tidy_backups(store)
     with database.read() as session:
         runs = [(r.id, r.status, r.start_date, r.end_date, r.backup_id, (r.metrics or {}).get("pre_digest")) for r in ScheduleRunRepository(session).in_flight()]
     runs = [run for run in runs if run[0] != skip]
     if any(_wrote(status, backup_id, pre_digest) for _, status, _, _, backup_id, pre_digest in runs):
         store.ensure_recent(label="pre-op:recover", max_age=operation("recover").requirements.verified_backup_max_age)
-    results = []
     for run_id, status, start, end, backup_id, pre_digest in runs:
-        if not _wrote(status, backup_id, pre_digest):
-            outcome = Recovered(run_id, "closed", "it stopped before writing anything")
-            new_status = "failed"
+        if _wrote(status, backup_id, pre_digest):
+            results.append(_restore_range(database, store, actor, run_id, start, end, backup_id, pre_digest))
         else:
-            path = store.get(backup_id).path_in(store.directory)
-            rows = store.engine.restore_assignments(path, start, end)
-            with database.read() as session:
-                digest = AssignmentRepository(session).digest(start=start, end=end)
-            detail = f"restored {rows} assignments of {start}..{end} from {backup_id}"
-            if digest != pre_digest:
-                detail += "; WARNING: the range differs from its state before the run"
-            outcome = Recovered(run_id, "restored", detail)
-            new_status = "recovered"
-        with database.write() as session:
-            ScheduleRunRepository(session).update(run_id=run_id, status=new_status, error=f"interrupted: {outcome.detail}")
-            AuditLog(session).append(actor=actor, action="schedule.recover", subject=run_id, details={"action": outcome.action, "detail": outcome.detail})
-        results.append(outcome)
+            outcome = Recovered(run_id, "closed", "it stopped before writing anything")
+            with database.write() as session:
+                _close(session, actor, outcome, status="failed")
+            results.append(outcome)
+    return results
+
+
+def _restore_range(database: Database, store: BackupStore, actor: str, run_id: str, start, end, backup_id: str, pre_digest: str) -> Recovered:
+    """Put the run's range back from its pre-op backup, closing the run and auditing it in the
+    restore's own transaction: a crash during recovery leaves the run in flight, to be recovered again."""
+    path = store.get(backup_id).path_in(store.directory)
+    outcome: list[Recovered] = []
+
+    def close(session, rows: int) -> None:
+        digest = AssignmentRepository(session).digest(start=start, end=end)
+        detail = f"restored {rows} assignments of {start}..{end} from {backup_id}"
+        if digest != pre_digest:
+            detail += "; WARNING: the range differs from its state before the run"
+        outcome.append(Recovered(run_id, "restored", detail))
+        _close(session, actor, outcome[0], status="recovered")
+
+    store.engine.restore_assignments(path, start, end, audit=close)
+    return outcome[0]
+
+
+def _close(session, actor: str, outcome: Recovered, *, status: str) -> None:
+    ScheduleRunRepository(session).update(run_id=outcome.run_id, status=status, error=f"interrupted: {outcome.detail}")
+    AuditLog(session).append(actor=actor, action="schedule.recover", subject=outcome.run_id, details={"action": outcome.action, "detail": outcome.detail})
+
+
+def _finish_restore(store: BackupStore, actor: str) -> list[Recovered]:
+    detail = store.finish_interrupted_restore(actor=actor)
+    return [Recovered("restore", "finished", detail)] if detail else []
+
+
+def _tidy_backups(store: BackupStore) -> list[Recovered]:
+    """Dead writers' temporary files go; records follow the manifests; unverified backups are verified."""
+    results = [Recovered(name, "deleted", "a dead process's unfinished backup file") for name in store.remove_dead_partials()]
+    store.sync_records()
+    results += [Recovered(backup_id, "verified", "a killed process left it unverified") for backup_id in store.finish_unverified()]
     return results
 
 

@@ -233,9 +233,11 @@ def test_an_approver_of_only_blanks_is_refused():
 
     from rotaguard.flows.generate_schedule import Approval
 
-    for blank in ("", "   ", "\t\n"):
+    from rotaguard.domain.base import VISIBLE_TEXT_PATTERN
+
+    for blank in ("", "   ", "\t\n", "\u200b", " \u3000 "):
         with pytest.raises(ValidationError):
             Approval(approve=True, approver=blank)
     assert Approval(approve=True, approver=" Coordinator Example ").approver == " Coordinator Example "
-    # The Prefect UI validates the form against this schema, so it refuses blanks too.
-    assert Approval.model_json_schema()["properties"]["approver"]["pattern"] == r"\S"
+    # The Prefect UI validates the form against this schema, so it refuses blank-looking names too.
+    assert Approval.model_json_schema()["properties"]["approver"]["pattern"] == VISIBLE_TEXT_PATTERN

@@ -3,20 +3,24 @@ SQLite (the online backup API)."""
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, delete, insert, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from rotaguard.backups.manifest import TableDigest, table_digests
 from rotaguard.db import Database
@@ -40,6 +44,19 @@ def _fsync_directory(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+_PR_SET_PDEATHSIG = 1
+# Looked up once here: the child between fork and exec should only make the one call.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent() -> None:
+    """Run in the child before exec: a pg_restore or pg_dump whose rotaguard process is killed
+    (SIGKILL, OOM) dies with it instead of committing a restore nobody finishes (audit events
+    re-appended, records synced) or writing a dump nobody records."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 ASSIGNMENT_COLUMNS = ("person_id", "date", "slot", "rotation_id", "source", "locked", "run_id", "created_at", "updated_at")
@@ -82,8 +99,9 @@ class Engine:
     def assignment_rows(self, path: Path, start: dt.date, end: dt.date) -> list[dict]:
         raise NotImplementedError
 
-    def restore_assignments(self, path: Path, start: dt.date, end: dt.date) -> int:
-        """Replace the assignments of ``start..end`` with the backup's, in one transaction."""
+    def restore_assignments(self, path: Path, start: dt.date, end: dt.date, *, audit: Callable[[Session, int], None] | None = None) -> int:
+        """Replace the assignments of ``start..end`` with the backup's, in one transaction; ``audit``
+        records it in that same transaction (a crash leaves neither the rows nor the event alone)."""
         rows = self.assignment_rows(path, start, end)
         with self.database.write() as session:
             runs = {run_id for (run_id,) in session.execute(select(ScheduleRunRow.id))}
@@ -93,6 +111,8 @@ class Engine:
                     row["run_id"] = None
             if rows:
                 session.execute(insert(AssignmentRow), rows)
+            if audit is not None:
+                audit(session, len(rows))
         return len(rows)
 
     def audit_events(self) -> list[dict]:
@@ -156,16 +176,19 @@ class SqliteEngine(Engine):
     def dump(self, target: Path) -> dict[str, TableDigest]:
         self.dumped_audit_head = None
         source = sqlite3.connect(self.path)
-        destination = sqlite3.connect(target)
+        destination = None
         try:
+            # Opened inside: a backup directory that went read-only refuses the file right here.
+            destination = sqlite3.connect(target)
             source.backup(destination)
             # A self-contained file: no -wal or -shm beside it.
             destination.execute("PRAGMA journal_mode = DELETE")
             destination.commit()
         except sqlite3.Error as exc:
-            raise BackupError(f"SQLite backup of {self.path} failed: {exc}") from None
+            raise BackupError(f"SQLite backup of {self.path} into {target.parent} failed: {exc}") from None
         finally:
-            destination.close()
+            if destination is not None:
+                destination.close()
             source.close()
         digests = self._digests(target)
         self.dumped_audit_head = self._read(target, audit_head)
@@ -292,10 +315,13 @@ class PostgresEngine(Engine):
         return tool
 
     def _run(self, command: list[str], env: dict, what: str) -> subprocess.CompletedProcess:
-        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        # errors="replace": a damaged dump can make pg_restore echo bytes that are not UTF-8.
+        result = subprocess.run(command, capture_output=True, text=True, errors="replace", env=env, check=False, preexec_fn=_die_with_parent)
         if result.returncode != 0:
             reason = (result.stderr or result.stdout).strip().splitlines()
-            raise BackupError(f"{what} failed: {reason[-1] if reason else f'exit code {result.returncode}'}")
+            # The first "error:" line says what went wrong; the last is often the statement that failed.
+            cause = next((line for line in reason if "error:" in line), reason[-1] if reason else f"exit code {result.returncode}")
+            raise BackupError(f"{what} failed: {cause.strip()}")
         return result
 
     def dump(self, target: Path, *, compress: bool = True) -> dict[str, TableDigest]:
@@ -312,7 +338,7 @@ class PostgresEngine(Engine):
                     command.insert(2, "-Z0")
                 # pg_dump and the digests read the same snapshot at the same time; the exporting
                 # transaction stays open until pg_dump is done with it.
-                dumping = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                dumping = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_die_with_parent)
                 try:
                     digests = postgres_table_digests(connection)
                     head = audit_head(connection)
@@ -385,6 +411,7 @@ class PostgresEngine(Engine):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_die_with_parent,
         )
         rows: list[dict] = []
         columns: list[str] | None = None

@@ -7,7 +7,10 @@ backup records, so they are re-synchronised from the manifests afterwards).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import re
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +27,6 @@ from rotaguard.backups.manifest import (
     file_sha256,
     manifest_path,
     read_manifest,
-    write_manifest,
 )
 from rotaguard.db import AuditLog, Database
 from rotaguard.db.anchor import AnchorError, AuditAnchor, advance_anchor, check_anchor
@@ -37,11 +39,40 @@ BACKUP_ID = re.compile(r"^rotaguard_[A-Za-z0-9_.\-]{1,120}$")
 # What a pre-op label may name is short enough that the backup id (rotaguard_pre-<what>_<time>
 # and a collision suffix) fits the 64 characters its record holds.
 LABEL = re.compile(r"^(regular|sacred|pre-op:[a-z0-9][a-z0-9._\-]{0,29})$")
+# A full restore in progress: what it must finish (the audit events newer than the backup) if the
+# process dies after the database was replaced. Beside the backups, because the restore itself
+# replaces every table the marker could live in.
+RESTORE_MARKER = "restore-in-progress.json"
 _RECORD_STATUS = {BackupStatus.UNVERIFIED: "created", BackupStatus.VERIFIED: "verified", BackupStatus.BAD: "bad"}
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _host() -> str:
+    # Dots separate the parts of a temporary file's name.
+    return socket.gethostname().replace(".", "-") or "localhost"
+
+
+def _discard(*paths: Path) -> None:
+    """Remove what a failed write left, where possible: on a read-only or vanished directory the
+    removal fails too, and the error that matters is the write's (recovery tidies up later)."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def backup_name(label: str, when: dt.datetime) -> str:
@@ -116,9 +147,18 @@ class BackupStore:
     # ------------------------------------------------------------------ writing
 
     def _save(self, manifest: Manifest) -> Manifest:
-        write_manifest(manifest, self.directory)
+        self._write_manifest(manifest)
         self._record(manifest)
         return manifest
+
+    def _write_manifest(self, manifest: Manifest) -> None:
+        """Atomically (temporary name, fsync, rename), under a temporary name that names its writer
+        like a dump's does, so that recovery can delete what a killed writer left."""
+        target = manifest_path(manifest.path_in(self.directory))
+        temporary = target.with_name(f".{target.name}.{_host()}.{os.getpid()}.partial")
+        temporary.write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
+        _fsync_file(temporary)
+        temporary.replace(target)
 
     def _record(self, manifest: Manifest) -> None:
         values = {
@@ -155,7 +195,7 @@ class BackupStore:
                     row.status = "deleted"
 
     def create(self, *, label: str = "regular", verify: bool = True) -> Manifest:
-        """Dump to a temporary name, fsync, rename; write the manifest; verify when asked."""
+        """Dump to a temporary name and fsync it; write the manifest; rename; verify when asked."""
         if not LABEL.fullmatch(label):
             raise InputError("--label", [Problem("--label", f"{label!r} is not regular, sacred or pre-op:<what>")])
         try:
@@ -169,16 +209,17 @@ class BackupStore:
             suffix += 1
             backup_id = f"{backup_name(label, when)}_{suffix}"
         final = self.directory / f"{backup_id}.dump"
-        partial = self.directory / f".{backup_id}.dump.partial"
+        # Named for its writer (machine and process): recovery deletes only a dead writer's leftovers.
+        partial = self.directory / f".{backup_id}.dump.{_host()}.{os.getpid()}.partial"
         try:
             digests = self.engine.dump(partial)
             _fsync_file(partial)
-            partial.replace(final)
-            _fsync_directory(self.directory)
         except OSError as exc:
+            _discard(partial)
             raise BackupError(f"writing {final.name} failed: {exc.strerror or exc}; the previous backups are untouched") from None
-        finally:
-            partial.unlink(missing_ok=True)
+        except BaseException:
+            _discard(partial)
+            raise
         head = self.engine.dumped_audit_head
         manifest = Manifest(
             id=backup_id,
@@ -188,15 +229,20 @@ class BackupStore:
             database_name=self.engine.name,
             schema_revision=current_revision(self.database),
             file=final.name,
-            size_bytes=final.stat().st_size,
-            sha256=file_sha256(final),
+            size_bytes=partial.stat().st_size,
+            sha256=file_sha256(partial),
             tables=digests,
             audit_head=AuditHeadRecord(**head.as_dict()) if head is not None else None,
         )
+        # The manifest first, then the file under its final name: a dump file never exists without
+        # its manifest, and recovery finishes the rename of a partial file its manifest vouches for.
         try:
-            self._save(manifest)
+            self._write_manifest(manifest)
+            partial.replace(final)
+            _fsync_directory(self.directory)
+            self._record(manifest)
         except OSError as exc:
-            final.unlink(missing_ok=True)
+            _discard(partial, final, manifest_path(final))
             raise BackupError(f"writing the manifest of {backup_id} failed: {exc.strerror or exc}") from None
         self._advance_anchor(manifest)
         if verify:
@@ -384,24 +430,117 @@ class BackupStore:
         if scope == "full":
             events = self.engine.audit_events()
             locks = self.engine.operation_locks()
+            # restore_full replaces the database in one transaction, the events after it are put back
+            # in another: the marker carries them across a crash in between (`rotaguard recover`).
+            self._write_restore_marker(manifest, safety, actor, events)
             self.engine.restore_full(path)
             self.engine.reappend_audit(events)
             self.engine.put_back_locks(locks)
             self.sync_records()
-            details = {"backup_id": backup_id, "scope": "full", "pre_restore_backup": safety.id}
+            with self.database.write() as session:
+                AuditLog(session).append(
+                    actor=actor, action="backup.restore", subject=backup_id, details={"backup_id": backup_id, "scope": "full", "pre_restore_backup": safety.id}
+                )
+            self._restore_marker_path.unlink(missing_ok=True)
         else:
-            count = self.engine.restore_assignments(path, start, end)
-            details = {
-                "backup_id": backup_id,
-                "scope": "assignments",
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                "rows": count,
-                "pre_restore_backup": safety.id,
-            }
-        with self.database.write() as session:
-            AuditLog(session).append(actor=actor, action="backup.restore", subject=backup_id, details=details)
+            details = {"backup_id": backup_id, "scope": "assignments", "start": start.isoformat(), "end": end.isoformat(), "pre_restore_backup": safety.id}
+
+            def audit(session, rows: int) -> None:
+                AuditLog(session).append(actor=actor, action="backup.restore", subject=backup_id, details={**details, "rows": rows})
+
+            self.engine.restore_assignments(path, start, end, audit=audit)
         return safety
+
+    # ------------------------------------------------------------------ crash recovery
+
+    @property
+    def _restore_marker_path(self) -> Path:
+        return self.directory / RESTORE_MARKER
+
+    def _write_restore_marker(self, manifest: Manifest, safety: Manifest, actor: str, events: list[dict]) -> None:
+        """Durably (temporary name, fsync, rename) record the restore about to replace the database,
+        with the audit events the backup does not hold."""
+        head = manifest.audit_head.event_id if manifest.audit_head is not None and manifest.audit_head.event_id is not None else 0
+        newer = [{**event, "occurred_at": event["occurred_at"].isoformat()} for event in events if event["id"] > head]
+        marker = {"backup_id": manifest.id, "pre_restore_backup": safety.id, "actor": actor, "events": newer}
+        temporary = self.directory / f".{RESTORE_MARKER}.{_host()}.{os.getpid()}.partial"
+        temporary.write_text(json.dumps(marker))
+        _fsync_file(temporary)
+        temporary.replace(self._restore_marker_path)
+        _fsync_directory(self.directory)
+
+    def finish_interrupted_restore(self, *, actor: str) -> str | None:
+        """Finish a full restore whose process died (the caller holds the schedule-writes lock): put
+        back the audit events newer than the backup and the backup records, then say whether the
+        database holds the backup (the restore committed) or is as it was (it never did). Both are
+        whole states: the database itself was replaced in one transaction or not at all."""
+        path = self._restore_marker_path
+        if not path.is_file():
+            return None
+        marker = json.loads(path.read_text())
+        events = [{**event, "occurred_at": dt.datetime.fromisoformat(event["occurred_at"])} for event in marker["events"]]
+        put_back = self.engine.reappend_audit(events)
+        self.sync_records()
+        # Events were missing only if the database had been replaced; else it holds the backup's data
+        # (a run record written since, by the flow now recovering, is no difference that matters here).
+        restored = put_back > 0 or self.check_restored(self.get(marker["backup_id"]), scope="full") is None
+        outcome = "restored" if restored else "not restored"
+        detail = f"full restore from {marker['backup_id']} was interrupted: {outcome}; {put_back} newer audit events put back"
+        with self.database.write() as session:
+            AuditLog(session).append(
+                actor=actor,
+                action="backup.restore" if restored else "backup.restore_interrupted",
+                subject=marker["backup_id"],
+                details={"backup_id": marker["backup_id"], "scope": "full", "pre_restore_backup": marker["pre_restore_backup"], "recovered": True, "detail": detail},
+            )
+        path.unlink()
+        _fsync_directory(self.directory)
+        return detail
+
+    def remove_dead_partials(self) -> list[str]:
+        """Delete the temporary files of backups (and markers) whose writer on this machine is dead."""
+        removed = []
+        if not self.directory.exists():
+            return removed
+        for candidate in self.directory.glob(".*.partial"):
+            parts = candidate.name.removesuffix(".partial").rsplit(".", 2)
+            if len(parts) != 3:
+                continue
+            stem, host, pid = parts
+            if host != _host() or not pid.isdigit() or _alive(int(pid)):
+                continue
+            finished = stem.endswith(".dump") and self._finish_rename(candidate, stem.removeprefix(".").removesuffix(".dump"))
+            if not finished:
+                candidate.unlink(missing_ok=True)
+                removed.append(candidate.name)
+        return removed
+
+    def _finish_rename(self, partial: Path, backup_id: str) -> bool:
+        """A dump its writer died before renaming: renamed when its manifest vouches for it (the
+        manifest is written first), else it is only a fragment."""
+        final = self.directory / f"{backup_id}.dump"
+        manifest_file = manifest_path(final)
+        if final.exists() or not manifest_file.is_file():
+            return False
+        try:
+            manifest = read_manifest(manifest_file)
+        except ValueError:
+            return False
+        if file_sha256(partial) != manifest.sha256:
+            manifest_file.unlink()  # it describes a file that was never finished
+            return False
+        partial.replace(final)
+        _fsync_directory(self.directory)
+        return True
+
+    def finish_unverified(self) -> list[str]:
+        """Verify the backups a killed process left unverified: retention waits on the newest one."""
+        finished = []
+        for manifest in self.list():
+            if manifest.status is BackupStatus.UNVERIFIED:
+                self.verify(manifest.id)
+                finished.append(manifest.id)
+        return finished
 
     # ------------------------------------------------------------------ retention
 

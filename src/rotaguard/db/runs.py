@@ -12,7 +12,8 @@ from rotaguard.db.tables import ScheduleRunRow, utcnow
 # A run is "writing" from just before its write transaction until it is published or restored:
 # finding one in that state later means its process died and its range must be checked.
 IN_FLIGHT = ("running", "writing", "validating")
-FINISHED = ("published", "rolled_back", "rejected", "failed", "recovered")
+# "cleared": a clear-assignments run that deleted its range.
+FINISHED = ("published", "cleared", "rolled_back", "rejected", "failed", "recovered")
 
 
 class ScheduleRunRepository:

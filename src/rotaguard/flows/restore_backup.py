@@ -96,7 +96,8 @@ def restore_backup(params: RestoreParams) -> RestoreOutcome:
     this_flow_run = str(flow_run.id) if flow_run.id else None
     request_id = params.request_id or this_flow_run or str(uuid.uuid4())
     outcome = RestoreOutcome(status="failed", backup_id=params.backup_id, scope=params.scope, flow_run_id=this_flow_run)
-    with holding_schedule_writes(f"restore-{request_id}", params.lock_wait_seconds) as held:
+    # recover: an interrupted restore (or generation) is finished before this one captures the audit log.
+    with holding_schedule_writes(f"restore-{request_id}", params.lock_wait_seconds, recover=True) as held:
         if held:
             outcome = _restore(params, request_id, outcome)
         else:

@@ -204,15 +204,16 @@ def restore_range(backup_id: str, start: dt.date, end: dt.date, pre_digest: str,
     database = open_database()
     try:
         store = open_store(database)
-        count = store.engine.restore_assignments(store.get(backup_id).path_in(store.directory), start, end)
+
+        def audit(session, rows: int) -> None:
+            # In the restore's transaction: the range never comes back unaudited.
+            AuditLog(session).append(actor="rotaguard", action="schedule.restore_range", subject=run_id, details={"backup_id": backup_id, "rows": rows})
+
+        store.engine.restore_assignments(store.get(backup_id).path_in(store.directory), start, end, audit=audit)
         with database.read() as session:
             digest = AssignmentRepository(session).digest(start=start, end=end)
         if digest != pre_digest:
             raise GateError(f"the range {start}..{end} does not match its state before run {run_id} after the restore")
-        with database.write() as session:
-            AuditLog(session).append(
-                actor="rotaguard", action="schedule.restore_range", subject=run_id, details={"backup_id": backup_id, "rows": count}
-            )
         return digest
     finally:
         database.dispose()

@@ -9,6 +9,7 @@ form) the flow's model accepts too, or the resumed run would fail on loading its
 from __future__ import annotations
 
 import functools
+import json
 
 import pytest
 from hypothesis import given
@@ -58,6 +59,14 @@ def _server_accepts(model, answer: dict) -> bool:
     return True
 
 
+def _has_lone_surrogate(answer: dict) -> bool:
+    try:
+        json.dumps(answer, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _looks_blank(text: str) -> bool:
     return all(char in BLANK_LOOKING_CHARACTERS for char in text)
 
@@ -78,8 +87,11 @@ def test_a_fuzzed_answer_is_accepted_with_a_visible_name_or_refused(form, data):
     if loaded is not None:
         name = getattr(loaded, who)
         assert isinstance(name, str) and not _looks_blank(name) and not _has_control_character(name), repr(name)
-        assert not _has_control_character(getattr(loaded, "comment", "").replace("\n", "").replace("\r", "").replace("\t", ""))
-    if _server_accepts(model, answer):
+        # A comment may break lines (\n, \r, U+2028, U+2029) and hold tabs; nothing else that controls a terminal.
+        comment = getattr(loaded, "comment", "")
+        assert not _has_control_character("".join(char for char in comment if char not in "\n\r\t\u2028\u2029"))
+    # A lone surrogate: pydantic refuses it, and JSON Schema has no word for it (as for the flow parameters).
+    if _server_accepts(model, answer) and not _has_lone_surrogate(answer):
         assert loaded is not None, f"the server accepts {answer!r} but {model.__name__} refuses it"
 
 

@@ -963,13 +963,18 @@ def backup_list(json_output: JsonOption = False) -> None:
 def backup_verify(backup_id: Annotated[str, typer.Argument(help="The backup's id.")], json_output: JsonOption = False) -> None:
     """Run the four checks; exit 1 when the backup is not good (it is then marked bad)."""
     _, store = _backup_store()
+    _verify_and_show(store, backup_id, json_output, title=f"Verify {backup_id}", bad=f"backup {backup_id} is bad")
+
+
+def _verify_and_show(store, backup_id: str, json_output: bool, *, title: str, bad: str) -> None:
+    """Run the four checks on a backup and show them; exit 1 when it is not good (it is then marked bad)."""
     manifest, checks = store.verify(backup_id)
     if json_output:
         emit_json({**manifest.as_json(store.directory), "checks": [c.__dict__ for c in checks]})
     else:
-        console.print(table(f"Verify {backup_id}", ["check", "status", "detail"], [[c.name, "ok" if c.ok else "FAIL", c.detail] for c in checks]))
+        console.print(table(title, ["check", "status", "detail"], [[c.name, "ok" if c.ok else "FAIL", c.detail] for c in checks]))
     if manifest.status.value != "verified":
-        raise RotaGuardError(f"backup {backup_id} is bad: {manifest.failure}")
+        raise RotaGuardError(f"{bad}: {manifest.failure}")
 
 
 @backup_app.command("restore")
@@ -1085,13 +1090,7 @@ def offsite_fetch(
 
     settings, store = _backup_store()
     fetch_offsite(settings, backup_id, store.directory, allow_plaintext=True if allow_plaintext else None)
-    manifest, checks = store.verify(backup_id)
-    if json_output:
-        emit_json({**manifest.as_json(store.directory), "checks": [c.__dict__ for c in checks]})
-    else:
-        console.print(table(f"Fetched {backup_id}", ["check", "status", "detail"], [[c.name, "ok" if c.ok else "FAIL", c.detail] for c in checks]))
-    if manifest.status.value != "verified":
-        raise RotaGuardError(f"fetched backup {backup_id} is bad: {manifest.failure}")
+    _verify_and_show(store, backup_id, json_output, title=f"Fetched {backup_id}", bad=f"fetched backup {backup_id} is bad")
 
 
 def _report(error: RotaGuardError, *, json_requested: bool) -> None:

@@ -24,7 +24,7 @@ demo: install
 	$(BIN)/rotaguard program show
 	start=$$($(BIN)/python -c 'import datetime as d; from rotaguard.interchange.synth import next_block_start as n; print(n(d.date.today()))'); \
 	end=$$($(BIN)/python -c "import datetime as d; print(d.date.fromisoformat('$$start') + d.timedelta(days=27))"); \
-	$(BIN)/rotaguard generate --start $$start --end $$end --yes
+	ROTAGUARD_ACTOR=$${ROTAGUARD_ACTOR:-C-01} $(BIN)/rotaguard generate --start $$start --end $$end --yes  # C-01: the synthetic program's coordinator
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -156,7 +156,7 @@ def cli(database_url, tmp_path, monkeypatch, capsys):
     """Run ``rotaguard`` in-process against the test's database; returns (code, stdout, stderr)."""
     monkeypatch.setenv("ROTAGUARD_DATABASE_URL", database_url)
     monkeypatch.setenv("ROTAGUARD_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("ROTAGUARD_ACTOR", "test-coordinator")
+    monkeypatch.setenv("ROTAGUARD_ACTOR", "A-01")  # the fixture programs' admin: allowed everything
 
     def run(*args: str) -> CliResult:
         capsys.readouterr()

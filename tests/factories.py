@@ -73,7 +73,7 @@ def program(**overrides) -> Program:
         "name": "Synthetic Test Program",
         "people": (resident(), resident("R2-01", pgy=2, credentials=(Credential(name="BLS"), Credential(name="ACLS"))), faculty()),
         "rotations": (session_rotation(), call_rotation()),
-        "staff": (coordinator(),),
+        "staff": (coordinator(), coordinator("A-01", role=StaffRole.ADMIN)),
     }
     return Program(**{**values, **overrides})
 
@@ -116,7 +116,10 @@ _DOCUMENT = {
         },
         {"id": "F-01", "name": "Faculty 01", "role": "faculty", "credentials": [{"name": "BLS"}]},
     ],
-    "staff": [{"id": "C-01", "name": "Coordinator 01", "role": "coordinator", "email": "c-01@residency.example"}],
+    "staff": [
+        {"id": "C-01", "name": "Coordinator 01", "role": "coordinator", "email": "c-01@residency.example"},
+        {"id": "A-01", "name": "Administrator 01", "role": "admin", "email": "a-01@residency.example"},
+    ],
     "rotations": [
         {
             "id": "WARDS",

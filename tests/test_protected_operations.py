@@ -18,10 +18,8 @@ first tests: the scenarios below must name exactly the registry's operations.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import os
-import pkgutil
 import signal
 import subprocess
 import sys
@@ -32,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from dbstate import digest, table_rows
+from entrypoints import command_paths, flows
 from rotaguard.db import AssignmentRepository, Database
 from rotaguard.db.runs import ScheduleRunRepository
 from rotaguard.domain import Slot
@@ -46,35 +45,6 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 # ---------------------------------------------------------------------------------- what exists
 
 
-def _command_paths() -> set[str]:
-    import typer.main
-
-    from rotaguard.cli.main import app
-
-    def walk(command, prefix: tuple[str, ...]):
-        # Typer vendors click: groups are recognised by shape, not by class.
-        if hasattr(command, "commands"):
-            for name, sub in command.commands.items():
-                yield from walk(sub, (*prefix, name))
-        else:
-            yield " ".join(prefix)
-
-    return set(walk(typer.main.get_command(app), ()))
-
-
-def _flows() -> dict[str, object]:
-    from prefect import Flow
-
-    import rotaguard.flows as package
-
-    found = {}
-    for module in pkgutil.iter_modules(package.__path__):
-        for value in vars(importlib.import_module(f"rotaguard.flows.{module.name}")).values():
-            if isinstance(value, Flow):
-                found[value.name] = value
-    return found
-
-
 REGISTERED_COMMANDS = {c for o in OPERATIONS for c in o.commands}
 REGISTERED_FLOWS = {f for o in OPERATIONS for f in o.flows}
 WRITING_COMMANDS = {c for o in OPERATIONS if o.modifies_schedule for c in o.commands}
@@ -84,12 +54,12 @@ SAFE_FLOWS = {f for o in OPERATIONS if o.risk is Risk.SAFE for f in o.flows}
 
 
 def test_every_command_and_flow_is_in_the_registry_exactly_once():
-    commands, flows = _command_paths(), set(_flows())
-    assert len(commands) >= 30 and len(flows) >= 9
+    commands, found = command_paths(), set(flows())
+    assert len(commands) >= 30 and len(found) >= 9
     assert commands - REGISTERED_COMMANDS - set(RECORD_COMMANDS) == set(), "commands missing from rotaguard.operations"
     assert (REGISTERED_COMMANDS | set(RECORD_COMMANDS)) - commands == set(), "registry entries for commands that do not exist"
-    assert flows - REGISTERED_FLOWS - set(RECORD_FLOWS) == set(), "flows missing from rotaguard.operations"
-    assert (REGISTERED_FLOWS | set(RECORD_FLOWS)) - flows == set(), "registry entries for flows that do not exist"
+    assert found - REGISTERED_FLOWS - set(RECORD_FLOWS) == set(), "flows missing from rotaguard.operations"
+    assert (REGISTERED_FLOWS | set(RECORD_FLOWS)) - found == set(), "registry entries for flows that do not exist"
     listed = [c for o in OPERATIONS for c in o.commands] + list(RECORD_COMMANDS)
     assert len(listed) == len(set(listed)), "a command is listed twice"
     assert not REGISTERED_FLOWS & set(RECORD_FLOWS)
@@ -247,19 +217,19 @@ def _cli_recover(site: Site, run_id: str):
 def _flow_generate(site: Site, _):
     from rotaguard.flows.generate_schedule import GenerateParams, generate_schedule
 
-    return generate_schedule(GenerateParams(start=day(0), end=day(6), algorithm="greedy", auto_approve_as="tester", lock_wait_seconds=10))
+    return generate_schedule(GenerateParams(start=day(0), end=day(6), algorithm="greedy", auto_approve_as="A-01", lock_wait_seconds=10))
 
 
 def _flow_bulk_assign(site: Site, _):
     from rotaguard.flows.bulk_assign import BulkAssignParams, bulk_assign
 
-    return bulk_assign(BulkAssignParams(assignments=site.assignment_rows(), auto_approve_as="tester", lock_wait_seconds=10))
+    return bulk_assign(BulkAssignParams(assignments=site.assignment_rows(), auto_approve_as="A-01", lock_wait_seconds=10))
 
 
 def _flow_clear(site: Site, _):
     from rotaguard.flows.clear_assignments import ClearParams, clear_assignments
 
-    return clear_assignments(ClearParams(start=day(0), end=day(4), confirm_range_as="tester", confirmation=f"{day(0)}..{day(4)}", lock_wait_seconds=10))
+    return clear_assignments(ClearParams(start=day(0), end=day(4), confirm_range_as="A-01", confirmation=f"{day(0)}..{day(4)}", lock_wait_seconds=10))
 
 
 def _flow_execute(site: Site, swap_id: str):
@@ -315,7 +285,7 @@ def _flow_rollback(site: Site, swap_id: str):
 def _flow_restore(site: Site, backup_id: str):
     from rotaguard.flows.restore_backup import RestoreParams, restore_backup
 
-    return restore_backup(RestoreParams(backup_id=backup_id, auto_approve_as="tester", lock_wait_seconds=10))
+    return restore_backup(RestoreParams(backup_id=backup_id, auto_approve_as="A-01", lock_wait_seconds=10))
 
 
 WRITERS = {

@@ -314,7 +314,7 @@ def proxied_cli(proxied_postgres, tmp_path, monkeypatch, capsys):
     url, _ = proxied_postgres
     monkeypatch.setenv("ROTAGUARD_DATABASE_URL", url)
     monkeypatch.setenv("ROTAGUARD_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("ROTAGUARD_ACTOR", "chaos-coordinator")
+    monkeypatch.setenv("ROTAGUARD_ACTOR", "A-01")
 
     def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()

@@ -67,7 +67,7 @@ SEED = int(os.environ.get("ROTAGUARD_CRASH_SEED", "20261122"))
 START, END = dt.date(2026, 3, 12), dt.date(2026, 3, 18)
 RANGE = f"{START}..{END}"
 OPERATIONS = ("generate", "bulk_assign", "clear_range", "swap_execute", "swap_rollback", "backup", "restore")
-ACTOR = "chaos-coordinator"
+ACTOR = "A-01"  # the fixture programs' admin: every operation here is allowed to them
 # What the swap tables say of a swap is its status; when and by whom differs from run to run.
 SWAP_COLUMNS = ("id", "status")
 # Surrogate keys, timestamps and the run that wrote a row differ between two runs of one operation.

@@ -330,7 +330,7 @@ def test_a_damaged_backup_chosen_for_restore_is_refused_before_anything_is_touch
     _change_schedule(seeded)
     changed = _without_backup_records(seeded)
     listed = [m.id for m in store.list()]
-    outcome = restore_backup(RestoreParams(backup_id=chosen.id, auto_approve_as="Program Director"))
+    outcome = restore_backup(RestoreParams(backup_id=chosen.id, auto_approve_as="A-01"))
     assert outcome.status == "failed" and "not a good backup" in outcome.reason and "\n" not in outcome.reason
     assert outcome.pre_restore_backup_id is None
     assert [m.id for m in store.list()] == listed  # no pre-restore backup was taken

@@ -53,12 +53,12 @@ def test_assign_with_yes_publishes_and_audits_the_invoking_user(cli, program, tm
     result = cli("assign", "--file", str(path), "--yes", "--json")
     assert result.code == 0, result.err
     outcome = json.loads(result.out)
-    assert (outcome["ok"], outcome["status"], outcome["approved_by"]) == (True, "published", "test-coordinator")
+    assert (outcome["ok"], outcome["status"], outcome["approved_by"]) == (True, "published", "A-01")
     assert outcome["counts"]["created"] == 2 and outcome["backup_id"]
     assert _rows(program, MARCH_13, MARCH_13) == [("F-01", "2026-03-13", "AM", True), ("R1-01", "2026-03-13", "AM", False)]
     with program.read() as session:
         actors = {(e.actor, e.action) for e in AuditLog(session).events()}
-    assert {("test-coordinator", "schedule.approval"), ("test-coordinator", "schedule.bulk_assign")} <= actors
+    assert {("A-01", "schedule.approval"), ("A-01", "schedule.bulk_assign")} <= actors
 
 
 def test_assign_lists_every_bad_row_and_writes_nothing(cli, program, tmp_path):
@@ -155,7 +155,7 @@ def _terminal_env(flow_env: str) -> dict:
         **os.environ,
         "PREFECT_API_URL": PREFECT_API_URL.value(),
         "ROTAGUARD_DATABASE_URL": flow_env,
-        "ROTAGUARD_ACTOR": "Terminal Coordinator",
+        "ROTAGUARD_ACTOR": "C-01",
         "COLUMNS": "200",
     }
 
@@ -171,7 +171,7 @@ def test_at_a_terminal_assign_asks_and_a_no_writes_nothing_then_clear_wants_the_
     refused.expect("Write the assignments of rows.json?")
     refused.type("n")
     assert refused.finish() == 1
-    assert "not published: rejected: rejected by Terminal Coordinator" in refused.screen and "Traceback" not in refused.screen
+    assert "not published: rejected: rejected by C-01" in refused.screen and "Traceback" not in refused.screen
     assert _rows(program, MARCH_13, MARCH_13) == before
 
     loaded = Terminal(["assign", "--file", str(path)], env)
@@ -202,4 +202,4 @@ def test_at_a_terminal_assign_asks_and_a_no_writes_nothing_then_clear_wants_the_
     assert _rows(program, MARCH_11, MARCH_12) == [("R2-01", "2026-03-11", "CALL", True)]
     with program.read() as session:
         event = AuditLog(session).events(limit=1)[0]
-    assert (event.action, event.actor, event.details["deleted"]) == ("schedule.clear", "Terminal Coordinator", 2)
+    assert (event.action, event.actor, event.details["deleted"]) == ("schedule.clear", "C-01", 2)

@@ -28,7 +28,7 @@ from rotaguard.interchange.importer import import_document
 from swapdata import day, seed
 
 START, END = dt.date(2026, 3, 12), dt.date(2026, 3, 14)
-APPROVER = "Coordinator Example"
+APPROVER = "A-01"  # the fixture program's admin: the nightly deletion and the restore need one
 PAUSE_SECONDS = 120  # pick-up, a subprocess, backup, health and data checks until the pause
 FINISH_SECONDS = 180  # solve, write, validate and publish (or execute) after the answer
 

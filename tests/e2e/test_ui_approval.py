@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("chromium_path")]
 
 START = dt.date(2026, 3, 12)
 END = dt.date(2026, 3, 14)
-APPROVER = "Coordinator Example"
+APPROVER = "C-01"  # the fixture program's coordinator (a staff id: the authorization matrix)
 WAITING = re.compile(r"rotaguard: waiting for approval in the Prefect UI: (?P<url>\S+/runs/flow-run/(?P<id>[0-9a-f-]{36}))")
 PAUSE_SECONDS = 120  # the CLI's start-up, backup, health and data checks until it prints the address
 FINISH_SECONDS = 180  # solve, write, validate and publish after the answer

@@ -49,9 +49,9 @@ def test_bulk_assign_pauses_for_approval_then_writes_in_one_go(flow_env):
     pending = run.paused(run_id)
     assert pending.description.startswith("## Approve loading 2 assignments, 2026-03-13 .. 2026-03-13") and "2 new, 0 changed" in pending.description
     assert _rows(database, MARCH_13, MARCH_13) == []  # nothing before the answer
-    outcome = run.answer(run_id, {"approve": True, "approver": "Program Director"})
+    outcome = run.answer(run_id, {"approve": True, "approver": "A-01"})
     assert outcome.status == "published", outcome.reason
-    assert outcome.backup_id and outcome.approved_by == "Program Director" and outcome.counts["created"] == 2
+    assert outcome.backup_id and outcome.approved_by == "A-01" and outcome.counts["created"] == 2
     assert _rows(database, MARCH_13, MARCH_13) == [("F-01", MARCH_13, "AM", "WARDS", True), ("R1-01", MARCH_13, "AM", "WARDS", False)]
     assert _actions(database)[-3:] == ["schedule.approval", "schedule.bulk_assign", "schedule.publish"]
     database.dispose()
@@ -60,10 +60,10 @@ def test_bulk_assign_pauses_for_approval_then_writes_in_one_go(flow_env):
 def test_bulk_assign_refuses_bad_rows_and_new_tier1_violations_before_writing(flow_env):
     database = _seed(flow_env)
     before = _rows(database, MARCH_11, MARCH_13)
-    unknown = bulk_assign(BulkAssignParams(assignments=[{**WARDS_13[0], "person": "NOBODY"}], auto_approve_as="tester"))
+    unknown = bulk_assign(BulkAssignParams(assignments=[{**WARDS_13[0], "person": "NOBODY"}], auto_approve_as="A-01"))
     assert unknown.status == "failed" and "NOBODY" in unknown.reason and unknown.backup_id is None
     # R2-01 is on call on the 11th (locked): call again on the 12th breaks the consecutive-nights rule.
-    nights = bulk_assign(BulkAssignParams(assignments=[{"person": "R2-01", "date": "2026-03-12", "slot": "CALL", "rotation": "NIGHT"}], auto_approve_as="tester"))
+    nights = bulk_assign(BulkAssignParams(assignments=[{"person": "R2-01", "date": "2026-03-12", "slot": "CALL", "rotation": "NIGHT"}], auto_approve_as="A-01"))
     assert nights.status == "failed" and "Tier 1" in nights.reason and nights.backup_id is None  # refused before the backup
     assert _rows(database, MARCH_11, MARCH_13) == before
     assert "schedule.bulk_assign" not in _actions(database)
@@ -82,7 +82,7 @@ def test_a_bulk_load_that_fails_validation_after_the_write_is_restored(flow_env,
         raise RuntimeError("injected after the write")
 
     monkeypatch.setattr(assignment_tasks.write_bulk_assignments, "fn", write_then_fail)
-    outcome = bulk_assign(BulkAssignParams(assignments=WARDS_13, auto_approve_as="tester"))
+    outcome = bulk_assign(BulkAssignParams(assignments=WARDS_13, auto_approve_as="A-01"))
     assert outcome.status == "rolled_back" and "injected" in outcome.reason
     assert _rows(database, MARCH_13, MARCH_13) == before
     assert "schedule.restore_range" in _actions(database)
@@ -97,25 +97,25 @@ def test_clear_shows_what_it_deletes_and_needs_the_range_typed(flow_env):
     pending = run.paused(run_id)
     assert "delete 2 assignments" in pending.description and "1 locked ones are kept" in pending.description
     assert "| R1-01 | WARDS | 1 |" in pending.description and "| F-01 | WARDS | 1 |" in pending.description
-    outcome = run.answer(run_id, {"approve": True, "approver": "Program Director", "typed_range": "2026-03-11..2026-03-13"})
+    outcome = run.answer(run_id, {"approve": True, "approver": "A-01", "typed_range": "2026-03-11..2026-03-13"})
     assert outcome.status == "rejected" and "is not 2026-03-11..2026-03-12" in outcome.reason
     assert len(_rows(database, MARCH_11, MARCH_12)) == 3
 
     run_id = str(uuid.uuid4())
     run = Running(lambda: clear_assignments(params.model_copy(update={"run_id": run_id})))
-    outcome = run.answer(run_id, {"approve": True, "approver": "Program Director", "typed_range": "2026-03-11..2026-03-12"})
+    outcome = run.answer(run_id, {"approve": True, "approver": "A-01", "typed_range": "2026-03-11..2026-03-12"})
     assert outcome.status == "cleared" and outcome.counts == {"deleted": 2, "kept_locked": 1}
     assert _rows(database, MARCH_11, MARCH_12) == [("R2-01", MARCH_11, "CALL", "NIGHT", True)]
     with database.read() as session:
         event = AuditLog(session).events(limit=1)[0]
-    assert (event.action, event.actor, event.details["deleted"], event.details["backup_id"]) == ("schedule.clear", "Program Director", 2, outcome.backup_id)
+    assert (event.action, event.actor, event.details["deleted"], event.details["backup_id"]) == ("schedule.clear", "A-01", 2, outcome.backup_id)
     database.dispose()
 
 
 def test_clear_deletes_locked_rows_only_when_asked(flow_env):
     database = _seed(flow_env)
     outcome = clear_assignments(
-        ClearParams(start=MARCH_11, end=MARCH_12, include_locked=True, people=["R2-01"], confirm_range_as="tester", confirmation="2026-03-11..2026-03-12")
+        ClearParams(start=MARCH_11, end=MARCH_12, include_locked=True, people=["R2-01"], confirm_range_as="A-01", confirmation="2026-03-11..2026-03-12")
     )
     assert outcome.status == "cleared" and outcome.counts["deleted"] == 1
     with database.read() as session:

@@ -93,7 +93,7 @@ def test_nightly_backup_pauses_before_deleting_and_deletes_only_after_confirmati
     with pytest.raises(RuntimeError, match="Validation failed for field 'confirmed_by'"):
         resume_flow_run(uuid.UUID(pending.flow_run_id), run_input={"delete": True, "confirmed_by": "   "})
     assert all(store.get(i) for i in deletable)
-    outcome = run.answer(request_id, {"delete": True, "confirmed_by": "Night Coordinator", "comment": "ok"})
+    outcome = run.answer(request_id, {"delete": True, "confirmed_by": "A-01", "comment": "ok"})
     assert sorted(outcome.deleted) == sorted(deletable) and outcome.not_deleted == []
     remaining = {m.id for m in store.list()}
     assert not remaining & set(deletable)
@@ -101,7 +101,7 @@ def test_nightly_backup_pauses_before_deleting_and_deletes_only_after_confirmati
     for backup_id in deletable:
         assert not (store.directory / f"{backup_id}.dump").exists()
     actions = _actions(database)
-    assert ("Night Coordinator", "backup.prune_decision") in actions and ("Night Coordinator", "backup.prune") in actions
+    assert ("A-01", "backup.prune_decision") in actions and ("A-01", "backup.prune") in actions
     rows = {(r["backup"], r["action"]) for r in _artifact_rows(outcome.flow_run_id, "nightly-backup")}
     assert {(i, "deleted") for i in deletable} | {(baseline, "kept"), (outcome.backup_id, "kept")} <= rows
     database.dispose()
@@ -176,15 +176,15 @@ def test_full_restore_pauses_with_row_counts_and_restores_after_approval(flow_en
     now = len(changed["assignments"])
     assert f"| assignments | {now:,} | {backup.tables['assignments'].rows:,} |" in pending.description
     assert _data_tables(database) == changed  # nothing restored while waiting
-    outcome = run.answer(request_id, {"approve": True, "approver": "Program Director", "comment": "roll back the bad edit"})
+    outcome = run.answer(request_id, {"approve": True, "approver": "A-01", "comment": "roll back the bad edit"})
     assert outcome.status == "restored", outcome.reason
-    assert outcome.approved_by == "Program Director"
+    assert outcome.approved_by == "A-01"
     assert _data_tables(database) == wanted
     pre_restore = store.get(outcome.pre_restore_backup_id)
     assert pre_restore.status is BackupStatus.VERIFIED and pre_restore.label == "pre-op:restore"
     assert pre_restore.tables["assignments"].rows == len(changed["assignments"])
     actions = _actions(database)
-    assert ("Program Director", "backup.restore_approval") in actions and ("Program Director", "backup.restore") in actions
+    assert ("A-01", "backup.restore_approval") in actions and ("A-01", "backup.restore") in actions
     with database.read() as session:
         assert AuditLog(session).verify().ok
     changes = _artifact_rows(outcome.flow_run_id, "restore-changes")
@@ -205,7 +205,7 @@ def test_range_restore_changes_only_that_range(flow_env):
     run = Running(lambda: restore_backup(RestoreParams(backup_id=backup.id, scope="assignments", start=MARCH_12, end=MARCH_12, request_id=request_id)))
     pending = run.paused(request_id)
     assert f"| assignments {MARCH_12}..{MARCH_12} | 0 | 2 | +2 |" in pending.description
-    outcome = run.answer(request_id, {"approve": True, "approver": "Program Director"})
+    outcome = run.answer(request_id, {"approve": True, "approver": "A-01"})
     assert outcome.status == "restored", outcome.reason
     with database.read() as session:
         assert AssignmentRepository(session).digest(start=MARCH_12, end=MARCH_12) == march_12
@@ -221,10 +221,10 @@ def test_a_rejected_restore_changes_nothing(flow_env):
     changed = _data_tables(database)
     request_id = str(uuid.uuid4())
     run = Running(lambda: restore_backup(RestoreParams(backup_id=backup.id, request_id=request_id)))
-    outcome = run.answer(request_id, {"approve": False, "approver": "Program Director", "comment": "wrong backup"})
-    assert outcome.status == "rejected" and outcome.reason == "rejected by Program Director"
+    outcome = run.answer(request_id, {"approve": False, "approver": "A-01", "comment": "wrong backup"})
+    assert outcome.status == "rejected" and outcome.reason == "rejected by A-01"
     assert _data_tables(database) == changed
-    assert ("Program Director", "backup.restore_approval") in _actions(database)
+    assert ("A-01", "backup.restore_approval") in _actions(database)
     assert "backup.restore" not in [a for _, a in _actions(database)]
     database.dispose()
 
@@ -240,7 +240,7 @@ def test_a_corrupt_backup_is_refused_before_anything_is_touched(flow_env):
     _change_schedule(database)
     changed = _data_tables(database)
     backups_before = {m.id for m in store.list()}
-    outcome = restore_backup(RestoreParams(backup_id=backup.id, auto_approve_as="Program Director"))
+    outcome = restore_backup(RestoreParams(backup_id=backup.id, auto_approve_as="A-01"))
     assert outcome.status == "failed" and "not a good backup" in outcome.reason
     assert outcome.pre_restore_backup_id is None
     assert _data_tables(database) == changed
@@ -264,7 +264,7 @@ def test_a_restore_that_does_not_verify_is_undone_from_the_pre_restore_backup(fl
         return "assignments (injected difference)" if len(calls) == 1 else real_check(self, manifest, **kwargs)
 
     monkeypatch.setattr(BackupStore, "check_restored", first_check_fails)
-    outcome = restore_backup(RestoreParams(backup_id=backup.id, auto_approve_as="Program Director"))
+    outcome = restore_backup(RestoreParams(backup_id=backup.id, auto_approve_as="A-01"))
     assert outcome.status == "rolled_back" and "injected difference" in outcome.reason
     assert calls == [backup.id, outcome.pre_restore_backup_id]
     assert _data_tables(database) == changed
@@ -277,7 +277,7 @@ def test_a_restore_waits_for_the_schedule_writes_lock(flow_env):
     backup = open_store(database).create(label="regular")
     assert acquire_lock(database, name=SCHEDULE_WRITES, holder="someone-else", ttl=dt.timedelta(minutes=5), wait_seconds=0)
     try:
-        outcome = restore_backup(RestoreParams(backup_id=backup.id, auto_approve_as="Program Director", lock_wait_seconds=1))
+        outcome = restore_backup(RestoreParams(backup_id=backup.id, auto_approve_as="A-01", lock_wait_seconds=1))
     finally:
         release_lock(database, name=SCHEDULE_WRITES, holder="someone-else")
     assert outcome.status == "rejected" and "another schedule write" in outcome.reason

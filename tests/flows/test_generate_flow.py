@@ -31,12 +31,12 @@ def _run_row(database, run_id):
 
 def test_happy_path_publishes(flow_env):
     database = _seed(flow_env)
-    outcome = generate_schedule(GenerateParams(start=START, end=END, auto_approve_as="tester", timeout_seconds=30))
+    outcome = generate_schedule(GenerateParams(start=START, end=END, auto_approve_as="A-01", timeout_seconds=30))
     assert outcome.status == "published", outcome.reason
     assert outcome.metrics["tier1_violations"] == 0 and outcome.metrics["demand_coverage"] == 1.0
     assert outcome.backup_id and outcome.flow_run_id
     run = _run_row(database, outcome.run_id)
-    assert run.status == "published" and run.approved_by == "tester" and run.backup_id == outcome.backup_id
+    assert run.status == "published" and run.approved_by == "A-01" and run.backup_id == outcome.backup_id
     with database.read() as session:
         made = AssignmentRepository(session).schedule(start=START, end=END).assignments
         actions = [e.action for e in reversed(AuditLog(session).events())]
@@ -51,7 +51,7 @@ def test_failing_gate_rolls_back_to_the_exact_previous_range(flow_env):
     database = _seed(flow_env, night_min=1)
     with database.read() as session:
         before = AssignmentRepository(session).digest(start=START, end=END)
-    outcome = generate_schedule(GenerateParams(start=START, end=END, auto_approve_as="tester", min_coverage=1.0, timeout_seconds=30))
+    outcome = generate_schedule(GenerateParams(start=START, end=END, auto_approve_as="A-01", min_coverage=1.0, timeout_seconds=30))
     assert outcome.status == "rolled_back" and "demand coverage" in outcome.reason
     with database.read() as session:
         assert AssignmentRepository(session).digest(start=START, end=END) == before
@@ -66,7 +66,7 @@ def test_a_held_lock_rejects_the_run(flow_env):
     assert acquire_lock(database, name=SCHEDULE_WRITES, holder="someone-else", ttl=dt.timedelta(minutes=5), wait_seconds=0)
     with database.read() as session:
         before = AssignmentRepository(session).digest(start=START, end=END)
-    outcome = generate_schedule(GenerateParams(start=START, end=END, auto_approve_as="tester", lock_wait_seconds=1, timeout_seconds=30))
+    outcome = generate_schedule(GenerateParams(start=START, end=END, auto_approve_as="A-01", lock_wait_seconds=1, timeout_seconds=30))
     assert outcome.status == "rejected" and outcome.reason.startswith("locked")
     with database.read() as session:
         assert AssignmentRepository(session).digest(start=START, end=END) == before
@@ -163,7 +163,7 @@ def test_an_exception_after_the_write_restores_the_range(flow_env, monkeypatch):
         raise RuntimeError("validator crashed")
 
     monkeypatch.setattr(module, "validate_written_schedule", broken_validation)
-    outcome = generate_schedule(GenerateParams(start=START, end=END, auto_approve_as="tester", timeout_seconds=30))
+    outcome = generate_schedule(GenerateParams(start=START, end=END, auto_approve_as="A-01", timeout_seconds=30))
     assert outcome.status == "rolled_back" and "validator crashed" in outcome.reason
     with database.read() as session:
         assert AssignmentRepository(session).digest(start=START, end=END) == before
@@ -199,7 +199,7 @@ def test_cli_generate_publishes_shows_progress_and_recover_finds_nothing(flow_en
 
 def test_a_rerun_of_the_same_run_reuses_its_backup_and_row(flow_env):
     database = _seed(flow_env)
-    params = GenerateParams(start=START, end=END, auto_approve_as="tester", timeout_seconds=30, run_id="rerun-fixed-id")
+    params = GenerateParams(start=START, end=END, auto_approve_as="A-01", timeout_seconds=30, run_id="rerun-fixed-id")
     first = generate_schedule(params)
     second = generate_schedule(params)
     assert first.status == second.status == "published"
@@ -215,8 +215,8 @@ def test_two_concurrent_generations_never_interleave(flow_env):
     from rotaguard.db.tables import AssignmentRow
 
     database = _seed(flow_env)
-    first, box_a = _run_in_thread(GenerateParams(start=START, end=END, auto_approve_as="a", timeout_seconds=30, run_id="concurrent-a", lock_wait_seconds=120))
-    second, box_b = _run_in_thread(GenerateParams(start=START, end=END, auto_approve_as="b", timeout_seconds=30, run_id="concurrent-b", lock_wait_seconds=120))
+    first, box_a = _run_in_thread(GenerateParams(start=START, end=END, auto_approve_as="C-01", timeout_seconds=30, run_id="concurrent-a", lock_wait_seconds=120))
+    second, box_b = _run_in_thread(GenerateParams(start=START, end=END, auto_approve_as="A-01", timeout_seconds=30, run_id="concurrent-b", lock_wait_seconds=120))
     first.join(timeout=300)
     second.join(timeout=300)
     statuses = sorted([box_a["outcome"].status, box_b["outcome"].status])

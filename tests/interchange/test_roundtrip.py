@@ -73,5 +73,5 @@ def test_import_then_change_updates_in_place(cli, tmp_path):
     assert next(p for p in exported["people"] if p["id"] == "R1-01")["name"] == "Resident Renamed"
     audit = json.loads(cli("audit", "list", "--json").out)
     assert [event["action"] for event in audit] == ["program.import", "program.import"]
-    assert audit[0]["actor"] == "test-coordinator"
+    assert audit[0]["actor"] == "A-01"
     assert cli("audit", "verify").code == 0

@@ -277,7 +277,7 @@ def test_nightly_backup_generation_and_a_swap_with_e_mail_leak_no_secret(prefect
         for name, value in {"HOST": "127.0.0.1", "PORT": str(mailbox.port), "STARTTLS": "false", "USERNAME": "rotaguard-mailer", "PASSWORD": secrets.smtp_password, "FROM": "rotaguard@residency.example"}.items():
             monkeypatch.setenv(f"ROTAGUARD_SMTP_{name}", value)
         nightly = nightly_backup(NightlyBackupParams())
-        generated = generate_schedule(GenerateParams(start=day(7), end=day(9), auto_approve_as="tester", timeout_seconds=20, run_id=str(uuid.uuid4())))
+        generated = generate_schedule(GenerateParams(start=day(7), end=day(9), auto_approve_as="A-01", timeout_seconds=20, run_id=str(uuid.uuid4())))
         swap_state = execute_swap(SwapActionParams(swap_id=swap_id, actor_id="R2-01"), return_state=True)
         deadline = time.monotonic() + 10
         while not mailbox.messages and time.monotonic() < deadline:

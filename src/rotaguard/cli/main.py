@@ -125,6 +125,15 @@ def _backup_before(settings, database, operation_id: str):
         raise RotaGuardError(f"no verified backup, so nothing was written: {error}") from None
 
 
+def _authorize(database, subject: str) -> None:
+    """Refuse at once, before any lock, backup or flow, when ROTAGUARD_ACTOR may not do ``subject``
+    (the authorization matrix; the stored program's staff are the identities)."""
+    from rotaguard.authorization import authorize
+
+    stored = load_program(database)
+    authorize(stored[0] if stored else None, _actor(), subject)
+
+
 def _stored_program(database) -> tuple[Program, dict]:
     require_current_schema(database)
     stored = load_program(database)
@@ -245,6 +254,7 @@ def program_import(
     settings = load_settings()
     database = open_database(settings)
     require_current_schema(database)
+    _authorize(database, "import_program")
     with LockLease(database, name=SCHEDULE_WRITES, holder=f"import-{os.getpid()}", wait_seconds=30) as lease:
         if not lease.held:
             raise RotaGuardError("a schedule write is in progress: the import waits for the schedule-writes lock; try again later")
@@ -622,6 +632,12 @@ def _prefect_environment(settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
+def _answers_here(yes: bool) -> bool:
+    """Whether ROTAGUARD_ACTOR answers the approval (--yes, or at this terminal), so that whether
+    they may is known before anything starts; otherwise the Prefect UI's approver is checked."""
+    return yes or sys.stdin.isatty()
+
+
 def _require_an_answerer(yes: bool, what: str) -> None:
     """A pause needs someone to answer it: --yes, a terminal, or a Prefect server's UI (the
     ephemeral API a bare command starts has none)."""
@@ -659,10 +675,12 @@ def generate(
     settings = load_settings()
     database = open_database(settings)
     _stored_program(database)
+    if _answers_here(yes):
+        _authorize(database, "generate")
     close_databases()
     _require_an_answerer(yes, f"generating {first}..{last}")
     _prefect_environment(settings)
-    from rotaguard.flows.generate_schedule import GenerateParams, current_user, generate_schedule
+    from rotaguard.flows.generate_schedule import GenerateParams, generate_schedule
 
     import uuid
 
@@ -676,7 +694,7 @@ def generate(
         timeout_seconds=timeout,
         min_coverage=min_coverage,
         require_n1=require_n1,
-        auto_approve_as=current_user() if yes else None,
+        auto_approve_as=_actor() if yes else None,
         approval_timeout_seconds=approval_timeout,
     )
     from rotaguard.cli.progress import solver_progress_line
@@ -685,7 +703,7 @@ def generate(
     with solver_progress_line(SOLVER_PROGRESS):
         outcome = _run_gated(
             generate_schedule, params, yes=yes, question=f"Publish a new schedule for {first}..{last}?", request_id=run_id,
-            answer=lambda approve: {"approve": approve, "approver": current_user(), "comment": "answered at the terminal"},
+            answer=lambda approve: {"approve": approve, "approver": _actor(), "comment": "answered at the terminal"},
         )
     payload = outcome.model_dump(mode="json")
     if json_output:
@@ -742,6 +760,8 @@ def assign(
     problems = check_against_program(entries, program)
     if problems:
         raise InputError(str(file), problems)
+    if _answers_here(yes):
+        _authorize(database, "bulk_assign")
     close_databases()
     _require_an_answerer(yes, f"loading {file}")
     _prefect_environment(settings)
@@ -778,6 +798,8 @@ def clear(
     _stored_program(database)
     if yes and confirm is None:
         raise InputError("--confirm", [Problem("--confirm", f"--yes needs --confirm {first}..{last} (the range typed exactly)")])
+    if _answers_here(yes):
+        _authorize(database, "clear_range")
     close_databases()
     _require_an_answerer(yes, f"clearing {first}..{last}")
     _prefect_environment(settings)
@@ -821,6 +843,7 @@ def recover(json_output: JsonOption = False) -> None:
     from rotaguard.recovery import recover_interrupted
 
     settings, store = _backup_store()
+    _authorize(store.database, "recover")
     with LockLease(store.database, name=SCHEDULE_WRITES, holder=f"recover-{os.getpid()}", wait_seconds=120) as lease:
         if not lease.held:
             raise RotaGuardError("a schedule write is in progress: recover needs the schedule-writes lock; try again later")
@@ -938,6 +961,7 @@ def backup_create(
     from rotaguard.backups.offsite import copy_offsite
 
     settings, store = _backup_store()
+    _authorize(store.database, "backup create")
     manifest = store.create(label=label)
     manifest, offsite_error = copy_offsite(settings, store, manifest)
     if json_output:
@@ -963,6 +987,7 @@ def backup_list(json_output: JsonOption = False) -> None:
 def backup_verify(backup_id: Annotated[str, typer.Argument(help="The backup's id.")], json_output: JsonOption = False) -> None:
     """Run the four checks; exit 1 when the backup is not good (it is then marked bad)."""
     _, store = _backup_store()
+    _authorize(store.database, "backup verify")
     _verify_and_show(store, backup_id, json_output, title=f"Verify {backup_id}", bad=f"backup {backup_id} is bad")
 
 
@@ -996,6 +1021,8 @@ def backup_restore(
         raise InputError("--scope", [Problem("--scope", f"{scope!r} is not full or assignments")])
     settings, store = _backup_store()
     store.get(backup_id)  # an unknown id is the user's mistake: say so before any flow runs
+    if _answers_here(yes):
+        _authorize(store.database, "restore")
     close_databases()
     _require_an_answerer(yes, f"restoring from {backup_id}")
     _prefect_environment(settings)
@@ -1033,6 +1060,8 @@ def backup_prune(
 ) -> None:
     """Apply retention: never below 2 verified backups, never the sacred baseline, old ones only with --yes."""
     settings, store = _backup_store()
+    if yes:  # asked to delete: whether this actor may is known before the plan
+        _authorize(store.database, "backup prune")
     plan = store.plan_prune(offsite_required=bool(settings.s3_bucket))
     listing = {
         "delete": [{"id": m.id, "reason": why} for m, why in plan.delete],
@@ -1060,6 +1089,7 @@ def offsite_sync(json_output: JsonOption = False) -> None:
     from rotaguard.backups.offsite import copy_offsite
 
     settings, store = _backup_store()
+    _authorize(store.database, "backup offsite sync")
     if not settings.s3_bucket:
         raise RotaGuardError("ROTAGUARD_S3_BUCKET is not set: there is nowhere to copy to")
     results, failures = [], []
@@ -1089,6 +1119,7 @@ def offsite_fetch(
     from rotaguard.backups.offsite import fetch_offsite
 
     settings, store = _backup_store()
+    _authorize(store.database, "backup offsite fetch")
     fetch_offsite(settings, backup_id, store.directory, allow_plaintext=True if allow_plaintext else None)
     _verify_and_show(store, backup_id, json_output, title=f"Fetched {backup_id}", bad=f"fetched backup {backup_id} is bad")
 

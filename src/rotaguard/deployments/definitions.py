@@ -61,7 +61,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
         params_model="GenerateParams",
         description=(
             "Generate and publish a block schedule safely: the schedule-writes lock, a verified backup, health and "
-            "data checks, then the run PAUSES for approval (Resume: switch Approve on and type your name in Approver). "
+            "data checks, then the run PAUSES for approval (Resume: switch Approve on and type your staff id in Approver). "
             "Then it solves, writes in one transaction, validates, and restores the backup when a gate fails. "
             "Served by `rotaguard serve`, the default range is the next 28-day block (as of when serving started); "
             "otherwise give start and end."
@@ -121,7 +121,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
             "Runs every night (02:00 in the program's time zone unless ROTAGUARD_NIGHTLY_BACKUP_CRON/_TIMEZONE say "
             "otherwise): create and verify a backup, copy backups to S3 when configured, then apply retention. "
             "Deleting backups older than the retention period PAUSES for confirmation (Resume: switch Delete on and "
-            "type your name); no answer deletes nothing. The run's artifact lists backups kept, deleted and pending off-site."
+            "type your staff id); no answer deletes nothing. The run's artifact lists backups kept, deleted and pending off-site."
         ),
         tags=("rotaguard", "backups"),
         nightly=True,
@@ -133,7 +133,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
         description=(
             "Restore a backup by its id: the whole database (scope full) or the assignments of start..end (scope "
             "assignments). It verifies the backup, takes a fresh pre-restore backup, then PAUSES for approval showing "
-            "the row counts per table now and in the backup (Resume: switch Approve on and type your name). After the "
+            "the row counts per table now and in the backup (Resume: switch Approve on and type your staff id). After the "
             "restore it proves the data equals the backup's, and puts the pre-restore backup back if not."
         ),
         tags=("rotaguard", "writes-schedule", "backups"),
@@ -146,7 +146,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
             "Load assignments prepared elsewhere: give them in assignments (person, date YYYY-MM-DD, slot AM/PM/CALL, "
             "rotation, locked) or a JSON/CSV file path readable where the flow runs. Every row is checked first (unknown "
             "people or rotations, absences, eligibility, duplicates) and a new Tier 1 violation refuses the load. Then "
-            "a verified backup, and the run PAUSES for approval (Resume: switch Approve on and type your name); it "
+            "a verified backup, and the run PAUSES for approval (Resume: switch Approve on and type your staff id); it "
             "writes in one transaction, validates, and restores the range when validation fails."
         ),
         tags=("rotaguard", "writes-schedule"),
@@ -158,7 +158,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
         description=(
             "CRITICAL: delete the assignments of start..end (optionally only some people; locked ones only with "
             "include_locked). A verified backup first; the run PAUSES showing what will be deleted, per person and "
-            "rotation (Resume: switch Approve on, type your name and the range exactly as START..END). Anything else "
+            "rotation (Resume: switch Approve on, type your staff id and the range exactly as START..END). Anything else "
             "deletes nothing."
         ),
         tags=("rotaguard", "writes-schedule"),

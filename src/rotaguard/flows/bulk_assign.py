@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import VISIBLE_TEXT_PATTERN
 from rotaguard.errors import RotaGuardError
-from rotaguard.flows.gate import audit, create_run, holding_schedule_writes, record_run
+from rotaguard.flows.gate import approver_refusal, audit, create_run, holding_schedule_writes, record_run
 from rotaguard.flows.generate_schedule import Approval
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.interchange.assignments import MAX_ROWS, AssignmentEntry, parse_assignment_rows, read_assignment_file
@@ -78,7 +78,7 @@ def _approval_description(check: dict, backup: dict) -> str:
         f"* {check['created']:,} new, {check['changed']:,} changed, {check['unchanged']:,} already so\n"
         f"* No new Tier 1 violation on the tentative schedule; {check['tier2_after']} Tier 2 warnings\n{warnings}"
         f"* Backup **{backup['id']}** taken {backup['created_at']}, verified\n\n"
-        "Set **approve** and give your name to write them in one transaction; anything else changes nothing."
+        "Set **approve** and give your staff id to write them in one transaction; anything else changes nothing."
     )
 
 
@@ -94,7 +94,7 @@ def bulk_assign(params: BulkAssignParams) -> WriteOutcome:
         return outcome.model_copy(update={"reason": f"{error}: " + "; ".join(f"{p.path}: {p.message}" for p in getattr(error, "problems", [])[:5])})
     start, end = min(e.date for e in entries), max(e.date for e in entries)
     create_run(run_id, start=start, end=end, algorithm="bulk_assign", flow_run_id=this_flow_run)
-    with holding_schedule_writes(run_id, params.lock_wait_seconds, recover=True) as held:
+    with holding_schedule_writes(run_id, params.lock_wait_seconds, recover=True, approver=params.auto_approve_as, subject=OPERATION.id) as held:
         if held:
             outcome = _load(params, run_id, entries, outcome)
         else:
@@ -119,10 +119,12 @@ def _load(params: BulkAssignParams, run_id: str, entries: list[AssignmentEntry],
         approval = Approval(approve=True, approver=params.auto_approve_as, comment="approved on the command line (--yes)")
     else:
         approval = pause_for_answer(Approval, description=_approval_description(check, backup), timeout_seconds=params.approval_timeout_seconds, request_id=run_id)
-    approved = approval is not None and approval.approve
-    audit("schedule.approval", run_id, {"operation": OPERATION.id, "requested_by": params.actor, "approved": approved, "comment": approval.comment if approval else "timed out"}, actor=approval.approver if approval else "nobody")
+    refused = approver_refusal(approval.approver, OPERATION.id) if approval is not None and approval.approve else None
+    approved = approval is not None and approval.approve and refused is None
+    details = {"operation": OPERATION.id, "requested_by": params.actor, "approved": approved, "comment": approval.comment if approval else "timed out"}
+    audit("schedule.approval", run_id, {**details, **({"refused": refused} if refused else {})}, actor=approval.approver if approval else "nobody")
     if not approved:
-        return outcome.model_copy(update={"status": "rejected", "reason": "rejected by " + approval.approver if approval else "approval timed out"})
+        return outcome.model_copy(update={"status": "rejected", "reason": refused or ("rejected by " + approval.approver if approval else "approval timed out")})
     outcome = outcome.model_copy(update={"approved_by": approval.approver})
     pre_digest = mark_writing(run_id, start, end, backup["id"])
     try:

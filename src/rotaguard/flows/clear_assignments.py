@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
 from rotaguard.flows.bulk_assign import WriteOutcome
-from rotaguard.flows.gate import audit, create_run, holding_schedule_writes, record_run
+from rotaguard.flows.gate import approver_refusal, audit, create_run, holding_schedule_writes, record_run
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.operations import operation
 from rotaguard.tasks.assignments import delete_assignments, preview_clear
@@ -81,7 +81,7 @@ def _confirmation_description(params: ClearParams, preview: dict, backup: dict) 
         f"* Backup **{backup['id']}** taken {backup['created_at']}, verified\n\n"
         "| person | rotation | assignments deleted |\n|---|---|---:|\n"
         f"{rows}\n\n"
-        f"To delete, set **approve**, give your name, and type the range exactly: **{params.range_text}**. "
+        f"To delete, set **approve**, give your staff id, and type the range exactly: **{params.range_text}**. "
         "Anything else deletes nothing."
     )
 
@@ -93,7 +93,7 @@ def clear_assignments(params: ClearParams) -> WriteOutcome:
     run_id = params.run_id or this_flow_run or str(uuid.uuid4())
     outcome = WriteOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
     create_run(run_id, start=params.start, end=params.end, algorithm="clear", flow_run_id=this_flow_run)
-    with holding_schedule_writes(run_id, params.lock_wait_seconds, recover=True) as held:
+    with holding_schedule_writes(run_id, params.lock_wait_seconds, recover=True, approver=params.confirm_range_as, subject=OPERATION.id) as held:
         if held:
             outcome = _clear(params, run_id, outcome)
         else:
@@ -116,15 +116,14 @@ def _clear(params: ClearParams, run_id: str, outcome: WriteOutcome) -> WriteOutc
         answer = ClearConfirmation(approve=True, approver=params.confirm_range_as, typed_range=params.confirmation, comment="confirmed on the command line")
     else:
         answer = pause_for_answer(ClearConfirmation, description=_confirmation_description(params, preview, backup), timeout_seconds=params.approval_timeout_seconds, request_id=run_id)
-    confirmed = answer is not None and answer.approve and answer.typed_range.strip() == params.range_text
-    audit(
-        "schedule.approval",
-        run_id,
-        {"operation": OPERATION.id, "approved": confirmed, "typed_range": answer.typed_range if answer else "", "comment": answer.comment if answer else "timed out"},
-        actor=answer.approver if answer else "nobody",
-    )
+    refused = approver_refusal(answer.approver, OPERATION.id) if answer is not None and answer.approve else None
+    confirmed = answer is not None and answer.approve and refused is None and answer.typed_range.strip() == params.range_text
+    details = {"operation": OPERATION.id, "approved": confirmed, "typed_range": answer.typed_range if answer else "", "comment": answer.comment if answer else "timed out"}
+    audit("schedule.approval", run_id, {**details, **({"refused": refused} if refused else {})}, actor=answer.approver if answer else "nobody")
     if not confirmed:
-        if answer is None:
+        if refused:
+            reason = refused
+        elif answer is None:
             reason = "approval timed out"
         elif not answer.approve:
             reason = f"rejected by {answer.approver}"

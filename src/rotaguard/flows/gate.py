@@ -31,11 +31,20 @@ class Gate:
 
 
 @contextmanager
-def holding_schedule_writes(holder: str, wait_seconds: int, *, recover: bool = False) -> Iterator[Gate]:
+def holding_schedule_writes(
+    holder: str, wait_seconds: int, *, recover: bool = False, approver: str | None = None, subject: str | None = None
+) -> Iterator[Gate]:
     """The Prefect slot (strict: a missing limit is an error, not no limit) and the database lock,
     renewed while held; not held when either could not be had within ``wait_seconds``. With
     ``recover``, runs that died mid-write are put back first (holding the lock, none can be alive);
-    when that fails (no backup for it, say) this run writes nothing either."""
+    when that fails (no backup for it, say) this run writes nothing either. An ``approver`` known
+    in advance (approving on the command line) who may not approve ``subject`` is refused before
+    anything else, the backup included."""
+    if approver is not None and subject is not None:
+        refused = approver_refusal(approver, subject)
+        if refused:
+            yield Gate(held=False, refusal=refused)
+            return
     lock_database = open_database()
     with ExitStack() as stack:
         stack.callback(lock_database.dispose)
@@ -57,6 +66,20 @@ def holding_schedule_writes(holder: str, wait_seconds: int, *, recover: bool = F
                 yield Gate(held=False, refusal=f"an interrupted write must be recovered first, and could not be: {error}")
                 return
         yield Gate(held=True)
+
+
+def approver_refusal(approver: str, subject: str) -> str | None:
+    """Why ``approver`` may not approve ``subject`` under the authorization matrix (the stored
+    program's staff decide), or None when they may."""
+    from rotaguard.authorization import refusal
+    from rotaguard.interchange.importer import load_program
+
+    database = open_database()
+    try:
+        stored = load_program(database)
+    finally:
+        database.dispose()
+    return refusal(stored[0] if stored else None, approver, subject)
 
 
 def record_run(run_id: str, **values) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import uuid
 
 from prefect import flow, get_run_logger
@@ -14,7 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
 from rotaguard.flows.pauses import pause_for_answer
-from rotaguard.flows.gate import audit, create_run, holding_schedule_writes, record_run
+from rotaguard.flows.gate import approver_refusal, audit, create_run, holding_schedule_writes, record_run
 from rotaguard.tasks.generation import (
     GateError,
     check_health,
@@ -39,7 +38,7 @@ class GenerateParams(BaseModel):
     timeout_seconds: int = Field(default=120, ge=5, le=3600)
     min_coverage: float = Field(default=0.8, ge=0, le=1)
     require_n1: bool = False
-    auto_approve_as: str | None = Field(default=None, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Approve without pausing, as this person")
+    auto_approve_as: str | None = Field(default=None, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Approve without pausing, as this staff id")
     approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
     lock_wait_seconds: int = Field(default=30, ge=0, le=3600)
     run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9\-]{1,36}$")
@@ -55,8 +54,11 @@ class GenerateParams(BaseModel):
 
 class Approval(RunInput):
     approve: bool = False
-    # A name, not blanks: the schema's pattern makes the Prefect UI form refuse "   " too.
-    approver: str = Field(min_length=1, max_length=200, pattern=VISIBLE_TEXT_PATTERN)
+    # Not blanks: the schema's pattern makes the Prefect UI form refuse "   " too. Whether this id
+    # may approve is the authorization matrix's decision, made by the flow.
+    approver: str = Field(
+        min_length=1, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Your staff id: an active coordinator or admin of the program"
+    )
     comment: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
 
@@ -80,7 +82,7 @@ def _approval_description(params: GenerateParams, backup: dict, counts: dict) ->
         f"* {_count(counts['people'], 'person', 'people')}, {_count(counts['rotations'], 'rotation')}, {_count(counts['absences'], 'absence')}\n"
         f"* {_count(counts['assignments_in_range'], 'assignment')} now in the range (unlocked ones will be replaced)\n"
         f"* Algorithm {params.algorithm}, time limit {params.timeout_seconds} s\n\n"
-        "Set **approve** and give your name to go ahead; anything else rejects."
+        "Set **approve** and give your staff id to go ahead; anything else rejects."
     )
 
 
@@ -150,7 +152,7 @@ def generate_schedule(params: GenerateParams) -> GenerateOutcome:
     run_id = params.run_id or this_flow_run or str(uuid.uuid4())
     outcome = GenerateOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
     create_run(run_id, start=params.start, end=params.end, algorithm=params.algorithm, flow_run_id=this_flow_run)
-    with holding_schedule_writes(run_id, params.lock_wait_seconds, recover=True) as held:
+    with holding_schedule_writes(run_id, params.lock_wait_seconds, recover=True, approver=params.auto_approve_as, subject="generate") as held:
         if held:
             outcome = _generate(params, run_id, outcome, logger)
         else:
@@ -176,11 +178,17 @@ def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome, log
     except Exception as error:  # a pause that times out is a rejection
         approval = None
         logger.info("approval not given: %s", type(error).__name__)
-    approved = approval is not None and approval.approve
-    record_run(run_id, approved_by=approval.approver if approval else None, metrics={"awaiting_approval": False})
-    audit("schedule.approval", run_id, {"approved": approved, "comment": approval.comment if approval else "timed out"}, actor=approval.approver if approval else "nobody")
+    refused = approver_refusal(approval.approver, "generate") if approval is not None and approval.approve else None
+    approved = approval is not None and approval.approve and refused is None
+    record_run(run_id, approved_by=approval.approver if approval is not None and refused is None else None, metrics={"awaiting_approval": False})
+    audit(
+        "schedule.approval",
+        run_id,
+        {"approved": approved, "comment": approval.comment if approval else "timed out", **({"refused": refused} if refused else {})},
+        actor=approval.approver if approval else "nobody",
+    )
     if not approved:
-        reason = "rejected by " + approval.approver if approval else "approval timed out"
+        reason = refused or ("rejected by " + approval.approver if approval else "approval timed out")
         record_run(run_id, status="rejected", error=reason)
         return outcome.model_copy(update={"status": "rejected", "reason": reason})
     try:
@@ -206,9 +214,3 @@ def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome, log
     record_run(run_id, status="rolled_back", error=failed_gate, metrics=metrics)
     return outcome.model_copy(update={"status": "rolled_back", "reason": failed_gate, "metrics": metrics})
 
-
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

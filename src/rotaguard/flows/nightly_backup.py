@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from rotaguard.domain.base import FREE_TEXT_PATTERN, VISIBLE_TEXT_PATTERN
 from rotaguard.db import AuditLog
+from rotaguard.flows.gate import approver_refusal
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.tasks.backups import copy_backups_offsite, create_verified_backup, delete_backups, plan_retention
 from rotaguard.tasks.context import open_database
@@ -30,8 +31,9 @@ class NightlyBackupParams(BaseModel):
 
 class DeletionConfirmation(RunInput):
     delete: bool = False
-    # A name, not blanks: the schema's pattern makes the Prefect UI form refuse "   " too.
-    confirmed_by: str = Field(min_length=1, max_length=200, pattern=VISIBLE_TEXT_PATTERN)
+    # Not blanks: the schema's pattern makes the Prefect UI form refuse "   " too. Only an admin's
+    # confirmation deletes (the authorization matrix).
+    confirmed_by: str = Field(min_length=1, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Your staff id: an active admin of the program")
     comment: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
 
@@ -54,7 +56,7 @@ def _deletion_description(plan: dict) -> str:
         "verified backups and any backup whose off-site copy is missing are kept.\n\n"
         "| backup | created (UTC) | bytes | off-site | why |\n|---|---|---:|---|---|\n"
         f"{rows}\n\n"
-        f"{len(plan['keep'])} backups stay. Set **delete** and give your name to delete them; anything else, or no "
+        f"{len(plan['keep'])} backups stay. Set **delete** and give your staff id to delete them; anything else, or no "
         "answer in time, deletes nothing."
     )
 
@@ -66,7 +68,7 @@ def request_deletion_confirmation(plan: dict, params: NightlyBackupParams, reque
     )
 
 
-def _audit_decision(confirmation: DeletionConfirmation | None, plan: dict) -> None:
+def _audit_decision(confirmation: DeletionConfirmation | None, plan: dict, refused: str | None) -> None:
     database = open_database()
     try:
         with database.write() as session:
@@ -75,7 +77,8 @@ def _audit_decision(confirmation: DeletionConfirmation | None, plan: dict) -> No
                 action="backup.prune_decision",
                 subject="",
                 details={
-                    "confirmed": bool(confirmation and confirmation.delete),
+                    "confirmed": bool(confirmation and confirmation.delete) and refused is None,
+                    **({"refused": refused} if refused else {}),
                     "backups": [b["id"] for b in plan["delete"]],
                     "comment": confirmation.comment if confirmation else "timed out",
                 },
@@ -112,14 +115,15 @@ def nightly_backup(params: NightlyBackupParams = NightlyBackupParams()) -> Night
     )
     if plan["delete"]:
         confirmation = request_deletion_confirmation(plan, params, request_id)
-        _audit_decision(confirmation, plan)
+        refused = approver_refusal(confirmation.confirmed_by, "nightly-backup") if confirmation is not None and confirmation.delete else None
+        _audit_decision(confirmation, plan, refused)
         candidates = [b["id"] for b in plan["delete"]]
-        if confirmation is not None and confirmation.delete:
+        if confirmation is not None and confirmation.delete and refused is None:
             deleted = delete_backups(candidates, confirmation.confirmed_by)
             decision = f"{len(deleted)} deleted, confirmed by {confirmation.confirmed_by}"
         else:
             deleted = []
-            decision = "deletion rejected by " + confirmation.confirmed_by if confirmation else "deletion not confirmed in time"
+            decision = "deletion refused: " + refused if refused else ("deletion rejected by " + confirmation.confirmed_by if confirmation else "deletion not confirmed in time")
         outcome = outcome.model_copy(update={"deleted": deleted, "not_deleted": [i for i in candidates if i not in deleted], "deletion_decision": decision})
     _publish_table(outcome, plan, copies)
     logger.info("nightly backup %s (off-site %s): %s", outcome.backup_id, outcome.offsite, outcome.deletion_decision)

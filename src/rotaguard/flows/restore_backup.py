@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
 from rotaguard.backups.store import BACKUP_ID
-from rotaguard.flows.gate import audit, holding_schedule_writes
+from rotaguard.flows.gate import approver_refusal, audit, holding_schedule_writes
 from rotaguard.flows.generate_schedule import Approval
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.tasks.backups import check_restore_source, create_verified_backup, preview_restore, restore_from_backup, undo_restore, verify_restore
@@ -74,7 +74,7 @@ def _approval_description(params: RestoreParams, source: dict, pre_restore: dict
         f"* The state now is saved first as backup **{pre_restore['id']}** (verified): this restore can itself be undone\n\n"
         "| table | rows now | rows in the backup | change | note |\n|---|---:|---:|---:|---|\n"
         f"{rows}\n\n"
-        "Set **approve** and give your name to restore; anything else changes nothing."
+        "Set **approve** and give your staff id to restore; anything else changes nothing."
     )
 
 
@@ -97,7 +97,9 @@ def restore_backup(params: RestoreParams) -> RestoreOutcome:
     request_id = params.request_id or this_flow_run or str(uuid.uuid4())
     outcome = RestoreOutcome(status="failed", backup_id=params.backup_id, scope=params.scope, flow_run_id=this_flow_run)
     # recover: an interrupted restore (or generation) is finished before this one captures the audit log.
-    with holding_schedule_writes(f"restore-{request_id}", params.lock_wait_seconds, recover=True) as held:
+    with holding_schedule_writes(
+        f"restore-{request_id}", params.lock_wait_seconds, recover=True, approver=params.auto_approve_as, subject="restore"
+    ) as held:
         if held:
             outcome = _restore(params, request_id, outcome)
         else:
@@ -116,15 +118,12 @@ def _restore(params: RestoreParams, request_id: str, outcome: RestoreOutcome) ->
     outcome = outcome.model_copy(update={"pre_restore_backup_id": pre_restore["id"], "changes": changes})
     create_table_artifact(key="restore-changes", table=changes, description=f"Restoring {params.what} from {params.backup_id}: rows now and in the backup")
     approval = request_restore_approval(params, request_id, source, pre_restore, changes)
-    approved = approval is not None and approval.approve
-    audit(
-        "backup.restore_approval",
-        params.backup_id,
-        {"approved": approved, "scope": params.scope, "comment": approval.comment if approval else "timed out", "pre_restore_backup": pre_restore["id"]},
-        actor=approval.approver if approval else "nobody",
-    )
+    refused = approver_refusal(approval.approver, "restore") if approval is not None and approval.approve else None
+    approved = approval is not None and approval.approve and refused is None
+    details = {"approved": approved, "scope": params.scope, "comment": approval.comment if approval else "timed out", "pre_restore_backup": pre_restore["id"]}
+    audit("backup.restore_approval", params.backup_id, {**details, **({"refused": refused} if refused else {})}, actor=approval.approver if approval else "nobody")
     if not approved:
-        reason = "rejected by " + approval.approver if approval else "approval timed out"
+        reason = refused or ("rejected by " + approval.approver if approval else "approval timed out")
         return outcome.model_copy(update={"status": "rejected", "reason": reason, "approved_by": None})
     outcome = outcome.model_copy(update={"approved_by": approval.approver})
     try:

@@ -12,6 +12,8 @@ import random
 from datetime import date, timedelta
 
 from rotaguard.domain import (
+    StaffMember,
+    StaffRole,
     Absence,
     Credential,
     Person,
@@ -111,6 +113,14 @@ def minimum_faculty(residents: int) -> int:
     return max(4, math.ceil(_faculty_half_days_needed(_rotations(residents)) / HALF_DAYS_PER_PERSON))
 
 
+# Who runs the synthetic program (the authorization matrix's identities): ROTAGUARD_ACTOR=C-01
+# generates and assigns, A-01 also restores and imports.
+SYNTHETIC_STAFF = (
+    StaffMember(id="A-01", name="Program Administrator", role=StaffRole.ADMIN, email="a-01@residency.example"),
+    StaffMember(id="C-01", name="Program Coordinator", role=StaffRole.COORDINATOR, email="c-01@residency.example"),
+)
+
+
 def synthesize(*, residents: int = 18, faculty: int = 8, seed: int = 1, start: date) -> ProgramDocument:
     """A realistic program for the block starting on ``start``; the same arguments give the same document."""
     problems = []
@@ -164,6 +174,7 @@ def synthesize(*, residents: int = 18, faculty: int = 8, seed: int = 1, start: d
         people=tuple(people),
         rotations=rotations,
         absences=absences,
+        staff=SYNTHETIC_STAFF,
     )
 
 

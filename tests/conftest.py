@@ -25,6 +25,9 @@ from rotaguard.db.migrate import upgrade
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE_KINDS = ("sqlite", "postgresql")
+# Every fixture program names the admin A-01 (tests/factories.py, tests/swapdata.py, synth): the
+# tests act as them unless they say who acts, in this process and in every rotaguard they start.
+os.environ["ROTAGUARD_ACTOR"] = "A-01"
 
 
 def _admin_url() -> str:

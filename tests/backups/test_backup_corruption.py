@@ -76,3 +76,22 @@ def test_damage_is_caught_beyond_the_checksum(store, case, tmp_path, database_fa
     assert failed.name in ("read_whole", "trial_restore", "digests")
     if case == "dump of another database":
         assert failed.name == "digests"
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_a_damaged_clean_statement_is_refused_by_the_trial_restore(store, db_kind):
+    """The live restore runs --clean's DROP statements; a trial restore that skipped them passed a
+    dump the live restore then failed on. A byte flipped in a table's name in one of them is
+    caught by the trial restore (a SQLite backup has no such statements)."""
+    good = store.create()
+    path = good.path_in(store.directory)
+    data = bytearray(path.read_bytes())
+    drop = data.find(b"public.assignments DROP CONSTRAINT ")
+    assert drop >= 0, "no --clean DROP statement in the dump's table of contents"
+    data[drop + len(b"public.assign")] ^= 0xFF
+    path.write_bytes(bytes(data))
+    write_manifest(good.model_copy(update={"sha256": file_sha256(path)}), store.directory)
+    marked, checks = store.verify(good.id)
+    assert marked.status is BackupStatus.BAD
+    assert {c.name: c.ok for c in checks} == {"sha256": True, "read_whole": True, "trial_restore": False}
+    assert "\n" not in marked.failure

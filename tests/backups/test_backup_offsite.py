@@ -142,3 +142,5 @@ def test_a_plain_copy_fetched_back_is_the_backup(store, s3_endpoint, bucket, tmp
     fetched = OffsiteStore(_settings(s3_endpoint)).fetch(copied, tmp_path / "fetched")
     assert file_sha256(fetched.path_in(tmp_path / "fetched")) == manifest.sha256
     assert fetched.status is BackupStatus.UNVERIFIED  # a fetched copy is verified again before any use
+    # As private as the backup it replaces: the owner's alone, in a directory only they can enter.
+    assert (fetched.path_in(tmp_path / "fetched").stat().st_mode & 0o777, (tmp_path / "fetched").stat().st_mode & 0o777) == (0o600, 0o700)

@@ -1,12 +1,17 @@
 """The PostgreSQL client tools must be at least the server's major version, and say so when not."""
 
+import datetime as dt
 import os
+import shutil
 import stat
+from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from rotaguard.backups import BackupError
-from rotaguard.backups.engines import PostgresEngine
+from rotaguard.backups import BackupError, BackupStore
+from rotaguard.backups.engines import PostgresEngine, tool_environment
+from rotaguard.db import Database
 
 
 @pytest.fixture
@@ -27,3 +32,81 @@ def test_older_client_tools_are_refused_with_the_fix(db_kind, store, old_pg_dump
     with pytest.raises(BackupError, match=r"pg_dump 9 is older than the PostgreSQL \d+ server: install postgresql-client-\d+ or newer"):
         store.create()
     assert list(store.directory.glob("*.dump")) == []
+
+
+# A value no real setting holds: found in a child's environment, it can only have been passed down.
+PLANTED_SECRET = "planted-secret-7f3c9a1e-never-for-a-child"
+PG_PASSWORD = "synthetic-pg-password-2b81"
+
+
+def test_the_tool_environment_keeps_only_what_the_postgresql_tools_read():
+    environ = {
+        "PATH": "/usr/bin",
+        "HOME": "/home/rota",
+        "TZ": "Europe/Berlin",
+        "LANG": "de_DE.UTF-8",
+        "LANGUAGE": "de",
+        "LC_ALL": "C.UTF-8",
+        "LC_MESSAGES": "C",
+        "PGPASSWORD": "libpq's own",
+        "PGSSLMODE": "require",
+        "ROTAGUARD_BACKUP_ENCRYPTION_KEY": PLANTED_SECRET,
+        "ROTAGUARD_S3_SECRET_ACCESS_KEY": PLANTED_SECRET,
+        "ROTAGUARD_SMTP_PASSWORD": PLANTED_SECRET,
+        "ROTAGUARD_DATABASE_URL": f"postgresql://rota:{PLANTED_SECRET}@db/rota",
+        "AWS_SECRET_ACCESS_KEY": PLANTED_SECRET,
+        "PREFECT_API_AUTH_STRING": PLANTED_SECRET,
+    }
+    assert tool_environment(environ) == {
+        name: environ[name] for name in ("PATH", "HOME", "TZ", "LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "PGPASSWORD", "PGSSLMODE")
+    }
+
+
+@pytest.fixture
+def environment_recording_tools(tmp_path, monkeypatch) -> Path:
+    """pg_dump and pg_restore first on PATH: each writes its first argument and its whole
+    environment to a file of its own (two run side by side during verification), then runs the
+    real tool. Returns the directory of those files."""
+    seen = tmp_path / "child-environments"
+    seen.mkdir()
+    wrappers = tmp_path / "recording-bin"
+    wrappers.mkdir()
+    for name in ("pg_dump", "pg_restore"):
+        real = shutil.which(name)
+        if real is None:
+            pytest.skip(f"{name} is not installed")
+        wrapper = wrappers / name
+        wrapper.write_text(f'#!/bin/sh\n{{ echo "{name} $1"; env; }} > "{seen}/{name}.$$"\nexec "{real}" "$@"\n')
+        wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrappers}{os.pathsep}{os.environ['PATH']}")
+    return seen
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_the_postgresql_tools_never_see_rotaguards_secrets(db_kind, seeded_database, database_url, tmp_path, monkeypatch, environment_recording_tools):
+    """Every pg_dump and pg_restore a backup, its verification and both restores start (SQLite
+    starts no child process) sees PATH and the database password, and none of the secrets."""
+    for name in ("ROTAGUARD_BACKUP_ENCRYPTION_KEY", "ROTAGUARD_S3_SECRET_ACCESS_KEY", "ROTAGUARD_SMTP_PASSWORD"):
+        monkeypatch.setenv(name, PLANTED_SECRET)
+    # The test server trusts local connections, so any password will do; the tools must still get it.
+    with_password = make_url(database_url).set(password=PG_PASSWORD).render_as_string(hide_password=False)
+    database = Database(with_password)
+    try:
+        store = BackupStore(database=database, directory=tmp_path / "backups")
+        manifest = store.create()
+        store.restore(manifest.id, scope="assignments", start=dt.date(2000, 1, 1), end=dt.date(2100, 1, 1), actor="test", pre_restore=manifest)
+        store.restore(manifest.id, actor="test", pre_restore=manifest)
+    finally:
+        database.dispose()
+    runs = [record.read_text() for record in sorted(environment_recording_tools.iterdir())]
+    started = [run.splitlines()[0] for run in runs]
+    # --version checks, the dump, the whole read, the trial restore, the range's rows, the full restore.
+    assert {"pg_dump --version", "pg_restore --version", "pg_restore -f"} <= set(started), started
+    assert {line.split()[0] for line in started} == {"pg_dump", "pg_restore"}
+    assert len(started) >= 8, started
+    for run in runs:
+        assert PLANTED_SECRET not in run, run.splitlines()[0]
+        variables = {line.split("=", 1)[0] for line in run.splitlines()[1:] if "=" in line}
+        assert "PATH" in variables and not any(name.startswith("ROTAGUARD_") for name in variables), run.splitlines()[0]
+    connecting = [run for run in runs if "--dbname=" in run.splitlines()[0] or run.startswith("pg_dump -Fc")]
+    assert connecting and all(f"PGPASSWORD={PG_PASSWORD}" in run for run in connecting)

@@ -23,9 +23,10 @@ from dbstate import digest, table_rows
 from entrypoints import command_paths, flows
 from pausing import Running
 from rotaguard.authorization import EX_NOPERM, MATRIX, AccessRole, Action, subject_for_command, subject_for_flow
+import sites
 from rotaguard.db import Database
-from rotaguard.operations import OPERATIONS, RECORD_COMMANDS, SCHEDULE_TABLES, Risk
-from swapdata import day, seed
+from rotaguard.operations import OPERATIONS, RECORD_COMMANDS, Risk
+from swapdata import day
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -98,13 +99,8 @@ def test_the_security_document_states_the_matrix():
 # ------------------------------------------------------------------------------ the site under test
 
 
-class Site:
-    def __init__(self, database_url: str, tmp_path: Path, cli, monkeypatch) -> None:
-        self.database = Database(database_url)
-        self.tmp_path, self.cli, self.monkeypatch = tmp_path, cli, monkeypatch
-        self.backups = tmp_path / "backups"
-        monkeypatch.setenv("ROTAGUARD_BACKUP_DIR", str(self.backups))
-        seed(self.database)
+class Site(sites.Site):
+    """The shared site, run as whoever the test names."""
 
     def as_(self, actor: str, *args: str):
         self.monkeypatch.setenv("ROTAGUARD_ACTOR", actor)
@@ -113,41 +109,19 @@ class Site:
     def files(self) -> list[str]:
         return sorted(p.name for p in self.backups.iterdir()) if self.backups.exists() else []
 
-    def schedule_rows(self) -> dict:
-        return {name: rows for name, rows in table_rows(self.database).items() if name in SCHEDULE_TABLES}
-
     def backup_records(self) -> list:
         return table_rows(self.database)["backup_records"]
 
     def backup(self) -> str:
-        made = self.as_(ADMIN, "backup", "create", "--json")
-        assert made.code == 0, made.err
-        return json.loads(made.out)["id"]
-
-    def file(self, name: str, content: str) -> Path:
-        path = self.tmp_path / name
-        path.write_text(content)
-        return path
+        self.monkeypatch.setenv("ROTAGUARD_ACTOR", ADMIN)
+        return super().backup()
 
 
 @pytest.fixture
-def site(cli, database_url, tmp_path, monkeypatch, s3_endpoint):
+def site(cli, database_url, tmp_path, monkeypatch, s3_endpoint, bucket):
     monkeypatch.setenv("ROTAGUARD_SMTP_HOST", "")
-    s3 = {
-        "ROTAGUARD_S3_BUCKET": f"rotaguard-authz-{uuid.uuid4().hex[:8]}",
-        "ROTAGUARD_S3_ENDPOINT_URL": s3_endpoint,
-        "ROTAGUARD_S3_REGION": "us-east-1",
-        "ROTAGUARD_S3_ACCESS_KEY_ID": "synthetic-test-key",
-        "ROTAGUARD_S3_SECRET_ACCESS_KEY": "synthetic-test-secret",
-    }
-    for name, value in s3.items():
-        monkeypatch.setenv(name, value)
-    import boto3
-
-    boto3.client(
-        "s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="synthetic-test-key", aws_secret_access_key="synthetic-test-secret"
-    ).create_bucket(Bucket=s3["ROTAGUARD_S3_BUCKET"])
     made = Site(database_url, tmp_path, cli, monkeypatch)
+    made.use_s3(s3_endpoint, bucket)
     yield made
     made.database.dispose()
 
@@ -164,7 +138,7 @@ def _not_authorized(result, actor: str) -> str:
 # backup's id), the least-privileged identity allowed, and the identities refused.
 def _role_checked_commands(site: Site, backup_id: str) -> dict:
     start, end = str(day(0)), str(day(6))
-    rows = [{"person": "R1-01", "date": str(day(5)), "slot": "AM", "rotation": "WARDS", "locked": False}]
+    rows = site.assignment_rows()
     program = json.loads(site.as_(ADMIN, "program", "export").out)
     program["people"][0]["name"] = "Renamed By The Import"
     refused_below_coordinator = (STRANGER, RESIDENT, FACULTY)

@@ -59,6 +59,26 @@ def _die_with_parent() -> None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+# What pg_dump, pg_restore and libpq read from the environment: PATH (to find each other), the
+# locale (message language, encodings), HOME (~/.pgpass, ~/.pg_service.conf, ~/.postgresql
+# certificates), TZ and the PG* connection settings. Nothing else: the rest of RotaGuard's
+# environment holds secrets (the backup encryption key, S3 and SMTP credentials) a child has no use for.
+_TOOL_ENVIRONMENT = frozenset({"PATH", "HOME", "TZ", "LANG", "LANGUAGE"})
+_TOOL_ENVIRONMENT_PREFIXES = ("LC_", "PG")
+
+
+def tool_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The part of ``environ`` (default: this process's) that the PostgreSQL client tools may see."""
+    environ = os.environ if environ is None else environ
+    return {name: value for name, value in environ.items() if name in _TOOL_ENVIRONMENT or name.startswith(_TOOL_ENVIRONMENT_PREFIXES)}
+
+
+# The live restore's options. The trial restore runs with the same ones (into an empty scratch
+# database), so verification executes every statement the live restore will, the --clean DROPs
+# included: a backup damaged there is refused before anything is touched.
+_PG_RESTORE_OPTIONS = ("--clean", "--if-exists", "--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges")
+
+
 ASSIGNMENT_COLUMNS = ("person_id", "date", "slot", "rotation_id", "source", "locked", "run_id", "created_at", "updated_at")
 
 
@@ -293,7 +313,7 @@ class PostgresEngine(Engine):
         url = self.url.set(drivername="postgresql", password=None)
         if database is not None:
             url = url.set(database=database)
-        env = dict(os.environ)
+        env = tool_environment()
         if self.url.password:
             env["PGPASSWORD"] = self.url.password
         return url.render_as_string(hide_password=False), env
@@ -302,7 +322,7 @@ class PostgresEngine(Engine):
         tool = shutil.which(name)
         if tool is None:
             raise BackupError(f"{name} is not on PATH: install the PostgreSQL client tools (Debian: postgresql-client)")
-        output = subprocess.run([tool, "--version"], capture_output=True, text=True, check=False).stdout
+        output = subprocess.run([tool, "--version"], capture_output=True, text=True, env=tool_environment(), check=False).stdout
         match = _VERSION.search(output)
         tool_major = int(match.group(1)) if match else 0
         with self.database.engine.connect() as connection:
@@ -360,7 +380,7 @@ class PostgresEngine(Engine):
 
     def read_whole(self, path: Path) -> None:
         pg_restore = self._tool("pg_restore")
-        self._run([pg_restore, "-f", os.devnull, str(path)], dict(os.environ), "reading the whole dump (pg_restore -f /dev/null)")
+        self._run([pg_restore, "-f", os.devnull, str(path)], tool_environment(), "reading the whole dump (pg_restore -f /dev/null)")
 
     @contextmanager
     def _scratch(self) -> Iterator[str]:
@@ -382,7 +402,7 @@ class PostgresEngine(Engine):
         with self._scratch() as scratch:
             dsn, env = self._libpq(scratch)
             self._run(
-                [pg_restore, "--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges", f"--dbname={dsn}", str(path)],
+                [pg_restore, *_PG_RESTORE_OPTIONS, f"--dbname={dsn}", str(path)],
                 env,
                 "trial restore into a scratch database",
             )
@@ -398,7 +418,7 @@ class PostgresEngine(Engine):
         dsn, env = self._libpq()
         self.database.dispose()
         self._run(
-            [pg_restore, "--clean", "--if-exists", "--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges", f"--dbname={dsn}", str(path)],
+            [pg_restore, *_PG_RESTORE_OPTIONS, f"--dbname={dsn}", str(path)],
             env,
             "pg_restore",
         )
@@ -411,6 +431,7 @@ class PostgresEngine(Engine):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=tool_environment(),
             preexec_fn=_die_with_parent,
         )
         rows: list[dict] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from enum import StrEnum
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from pydantic import Field
 from sqlalchemy import Connection, select
 
 from rotaguard.db.tables import Base
+from rotaguard.db.private_files import write_private_atomically
 from rotaguard.domain.base import Frozen
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -76,12 +76,7 @@ def manifest_path(backup_file: Path) -> Path:
 
 def write_manifest(manifest: Manifest, directory: Path) -> None:
     """Atomically: a reader sees the old manifest or the new one, never half of one."""
-    target = manifest_path(manifest.path_in(directory))
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
-    with partial.open("rb") as handle:
-        os.fsync(handle.fileno())
-    partial.replace(target)
+    write_private_atomically(manifest_path(manifest.path_in(directory)), json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
 
 
 def read_manifest(path: Path) -> Manifest:

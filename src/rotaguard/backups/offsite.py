@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from rotaguard.backups.crypto import CHUNK_SIZE, FORMAT_VERSION, HEADER_SIZE, En
 from rotaguard.backups.engines import BackupError
 from rotaguard.backups.manifest import BackupStatus, Manifest, Offsite, file_sha256, manifest_path, read_manifest, write_manifest
 from rotaguard.backups.store import BACKUP_ID
+from rotaguard.db.private_files import PRIVATE_DIRECTORY_MODE, create_private_file, writer_host
 from rotaguard.settings import Settings
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
@@ -52,7 +52,7 @@ def composite_sha256(path: Path, *, part_size: int) -> str:
 def _writer() -> str:
     """``<host>.<pid>`` in a temporary file's name, as the backup store names its own: recovery
     deletes only the leftovers of a writer on this machine that is dead."""
-    return f"{socket.gethostname().replace('.', '-') or 'localhost'}.{os.getpid()}"
+    return f"{writer_host()}.{os.getpid()}"
 
 
 def _one_line(error: BaseException) -> str:
@@ -154,6 +154,7 @@ class OffsiteStore:
             return
         sealed = path.with_name(f".{path.name}{ENCRYPTED_SUFFIX}.{_writer()}.partial")
         try:
+            create_private_file(sealed)
             plain_sha256, sealed_sha256 = encrypt_file(path, sealed, self.encryption_key, chunk_size=CHUNK_SIZE, context=_context(manifest))
             if plain_sha256 != manifest.sha256:
                 # Sealed bytes hide corruption from every later check but the final one: refuse now.
@@ -240,12 +241,13 @@ class OffsiteStore:
             raise BackupError(f"the manifest of {manifest.id!r} names file {manifest.file!r}, not {manifest.id}.dump")
         allow_plaintext = (not self.encrypting) if allow_plaintext is None else allow_plaintext
         key = self._object_key(manifest)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=PRIVATE_DIRECTORY_MODE, parents=True, exist_ok=True)
         target = manifest.path_in(directory)
         partial = directory / f".{manifest.file}.fetch.{_writer()}.partial"
         try:
             try:
                 body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+                create_private_file(partial)
                 with partial.open("wb") as out:
                     self._write_plain(body, out, key, allow_plaintext, _context(manifest))
                     out.flush()

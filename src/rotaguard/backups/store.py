@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,9 @@ from rotaguard.backups.manifest import (
     file_sha256,
     manifest_path,
     read_manifest,
+    write_manifest,
 )
+from rotaguard.db.private_files import PRIVATE_DIRECTORY_MODE, create_private_file, write_private_atomically, writer_host
 from rotaguard.db import AuditLog, Database
 from rotaguard.db.anchor import AnchorError, AuditAnchor, advance_anchor, check_anchor
 from rotaguard.db.audit import AuditHead
@@ -48,11 +49,6 @@ _RECORD_STATUS = {BackupStatus.UNVERIFIED: "created", BackupStatus.VERIFIED: "ve
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def _host() -> str:
-    # Dots separate the parts of a temporary file's name.
-    return socket.gethostname().replace(".", "-") or "localhost"
 
 
 def _discard(*paths: Path) -> None:
@@ -147,18 +143,9 @@ class BackupStore:
     # ------------------------------------------------------------------ writing
 
     def _save(self, manifest: Manifest) -> Manifest:
-        self._write_manifest(manifest)
+        write_manifest(manifest, self.directory)
         self._record(manifest)
         return manifest
-
-    def _write_manifest(self, manifest: Manifest) -> None:
-        """Atomically (temporary name, fsync, rename), under a temporary name that names its writer
-        like a dump's does, so that recovery can delete what a killed writer left."""
-        target = manifest_path(manifest.path_in(self.directory))
-        temporary = target.with_name(f".{target.name}.{_host()}.{os.getpid()}.partial")
-        temporary.write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
-        _fsync_file(temporary)
-        temporary.replace(target)
 
     def _record(self, manifest: Manifest) -> None:
         values = {
@@ -199,7 +186,8 @@ class BackupStore:
         if not LABEL.fullmatch(label):
             raise InputError("--label", [Problem("--label", f"{label!r} is not regular, sacred or pre-op:<what>")])
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            # A directory made here is its owner's alone; one that exists keeps the mode it was given.
+            self.directory.mkdir(mode=PRIVATE_DIRECTORY_MODE, parents=True, exist_ok=True)
         except OSError as exc:
             raise BackupError(f"the backup directory {self.directory} is unavailable: {exc.strerror or exc}") from None
         when = _now()
@@ -210,8 +198,10 @@ class BackupStore:
             backup_id = f"{backup_name(label, when)}_{suffix}"
         final = self.directory / f"{backup_id}.dump"
         # Named for its writer (machine and process): recovery deletes only a dead writer's leftovers.
-        partial = self.directory / f".{backup_id}.dump.{_host()}.{os.getpid()}.partial"
+        partial = self.directory / f".{backup_id}.dump.{writer_host()}.{os.getpid()}.partial"
         try:
+            # Created 0600 before the engine writes into it: never readable by others, not even while written.
+            create_private_file(partial)
             digests = self.engine.dump(partial)
             _fsync_file(partial)
         except OSError as exc:
@@ -237,7 +227,7 @@ class BackupStore:
         # The manifest first, then the file under its final name: a dump file never exists without
         # its manifest, and recovery finishes the rename of a partial file its manifest vouches for.
         try:
-            self._write_manifest(manifest)
+            write_manifest(manifest, self.directory)
             partial.replace(final)
             _fsync_directory(self.directory)
             self._record(manifest)
@@ -463,10 +453,8 @@ class BackupStore:
         head = manifest.audit_head.event_id if manifest.audit_head is not None and manifest.audit_head.event_id is not None else 0
         newer = [{**event, "occurred_at": event["occurred_at"].isoformat()} for event in events if event["id"] > head]
         marker = {"backup_id": manifest.id, "pre_restore_backup": safety.id, "actor": actor, "events": newer}
-        temporary = self.directory / f".{RESTORE_MARKER}.{_host()}.{os.getpid()}.partial"
-        temporary.write_text(json.dumps(marker))
-        _fsync_file(temporary)
-        temporary.replace(self._restore_marker_path)
+        # It holds audit events: as private as the backups.
+        write_private_atomically(self._restore_marker_path, json.dumps(marker))
         _fsync_directory(self.directory)
 
     def finish_interrupted_restore(self, *, actor: str) -> str | None:
@@ -507,7 +495,7 @@ class BackupStore:
             if len(parts) != 3:
                 continue
             stem, host, pid = parts
-            if host != _host() or not pid.isdigit() or _alive(int(pid)):
+            if host != writer_host() or not pid.isdigit() or _alive(int(pid)):
                 continue
             finished = stem.endswith(".dump") and self._finish_rename(candidate, stem.removeprefix(".").removesuffix(".dump"))
             if not finished:

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rotaguard.db.audit import AuditHead
+from rotaguard.db.private_files import PRIVATE_DIRECTORY_MODE, write_private_atomically
 from rotaguard.db.tables import AuditEventRow
 from rotaguard.errors import RotaGuardError
 
@@ -188,23 +189,6 @@ def _locked(directory: Path) -> Iterator[None]:
         os.close(descriptor)  # closing releases the lock
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        with partial.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(path)
-        descriptor = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def advance_anchor(
     directory: Path, candidate: AuditAnchor, *, confirm: Callable[[AuditAnchor], AnchorCheck]
 ) -> tuple[AuditAnchor | None, bool]:
@@ -216,7 +200,7 @@ def advance_anchor(
     truncated or rewritten log, which would hide it. A damaged anchor file is left as it is
     (None is returned): `audit verify` reports it, and only a person removes it.
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=PRIVATE_DIRECTORY_MODE, parents=True, exist_ok=True)
     try:
         with _locked(directory):
             try:
@@ -228,7 +212,7 @@ def advance_anchor(
                     return current, False
                 if not confirm(current).ok:
                     return current, False
-            _write_atomically(anchor_path(directory), json.dumps(candidate.as_dict(), indent=2) + "\n")
+            write_private_atomically(anchor_path(directory), json.dumps(candidate.as_dict(), indent=2) + "\n")
             return candidate, True
     except OSError as exc:
         raise AnchorError(f"writing the audit anchor in {directory} failed: {exc.strerror or exc}") from None

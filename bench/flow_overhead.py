@@ -51,7 +51,8 @@ def main() -> None:
     prefect_start = time.perf_counter() - began
 
     began = time.perf_counter()
-    outcome = generate_schedule(GenerateParams(start=start, end=end, auto_approve_as="bench", timeout_seconds=120))
+    # C-01: the synthetic program's coordinator, who may approve a generation.
+    outcome = generate_schedule(GenerateParams(start=start, end=end, auto_approve_as="C-01", timeout_seconds=120))
     flow_seconds = time.perf_counter() - began
     print(
         f"{database.kind}: bare solve {bare_seconds:.2f}s ({bare.status.value}); flow {flow_seconds:.2f}s ({outcome.status}); "

@@ -406,7 +406,7 @@ def _queue_generation(url: str, scenario: Scenario, began: float, clients_done: 
         end=scenario.generation_end,
         algorithm="greedy",
         timeout_seconds=120,
-        auto_approve_as="swap-load",
+        auto_approve_as=COORDINATOR,
         lock_wait_seconds=lock_wait_seconds,
     )
     started = time.perf_counter()

@@ -39,7 +39,7 @@ class Permission:
     ``anyone``: reads, and the schema, for whoever holds the database credentials. ``bootstrap``:
     also allowed to whoever holds them while the stored program names no active admin (an empty or
     lost database, or a program imported without staff, has nobody to name: the first import, the
-    import that adds the staff, a disaster restore, a recovery).
+    import that adds the staff, a disaster restore, a recovery, the backups and their retention).
     """
 
     roles: frozenset[AccessRole] = frozenset()
@@ -92,12 +92,12 @@ MATRIX: dict[str, Permission] = {
     "swap approve": _swap(Action.APPROVE),
     "backup create": _staff(*COORDINATING, bootstrap=True),
     "backup verify": _staff(*COORDINATING, bootstrap=True),
-    "backup prune": _staff(AccessRole.ADMIN),
+    "backup prune": _staff(AccessRole.ADMIN, bootstrap=True),
     "backup offsite sync": _staff(*COORDINATING, bootstrap=True),
     "backup offsite fetch": _staff(AccessRole.ADMIN, bootstrap=True),
     "init": ANYONE,
     # The schedule runs it; deleting old backups waits for an admin's confirmation.
-    "nightly-backup": _staff(AccessRole.ADMIN),
+    "nightly-backup": _staff(AccessRole.ADMIN, bootstrap=True),
 }
 
 

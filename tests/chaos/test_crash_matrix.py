@@ -307,9 +307,9 @@ def orphans(database: Database, backups: Path) -> list[str]:
 
 
 def _leftover(name: str) -> bool:
-    """A temporary file or a restore marker still there after recovery. The audit anchor's
-    temporary file has one fixed name that the next anchor write simply replaces: not an orphan."""
-    return name == "restore-in-progress.json" or (name.endswith(".partial") and name != ".audit-anchor.json.partial")
+    """A temporary file (every writer's, the audit anchor's included) or a restore marker still
+    there after recovery."""
+    return name == "restore-in-progress.json" or name.endswith(".partial")
 
 
 def half_moved_swaps(database: Database) -> list[str]:

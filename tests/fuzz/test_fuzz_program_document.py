@@ -215,7 +215,7 @@ def test_a_document_contradicting_the_stored_program_is_refused_and_its_export_s
         "$.rotations[0].slots": lambda d: d.update(assignments=[]) or _set(["rotations", 0, "slots"], ["PM"])(d),
         "$.absences[1]": lambda d: d.update(assignments=[]) or d["absences"].append({"person_id": "F-01", "start": "2026-03-12", "end": "2026-03-12"}),
         "$.assignments[0].date": lambda d: d.update(assignments=[{"person_id": "R1-01", "date": "2026-03-16", "slot": "AM", "rotation_id": "WARDS"}], absences=[]),
-        "$.staff[1].id": lambda d: d["staff"].append({"id": "R9-01", "name": "Reused", "role": "admin"}) or d.update(people=[], assignments=[], absences=[]),
+        "$.staff[2].id": lambda d: d["staff"].append({"id": "R9-01", "name": "Reused", "role": "admin"}) or d.update(people=[], assignments=[], absences=[]),
     }
     seed = tmp_path / "seed.json"
     seed_document = program_document()

@@ -125,13 +125,16 @@ def _backup_before(settings, database, operation_id: str):
         raise RotaGuardError(f"no verified backup, so nothing was written: {error}") from None
 
 
-def _authorize(database, subject: str) -> None:
+def _authorize(database, subject: str, *, program: Program | None = None) -> None:
     """Refuse at once, before any lock, backup or flow, when ROTAGUARD_ACTOR may not do ``subject``
-    (the authorization matrix; the stored program's staff are the identities)."""
+    (the authorization matrix; the stored program's staff are the identities: ``program`` when the
+    caller has already loaded it)."""
     from rotaguard.authorization import authorize
 
-    stored = load_program(database)
-    authorize(stored[0] if stored else None, _actor(), subject)
+    if program is None:
+        stored = load_program(database)
+        program = stored[0] if stored else None
+    authorize(program, _actor(), subject)
 
 
 def _stored_program(database) -> tuple[Program, dict]:
@@ -674,9 +677,9 @@ def generate(
     first, last = _date_range(start, end)
     settings = load_settings()
     database = open_database(settings)
-    _stored_program(database)
+    program, _ = _stored_program(database)
     if _answers_here(yes):
-        _authorize(database, "generate")
+        _authorize(database, "generate", program=program)
     close_databases()
     _require_an_answerer(yes, f"generating {first}..{last}")
     _prefect_environment(settings)
@@ -761,7 +764,7 @@ def assign(
     if problems:
         raise InputError(str(file), problems)
     if _answers_here(yes):
-        _authorize(database, "bulk_assign")
+        _authorize(database, "bulk_assign", program=program)
     close_databases()
     _require_an_answerer(yes, f"loading {file}")
     _prefect_environment(settings)
@@ -795,11 +798,11 @@ def clear(
     first, last = _date_range(start, end)
     settings = load_settings()
     database = open_database(settings)
-    _stored_program(database)
+    program, _ = _stored_program(database)
     if yes and confirm is None:
         raise InputError("--confirm", [Problem("--confirm", f"--yes needs --confirm {first}..{last} (the range typed exactly)")])
     if _answers_here(yes):
-        _authorize(database, "clear_range")
+        _authorize(database, "clear_range", program=program)
     close_databases()
     _require_an_answerer(yes, f"clearing {first}..{last}")
     _prefect_environment(settings)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import VISIBLE_TEXT_PATTERN
 from rotaguard.errors import RotaGuardError
-from rotaguard.flows.gate import approver_refusal, audit, create_run, holding_schedule_writes, record_run
+from rotaguard.flows.gate import audit, audit_approval, create_run, judge_approval, holding_schedule_writes, record_run
 from rotaguard.flows.generate_schedule import Approval
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.interchange.assignments import MAX_ROWS, AssignmentEntry, parse_assignment_rows, read_assignment_file
@@ -119,12 +119,12 @@ def _load(params: BulkAssignParams, run_id: str, entries: list[AssignmentEntry],
         approval = Approval(approve=True, approver=params.auto_approve_as, comment="approved on the command line (--yes)")
     else:
         approval = pause_for_answer(Approval, description=_approval_description(check, backup), timeout_seconds=params.approval_timeout_seconds, request_id=run_id)
-    refused = approver_refusal(approval.approver, OPERATION.id) if approval is not None and approval.approve else None
-    approved = approval is not None and approval.approve and refused is None
-    details = {"operation": OPERATION.id, "requested_by": params.actor, "approved": approved, "comment": approval.comment if approval else "timed out"}
-    audit("schedule.approval", run_id, {**details, **({"refused": refused} if refused else {})}, actor=approval.approver if approval else "nobody")
-    if not approved:
-        return outcome.model_copy(update={"status": "rejected", "reason": refused or ("rejected by " + approval.approver if approval else "approval timed out")})
+    approver = approval.approver if approval else None
+    verdict = judge_approval(approver, bool(approval and approval.approve), OPERATION.id)
+    details = {"operation": OPERATION.id, "requested_by": params.actor}
+    audit_approval("schedule.approval", run_id, verdict, approver=approver, comment=approval and approval.comment, details=details)
+    if not verdict.approved:
+        return outcome.model_copy(update={"status": "rejected", "reason": verdict.reason})
     outcome = outcome.model_copy(update={"approved_by": approval.approver})
     pre_digest = mark_writing(run_id, start, end, backup["id"])
     try:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
 from rotaguard.flows.bulk_assign import WriteOutcome
-from rotaguard.flows.gate import approver_refusal, audit, create_run, holding_schedule_writes, record_run
+from rotaguard.flows.gate import Verdict, audit_approval, create_run, holding_schedule_writes, judge_approval, record_run
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.operations import operation
 from rotaguard.tasks.assignments import delete_assignments, preview_clear
@@ -116,20 +116,14 @@ def _clear(params: ClearParams, run_id: str, outcome: WriteOutcome) -> WriteOutc
         answer = ClearConfirmation(approve=True, approver=params.confirm_range_as, typed_range=params.confirmation, comment="confirmed on the command line")
     else:
         answer = pause_for_answer(ClearConfirmation, description=_confirmation_description(params, preview, backup), timeout_seconds=params.approval_timeout_seconds, request_id=run_id)
-    refused = approver_refusal(answer.approver, OPERATION.id) if answer is not None and answer.approve else None
-    confirmed = answer is not None and answer.approve and refused is None and answer.typed_range.strip() == params.range_text
-    details = {"operation": OPERATION.id, "approved": confirmed, "typed_range": answer.typed_range if answer else "", "comment": answer.comment if answer else "timed out"}
-    audit("schedule.approval", run_id, {**details, **({"refused": refused} if refused else {})}, actor=answer.approver if answer else "nobody")
-    if not confirmed:
-        if refused:
-            reason = refused
-        elif answer is None:
-            reason = "approval timed out"
-        elif not answer.approve:
-            reason = f"rejected by {answer.approver}"
-        else:
-            reason = f"the range typed ({answer.typed_range!r}) is not {params.range_text}: nothing deleted"
-        return outcome.model_copy(update={"status": "rejected", "reason": reason})
+    approver = answer.approver if answer else None
+    verdict = judge_approval(approver, bool(answer and answer.approve), OPERATION.id)
+    if verdict.approved and answer.typed_range.strip() != params.range_text:
+        verdict = Verdict(approved=False, reason=f"the range typed ({answer.typed_range!r}) is not {params.range_text}: nothing deleted")
+    details = {"operation": OPERATION.id, "typed_range": answer.typed_range if answer else ""}
+    audit_approval("schedule.approval", run_id, verdict, approver=approver, comment=answer and answer.comment, details=details)
+    if not verdict.approved:
+        return outcome.model_copy(update={"status": "rejected", "reason": verdict.reason})
     mark_writing(run_id, params.start, params.end, backup["id"])
     try:
         deleted = delete_assignments(run_id, params.start, params.end, params.people, params.include_locked, answer.approver, backup["id"], preview["total"])

@@ -68,6 +68,35 @@ def holding_schedule_writes(
         yield Gate(held=True)
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What an approval answer decided: approved, or why not (``refused`` when the matrix said no)."""
+
+    approved: bool
+    reason: str = ""
+    refused: str | None = None
+
+
+def judge_approval(approver: str | None, approves: bool, subject: str) -> Verdict:
+    """An answer approves ``subject`` when it was given (``approver`` is None when the pause timed
+    out), says yes, and comes from someone the authorization matrix allows."""
+    if approver is None:
+        return Verdict(approved=False, reason="approval timed out")
+    if not approves:
+        return Verdict(approved=False, reason=f"rejected by {approver}")
+    refused = approver_refusal(approver, subject)
+    if refused:
+        return Verdict(approved=False, reason=refused, refused=refused)
+    return Verdict(approved=True)
+
+
+def audit_approval(action: str, subject: str, verdict: Verdict, *, approver: str | None, comment: str | None, details: dict) -> None:
+    """The approval event, refused or not, in the audit chain (``nobody`` answered a timed-out pause)."""
+    refusal_detail = {"refused": verdict.refused} if verdict.refused else {}
+    record = {**details, "approved": verdict.approved, "comment": comment if approver is not None else "timed out", **refusal_detail}
+    audit(action, subject, record, actor=approver or "nobody")
+
+
 def approver_refusal(approver: str, subject: str) -> str | None:
     """Why ``approver`` may not approve ``subject`` under the authorization matrix (the stored
     program's staff decide), or None when they may."""

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
 from rotaguard.flows.pauses import pause_for_answer
-from rotaguard.flows.gate import approver_refusal, audit, create_run, holding_schedule_writes, record_run
+from rotaguard.flows.gate import audit, audit_approval, create_run, judge_approval, holding_schedule_writes, record_run
 from rotaguard.tasks.generation import (
     GateError,
     check_health,
@@ -178,19 +178,13 @@ def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome, log
     except Exception as error:  # a pause that times out is a rejection
         approval = None
         logger.info("approval not given: %s", type(error).__name__)
-    refused = approver_refusal(approval.approver, "generate") if approval is not None and approval.approve else None
-    approved = approval is not None and approval.approve and refused is None
-    record_run(run_id, approved_by=approval.approver if approval is not None and refused is None else None, metrics={"awaiting_approval": False})
-    audit(
-        "schedule.approval",
-        run_id,
-        {"approved": approved, "comment": approval.comment if approval else "timed out", **({"refused": refused} if refused else {})},
-        actor=approval.approver if approval else "nobody",
-    )
-    if not approved:
-        reason = refused or ("rejected by " + approval.approver if approval else "approval timed out")
-        record_run(run_id, status="rejected", error=reason)
-        return outcome.model_copy(update={"status": "rejected", "reason": reason})
+    approver = approval.approver if approval else None
+    verdict = judge_approval(approver, bool(approval and approval.approve), "generate")
+    record_run(run_id, approved_by=approver if verdict.refused is None else None, metrics={"awaiting_approval": False})
+    audit_approval("schedule.approval", run_id, verdict, approver=approver, comment=approval and approval.comment, details={})
+    if not verdict.approved:
+        record_run(run_id, status="rejected", error=verdict.reason)
+        return outcome.model_copy(update={"status": "rejected", "reason": verdict.reason})
     try:
         result = solve_block(run_id, params.start, params.end, params.algorithm, params.timeout_seconds)
     except GateError as error:

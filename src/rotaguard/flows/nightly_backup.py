@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from rotaguard.domain.base import FREE_TEXT_PATTERN, VISIBLE_TEXT_PATTERN
 from rotaguard.db import AuditLog
-from rotaguard.flows.gate import approver_refusal
+from rotaguard.flows.gate import Verdict, judge_approval
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.tasks.backups import copy_backups_offsite, create_verified_backup, delete_backups, plan_retention
 from rotaguard.tasks.context import open_database
@@ -68,7 +68,7 @@ def request_deletion_confirmation(plan: dict, params: NightlyBackupParams, reque
     )
 
 
-def _audit_decision(confirmation: DeletionConfirmation | None, plan: dict, refused: str | None) -> None:
+def _audit_decision(confirmation: DeletionConfirmation | None, plan: dict, verdict: Verdict) -> None:
     database = open_database()
     try:
         with database.write() as session:
@@ -77,8 +77,8 @@ def _audit_decision(confirmation: DeletionConfirmation | None, plan: dict, refus
                 action="backup.prune_decision",
                 subject="",
                 details={
-                    "confirmed": bool(confirmation and confirmation.delete) and refused is None,
-                    **({"refused": refused} if refused else {}),
+                    "confirmed": verdict.approved,
+                    **({"refused": verdict.refused} if verdict.refused else {}),
                     "backups": [b["id"] for b in plan["delete"]],
                     "comment": confirmation.comment if confirmation else "timed out",
                 },
@@ -115,15 +115,15 @@ def nightly_backup(params: NightlyBackupParams = NightlyBackupParams()) -> Night
     )
     if plan["delete"]:
         confirmation = request_deletion_confirmation(plan, params, request_id)
-        refused = approver_refusal(confirmation.confirmed_by, "nightly-backup") if confirmation is not None and confirmation.delete else None
-        _audit_decision(confirmation, plan, refused)
+        verdict = judge_approval(confirmation.confirmed_by if confirmation else None, bool(confirmation and confirmation.delete), "nightly-backup")
+        _audit_decision(confirmation, plan, verdict)
         candidates = [b["id"] for b in plan["delete"]]
-        if confirmation is not None and confirmation.delete and refused is None:
+        if verdict.approved:
             deleted = delete_backups(candidates, confirmation.confirmed_by)
             decision = f"{len(deleted)} deleted, confirmed by {confirmation.confirmed_by}"
         else:
             deleted = []
-            decision = "deletion refused: " + refused if refused else ("deletion rejected by " + confirmation.confirmed_by if confirmation else "deletion not confirmed in time")
+            decision = "deletion refused: " + verdict.refused if verdict.refused else ("deletion rejected by " + confirmation.confirmed_by if confirmation else "deletion not confirmed in time")
         outcome = outcome.model_copy(update={"deleted": deleted, "not_deleted": [i for i in candidates if i not in deleted], "deletion_decision": decision})
     _publish_table(outcome, plan, copies)
     logger.info("nightly backup %s (off-site %s): %s", outcome.backup_id, outcome.offsite, outcome.deletion_decision)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
 from rotaguard.backups.store import BACKUP_ID
-from rotaguard.flows.gate import approver_refusal, audit, holding_schedule_writes
+from rotaguard.flows.gate import audit_approval, holding_schedule_writes, judge_approval
 from rotaguard.flows.generate_schedule import Approval
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.tasks.backups import check_restore_source, create_verified_backup, preview_restore, restore_from_backup, undo_restore, verify_restore
@@ -118,13 +118,12 @@ def _restore(params: RestoreParams, request_id: str, outcome: RestoreOutcome) ->
     outcome = outcome.model_copy(update={"pre_restore_backup_id": pre_restore["id"], "changes": changes})
     create_table_artifact(key="restore-changes", table=changes, description=f"Restoring {params.what} from {params.backup_id}: rows now and in the backup")
     approval = request_restore_approval(params, request_id, source, pre_restore, changes)
-    refused = approver_refusal(approval.approver, "restore") if approval is not None and approval.approve else None
-    approved = approval is not None and approval.approve and refused is None
-    details = {"approved": approved, "scope": params.scope, "comment": approval.comment if approval else "timed out", "pre_restore_backup": pre_restore["id"]}
-    audit("backup.restore_approval", params.backup_id, {**details, **({"refused": refused} if refused else {})}, actor=approval.approver if approval else "nobody")
-    if not approved:
-        reason = refused or ("rejected by " + approval.approver if approval else "approval timed out")
-        return outcome.model_copy(update={"status": "rejected", "reason": reason, "approved_by": None})
+    approver = approval.approver if approval else None
+    verdict = judge_approval(approver, bool(approval and approval.approve), "restore")
+    details = {"scope": params.scope, "pre_restore_backup": pre_restore["id"]}
+    audit_approval("backup.restore_approval", params.backup_id, verdict, approver=approver, comment=approval and approval.comment, details=details)
+    if not verdict.approved:
+        return outcome.model_copy(update={"status": "rejected", "reason": verdict.reason, "approved_by": None})
     outcome = outcome.model_copy(update={"approved_by": approval.approver})
     try:
         restore_from_backup(params.backup_id, params.scope, params.start, params.end, approval.approver, pre_restore["id"])

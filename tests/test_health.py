@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 import json
 import socket
+import stat
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -95,6 +96,15 @@ def test_no_backup_is_a_warning_and_exits_zero(cli, database_url):
     human = cli("health")
     assert human.code == 0 and "WARN" in human.out and "FAIL" not in human.out
     assert _gate(database_url) == []
+
+
+def test_a_missing_backup_directory_is_created_private(cli):
+    directory = Settings().resolved_backup_dir
+    if directory.exists():
+        directory.rmdir()
+    result, document = _health(cli)
+    assert result.code == 0 and _checks(document)["backup_dir"]["ok"] is True
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
 
 
 def test_a_fresh_verified_backup_is_reported_with_its_age(cli, database_url):

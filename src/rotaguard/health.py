@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from rotaguard.backups import BackupError, BackupStatus, BackupStore, Manifest, Offsite
 from rotaguard.backups.crypto import key_id
 from rotaguard.db import Database
+from rotaguard.db.private_files import PRIVATE_DIRECTORY_MODE
 from rotaguard.db.migrate import current_revision, head_revision
 from rotaguard.settings import Settings
 
@@ -84,7 +85,8 @@ def _database_size(database: Database) -> int | None:
 def _writable(directory: Path) -> str | None:
     """None when a file can be created in ``directory`` (made if missing); else the reason."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        # Private from the start: the store creates it 0700 too, and health may run first.
+        directory.mkdir(mode=PRIVATE_DIRECTORY_MODE, parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".health-", delete=True) as probe:
             probe.write(b"ok")
             probe.flush()

@@ -1,6 +1,8 @@
 """The files RotaGuard writes beside the backups: private modes, and temporary names that are
 unique per write and named for their writer, so `rotaguard recover` tidies what a dead one left."""
 
+import datetime as dt
+import errno
 import os
 import stat
 import subprocess
@@ -9,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from rotaguard.backups import BackupStatus
+from rotaguard.backups import BackupStatus, BackupStore
+from rotaguard.backups import store as store_module
 from rotaguard.backups.manifest import manifest_path, read_manifest, write_manifest
-from rotaguard.db.private_files import create_private_file, temporary_path, writer_host
+from rotaguard.db import private_files
+from rotaguard.db.private_files import create_private_file, temporary_path, write_private_atomically, writer_host
 from rotaguard.db.anchor import ANCHOR_FILE
 
 
@@ -92,6 +96,43 @@ def test_writers_of_one_manifest_at_once_do_not_clobber_each_other(store):
     assert failures == []
     assert read_manifest(manifest_path(manifest.path_in(store.directory))).failure.endswith("write 24")
     assert not list(store.directory.glob(".*.partial"))
+
+
+def test_two_backups_begun_in_the_same_second_get_two_ids_and_both_verify(store, fresh_database, monkeypatch):
+    """The second one's id check ran while the first was still dumping, so both chose one id; the
+    manifest written first claims it and the other takes the next suffix, instead of replacing it."""
+    monkeypatch.setattr(store_module, "_now", lambda: dt.datetime(2026, 11, 22, 23, 59, 59, tzinfo=dt.UTC))
+    rival = BackupStore(database=fresh_database, directory=store.directory)
+    rivals: list = []
+    dump_for_real = store.engine.dump
+
+    def dump_after_a_rival_claims_the_id(path):
+        rivals.append(rival.create(verify=False))
+        return dump_for_real(path)
+
+    monkeypatch.setattr(store.engine, "dump", dump_after_a_rival_claims_the_id)
+    first = store.create(verify=False)
+    assert [rivals[0].id, first.id] == ["rotaguard_20261122_235959", "rotaguard_20261122_235959_2"]
+    assert sorted(manifest.id for manifest in store.list()) == [rivals[0].id, first.id]
+    for backup_id in (rivals[0].id, first.id):
+        manifest, checks = store.verify(backup_id)
+        assert manifest.status is BackupStatus.VERIFIED, [check for check in checks if not check.ok]
+    assert not list(store.directory.glob(".*.partial"))
+
+
+@pytest.mark.parametrize("hard_links", ["supported", "refused with EPERM (FAT, exFAT)"])
+def test_a_new_file_never_replaces_one_that_exists(tmp_path, monkeypatch, hard_links):
+    if hard_links != "supported":
+        def no_hard_links(source, target):
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+
+        monkeypatch.setattr(private_files.os, "link", no_hard_links)
+    target = tmp_path / "claimed.json"
+    write_private_atomically(target, "first\n", new=True)
+    with pytest.raises(FileExistsError):
+        write_private_atomically(target, "second\n", new=True)
+    assert target.read_text() == "first\n" and _mode(target) == 0o600
+    assert [path.name for path in tmp_path.iterdir()] == ["claimed.json"]
 
 
 def test_recover_deletes_a_dead_writers_temporary_manifest_and_anchor_and_keeps_a_live_ones(store, dead_pid, monkeypatch):

@@ -74,9 +74,11 @@ def manifest_path(backup_file: Path) -> Path:
     return backup_file.with_name(backup_file.name + MANIFEST_SUFFIX)
 
 
-def write_manifest(manifest: Manifest, directory: Path) -> None:
-    """Atomically: a reader sees the old manifest or the new one, never half of one."""
-    write_private_atomically(manifest_path(manifest.path_in(directory)), json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
+def write_manifest(manifest: Manifest, directory: Path, *, new: bool = False) -> None:
+    """Atomically: a reader sees the old manifest or the new one, never half of one. With ``new``,
+    FileExistsError when the backup id's manifest exists (the id is someone else's)."""
+    text = json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n"
+    write_private_atomically(manifest_path(manifest.path_in(directory)), text, new=new)
 
 
 def read_manifest(path: Path) -> Manifest:

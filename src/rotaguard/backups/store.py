@@ -197,8 +197,7 @@ class BackupStore:
             suffix += 1
             backup_id = f"{backup_name(label, when)}_{suffix}"
         final = self.directory / f"{backup_id}.dump"
-        # Named for its writer (machine and process): recovery deletes only a dead writer's leftovers.
-        partial = self.directory / f".{backup_id}.dump.{writer_host()}.{os.getpid()}.partial"
+        partial = self._partial_dump(backup_id)
         try:
             # Created 0600 before the engine writes into it: never readable by others, not even while written.
             create_private_file(partial)
@@ -211,14 +210,12 @@ class BackupStore:
             _discard(partial)
             raise
         head = self.engine.dumped_audit_head
-        manifest = Manifest(
-            id=backup_id,
+        contents = dict(
             label=label,
             created_at=when,
             database_kind=self.engine.kind,
             database_name=self.engine.name,
             schema_revision=current_revision(self.database),
-            file=final.name,
             size_bytes=partial.stat().st_size,
             sha256=file_sha256(partial),
             tables=digests,
@@ -226,13 +223,28 @@ class BackupStore:
         )
         # The manifest first, then the file under its final name: a dump file never exists without
         # its manifest, and recovery finishes the rename of a partial file its manifest vouches for.
+        claimed = False
         try:
-            write_manifest(manifest, self.directory)
+            while True:
+                manifest = Manifest(id=backup_id, file=f"{backup_id}.dump", **contents)
+                try:
+                    write_manifest(manifest, self.directory, new=True)
+                    claimed = True
+                    break
+                except FileExistsError:
+                    # A backup begun in the same second claimed this id after the check above.
+                    suffix += 1
+                    backup_id = f"{backup_name(label, when)}_{suffix}"
+                    renamed = self._partial_dump(backup_id)
+                    partial.rename(renamed)
+                    partial = renamed
+            final = self.directory / manifest.file
             partial.replace(final)
             _fsync_directory(self.directory)
             self._record(manifest)
         except OSError as exc:
-            _discard(partial, final, manifest_path(final))
+            # Before the claim, the names beside ours may be another writer's: only our partial file is ours.
+            _discard(partial, *([final, manifest_path(final)] if claimed else []))
             raise BackupError(f"writing the manifest of {backup_id} failed: {exc.strerror or exc}") from None
         self._advance_anchor(manifest)
         if verify:
@@ -241,6 +253,11 @@ class BackupStore:
                 failed = next(c for c in checks if not c.ok)
                 raise BackupError(f"backup {backup_id} failed verification: {failed.name}: {failed.detail}")
         return manifest
+
+    def _partial_dump(self, backup_id: str) -> Path:
+        """Where ``backup_id``'s dump is written before its manifest claims it: named for its writer
+        (machine and process), so recovery deletes only a dead writer's leftovers."""
+        return self.directory / f".{backup_id}.dump.{writer_host()}.{os.getpid()}.partial"
 
     def _advance_anchor(self, manifest: Manifest) -> None:
         """Move the audit anchor beside the backups up to this backup's audit head (never back)."""

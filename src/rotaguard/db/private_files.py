@@ -4,6 +4,7 @@ audit anchor and the restore marker hold every person's schedule and the audit l
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 import uuid
@@ -11,6 +12,7 @@ from pathlib import Path
 
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIRECTORY_MODE = 0o700
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
 
 
 def writer_host() -> str:
@@ -36,9 +38,10 @@ def create_private_file(path: Path) -> None:
         os.close(descriptor)
 
 
-def write_private_atomically(target: Path, text: str) -> None:
+def write_private_atomically(target: Path, text: str, *, new: bool = False) -> None:
     """Write ``text`` to ``target`` (mode 0600) under a temporary name, fsync, rename: a reader sees
-    the old file or the new one, never half of one. The temporary file goes if the write fails."""
+    the old file or the new one, never half of one. The temporary file goes if the write fails.
+    With ``new``, a ``target`` that exists (another writer's) is left alone: FileExistsError."""
     temporary = temporary_path(target)
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_FILE_MODE)
@@ -46,7 +49,10 @@ def write_private_atomically(target: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        temporary.replace(target)
+        if new:
+            _claim(temporary, target)
+        else:
+            temporary.replace(target)
         descriptor = os.open(target.parent, os.O_RDONLY)  # the rename itself survives a power loss
         try:
             os.fsync(descriptor)
@@ -57,3 +63,23 @@ def write_private_atomically(target: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
         raise
+
+
+def _claim(temporary: Path, target: Path) -> None:
+    """Give ``temporary`` the name ``target`` unless that name exists (FileExistsError)."""
+    try:
+        # A hard link, unlike a rename, fails when the name is taken: of two writers claiming one
+        # name at once, exactly one gets it.
+        os.link(temporary, target)
+    except FileExistsError:
+        raise
+    except OSError as error:
+        if error.errno not in _NO_HARD_LINKS:
+            raise
+        # FAT, exFAT and some network filesystems have no hard links: check, then rename, which
+        # leaves only the moment between the two for a rival.
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
+        temporary.replace(target)
+        return
+    temporary.unlink()

@@ -6,11 +6,12 @@ import shutil
 import stat
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
 from rotaguard.backups import BackupError, BackupStore
-from rotaguard.backups.engines import PostgresEngine, tool_environment
+from rotaguard.backups.engines import PostgresEngine, _copy_value, tool_environment
 from rotaguard.db import Database
 
 
@@ -110,3 +111,23 @@ def test_the_postgresql_tools_never_see_rotaguards_secrets(db_kind, seeded_datab
         assert "PATH" in variables and not any(name.startswith("ROTAGUARD_") for name in variables), run.splitlines()[0]
     connecting = [run for run in runs if "--dbname=" in run.splitlines()[0] or run.startswith("pg_dump -Fc")]
     assert connecting and all(f"PGPASSWORD={PG_PASSWORD}" in run for run in connecting)
+
+
+TRICKY_TEXT = ["a\\tb", "tab\there", "new\nline", "back\\slash\\", "cr\rlf", "\\N", "\x01\x7f", "plain é 中"]
+
+
+def test_copy_text_from_postgresql_reads_back_as_the_text_stored(postgres_server):
+    """A range restore reads the assignments out of the dump's COPY data: every escape PostgreSQL
+    writes there is undone in one pass (an escaped backslash before a t is not a tab)."""
+    name = postgres_server.create()
+    try:
+        with psycopg.connect(postgres_server.url(name).replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as connection:
+            connection.execute("CREATE TABLE tricky (position int PRIMARY KEY, value text)")
+            with connection.cursor().copy("COPY tricky (position, value) FROM STDIN") as copy:
+                for position, value in enumerate([*TRICKY_TEXT, None]):
+                    copy.write_row((position, value))
+            with connection.cursor().copy("COPY (SELECT value FROM tricky ORDER BY position) TO STDOUT") as copy:
+                lines = b"".join(bytes(chunk) for chunk in copy).decode().split("\n")[:-1]
+    finally:
+        postgres_server.drop(name)
+    assert [_copy_value(line) for line in lines] == [*TRICKY_TEXT, None]

@@ -426,10 +426,12 @@ class PostgresEngine(Engine):
     def assignment_rows(self, path: Path, start: dt.date, end: dt.date) -> list[dict]:
         """Stream the assignments table's COPY data out of the dump; keep the range's rows."""
         pg_restore = self._tool("pg_restore")
+        # stderr to a file: a pipe nobody reads until stdout ends would stall a chatty pg_restore.
+        errors = tempfile.TemporaryFile(mode="w+")
         process = subprocess.Popen(
             [pg_restore, "--data-only", "--table=assignments", "-f", "-", str(path)],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=errors,
             text=True,
             env=tool_environment(),
             preexec_fn=_die_with_parent,
@@ -452,16 +454,36 @@ class PostgresEngine(Engine):
             record = {name: _copy_value(value) for name, value in zip(columns, values)}
             rows.append(_typed_assignment(record))
         process.stdout.close()
-        stderr = process.stderr.read() if process.stderr else ""
-        if process.wait() != 0:
+        returncode = process.wait()
+        with errors:
+            errors.seek(0)
+            stderr = errors.read()
+        if returncode != 0:
             raise BackupError(f"reading assignments from the dump failed: {stderr.strip().splitlines()[-1] if stderr.strip() else 'pg_restore error'}")
         return rows
 
 
+# COPY's text format: a backslash escapes one character, a letter for a control character, or
+# an octal or hex byte. One pass: replacing one escape at a time misreads \\t (an escaped
+# backslash, then t) as a tab.
+_COPY_ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))", re.DOTALL)
+_COPY_LETTERS = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
 def _copy_value(value: str) -> str | None:
+    """One column of a COPY text line as the text it stands for (None for \\N)."""
     if value == "\\N":
         return None
-    return value.replace("\\t", "\t").replace("\\n", "\n").replace("\\\\", "\\")
+
+    def unescape(match: re.Match) -> str:
+        octal, hexadecimal, character = match.groups()
+        if octal:
+            return chr(int(octal, 8))
+        if hexadecimal:
+            return chr(int(hexadecimal, 16))
+        return _COPY_LETTERS.get(character, character)
+
+    return _COPY_ESCAPE.sub(unescape, value)
 
 
 def _typed_assignment(record: dict) -> dict:

@@ -58,9 +58,27 @@ def test_the_tool_environment_keeps_only_what_the_postgresql_tools_read():
         "AWS_SECRET_ACCESS_KEY": PLANTED_SECRET,
         "PREFECT_API_AUTH_STRING": PLANTED_SECRET,
     }
-    assert tool_environment(environ) == {
-        name: environ[name] for name in ("PATH", "HOME", "TZ", "LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "PGPASSWORD", "PGSSLMODE")
-    }
+    kept = {name: environ[name] for name in ("PATH", "HOME", "TZ", "LANG", "PGPASSWORD", "PGSSLMODE")}
+    # Messages in English (LANGUAGE and LC_ALL would override LC_MESSAGES); LC_ALL's other categories kept.
+    locale = {name: "C.UTF-8" for name in ("LC_CTYPE", "LC_NUMERIC", "LC_TIME", "LC_COLLATE", "LC_MONETARY")}
+    assert tool_environment(environ) == {**kept, **locale, "LC_MESSAGES": "C"}
+
+
+def test_the_tools_answer_in_english_whatever_language_the_user_reads(db_kind, store, tmp_path, monkeypatch):
+    """pg_restore ships translations: with LANGUAGE=de its error line reads "Fehler:", which the
+    one-line reason (the first "error:" line) would miss."""
+    if db_kind != "postgresql":
+        assert store.engine.kind == "sqlite"  # SQLite's checks run in-process: no tool to translate
+        return
+    if not any(Path("/usr/share/locale/de/LC_MESSAGES").glob("pg_dump-*.mo")):
+        pytest.fail("the German pg_dump/pg_restore messages are not installed: this test needs them to show anything")
+    for name, value in {"LANGUAGE": "de", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}.items():
+        monkeypatch.setenv(name, value)
+    not_a_dump = tmp_path / "rotaguard_20260101_000000.dump"
+    not_a_dump.write_text("not an archive\n")
+    with pytest.raises(BackupError) as refused:
+        store.engine.read_whole(not_a_dump)
+    assert "error: input file does not appear to be a valid archive" in str(refused.value)
 
 
 @pytest.fixture

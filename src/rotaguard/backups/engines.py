@@ -60,17 +60,27 @@ def _die_with_parent() -> None:
 
 
 # What pg_dump, pg_restore and libpq read from the environment: PATH (to find each other), the
-# locale (message language, encodings), HOME (~/.pgpass, ~/.pg_service.conf, ~/.postgresql
+# locale (encodings; messages are always English: see tool_environment), HOME (~/.pgpass, ~/.pg_service.conf, ~/.postgresql
 # certificates), TZ and the PG* connection settings. Nothing else: the rest of RotaGuard's
 # environment holds secrets (the backup encryption key, S3 and SMTP credentials) a child has no use for.
-_TOOL_ENVIRONMENT = frozenset({"PATH", "HOME", "TZ", "LANG", "LANGUAGE"})
+_TOOL_ENVIRONMENT = frozenset({"PATH", "HOME", "TZ", "LANG"})
 _TOOL_ENVIRONMENT_PREFIXES = ("LC_", "PG")
+_LOCALE_CATEGORIES = ("LC_CTYPE", "LC_NUMERIC", "LC_TIME", "LC_COLLATE", "LC_MONETARY")
 
 
 def tool_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The part of ``environ`` (default: this process's) that the PostgreSQL client tools may see."""
+    """The part of ``environ`` (default: this process's) that the PostgreSQL client tools may see,
+    with their messages in English."""
     environ = os.environ if environ is None else environ
-    return {name: value for name, value in environ.items() if name in _TOOL_ENVIRONMENT or name.startswith(_TOOL_ENVIRONMENT_PREFIXES)}
+    kept = {name: value for name, value in environ.items() if name in _TOOL_ENVIRONMENT or name.startswith(_TOOL_ENVIRONMENT_PREFIXES)}
+    # RotaGuard reports the tools' "error:" line, and in one language. LANGUAGE (left out above)
+    # outranks every locale but C for messages, and LC_ALL outranks LC_MESSAGES: LC_ALL's value
+    # goes to the other categories, so encodings, dates and sorting stay as the user set them.
+    every_category = kept.pop("LC_ALL", None)
+    if every_category:
+        kept.update(dict.fromkeys(_LOCALE_CATEGORIES, every_category))
+    kept["LC_MESSAGES"] = "C"
+    return kept
 
 
 # The live restore's options. The trial restore runs with the same ones (into an empty scratch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Annotated
 
@@ -9,13 +10,23 @@ import typer
 
 from rotaguard.cli.context import load_settings, open_database, require_current_schema
 from rotaguard.cli.output import JsonOption, console, emit_json, table
+from rotaguard.domain.base import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH
 from rotaguard.domain.swaps import DateRange, SwapKind, SwapStatus
 from rotaguard.errors import InputError, Problem, RotaGuardError
 
 swap_app = typer.Typer(help="Swap duties between people: request, answer, approve, execute, roll back.", no_args_is_help=True)
 
 AsOption = Annotated[str | None, typer.Option("--as", help="Who acts: a person's or staff member's id (default: ROTAGUARD_ACTOR, else your login).")]
-SwapId = Annotated[str, typer.Argument(help="The swap request's id.")]
+def _swap_id(value: str) -> str:
+    """A swap request's id is an identifier (RotaGuard makes UUIDs): anything else names no
+    request, and text that is not even UTF-8 (a lone surrogate from a mangled terminal) could not
+    be looked up at all."""
+    if not re.fullmatch(IDENTIFIER_PATTERN, value) or len(value) > MAX_IDENTIFIER_LENGTH:
+        raise InputError("SWAP_ID", [Problem("SWAP_ID", f"{value[:80]!r} is not a swap request id (letters, digits, '-', '_' and '.', at most {MAX_IDENTIFIER_LENGTH})")])
+    return value
+
+
+SwapId = Annotated[str, typer.Argument(help="The swap request's id.", callback=_swap_id)]
 CommentOption = Annotated[str, typer.Option(help="A note kept in the audit log.")]
 ANSWERED_FLOW_WAIT_SECONDS = 120
 

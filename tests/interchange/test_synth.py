@@ -3,10 +3,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from rotaguard.domain import RuleParams
+from rotaguard.domain import MAX_DATE, RuleParams
 from rotaguard.errors import InputError
 from rotaguard.interchange.document import check_document, document_warnings, dump_document
-from rotaguard.interchange.synth import minimum_faculty, next_block_start, synthesize
+from rotaguard.interchange.synth import LATEST_START, minimum_faculty, next_block_start, synthesize
 
 START = date(2026, 12, 17)
 
@@ -69,3 +69,13 @@ def test_synth_scales_and_checks_its_arguments():
 )
 def test_next_block_start(today, expected):
     assert next_block_start(today) == expected
+
+
+@pytest.mark.parametrize("seed", (1, 2, 3))
+def test_the_latest_start_synthesizes_a_coherent_program_and_the_day_after_is_refused(seed):
+    document = synthesize(seed=seed, start=LATEST_START)
+    assert check_document(document) == []
+    latest = max([a.end for a in document.absences] + [c.expires for p in document.people for c in p.credentials])
+    assert latest <= MAX_DATE
+    with pytest.raises(InputError, match=r"--start: 2197-01-01 is too late"):
+        synthesize(seed=seed, start=LATEST_START + timedelta(days=1))

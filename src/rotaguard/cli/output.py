@@ -45,4 +45,7 @@ def table(title: str, columns: list[str], rows: list[list]) -> Table:
 
 def fail_line(message: str) -> None:
     """The one line that says why a command failed."""
-    sys.stderr.write(f"rotaguard: error: {message}\n")
+    line = f"rotaguard: error: {message}\n"
+    # An argument that is not UTF-8 (a lone surrogate) is escaped here, whatever the stream's own
+    # error handler: the line that names it must not fail in turn.
+    sys.stderr.write(line.encode("utf-8", "backslashreplace").decode("utf-8"))

@@ -16,17 +16,25 @@ from rotaguard.errors import InputError, Problem, RotaGuardError
 
 swap_app = typer.Typer(help="Swap duties between people: request, answer, approve, execute, roll back.", no_args_is_help=True)
 
-AsOption = Annotated[str | None, typer.Option("--as", help="Who acts: a person's or staff member's id (default: ROTAGUARD_ACTOR, else your login).")]
-def _swap_id(value: str) -> str:
-    """A swap request's id is an identifier (RotaGuard makes UUIDs): anything else names no
-    request, and text that is not even UTF-8 (a lone surrogate from a mangled terminal) could not
-    be looked up at all."""
-    if not re.fullmatch(IDENTIFIER_PATTERN, value) or len(value) > MAX_IDENTIFIER_LENGTH:
-        raise InputError("SWAP_ID", [Problem("SWAP_ID", f"{value[:80]!r} is not a swap request id (letters, digits, '-', '_' and '.', at most {MAX_IDENTIFIER_LENGTH})")])
-    return value
+def _identifier(where: str, what: str):
+    """A parameter callback: the value must be an identifier, as every id RotaGuard stores is (swap
+    requests' UUIDs, people's and staff's ids). Anything else names nothing, and text that is not
+    even UTF-8 (a lone surrogate from a mangled terminal) could not be looked up at all."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and (not re.fullmatch(IDENTIFIER_PATTERN, value) or len(value) > MAX_IDENTIFIER_LENGTH):
+            rule = f"letters, digits, '-', '_' and '.', at most {MAX_IDENTIFIER_LENGTH}"
+            raise InputError(where, [Problem(where, f"{value[:80]!r} is not {what} ({rule})")])
+        return value
+
+    return check
 
 
-SwapId = Annotated[str, typer.Argument(help="The swap request's id.", callback=_swap_id)]
+SwapId = Annotated[str, typer.Argument(help="The swap request's id.", callback=_identifier("SWAP_ID", "a swap request id"))]
+AsOption = Annotated[
+    str | None,
+    typer.Option("--as", help="Who acts: a person's or staff member's id (default: ROTAGUARD_ACTOR, else your login).", callback=_identifier("--as", "a person's or staff member's id")),
+]
 CommentOption = Annotated[str, typer.Option(help="A note kept in the audit log.")]
 ANSWERED_FLOW_WAIT_SECONDS = 120
 

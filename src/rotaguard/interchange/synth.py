@@ -12,6 +12,7 @@ import random
 from datetime import date, timedelta
 
 from rotaguard.domain import (
+    MAX_DATE,
     StaffMember,
     StaffRole,
     Absence,
@@ -121,6 +122,10 @@ SYNTHETIC_STAFF = (
 )
 
 
+# Credentials are issued to expire up to mid-way through the third year after the block starts.
+LATEST_START = date(MAX_DATE.year - 3, 12, 31)
+
+
 def synthesize(*, residents: int = 18, faculty: int = 8, seed: int = 1, start: date) -> ProgramDocument:
     """A realistic program for the block starting on ``start``; the same arguments give the same document."""
     problems = []
@@ -130,6 +135,8 @@ def synthesize(*, residents: int = 18, faculty: int = 8, seed: int = 1, start: d
         problems.append(
             Problem("--faculty", f"must be {minimum_faculty(residents)}-{MAX_FACULTY} for {residents} residents, got {faculty}")
         )
+    if start > LATEST_START:
+        problems.append(Problem("--start", f"{start} is too late: a synthetic program's credentials run until mid-{start.year + 3}, past {MAX_DATE}; start by {LATEST_START}"))
     if problems:
         raise InputError("program synth", problems)
 

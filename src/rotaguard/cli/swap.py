@@ -91,10 +91,13 @@ def _show_candidates(candidates) -> None:
 
 @swap_app.command("request")
 def swap_request(
-    person: Annotated[str, typer.Option(help="Whose duties move (person A).")],
+    person: Annotated[str, typer.Option(help="Whose duties move (person A).", callback=_identifier("--person", "a person's id"))],
     start: Annotated[str, typer.Option(help="First day of A's duties to move (YYYY-MM-DD).")],
     end: Annotated[str, typer.Option(help="Last day, inclusive.")],
-    with_: Annotated[str | None, typer.Option("--with", help="Who takes them (person B); leave out to rank candidates.")] = None,
+    with_: Annotated[
+        str | None,
+        typer.Option("--with", help="Who takes them (person B); leave out to rank candidates.", callback=_identifier("--with", "a person's id")),
+    ] = None,
     kind: Annotated[str, typer.Option(help="absorb (B takes them) or one-to-one (B gives back --b-start..--b-end).")] = "absorb",
     b_start: Annotated[str | None, typer.Option(help="One-to-one: first day of B's duties that go to A.")] = None,
     b_end: Annotated[str | None, typer.Option(help="One-to-one: last day of them.")] = None,
@@ -179,7 +182,10 @@ def _report_status(service, swap_id: str, actor_id: str, json_output: bool) -> N
 @swap_app.command("accept")
 def swap_accept(
     swap_id: SwapId,
-    for_: Annotated[str | None, typer.Option("--for", help="Staff answering an open request: the person who takes it.")] = None,
+    for_: Annotated[
+        str | None,
+        typer.Option("--for", help="Staff answering an open request: the person who takes it.", callback=_identifier("--for", "a person's id")),
+    ] = None,
     comment: CommentOption = "",
     as_: AsOption = None,
     json_output: JsonOption = False,

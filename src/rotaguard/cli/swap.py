@@ -16,6 +16,7 @@ from rotaguard.errors import InputError, Problem, RotaGuardError
 
 swap_app = typer.Typer(help="Swap duties between people: request, answer, approve, execute, roll back.", no_args_is_help=True)
 
+
 def _identifier(where: str, what: str):
     """A parameter callback: the value must be an identifier, as every id RotaGuard stores is (swap
     requests' UUIDs, people's and staff's ids). Anything else names nothing, and text that is not

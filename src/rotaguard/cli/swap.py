@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 
 from rotaguard.cli.context import load_settings, open_database, require_current_schema
 from rotaguard.cli.output import JsonOption, console, emit_json, table
-from rotaguard.domain.base import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH
+from rotaguard.domain.base import MAX_IDENTIFIER_LENGTH, is_identifier
 from rotaguard.domain.swaps import DateRange, SwapKind, SwapStatus
 from rotaguard.errors import InputError, Problem, RotaGuardError
 
@@ -23,7 +22,7 @@ def _identifier(where: str, what: str):
     even UTF-8 (a lone surrogate from a mangled terminal) could not be looked up at all."""
 
     def check(value: str | None) -> str | None:
-        if value is not None and (not re.fullmatch(IDENTIFIER_PATTERN, value) or len(value) > MAX_IDENTIFIER_LENGTH):
+        if value is not None and not is_identifier(value):
             rule = f"letters, digits, '-', '_' and '.', at most {MAX_IDENTIFIER_LENGTH}"
             raise InputError(where, [Problem(where, f"{value[:80]!r} is not {what} ({rule})")])
         return value

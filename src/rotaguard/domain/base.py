@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
@@ -17,6 +18,11 @@ Identifier = Annotated[
     StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_LENGTH, pattern=IDENTIFIER_PATTERN),
 ]
 """Ids of people, rotations and credentials: letters, digits, ``-``, ``_`` and ``.``."""
+
+
+def is_identifier(value: str) -> bool:
+    """Whether ``value`` is an :data:`Identifier`, for input checked outside a pydantic model."""
+    return len(value) <= MAX_IDENTIFIER_LENGTH and re.fullmatch(IDENTIFIER_PATTERN, value) is not None
 
 # Characters a name may not hold at all: C0 and C1 controls (NUL breaks PostgreSQL text; the
 # others break one-line messages and terminals) and the line and paragraph separators.

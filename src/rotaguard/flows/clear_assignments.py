@@ -13,7 +13,7 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
-from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
+from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN, is_identifier
 from rotaguard.flows.bulk_assign import WriteOutcome
 from rotaguard.flows.gate import Verdict, audit_approval, create_run, holding_schedule_writes, judge_approval, record_run
 from rotaguard.flows.pauses import pause_for_answer
@@ -23,7 +23,6 @@ from rotaguard.tasks.generation import GateError, ensure_recent_backup, mark_wri
 
 OPERATION = operation("clear_range")
 MAX_RANGE_DAYS = 366
-IDENTIFIER = r"^[A-Za-z0-9_.\-]{1,64}$"
 
 
 class ClearParams(BaseModel):
@@ -46,7 +45,7 @@ class ClearParams(BaseModel):
         if (self.end - self.start).days + 1 > MAX_RANGE_DAYS:
             raise ValueError(f"a clearing covers at most {MAX_RANGE_DAYS} days")
         for person in self.people or []:
-            if not _is_identifier(person):
+            if not is_identifier(person):
                 raise ValueError(f"{person!r} is not a person id")
         if self.confirm_range_as and self.confirmation != self.range_text:
             raise ValueError(f"confirmation must be the range typed exactly: {self.range_text}")
@@ -55,12 +54,6 @@ class ClearParams(BaseModel):
     @property
     def range_text(self) -> str:
         return f"{self.start}..{self.end}"
-
-
-def _is_identifier(value: str) -> bool:
-    import re
-
-    return re.fullmatch(IDENTIFIER, value) is not None
 
 
 class ClearConfirmation(RunInput):

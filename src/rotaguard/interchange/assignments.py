@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 
 from rotaguard.domain import Absence, Assignment, AssignmentSource, Program, Slot
-from rotaguard.domain.base import IDENTIFIER_PATTERN, MAX_DATE, MAX_IDENTIFIER_LENGTH, MIN_DATE, Frozen
+from rotaguard.domain.base import MAX_DATE, MAX_IDENTIFIER_LENGTH, MIN_DATE, Frozen, is_identifier
 from rotaguard.errors import InputError, Problem
 from rotaguard.interchange.document import FORMAT, ProgramDocument, ProgramSpec, document_warnings
 
@@ -33,7 +33,6 @@ REQUIRED = ("person", "date", "slot", "rotation")
 ALIASES = {"person_id": "person", "rotation_id": "rotation"}
 DEFAULT_SOURCE = "assignments"
 
-_ID = re.compile(IDENTIFIER_PATTERN)
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOCKED_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
@@ -93,7 +92,7 @@ def _identifier(value: object) -> str:
     text = _text(value)
     if not text:
         raise _Bad("missing value")
-    if len(text) > MAX_IDENTIFIER_LENGTH or not _ID.fullmatch(text):
+    if not is_identifier(text):
         raise _Bad(f"{_show(text)} is not an id (1-{MAX_IDENTIFIER_LENGTH} letters, digits, '-', '_' or '.')")
     return text
 

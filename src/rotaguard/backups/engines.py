@@ -60,9 +60,10 @@ def _die_with_parent() -> None:
 
 
 # What pg_dump, pg_restore and libpq read from the environment: PATH (to find each other), the
-# locale (encodings; messages are always English: see tool_environment), HOME (~/.pgpass, ~/.pg_service.conf, ~/.postgresql
-# certificates), TZ and the PG* connection settings. Nothing else: the rest of RotaGuard's
-# environment holds secrets (the backup encryption key, S3 and SMTP credentials) a child has no use for.
+# locale (encodings; messages are always English: see tool_environment), HOME (~/.pgpass,
+# ~/.pg_service.conf, ~/.postgresql certificates), TZ and the PG* connection settings. Nothing
+# else: the rest of RotaGuard's environment holds secrets (the backup encryption key, S3 and SMTP
+# credentials) a child has no use for.
 _TOOL_ENVIRONMENT = frozenset({"PATH", "HOME", "TZ", "LANG"})
 _TOOL_ENVIRONMENT_PREFIXES = ("LC_", "PG")
 _LOCALE_CATEGORIES = ("LC_CTYPE", "LC_NUMERIC", "LC_TIME", "LC_COLLATE", "LC_MONETARY")
@@ -436,36 +437,35 @@ class PostgresEngine(Engine):
     def assignment_rows(self, path: Path, start: dt.date, end: dt.date) -> list[dict]:
         """Stream the assignments table's COPY data out of the dump; keep the range's rows."""
         pg_restore = self._tool("pg_restore")
+        rows: list[dict] = []
+        columns: list[str] | None = None
+        first, last = start.isoformat(), end.isoformat()
         # stderr to a file: a pipe nobody reads until stdout ends would stall a chatty pg_restore.
-        errors = tempfile.TemporaryFile(mode="w+")
-        process = subprocess.Popen(
+        # Leaving the block (a bad line, say) closes the file and reaps the child.
+        with tempfile.TemporaryFile(mode="w+") as errors, subprocess.Popen(
             [pg_restore, "--data-only", "--table=assignments", "-f", "-", str(path)],
             stdout=subprocess.PIPE,
             stderr=errors,
             text=True,
             env=tool_environment(),
             preexec_fn=_die_with_parent,
-        )
-        rows: list[dict] = []
-        columns: list[str] | None = None
-        first, last = start.isoformat(), end.isoformat()
-        assert process.stdout is not None
-        for line in process.stdout:
-            if columns is None:
-                if line.startswith("COPY ") and "assignments" in line:
-                    columns = [c.strip().strip('"') for c in line[line.index("(") + 1 : line.index(")")].split(",")]
-                    date_index = columns.index("date")
-                continue
-            if line.startswith("\\."):
-                break
-            values = line.rstrip("\n").split("\t")
-            if not first <= values[date_index] <= last:
-                continue
-            record = {name: _copy_value(value) for name, value in zip(columns, values)}
-            rows.append(_typed_assignment(record))
-        process.stdout.close()
-        returncode = process.wait()
-        with errors:
+        ) as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                if columns is None:
+                    if line.startswith("COPY ") and "assignments" in line:
+                        columns = [c.strip().strip('"') for c in line[line.index("(") + 1 : line.index(")")].split(",")]
+                        date_index = columns.index("date")
+                    continue
+                if line.startswith("\\."):
+                    break
+                values = line.rstrip("\n").split("\t")
+                if not first <= values[date_index] <= last:
+                    continue
+                record = {name: _copy_value(value) for name, value in zip(columns, values)}
+                rows.append(_typed_assignment(record))
+            process.stdout.close()
+            returncode = process.wait()
             errors.seek(0)
             stderr = errors.read()
         if returncode != 0:
@@ -484,16 +484,17 @@ def _copy_value(value: str) -> str | None:
     """One column of a COPY text line as the text it stands for (None for \\N)."""
     if value == "\\N":
         return None
+    # Called for every column of every row: most values hold no escape at all.
+    return _COPY_ESCAPE.sub(_unescape_copy, value) if "\\" in value else value
 
-    def unescape(match: re.Match) -> str:
-        octal, hexadecimal, character = match.groups()
-        if octal:
-            return chr(int(octal, 8))
-        if hexadecimal:
-            return chr(int(hexadecimal, 16))
-        return _COPY_LETTERS.get(character, character)
 
-    return _COPY_ESCAPE.sub(unescape, value)
+def _unescape_copy(match: re.Match) -> str:
+    octal, hexadecimal, character = match.groups()
+    if octal:
+        return chr(int(octal, 8))
+    if hexadecimal:
+        return chr(int(hexadecimal, 16))
+    return _COPY_LETTERS.get(character, character)
 
 
 def _typed_assignment(record: dict) -> dict:

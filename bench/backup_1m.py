@@ -32,8 +32,17 @@ FIRST_DAY = dt.date(2019, 1, 3)
 
 def seed(database: Database) -> int:
     with database.write() as session:
-        session.execute(text("INSERT INTO rotations (id, name, kind, slots, days, resident_min, resident_max, resident_pgy, faculty_min, faculty_max, credentials, supervised, in_house, moonlighting, created_at, updated_at) VALUES ('WARDS', 'Wards', 'session', '[\"AM\",\"PM\"]', '[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]', 0, 200, '[1,2,3]', 0, 200, '[]', false, true, false, now(), now())"))
-        session.execute(text("INSERT INTO people (id, name, role, pgy, active, created_at, updated_at) SELECT 'R-' || g, 'Resident ' || g, 'resident', 1 + g % 3, true, now(), now() FROM generate_series(1, :n) g"), {"n": PEOPLE})
+        session.execute(
+            text(
+                'INSERT INTO rotations (id, name, kind, slots, days, resident_min, resident_max, resident_pgy, faculty_min, faculty_max, credentials, supervised, in_house, moonlighting, created_at, updated_at) VALUES (\'WARDS\', \'Wards\', \'session\', \'["AM","PM"]\', \'["mon","tue","wed","thu","fri","sat","sun"]\', 0, 200, \'[1,2,3]\', 0, 200, \'[]\', false, true, false, now(), now())'
+            )
+        )
+        session.execute(
+            text(
+                "INSERT INTO people (id, name, role, pgy, active, created_at, updated_at) SELECT 'R-' || g, 'Resident ' || g, 'resident', 1 + g % 3, true, now(), now() FROM generate_series(1, :n) g"
+            ),
+            {"n": PEOPLE},
+        )
         session.execute(
             text(
                 "INSERT INTO assignments (person_id, date, slot, rotation_id, source, locked, created_at, updated_at) "
@@ -47,7 +56,10 @@ def seed(database: Database) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--admin-url", default=os.environ.get("ROTAGUARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("ROTAGUARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    )
     args = parser.parse_args()
     name = f"rotaguard_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(args.admin_url, autocommit=True) as admin:
@@ -67,7 +79,17 @@ def main() -> None:
             raw_restore_db = f"{name}_raw"
             with psycopg.connect(args.admin_url, autocommit=True) as admin:
                 admin.execute(f'CREATE DATABASE "{raw_restore_db}"')
-            subprocess.run(["pg_restore", "--single-transaction", "--exit-on-error", "--no-owner", f"--dbname={url}_raw", str(raw_dump)], check=True)
+            subprocess.run(
+                [
+                    "pg_restore",
+                    "--single-transaction",
+                    "--exit-on-error",
+                    "--no-owner",
+                    f"--dbname={url}_raw",
+                    str(raw_dump),
+                ],
+                check=True,
+            )
             raw = time.perf_counter() - began
             with psycopg.connect(args.admin_url, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE "{raw_restore_db}" WITH (FORCE)')
@@ -75,7 +97,9 @@ def main() -> None:
             began = time.perf_counter()
             manifest = store.create()
             ours = time.perf_counter() - began
-            print(f"raw pg_dump + pg_restore: {raw:.2f}s; rotaguard create + verify: {ours:.2f}s ({manifest.status.value}, {manifest.size_bytes:,} bytes); ratio {ours / raw:.2f}x")
+            print(
+                f"raw pg_dump + pg_restore: {raw:.2f}s; rotaguard create + verify: {ours:.2f}s ({manifest.status.value}, {manifest.size_bytes:,} bytes); ratio {ours / raw:.2f}x"
+            )
             first = FIRST_DAY + dt.timedelta(days=1000)
             last = first + dt.timedelta(days=27)
             began = time.perf_counter()

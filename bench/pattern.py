@@ -24,7 +24,15 @@ def pattern_schedule(program: Program, *, start: date, days: int) -> Schedule:
             on_call = takes_call and (offset + index) % 4 == 0
             post_call = takes_call and (offset + index) % 4 == 1
             if on_call:
-                assignments.append(Assignment(person_id=person.id, date=day, slot=Slot.CALL, rotation_id=call.id, source=AssignmentSource.SOLVER))
+                assignments.append(
+                    Assignment(
+                        person_id=person.id,
+                        date=day,
+                        slot=Slot.CALL,
+                        rotation_id=call.id,
+                        source=AssignmentSource.SOLVER,
+                    )
+                )
             if (offset + index) % 7 == 0:
                 continue
             open_rotations = [r for r in sessions if r.accepts(person) and r.runs_on(day, Slot.AM)]
@@ -32,5 +40,13 @@ def pattern_schedule(program: Program, *, start: date, days: int) -> Schedule:
                 continue
             rotation = open_rotations[(index + offset // 7) % len(open_rotations)]
             for slot in (Slot.PM,) if post_call else (Slot.AM, Slot.PM):
-                assignments.append(Assignment(person_id=person.id, date=day, slot=slot, rotation_id=rotation.id, source=AssignmentSource.SOLVER))
+                assignments.append(
+                    Assignment(
+                        person_id=person.id,
+                        date=day,
+                        slot=slot,
+                        rotation_id=rotation.id,
+                        source=AssignmentSource.SOLVER,
+                    )
+                )
     return Schedule(assignments=tuple(assignments))

@@ -39,7 +39,9 @@ def block() -> None:
     problem = ScheduleProblem(program=program, start=START, end=START + timedelta(days=27))
     began = time.perf_counter()
     size = build(problem).model.proto
-    print(f"real block model: {len(size.variables)} variables, {len(size.constraints)} constraints, built in {time.perf_counter() - began:.2f}s")
+    print(
+        f"real block model: {len(size.variables)} variables, {len(size.constraints)} constraints, built in {time.perf_counter() - began:.2f}s"
+    )
     _row("real block cp_sat portfolio (2 workers)", problem, timeout_seconds=60, deterministic=False)
     _row("real block cp_sat deterministic (2 workers)", problem, timeout_seconds=60, deterministic=True)
     _row("real block greedy", problem, algorithm="greedy")
@@ -63,11 +65,16 @@ def year() -> None:
         problem = ScheduleProblem(program=program, start=first, end=first + timedelta(days=27), existing=history)
         result = solve(problem, timeout_seconds=60, deterministic=False)
         history = result.schedule
-        print(f"  block {number + 1}: {result.status.value} {result.wall_seconds:.2f}s objective={result.objective}", flush=True)
+        print(
+            f"  block {number + 1}: {result.status.value} {result.wall_seconds:.2f}s objective={result.objective}",
+            flush=True,
+        )
     total = time.perf_counter() - began
     report = validate(history, program, start=START, end=START + timedelta(days=13 * 28 - 1), resilience=False)
     worst = report.metrics.tier1_violations
-    print(f"full year 13 blocks: {total:.1f}s total, tier1 across the year={worst}, coverage={report.metrics.demand_coverage}")
+    print(
+        f"full year 13 blocks: {total:.1f}s total, tier1 across the year={worst}, coverage={report.metrics.demand_coverage}"
+    )
 
 
 def compare() -> None:

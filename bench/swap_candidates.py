@@ -33,7 +33,9 @@ def main() -> None:
     end = start + dt.timedelta(days=27)
     document = synthesize(residents=args.residents, faculty=args.faculty, seed=args.seed, start=start)
     program = document.to_program()
-    schedule = solve(ScheduleProblem(program=program, start=start, end=end), algorithm="greedy", timeout_seconds=60).schedule
+    schedule = solve(
+        ScheduleProblem(program=program, start=start, end=end), algorithm="greedy", timeout_seconds=60
+    ).schedule
     rng = random.Random(args.seed)
     middle = [a for a in schedule.assignments if start + dt.timedelta(days=7) <= a.date <= end - dt.timedelta(days=7)]
     residents = {p.id for p in program.people if p.is_resident}
@@ -41,7 +43,13 @@ def main() -> None:
 
     timings, counts = [], []
     for pick in picks:
-        request = SwapRequest(id="bench", requester_id=pick.person_id, kind=SwapKind.ABSORB, person_a=pick.person_id, range_a=DateRange(start=pick.date, end=pick.date))
+        request = SwapRequest(
+            id="bench",
+            requester_id=pick.person_id,
+            kind=SwapKind.ABSORB,
+            person_a=pick.person_id,
+            range_a=DateRange(start=pick.date, end=pick.date),
+        )
         began = time.perf_counter()
         ranked = rank_candidates(program, schedule, request)
         timings.append(time.perf_counter() - began)

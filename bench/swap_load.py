@@ -111,7 +111,12 @@ def scenario_dates(today: dt.date) -> tuple[dt.date, dt.date, dt.date, dt.date]:
 
     start = next_block_start(today + dt.timedelta(days=2))
     generation_start = start + dt.timedelta(days=BLOCK_DAYS)
-    return start, start + dt.timedelta(days=BLOCK_DAYS - 1), generation_start, generation_start + dt.timedelta(days=BLOCK_DAYS - 1)
+    return (
+        start,
+        start + dt.timedelta(days=BLOCK_DAYS - 1),
+        generation_start,
+        generation_start + dt.timedelta(days=BLOCK_DAYS - 1),
+    )
 
 
 def prepare(database, *, residents: int, faculty: int, seed: int, today: dt.date | None = None):
@@ -129,12 +134,21 @@ def prepare(database, *, residents: int, faculty: int, seed: int, today: dt.date
         StaffMember(id=ADMIN, name="Load Administrator", role=StaffRole.ADMIN),
     )
     program = document.model_copy(update={"staff": staff}).to_program()
-    schedule = solve(ScheduleProblem(program=program, start=swap_start, end=swap_end), algorithm="greedy", timeout_seconds=120).schedule
+    schedule = solve(
+        ScheduleProblem(program=program, start=swap_start, end=swap_end), algorithm="greedy", timeout_seconds=120
+    ).schedule
     report = validate(schedule, program, start=swap_start, end=swap_end, resilience=False)
     if report.tier1:
         raise PlanningError(f"the published block already breaks Tier 1: {report.tier1[0].message}")
-    import_document(database, document.model_copy(update={"staff": staff, "assignments": schedule.assignments}), actor="swap-load", source="bench/swap_load.py")
-    scenario = Scenario(swap_start, swap_end, generation_start, generation_end, len(program.people), len(schedule.assignments))
+    import_document(
+        database,
+        document.model_copy(update={"staff": staff, "assignments": schedule.assignments}),
+        actor="swap-load",
+        source="bench/swap_load.py",
+    )
+    scenario = Scenario(
+        swap_start, swap_end, generation_start, generation_end, len(program.people), len(schedule.assignments)
+    )
     return program, schedule, scenario
 
 
@@ -174,8 +188,10 @@ class Roster:
 
     def free(self, person: str, *days: dt.date) -> bool:
         taken = self.days.get(person, [])
-        return person not in self.reserved and len(taken) < SWAPS_PER_PERSON and all(
-            abs((day - other).days) >= SPACING_DAYS for day in days for other in taken
+        return (
+            person not in self.reserved
+            and len(taken) < SWAPS_PER_PERSON
+            and all(abs((day - other).days) >= SPACING_DAYS for day in days for other in taken)
         )
 
     def add(self, plan: SwapPlan, *, exclusive: bool = False) -> None:
@@ -195,7 +211,10 @@ def plan_swaps(program, schedule, scenario: Scenario, *, count: int, seed: int) 
     tier1_count = max(1, round(count * 0.08))
     rival_count = max(1, round(count * 0.08))
     valid_count = count - tier1_count - rival_count
-    first, last = scenario.swap_start + dt.timedelta(days=MIDDLE_MARGIN_DAYS), scenario.swap_end - dt.timedelta(days=MIDDLE_MARGIN_DAYS)
+    first, last = (
+        scenario.swap_start + dt.timedelta(days=MIDDLE_MARGIN_DAYS),
+        scenario.swap_end - dt.timedelta(days=MIDDLE_MARGIN_DAYS),
+    )
     duties_by_person: dict[str, set[dt.date]] = {}
     for a in schedule.assignments:
         duties_by_person.setdefault(a.person_id, set()).add(a.date)
@@ -214,7 +233,11 @@ def plan_swaps(program, schedule, scenario: Scenario, *, count: int, seed: int) 
         if not roster.free(giver, day):
             continue
         probe = SwapPlan(len(plans), "valid", "absorb", giver, "?", day)
-        ranked = [c.person_id for c in rank_candidates(program, schedule, _swap_request(probe, open_request=True)) if c.person_id != giver]
+        ranked = [
+            c.person_id
+            for c in rank_candidates(program, schedule, _swap_request(probe, open_request=True))
+            if c.person_id != giver
+        ]
         takers = [t for t in ranked if roster.free(t, day)]
         if not takers:
             continue
@@ -231,7 +254,9 @@ def plan_swaps(program, schedule, scenario: Scenario, *, count: int, seed: int) 
             break
         taker = next((t for t in spare_takers[rivalled.index] if roster.free(t, rivalled.day_a)), None)
         if taker is not None:
-            rival = SwapPlan(len(plans), "same-duty", "absorb", rivalled.person_a, taker, rivalled.day_a, rivals=rivalled.index)
+            rival = SwapPlan(
+                len(plans), "same-duty", "absorb", rivalled.person_a, taker, rivalled.day_a, rivals=rivalled.index
+            )
             roster.days.setdefault(taker, []).append(rivalled.day_a)
             plans.append(rival)
 
@@ -245,7 +270,9 @@ def plan_swaps(program, schedule, scenario: Scenario, *, count: int, seed: int) 
     return plans
 
 
-def _as_exchange(program, schedule, plan: SwapPlan, duties_by_person, roster: Roster, first: dt.date, last: dt.date) -> SwapPlan | None:
+def _as_exchange(
+    program, schedule, plan: SwapPlan, duties_by_person, roster: Roster, first: dt.date, last: dt.date
+) -> SwapPlan | None:
     """The same pair as a one-to-one: B gives back one day A is entirely free, if one passes."""
     a_days = duties_by_person.get(plan.person_a, set())
     for day in sorted(duties_by_person.get(plan.person_b, set())):
@@ -261,7 +288,9 @@ def _as_exchange(program, schedule, plan: SwapPlan, duties_by_person, roster: Ro
 def _tier1_breakers(program, schedule, first: dt.date, last: dt.date, roster: Roster, *, wanted: int) -> list[SwapPlan]:
     """A night call handed to a senior on call the night before or after: the compliance engine
     rejects it (consecutive nights / rest after 24 h), and the request says which rule."""
-    calls = sorted((a.date, a.person_id) for a in schedule.assignments if a.slot.value == "CALL" and first <= a.date <= last)
+    calls = sorted(
+        (a.date, a.person_id) for a in schedule.assignments if a.slot.value == "CALL" and first <= a.date <= last
+    )
     on_call = {(person, day) for day, person in calls}
     plans: list[SwapPlan] = []
     for day, giver in calls:
@@ -327,21 +356,39 @@ def drive_swap(service, plan: SwapPlan) -> ClientOutcome:
             ),
         )
         outcome.swap_id = asked.request.id
-        answered = timed("answer", lambda: service.answer(swap_id=outcome.swap_id, actor_id=plan.person_b, accept=True, comment="load"))
+        answered = timed(
+            "answer",
+            lambda: service.answer(swap_id=outcome.swap_id, actor_id=plan.person_b, accept=True, comment="load"),
+        )
         if answered.request.status is SwapStatus.REJECTED:
             outcome.status, outcome.reason = "rejected", answered.message
             return outcome
         if answered.request.status is SwapStatus.NEEDS_APPROVAL:
             outcome.needed_decision = True
-            timed("decide", lambda: service.decide(swap_id=outcome.swap_id, actor_id=COORDINATOR, approve=True, comment="load"))
+            timed(
+                "decide",
+                lambda: service.decide(swap_id=outcome.swap_id, actor_id=COORDINATOR, approve=True, comment="load"),
+            )
         executed = timed("execute", lambda: service.execute(swap_id=outcome.swap_id, actor_id=plan.person_a))
         outcome.status = "executed"
         outcome.reason = executed.message
-        outcome.moves = [[m.before.date.isoformat(), m.before.slot.value, m.before.rotation_id, m.before.person_id, m.after.person_id] for m in executed.moves]
+        outcome.moves = [
+            [
+                m.before.date.isoformat(),
+                m.before.slot.value,
+                m.before.rotation_id,
+                m.before.person_id,
+                m.after.person_id,
+            ]
+            for m in executed.moves
+        ]
     except SwapRefused as refused:
         outcome.status, outcome.reason = "rejected", str(refused)
     except Exception as error:  # reported, never swallowed: an error is neither done nor refused
-        outcome.status, outcome.reason = "error", f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        outcome.status, outcome.reason = (
+            "error",
+            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+        )
     return outcome
 
 
@@ -382,7 +429,14 @@ class LoadRun:
     clients: int  # processes driving the swaps at once
 
 
-def _queue_generation(url: str, scenario: Scenario, began: float, clients_done: threading.Event, box: GenerationOutcome, lock_wait_seconds: int) -> None:
+def _queue_generation(
+    url: str,
+    scenario: Scenario,
+    began: float,
+    clients_done: threading.Event,
+    box: GenerationOutcome,
+    lock_wait_seconds: int,
+) -> None:
     """Submit the generation as soon as a swap execution holds the schedule-writes lock, so that
     it has to queue behind the executions (or as soon as every client is done, if none executes)."""
     from rotaguard.db import Database
@@ -420,7 +474,12 @@ def _queue_generation(url: str, scenario: Scenario, began: float, clients_done: 
 
 
 def run_load(
-    url: str, plans: Sequence[SwapPlan], scenario: Scenario, *, sequential: bool = False, generation_lock_wait_seconds: int = GENERATION_LOCK_WAIT_SECONDS
+    url: str,
+    plans: Sequence[SwapPlan],
+    scenario: Scenario,
+    *,
+    sequential: bool = False,
+    generation_lock_wait_seconds: int = GENERATION_LOCK_WAIT_SECONDS,
 ) -> LoadRun:
     """All clients released at once (``sequential``: one client doing every swap in turn, the
     baseline), the generation queued behind the first execution. Needs a Prefect API
@@ -432,14 +491,21 @@ def run_load(
     batches = [list(plans)] if sequential else [[plan] for plan in plans]
     barrier = context.Barrier(len(batches) + 1)
     results = context.Queue()
-    processes = [context.Process(target=client_process, args=(batch, url, barrier, results), name=f"swap-client-{n}") for n, batch in enumerate(batches)]
+    processes = [
+        context.Process(target=client_process, args=(batch, url, barrier, results), name=f"swap-client-{n}")
+        for n, batch in enumerate(batches)
+    ]
     for process in processes:
         process.start()
     barrier.wait(timeout=300)
     began = time.perf_counter()
     clients_done = threading.Event()
     generation = GenerationOutcome()
-    generator = threading.Thread(target=_queue_generation, args=(url, scenario, began, clients_done, generation, generation_lock_wait_seconds), name="queued-generation")
+    generator = threading.Thread(
+        target=_queue_generation,
+        args=(url, scenario, began, clients_done, generation, generation_lock_wait_seconds),
+        name="queued-generation",
+    )
     generator.start()
     outcomes: list[ClientOutcome] = []
     deadline = time.monotonic() + CLIENT_TIMEOUT_SECONDS
@@ -458,7 +524,9 @@ def run_load(
                 process.kill()
     generator.join(timeout=CLIENT_TIMEOUT_SECONDS)
     heard = {o.index for o in outcomes}
-    outcomes += [ClientOutcome(p.index, "error", "lost", "the client never reported back") for p in plans if p.index not in heard]
+    outcomes += [
+        ClientOutcome(p.index, "error", "lost", "the client never reported back") for p in plans if p.index not in heard
+    ]
     return LoadRun(sorted(outcomes, key=lambda o: o.index), generation, wall, clients=len(batches))
 
 
@@ -491,10 +559,11 @@ def snapshot(database, start: dt.date, end: dt.date) -> list:
 
 def check_invariants(database, program, scenario: Scenario, before: Sequence, run: LoadRun) -> Checks:
     """What must hold after the load, whatever the interleaving was."""
+    from sqlalchemy import func, select
+
     from rotaguard.compliance import validate
     from rotaguard.db import AssignmentRepository, AuditLog
     from rotaguard.db.tables import AssignmentRow
-    from sqlalchemy import func, select
 
     after = snapshot(database, scenario.swap_start, scenario.swap_end)
     duties_before = Counter((a.date, a.slot, a.rotation_id) for a in before)
@@ -509,7 +578,9 @@ def check_invariants(database, program, scenario: Scenario, before: Sequence, ru
     unexplained = sum(((expected - actual) + (actual - expected)).values()) + sum(1 for n in expected.values() if n < 0)
     with database.read() as session:
         key = (AssignmentRow.person_id, AssignmentRow.date, AssignmentRow.slot)
-        double_booked = session.execute(select(func.count()).select_from(select(*key).group_by(*key).having(func.count() > 1).subquery())).scalar_one()
+        double_booked = session.execute(
+            select(func.count()).select_from(select(*key).group_by(*key).having(func.count() > 1).subquery())
+        ).scalar_one()
         whole = AssignmentRepository(session).schedule(end=scenario.generation_end)
         chain = AuditLog(session).verify()
         executed_events = sum(1 for e in AuditLog(session).events() if e.action == "swap.execute")
@@ -548,7 +619,9 @@ def failures_of(checks: Checks, run: LoadRun) -> list[str]:
     if not checks.audit_ok:
         failures.append(f"audit chain broken: {checks.audit_reason}")
     if checks.executed_events != checks.executed_clients:
-        failures.append(f"{checks.executed_events} swap.execute audit events for {checks.executed_clients} executed swaps")
+        failures.append(
+            f"{checks.executed_events} swap.execute audit events for {checks.executed_clients} executed swaps"
+        )
     if run.generation.status != "published":
         failures.append(f"queued generation {run.generation.status}: {run.generation.reason}")
     return failures
@@ -578,8 +651,12 @@ def generation_order(database, generation: GenerationOutcome) -> GenerationOrder
     before = [e for e in executions if e.id < approved.id]
     waited = None
     if before and generation.submitted_at:
-        waited = max(0.0, (_utc(before[-1].occurred_at) - dt.datetime.fromisoformat(generation.submitted_at)).total_seconds())
-    return GenerationOrder(sum(1 for e in executions if e.id < written.id), sum(1 for e in executions if e.id > written.id), waited)
+        waited = max(
+            0.0, (_utc(before[-1].occurred_at) - dt.datetime.fromisoformat(generation.submitted_at)).total_seconds()
+        )
+    return GenerationOrder(
+        sum(1 for e in executions if e.id < written.id), sum(1 for e in executions if e.id > written.id), waited
+    )
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -611,10 +688,16 @@ def latency_summary(run: LoadRun) -> dict[str, dict[str, float]]:
 
 def rejection_reasons(run: LoadRun, plans: Sequence[SwapPlan]) -> list[dict]:
     intents = {p.index: p.intent for p in plans}
-    return [{"client": o.index, "intent": intents[o.index], "step": o.step, "reason": o.reason} for o in run.outcomes if o.status != "executed"]
+    return [
+        {"client": o.index, "intent": intents[o.index], "step": o.step, "reason": o.reason}
+        for o in run.outcomes
+        if o.status != "executed"
+    ]
 
 
-def render(plans: Sequence[SwapPlan], scenario: Scenario, run: LoadRun, checks: Checks, order: GenerationOrder) -> tuple[str, dict]:
+def render(
+    plans: Sequence[SwapPlan], scenario: Scenario, run: LoadRun, checks: Checks, order: GenerationOrder
+) -> tuple[str, dict]:
     executed = [o for o in run.outcomes if o.status == "executed"]
     intents = Counter(p.intent for p in plans)
     kinds = Counter(p.kind for p in plans)
@@ -638,7 +721,7 @@ def render(plans: Sequence[SwapPlan], scenario: Scenario, run: LoadRun, checks: 
         "latency": latency,
         "rejections": rejection_reasons(run, plans),
         "generation": {**asdict(run.generation), **asdict(order)},
-        "checks": {k: v for k, v in asdict(checks).items()},
+        "checks": asdict(checks),
         "ok": not checks.failures,
     }
     lines = [
@@ -649,9 +732,14 @@ def render(plans: Sequence[SwapPlan], scenario: Scenario, run: LoadRun, checks: 
         "",
         f"{'step':<8} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}",
     ]
-    lines += [f"{step:<8} {s['n']:>4} {s['p50_ms']:>9.0f} {s['p95_ms']:>9.0f} {s['max_ms']:>9.0f}" for step, s in latency.items()]
+    lines += [
+        f"{step:<8} {s['n']:>4} {s['p50_ms']:>9.0f} {s['p95_ms']:>9.0f} {s['max_ms']:>9.0f}"
+        for step, s in latency.items()
+    ]
     lines += ["", "rejected (client, intent, step: reason):"]
-    lines += [f"  {r['client']:>3} {r['intent']:<13} {r['step']:<8} {r['reason']}" for r in result["rejections"]] or ["  none"]
+    lines += [f"  {r['client']:>3} {r['intent']:<13} {r['step']:<8} {r['reason']}" for r in result["rejections"]] or [
+        "  none"
+    ]
     g = run.generation
     lines += [
         "",
@@ -700,7 +788,9 @@ def prefect_api():
         yield
 
 
-def run_scenario(url: str, *, swaps: int, residents: int, faculty: int, seed: int, sequential: bool = False) -> tuple[str, dict, Checks]:
+def run_scenario(
+    url: str, *, swaps: int, residents: int, faculty: int, seed: int, sequential: bool = False
+) -> tuple[str, dict, Checks]:
     from rotaguard.db import Database
     from rotaguard.db.migrate import upgrade
 
@@ -732,7 +822,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--faculty", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", help="an empty PostgreSQL database to use (default: a throwaway one)")
-    parser.add_argument("--sequential", action="store_true", help="baseline: one client runs the same swaps one after another")
+    parser.add_argument(
+        "--sequential", action="store_true", help="baseline: one client runs the same swaps one after another"
+    )
     args = parser.parse_args(argv)
     if args.swaps < 3:
         parser.error("--swaps must be at least 3 (one valid, one rival, one Tier 1 breaker)")
@@ -748,7 +840,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         with prefect_api():
             try:
-                table, result, checks = run_scenario(url, swaps=args.swaps, residents=args.residents, faculty=args.faculty, seed=args.seed, sequential=args.sequential)
+                table, result, checks = run_scenario(
+                    url,
+                    swaps=args.swaps,
+                    residents=args.residents,
+                    faculty=args.faculty,
+                    seed=args.seed,
+                    sequential=args.sequential,
+                )
             except PlanningError as error:
                 print(f"swap_load: error: {error}", file=sys.stderr)
                 return 2

@@ -17,10 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pattern import pattern_schedule  # noqa: E402
-
-from rotaguard.compliance import validate  # noqa: E402
-from rotaguard.interchange.synth import synthesize  # noqa: E402
+from pattern import pattern_schedule
+from rotaguard.compliance import validate
+from rotaguard.interchange.synth import synthesize
 
 YEAR_START = date(2026, 7, 2)  # Block 1 of 2026-27
 

@@ -53,7 +53,9 @@ def append_events(database: Database, count: int, *, start: int = 0) -> None:
     with database.write() as session:
         log = AuditLog(session)
         for index in range(start, start + count):
-            log.append(actor="coordinator", action="test.event", subject=f"s{index}", details={"n": index, "ünï": "cödé"})
+            log.append(
+                actor="coordinator", action="test.event", subject=f"s{index}", details={"n": index, "ünï": "cödé"}
+            )
 
 
 def delete_tail(database: Database, count: int) -> list[int]:

@@ -17,16 +17,22 @@ from rotaguard.domain import (
     Rotation,
     RotationKind,
     Slot,
+    Staffing,
     StaffMember,
     StaffRole,
-    Staffing,
 )
 
 BLOCK_START = date(2026, 3, 12)  # Block 10 of 2025-26, a Thursday
 
 
 def resident(id: str = "R1-01", pgy: int = 1, **overrides) -> Person:
-    values = {"id": id, "name": f"Resident {id}", "role": Role.RESIDENT, "pgy": pgy, "credentials": (Credential(name="BLS"),)}
+    values = {
+        "id": id,
+        "name": f"Resident {id}",
+        "role": Role.RESIDENT,
+        "pgy": pgy,
+        "credentials": (Credential(name="BLS"),),
+    }
     return Person(**{**values, **overrides})
 
 
@@ -60,18 +66,26 @@ def call_rotation(id: str = "NIGHT", **overrides) -> Rotation:
     return Rotation(**{**values, **overrides})
 
 
-def assignment(person_id: str = "R1-01", day: date = BLOCK_START, slot: Slot = Slot.AM, rotation_id: str = "WARDS", **overrides) -> Assignment:
+def assignment(
+    person_id: str = "R1-01", day: date = BLOCK_START, slot: Slot = Slot.AM, rotation_id: str = "WARDS", **overrides
+) -> Assignment:
     return Assignment(person_id=person_id, date=day, slot=slot, rotation_id=rotation_id, **overrides)
 
 
-def absence(person_id: str = "R1-01", start: date = BLOCK_START, end: date = BLOCK_START, kind: str = "vacation") -> Absence:
+def absence(
+    person_id: str = "R1-01", start: date = BLOCK_START, end: date = BLOCK_START, kind: str = "vacation"
+) -> Absence:
     return Absence(person_id=person_id, start=start, end=end, kind=kind)
 
 
 def program(**overrides) -> Program:
     values = {
         "name": "Synthetic Test Program",
-        "people": (resident(), resident("R2-01", pgy=2, credentials=(Credential(name="BLS"), Credential(name="ACLS"))), faculty()),
+        "people": (
+            resident(),
+            resident("R2-01", pgy=2, credentials=(Credential(name="BLS"), Credential(name="ACLS"))),
+            faculty(),
+        ),
         "rotations": (session_rotation(), call_rotation()),
         "staff": (coordinator(), coordinator("A-01", role=StaffRole.ADMIN)),
     }
@@ -79,7 +93,12 @@ def program(**overrides) -> Program:
 
 
 def coordinator(id: str = "C-01", **overrides) -> StaffMember:
-    values = {"id": id, "name": f"Coordinator {id}", "role": StaffRole.COORDINATOR, "email": f"{id.lower()}@residency.example"}
+    values = {
+        "id": id,
+        "name": f"Coordinator {id}",
+        "role": StaffRole.COORDINATOR,
+        "email": f"{id.lower()}@residency.example",
+    }
     return StaffMember(**{**values, **overrides})
 
 

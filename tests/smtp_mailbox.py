@@ -32,7 +32,7 @@ class Mailbox:
         self._handler = _Keep()
         self._controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
 
-    def __enter__(self) -> "Mailbox":
+    def __enter__(self) -> Mailbox:
         self._controller.start()
         return self
 

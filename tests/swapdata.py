@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from factories import assignment, call_rotation, coordinator, resident, session_rotation
 from rotaguard.db import AssignmentRepository, Database, ProgramRepository
-from rotaguard.domain import Credential, Person, Program, ResidentStaffing, Role, Slot, StaffRole, Staffing
+from rotaguard.domain import Credential, Person, Program, ResidentStaffing, Role, Slot, Staffing, StaffRole
 
 # Always weeks ahead of the real date, so that commands judging "the future" by the database's
 # clock accept the same week the pinned-clock tests use.
@@ -20,7 +20,12 @@ def day(offset: int) -> date:
 
 
 def senior(id: str, pgy: int = 2) -> Person:
-    return resident(id, pgy=pgy, credentials=(Credential(name="BLS"), Credential(name="ACLS")), email=f"{id.lower()}@residency.example")
+    return resident(
+        id,
+        pgy=pgy,
+        credentials=(Credential(name="BLS"), Credential(name="ACLS")),
+        email=f"{id.lower()}@residency.example",
+    )
 
 
 def swap_program(extra_seniors: int = 0) -> Program:
@@ -35,7 +40,11 @@ def swap_program(extra_seniors: int = 0) -> Program:
             Person(id="F-02", name="Faculty F-02", role=Role.FACULTY),
         ),
         rotations=(
-            session_rotation(residents=ResidentStaffing(min=0, max=12, pgy=(1, 2, 3)), faculty=Staffing(min=0, max=2), supervised=False),
+            session_rotation(
+                residents=ResidentStaffing(min=0, max=12, pgy=(1, 2, 3)),
+                faculty=Staffing(min=0, max=2),
+                supervised=False,
+            ),
             call_rotation(residents=ResidentStaffing(min=0, max=1, pgy=(2, 3))),
         ),
         staff=(coordinator("C-01"), coordinator("A-01", role=StaffRole.ADMIN)),
@@ -69,5 +78,3 @@ class Clock:
 
     def __call__(self, session) -> datetime:
         return self.now
-
-

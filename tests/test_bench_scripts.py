@@ -8,7 +8,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run_bench(script: str, *args: str) -> str:
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -26,6 +28,15 @@ def test_swap_candidates_benchmark_runs():
 def test_swap_load_benchmark_refuses_a_scenario_without_its_conflicts():
     # The full run needs PostgreSQL and a Prefect API: tests/chaos/test_swap_load.py runs its
     # scenario (planner, clients, checks, report) in-process; here only the script's own guard.
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "swap_load.py"), "--swaps", "2"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "swap_load.py"), "--swaps", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].endswith("--swaps must be at least 3 (one valid, one rival, one Tier 1 breaker)")
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .endswith("--swaps must be at least 3 (one valid, one rival, one Tier 1 breaker)")
+    )

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from alembic.script import ScriptDirectory
 
-from rotaguard.backups import BackupStatus, Offsite
+from rotaguard.backups import BackupStatus
 from rotaguard.backups import offsite as offsite_module
 from rotaguard.backups.manifest import manifest_path, read_manifest, write_manifest
 from rotaguard.db import Database
@@ -87,7 +87,9 @@ def test_no_backup_is_a_warning_and_exits_zero(cli, database_url):
     assert document["last_verified_backup"] is None
     assert document["backups"] == {"total": 0, "unverified": 0, "verified": 0, "bad": 0}
     last = _checks(document)["last_backup"]
-    assert (last["ok"], last["warning"], last["status"]) == (True, True, "WARN") and "no verified backup" in last["detail"]
+    assert (last["ok"], last["warning"], last["status"]) == (True, True, "WARN") and "no verified backup" in last[
+        "detail"
+    ]
     assert document["database"]["reachable"] is True and document["database"]["kind"] in ("sqlite", "postgresql")
     assert document["schema"]["current"] == document["schema"]["head"] == head_revision()
     assert document["offsite"]["enabled"] is False and "off-site copies are off" in document["offsite"]["detail"]
@@ -155,7 +157,10 @@ def test_a_schema_behind_head_fails(cli, database_url):
         database.dispose()
     result, document = _health(cli)
     assert result.code == 1
-    assert result.err == f"rotaguard: error: unhealthy: schema: at {previous}, code expects {head_revision()}: run `rotaguard init`\n"
+    assert (
+        result.err
+        == f"rotaguard: error: unhealthy: schema: at {previous}, code expects {head_revision()}: run `rotaguard init`\n"
+    )
     assert document["ok"] is False
     assert (document["schema"]["current"], document["schema"]["head"]) == (previous, head_revision())
     assert [check.name for check in _gate(database_url)] == ["schema"]
@@ -230,14 +235,18 @@ class _PrefectHealth(BaseHTTPRequestHandler):
     received: list
     expected_authorization: str | None
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         type(self).received.append((self.path, self.headers.get("Authorization")))
         if self.path not in ("/api/health", "/api/admin/version"):
             self.send_response(404)
             self.end_headers()
             return
         protected = self.path != "/api/health"
-        if protected and self.expected_authorization is not None and self.headers.get("Authorization") != self.expected_authorization:
+        if (
+            protected
+            and self.expected_authorization is not None
+            and self.headers.get("Authorization") != self.expected_authorization
+        ):
             self.send_response(401)
             self.end_headers()
             return

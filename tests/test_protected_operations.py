@@ -55,7 +55,9 @@ def test_every_command_and_flow_is_in_the_registry_exactly_once():
     commands, found = command_paths(), set(flows())
     assert len(commands) >= 30 and len(found) >= 9
     assert commands - REGISTERED_COMMANDS - set(RECORD_COMMANDS) == set(), "commands missing from rotaguard.operations"
-    assert (REGISTERED_COMMANDS | set(RECORD_COMMANDS)) - commands == set(), "registry entries for commands that do not exist"
+    assert (REGISTERED_COMMANDS | set(RECORD_COMMANDS)) - commands == set(), (
+        "registry entries for commands that do not exist"
+    )
     assert found - REGISTERED_FLOWS - set(RECORD_FLOWS) == set(), "flows missing from rotaguard.operations"
     assert (REGISTERED_FLOWS | set(RECORD_FLOWS)) - found == set(), "registry entries for flows that do not exist"
     listed = [c for o in OPERATIONS for c in o.commands] + list(RECORD_COMMANDS)
@@ -118,15 +120,21 @@ def _refused(result) -> str:
 
 
 def _cli_generate(site: Site, _):
-    return site.cli("generate", "--start", str(day(0)), "--end", str(day(6)), "--yes", "--algorithm", "greedy", "--json")
+    return site.cli(
+        "generate", "--start", str(day(0)), "--end", str(day(6)), "--yes", "--algorithm", "greedy", "--json"
+    )
 
 
 def _cli_assign(site: Site, _):
-    return site.cli("assign", "--file", str(site.file("rows.json", json.dumps(site.assignment_rows()))), "--yes", "--json")
+    return site.cli(
+        "assign", "--file", str(site.file("rows.json", json.dumps(site.assignment_rows()))), "--yes", "--json"
+    )
 
 
 def _cli_clear(site: Site, _):
-    return site.cli("clear", "--start", str(day(0)), "--end", str(day(4)), "--yes", "--confirm", f"{day(0)}..{day(4)}", "--json")
+    return site.cli(
+        "clear", "--start", str(day(0)), "--end", str(day(4)), "--yes", "--confirm", f"{day(0)}..{day(4)}", "--json"
+    )
 
 
 def _cli_swap_execute(site: Site, swap_id: str):
@@ -154,19 +162,27 @@ def _cli_recover(site: Site, run_id: str):
 def _flow_generate(site: Site, _):
     from rotaguard.flows.generate_schedule import GenerateParams, generate_schedule
 
-    return generate_schedule(GenerateParams(start=day(0), end=day(6), algorithm="greedy", auto_approve_as="A-01", lock_wait_seconds=10))
+    return generate_schedule(
+        GenerateParams(start=day(0), end=day(6), algorithm="greedy", auto_approve_as="A-01", lock_wait_seconds=10)
+    )
 
 
 def _flow_bulk_assign(site: Site, _):
     from rotaguard.flows.bulk_assign import BulkAssignParams, bulk_assign
 
-    return bulk_assign(BulkAssignParams(assignments=site.assignment_rows(), auto_approve_as="A-01", lock_wait_seconds=10))
+    return bulk_assign(
+        BulkAssignParams(assignments=site.assignment_rows(), auto_approve_as="A-01", lock_wait_seconds=10)
+    )
 
 
 def _flow_clear(site: Site, _):
     from rotaguard.flows.clear_assignments import ClearParams, clear_assignments
 
-    return clear_assignments(ClearParams(start=day(0), end=day(4), confirm_range_as="A-01", confirmation=f"{day(0)}..{day(4)}", lock_wait_seconds=10))
+    return clear_assignments(
+        ClearParams(
+            start=day(0), end=day(4), confirm_range_as="A-01", confirmation=f"{day(0)}..{day(4)}", lock_wait_seconds=10
+        )
+    )
 
 
 def _flow_execute(site: Site, swap_id: str):
@@ -290,7 +306,11 @@ def _serve_briefly(site: Site) -> None:
 
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "ROTAGUARD_DATABASE_URL": site.url}
     process = subprocess.Popen(
-        [sys.executable, "-m", "rotaguard", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        [sys.executable, "-m", "rotaguard", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     started = dt.datetime.now(dt.UTC)
     try:
@@ -313,7 +333,9 @@ def _serve_briefly(site: Site) -> None:
 
 def _read_only_commands(site: Site, out: Path) -> dict:
     start, end = str(day(0)), str(day(6))
-    swap_id = site.cli("swap", "request", "--as", "R2-01", "--person", "R2-01", "--start", start, "--end", start, "--json")
+    swap_id = site.cli(
+        "swap", "request", "--as", "R2-01", "--person", "R2-01", "--start", start, "--end", start, "--json"
+    )
     swap_id = json.loads(swap_id.out)["id"]
     site.backup()
     return {
@@ -362,7 +384,21 @@ def test_record_commands_and_flows_change_no_schedule_row(site, s3_endpoint):
     before = site.schedule_rows()
 
     def ask(giver: str, offset: int, taker: str):
-        return site.cli("swap", "request", "--as", giver, "--person", giver, "--start", str(day(offset)), "--end", str(day(offset)), "--with", taker, "--json")
+        return site.cli(
+            "swap",
+            "request",
+            "--as",
+            giver,
+            "--person",
+            giver,
+            "--start",
+            str(day(offset)),
+            "--end",
+            str(day(offset)),
+            "--with",
+            taker,
+            "--json",
+        )
 
     first = json.loads(ask("R2-01", 0, "R2-03").out)["id"]
     second = json.loads(ask("R2-02", 1, "R2-03").out)["id"]
@@ -395,7 +431,9 @@ def _fetch_back(site: Site, backup_id: str):
     for path in site.backups.glob(f"{backup_id}.*"):
         path.unlink()
     fetched = site.cli("backup", "offsite", "fetch", backup_id, "--json")
-    assert json.loads(fetched.out)["status"] == "verified" and (site.backups / f"{backup_id}.dump").is_file(), fetched.err
+    assert json.loads(fetched.out)["status"] == "verified" and (site.backups / f"{backup_id}.dump").is_file(), (
+        fetched.err
+    )
     return fetched
 
 

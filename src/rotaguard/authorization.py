@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rotaguard.domain import Program, StaffRole
 from rotaguard.errors import RotaGuardError
-from rotaguard.operations import RECORD_COMMANDS, RECORD_FLOWS, OPERATIONS, for_command, for_flow
+from rotaguard.operations import OPERATIONS, RECORD_COMMANDS, RECORD_FLOWS, for_command, for_flow
 from rotaguard.swaps.authorization import AccessRole, Action, Actor, resolve_actor
 
 EX_NOPERM = 77  # sysexits.h: scripts can tell "not allowed" from other failures
@@ -54,7 +54,9 @@ class Permission:
         if self.swap_action is not None:
             return f"the swap table ({self.swap_action.value}: by role and relation to the request)"
         names = " or ".join(sorted(role.value for role in self.roles))
-        return names + (" (anyone with the database credentials while the program names no active admin)" if self.bootstrap else "")
+        return names + (
+            " (anyone with the database credentials while the program names no active admin)" if self.bootstrap else ""
+        )
 
 
 def _staff(*roles: AccessRole, bootstrap: bool = False) -> Permission:

@@ -24,14 +24,14 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import text
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from rotaguard.backups import BackupError, BackupStatus, BackupStore, Manifest, Offsite
 from rotaguard.backups.crypto import key_id
 from rotaguard.db import Database
-from rotaguard.db.private_files import PRIVATE_DIRECTORY_MODE
 from rotaguard.db.migrate import current_revision, head_revision
+from rotaguard.db.private_files import PRIVATE_DIRECTORY_MODE
 from rotaguard.settings import Settings
 
 # Headroom over the database's own size that another backup needs (dump plus temporary copy).
@@ -56,7 +56,14 @@ class Check:
         return "FAIL" if not self.ok else "WARN" if self.warning else "ok"
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "ok": self.ok, "warning": self.warning, "status": self.status, "detail": self.detail, "facts": dict(self.facts)}
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "warning": self.warning,
+            "status": self.status,
+            "detail": self.detail,
+            "facts": dict(self.facts),
+        }
 
 
 def _one_line(error: BaseException) -> str:
@@ -117,8 +124,20 @@ def _backup_checks(settings: Settings, database: Database, s3_problem: str | Non
     except (BackupError, OSError) as exc:
         reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
         return [
-            Check("last_backup", True, f"cannot read {directory}: {reason}", warning=True, facts={"last_verified": None, "counts": None}),
-            Check("offsite", True, f"cannot read {directory}: {reason}", warning=True, facts={"enabled": bool(settings.s3_bucket)}),
+            Check(
+                "last_backup",
+                True,
+                f"cannot read {directory}: {reason}",
+                warning=True,
+                facts={"last_verified": None, "counts": None},
+            ),
+            Check(
+                "offsite",
+                True,
+                f"cannot read {directory}: {reason}",
+                warning=True,
+                facts={"enabled": bool(settings.s3_bucket)},
+            ),
         ]
     now = dt.datetime.now(dt.UTC)
     statuses = Counter(m.status.value for m in manifests)
@@ -130,15 +149,26 @@ def _backup_checks(settings: Settings, database: Database, s3_problem: str | Non
         warning, detail = True, f"no verified backup in {directory}: run `rotaguard backup create`{bad_note}"
     else:
         age = _age_hours(latest, now)
-        last_verified = {"id": latest.id, "label": latest.label, "created_at": latest.created_at.isoformat(), "age_hours": age}
+        last_verified = {
+            "id": latest.id,
+            "label": latest.label,
+            "created_at": latest.created_at.isoformat(),
+            "age_hours": age,
+        }
         stale = now - latest.created_at > BACKUP_MAX_AGE
         warning = stale
-        detail = f"{latest.id}, {age:.1f} h old" + (f", older than {BACKUP_MAX_AGE.total_seconds() / 3600:.0f} h" if stale else "") + bad_note
+        detail = (
+            f"{latest.id}, {age:.1f} h old"
+            + (f", older than {BACKUP_MAX_AGE.total_seconds() / 3600:.0f} h" if stale else "")
+            + bad_note
+        )
     newest = manifests[-1] if manifests else None
     if newest is not None and newest.status is BackupStatus.BAD:
         warning = True
         detail += f"; the newest backup {newest.id} failed verification: {newest.failure}"
-    checks = [Check("last_backup", True, detail, warning=warning, facts={"last_verified": last_verified, "counts": counts})]
+    checks = [
+        Check("last_backup", True, detail, warning=warning, facts={"last_verified": last_verified, "counts": counts})
+    ]
 
     copies = Counter(m.offsite.value for m in manifests)
     offsite_counts = {state.value: copies[state.value] for state in Offsite}
@@ -156,13 +186,25 @@ def _backup_checks(settings: Settings, database: Database, s3_problem: str | Non
         "encrypted": encryption_key_id is not None,
         "encryption_key_id": encryption_key_id,
     }
-    tally = f"{offsite_counts['copied']} copied, {offsite_counts['pending']} pending, {offsite_counts['none']} never copied"
+    tally = (
+        f"{offsite_counts['copied']} copied, {offsite_counts['pending']} pending, {offsite_counts['none']} never copied"
+    )
     if not enabled:
-        checks.append(Check("offsite", True, f"off-site copies are off (ROTAGUARD_S3_BUCKET is not set); {tally}", facts=facts))
+        checks.append(
+            Check("offsite", True, f"off-site copies are off (ROTAGUARD_S3_BUCKET is not set); {tally}", facts=facts)
+        )
     else:
         sealing = f" (new copies encrypted, key {encryption_key_id})" if encryption_key_id else ""
         hint = f"; {awaiting} verified awaiting a copy: run `rotaguard backup offsite sync`" if awaiting else ""
-        checks.append(Check("offsite", True, f"bucket {settings.s3_bucket}{sealing}: {tally}{hint}", warning=awaiting > 0, facts=facts))
+        checks.append(
+            Check(
+                "offsite",
+                True,
+                f"bucket {settings.s3_bucket}{sealing}: {tally}{hint}",
+                warning=awaiting > 0,
+                facts=facts,
+            )
+        )
     return checks
 
 
@@ -241,7 +283,11 @@ def check_prefect_api(environ=None) -> Check:
         return result(False, f"the Prefect API at {shown} is unreachable: {type(exc).__name__}: {_one_line(exc)}")
     if response.status_code != 200:
         hint = ": check PREFECT_API_AUTH_STRING / PREFECT_API_KEY" if response.status_code in (401, 403) else ""
-        return result(False, f"the Prefect API at {shown} answered HTTP {response.status_code} to /admin/version{hint}", status_code=response.status_code)
+        return result(
+            False,
+            f"the Prefect API at {shown} answered HTTP {response.status_code} to /admin/version{hint}",
+            status_code=response.status_code,
+        )
     version = response.text.strip().strip('"')[:20]
     return result(True, f"{shown} answers (Prefect {version})", status_code=response.status_code)
 
@@ -258,10 +304,24 @@ def run_checks(settings: Settings, database: Database) -> list[Check]:
         with database.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         database_size = _database_size(database)
-        checks.append(Check("database", True, f"{database.kind} reachable", facts={**database_facts, "reachable": True, "size_bytes": database_size}))
+        checks.append(
+            Check(
+                "database",
+                True,
+                f"{database.kind} reachable",
+                facts={**database_facts, "reachable": True, "size_bytes": database_size},
+            )
+        )
     except SQLAlchemyError as exc:
         reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
-        checks.append(Check("database", False, f"cannot connect: {reason}", facts={**database_facts, "reachable": False, "size_bytes": None}))
+        checks.append(
+            Check(
+                "database",
+                False,
+                f"cannot connect: {reason}",
+                facts={**database_facts, "reachable": False, "size_bytes": None},
+            )
+        )
     head = head_revision()
     if checks[-1].ok:
         current = current_revision(database)
@@ -271,19 +331,27 @@ def run_checks(settings: Settings, database: Database) -> list[Check]:
         elif current is None:
             checks.append(Check("schema", False, "not initialised: run `rotaguard init`", facts=facts))
         else:
-            checks.append(Check("schema", False, f"at {current}, code expects {head}: run `rotaguard init`", facts=facts))
+            checks.append(
+                Check("schema", False, f"at {current}, code expects {head}: run `rotaguard init`", facts=facts)
+            )
     else:
-        checks.append(Check("schema", False, "not checked: database unreachable", facts={"current": None, "head": head}))
+        checks.append(
+            Check("schema", False, "not checked: database unreachable", facts={"current": None, "head": head})
+        )
 
     backup_dir = settings.resolved_backup_dir
     if (reason := _writable(backup_dir)) is not None:
-        checks.append(Check("backup_dir", False, f"{backup_dir} is not writable: {reason}", facts={"path": str(backup_dir)}))
+        checks.append(
+            Check("backup_dir", False, f"{backup_dir} is not writable: {reason}", facts={"path": str(backup_dir)})
+        )
     else:
         free = shutil.disk_usage(backup_dir).free
         needed = max(MIN_FREE_BYTES, BACKUP_SPACE_FACTOR * (database_size or 0))
         ok = free >= needed
         detail = f"{backup_dir}: {free // (1024 * 1024)} MiB free, {needed // (1024 * 1024)} MiB needed"
-        checks.append(Check("backup_dir", ok, detail, facts={"path": str(backup_dir), "free_bytes": free, "needed_bytes": needed}))
+        checks.append(
+            Check("backup_dir", ok, detail, facts={"path": str(backup_dir), "free_bytes": free, "needed_bytes": needed})
+        )
     s3_problem: str | None = None
     if settings.s3_bucket:
         from rotaguard.backups.offsite import OffsiteStore
@@ -309,7 +377,9 @@ def report(checks: list[Check]) -> dict:
 
     def section(name: str) -> dict | None:
         check = by_name.get(name)
-        return None if check is None else {"ok": check.ok, "warning": check.warning, "detail": check.detail, **check.facts}
+        return (
+            None if check is None else {"ok": check.ok, "warning": check.warning, "detail": check.detail, **check.facts}
+        )
 
     last = by_name.get("last_backup")
     return {

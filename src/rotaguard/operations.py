@@ -69,15 +69,45 @@ class Operation:
 
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("generate", Risk.HIGH, "solve and publish a date range", ("generate-schedule",), ("generate",), validates_after_write=True),
-    Operation("bulk_assign", Risk.HIGH, "load assignments prepared elsewhere", ("bulk-assign",), ("assign",), validates_after_write=True),
-    Operation("clear_range", Risk.CRITICAL, "delete the assignments of a date range", ("clear-assignments",), ("clear",)),
+    Operation(
+        "generate",
+        Risk.HIGH,
+        "solve and publish a date range",
+        ("generate-schedule",),
+        ("generate",),
+        validates_after_write=True,
+    ),
+    Operation(
+        "bulk_assign",
+        Risk.HIGH,
+        "load assignments prepared elsewhere",
+        ("bulk-assign",),
+        ("assign",),
+        validates_after_write=True,
+    ),
+    Operation(
+        "clear_range", Risk.CRITICAL, "delete the assignments of a date range", ("clear-assignments",), ("clear",)
+    ),
     # request-swap ends by running the execute step: it is gated exactly like execute-swap.
-    Operation("execute_swap", Risk.MEDIUM, "move the duties of an approved swap", ("execute-swap", "request-swap"), ("swap execute",)),
-    Operation("rollback_swap", Risk.MEDIUM, "move an executed swap's duties back", ("rollback-swap",), ("swap rollback",)),
+    Operation(
+        "execute_swap",
+        Risk.MEDIUM,
+        "move the duties of an approved swap",
+        ("execute-swap", "request-swap"),
+        ("swap execute",),
+    ),
+    Operation(
+        "rollback_swap", Risk.MEDIUM, "move an executed swap's duties back", ("rollback-swap",), ("swap rollback",)
+    ),
     Operation("restore", Risk.HIGH, "restore a backup, whole or one range", ("restore-backup",), ("backup restore",)),
     # Import adds and updates, never deletes; a verified backup first, no approval (the initial load must run unattended).
-    Operation("import_program", Risk.MEDIUM, "add and update the program and its assignments from a document", (), ("program import",)),
+    Operation(
+        "import_program",
+        Risk.MEDIUM,
+        "add and update the program and its assignments from a document",
+        (),
+        ("program import",),
+    ),
     # Puts back, from their own verified pre-op backups, the ranges of runs that died mid-write.
     Operation("recover", Risk.MEDIUM, "restore the ranges of interrupted writes", (), ("recover",)),
     Operation("validate", Risk.SAFE, "judge the stored schedule", ("validate-schedule",), ("validate",)),
@@ -89,7 +119,17 @@ OPERATIONS: tuple[Operation, ...] = (
         Risk.SAFE,
         "show, list, verify, solve without writing",
         (),
-        ("program show", "program schema", "program synth", "solve", "swap list", "audit verify", "audit list", "backup list", "serve"),
+        (
+            "program show",
+            "program schema",
+            "program synth",
+            "solve",
+            "swap list",
+            "audit verify",
+            "audit list",
+            "backup list",
+            "serve",
+        ),
     ),
 )
 

@@ -19,7 +19,9 @@ class Recovered:
     detail: str
 
 
-def recover_interrupted(database: Database, store: BackupStore, *, actor: str, skip: str | None = None) -> list[Recovered]:
+def recover_interrupted(
+    database: Database, store: BackupStore, *, actor: str, skip: str | None = None
+) -> list[Recovered]:
     """Finish an interrupted full restore, tidy the backups, then restore the range of every run
     that died after its write began and close the runs that died before.
 
@@ -33,7 +35,10 @@ def recover_interrupted(database: Database, store: BackupStore, *, actor: str, s
     results = _finish_restore(store, actor)
     results += _tidy_backups(store)
     with database.read() as session:
-        runs = [(r.id, r.status, r.start_date, r.end_date, r.backup_id, (r.metrics or {}).get("pre_digest")) for r in ScheduleRunRepository(session).in_flight()]
+        runs = [
+            (r.id, r.status, r.start_date, r.end_date, r.backup_id, (r.metrics or {}).get("pre_digest"))
+            for r in ScheduleRunRepository(session).in_flight()
+        ]
     runs = [run for run in runs if run[0] != skip]
     if any(_wrote(status, backup_id, pre_digest) for _, status, _, _, backup_id, pre_digest in runs):
         store.ensure_recent(label="pre-op:recover", max_age=operation("recover").requirements.verified_backup_max_age)
@@ -48,7 +53,9 @@ def recover_interrupted(database: Database, store: BackupStore, *, actor: str, s
     return results
 
 
-def _restore_range(database: Database, store: BackupStore, actor: str, run_id: str, start, end, backup_id: str, pre_digest: str) -> Recovered:
+def _restore_range(
+    database: Database, store: BackupStore, actor: str, run_id: str, start, end, backup_id: str, pre_digest: str
+) -> Recovered:
     """Put the run's range back from its pre-op backup, closing the run and auditing it in the
     restore's own transaction: a crash during recovery leaves the run in flight, to be recovered again."""
     path = store.get(backup_id).path_in(store.directory)
@@ -68,7 +75,12 @@ def _restore_range(database: Database, store: BackupStore, actor: str, run_id: s
 
 def _close(session, actor: str, outcome: Recovered, *, status: str) -> None:
     ScheduleRunRepository(session).update(run_id=outcome.run_id, status=status, error=f"interrupted: {outcome.detail}")
-    AuditLog(session).append(actor=actor, action="schedule.recover", subject=outcome.run_id, details={"action": outcome.action, "detail": outcome.detail})
+    AuditLog(session).append(
+        actor=actor,
+        action="schedule.recover",
+        subject=outcome.run_id,
+        details={"action": outcome.action, "detail": outcome.detail},
+    )
 
 
 def _finish_restore(store: BackupStore, actor: str) -> list[Recovered]:
@@ -78,9 +90,14 @@ def _finish_restore(store: BackupStore, actor: str) -> list[Recovered]:
 
 def _tidy_backups(store: BackupStore) -> list[Recovered]:
     """Dead writers' temporary files go; records follow the manifests; unverified backups are verified."""
-    results = [Recovered(name, "deleted", "a dead process's unfinished backup file") for name in store.remove_dead_partials()]
+    results = [
+        Recovered(name, "deleted", "a dead process's unfinished backup file") for name in store.remove_dead_partials()
+    ]
     store.sync_records()
-    results += [Recovered(backup_id, "verified", "a killed process left it unverified") for backup_id in store.finish_unverified()]
+    results += [
+        Recovered(backup_id, "verified", "a killed process left it unverified")
+        for backup_id in store.finish_unverified()
+    ]
     return results
 
 

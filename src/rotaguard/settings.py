@@ -18,7 +18,7 @@ def normalize_database_url(url: str) -> str:
     """Return ``url`` with any PostgreSQL scheme mapped to the psycopg 3 driver."""
     for scheme in _POSTGRES_SCHEMES:
         if url.startswith(scheme):
-            return "postgresql+psycopg://" + url[len(scheme):]
+            return "postgresql+psycopg://" + url[len(scheme) :]
     return url
 
 
@@ -44,8 +44,12 @@ class Settings(BaseSettings):
     # and for a model-level check that input is every setting, database password included.
     model_config = SettingsConfigDict(env_prefix="ROTAGUARD_", extra="ignore", frozen=True, hide_input_in_errors=True)
 
-    home: Path = Field(default=Path(".rotaguard"), description="Working directory for the embedded database and backups")
-    database_url: SecretStr | None = Field(default=None, description="SQLAlchemy URL (may hold a password); default: SQLite file under home")
+    home: Path = Field(
+        default=Path(".rotaguard"), description="Working directory for the embedded database and backups"
+    )
+    database_url: SecretStr | None = Field(
+        default=None, description="SQLAlchemy URL (may hold a password); default: SQLite file under home"
+    )
     backup_dir: Path | None = Field(default=None, description="Where backups are written; default: home/backups")
     backup_retention_days: int = Field(default=30, ge=1, le=3650)
     backup_min_keep: int = Field(default=2, ge=2, le=1000)
@@ -54,7 +58,9 @@ class Settings(BaseSettings):
         description="Base64 of 32 random bytes: off-site copies are encrypted with AES-256-GCM; unset: copies as they are",
     )
     nightly_backup_cron: str = Field(default="0 2 * * *", description="When the nightly-backup deployment runs (cron)")
-    nightly_backup_timezone: str | None = Field(default=None, description="Its time zone (IANA); default: the program's, else UTC")
+    nightly_backup_timezone: str | None = Field(
+        default=None, description="Its time zone (IANA); default: the program's, else UTC"
+    )
 
     s3_bucket: str | None = None
     s3_prefix: str = "rotaguard/"
@@ -84,7 +90,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _credentials_come_in_pairs(self) -> "Settings":
+    def _credentials_come_in_pairs(self) -> Settings:
         if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
             raise ValueError("ROTAGUARD_S3_ACCESS_KEY_ID and ROTAGUARD_S3_SECRET_ACCESS_KEY must be set together")
         if self.smtp_username is not None and self.smtp_password is None:

@@ -81,7 +81,12 @@ def test_a_rewritten_chain_is_caught_by_the_anchor(store, seeded_database):
         for row in rows:
             row.prev_hash = prev
             row.hash = prev = event_hash(
-                prev_hash=prev, occurred_at=row.occurred_at, actor=row.actor, action=row.action, subject=row.subject, details=row.details
+                prev_hash=prev,
+                occurred_at=row.occurred_at,
+                actor=row.actor,
+                action=row.action,
+                subject=row.subject,
+                details=row.details,
             )
     with seeded_database.read() as session:
         assert AuditLog(session).verify().ok
@@ -172,7 +177,9 @@ def test_full_restore_with_the_triggers_keeps_ids_chain_and_anchor(store, seeded
     assert after[: len(before)] == before and len(after) == len(before) + 1
     with fresh_database.read() as session:
         assert AuditLog(session).verify().ok
-        assert session.scalar(select(AuditEventRow.action).order_by(AuditEventRow.id.desc()).limit(1)) == "backup.restore"
+        assert (
+            session.scalar(select(AuditEventRow.action).order_by(AuditEventRow.id.desc()).limit(1)) == "backup.restore"
+        )
     assert _anchor_check(store).ok
     assert audit_triggers(fresh_database) == triggers
     with pytest.raises(IntegrityError, match="append-only"):
@@ -203,6 +210,20 @@ def test_restore_and_verify_through_the_cli(cli, prefect_api, tmp_path):
     created = json.loads(cli("backup", "create", "--json").out)
     assert created["audit_head"]["events"] == 1
     assert cli("backup", "restore", created["id"], "--yes").code == 0
-    assert cli("backup", "restore", created["id"], "--scope", "assignments", "--start", "2026-03-12", "--end", "2026-03-12", "--yes").code == 0
+    assert (
+        cli(
+            "backup",
+            "restore",
+            created["id"],
+            "--scope",
+            "assignments",
+            "--start",
+            "2026-03-12",
+            "--end",
+            "2026-03-12",
+            "--yes",
+        ).code
+        == 0
+    )
     report = json.loads(cli("audit", "verify", "--json").out)
     assert report["ok"] is True and report["anchor_ok"] is True and report["events"] >= 3

@@ -24,7 +24,12 @@ def test_disk_full_during_backup(store, database_url, tmp_path):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    env = {**os.environ, "ROTAGUARD_DATABASE_URL": database_url, "ROTAGUARD_BACKUP_DIR": str(store.directory), "ROTAGUARD_HOME": str(tmp_path)}
+    env = {
+        **os.environ,
+        "ROTAGUARD_DATABASE_URL": database_url,
+        "ROTAGUARD_BACKUP_DIR": str(store.directory),
+        "ROTAGUARD_HOME": str(tmp_path),
+    }
     result = subprocess.run(
         [sys.executable, "-m", "rotaguard", "backup", "create"],
         env=env,

@@ -15,8 +15,8 @@ from rotaguard.backups import BackupStatus, BackupStore
 from rotaguard.backups import store as store_module
 from rotaguard.backups.manifest import manifest_path, read_manifest, write_manifest
 from rotaguard.db import private_files
-from rotaguard.db.private_files import create_private_file, temporary_path, write_private_atomically, writer_host
 from rotaguard.db.anchor import ANCHOR_FILE
+from rotaguard.db.private_files import create_private_file, temporary_path, write_private_atomically, writer_host
 
 
 def _mode(path: Path) -> int:
@@ -46,9 +46,15 @@ def test_a_backup_directory_rotaguard_makes_and_every_file_in_it_are_private(sto
     pre_restore = store.restore(chosen.id, actor="tester")
     assert _mode(store.directory) == 0o700
     written = sorted(path.name for path in store.directory.iterdir())
-    expected = {chosen.file, manifest_path(Path(chosen.file)).name, pre_restore.file, manifest_path(Path(pre_restore.file)).name, ANCHOR_FILE}
+    expected = {
+        chosen.file,
+        manifest_path(Path(chosen.file)).name,
+        pre_restore.file,
+        manifest_path(Path(pre_restore.file)).name,
+        ANCHOR_FILE,
+    }
     assert set(written) == expected, written
-    assert {name: oct(_mode(store.directory / name)) for name in written} == {name: "0o600" for name in written}
+    assert {name: oct(_mode(store.directory / name)) for name in written} == dict.fromkeys(written, "0o600")
 
 
 def test_a_backup_directory_that_exists_keeps_its_mode_and_the_files_are_private(store, permissive_umask):
@@ -84,7 +90,9 @@ def test_writers_of_one_manifest_at_once_do_not_clobber_each_other(store):
     def write(worker: int) -> None:
         try:
             for attempt in range(25):
-                write_manifest(manifest.model_copy(update={"failure": f"writer {worker}, write {attempt}"}), store.directory)
+                write_manifest(
+                    manifest.model_copy(update={"failure": f"writer {worker}, write {attempt}"}), store.directory
+                )
         except BaseException as exc:  # any error at all is reported by the assertion below
             failures.append(exc)
 
@@ -123,6 +131,7 @@ def test_two_backups_begun_in_the_same_second_get_two_ids_and_both_verify(store,
 @pytest.mark.parametrize("hard_links", ["supported", "refused with EPERM (FAT, exFAT)"])
 def test_a_new_file_never_replaces_one_that_exists(tmp_path, monkeypatch, hard_links):
     if hard_links != "supported":
+
         def no_hard_links(source, target):
             raise PermissionError(errno.EPERM, "Operation not permitted")
 
@@ -135,12 +144,20 @@ def test_a_new_file_never_replaces_one_that_exists(tmp_path, monkeypatch, hard_l
     assert [path.name for path in tmp_path.iterdir()] == ["claimed.json"]
 
 
-def test_recover_deletes_a_dead_writers_temporary_manifest_and_anchor_and_keeps_a_live_ones(store, dead_pid, monkeypatch):
+def test_recover_deletes_a_dead_writers_temporary_manifest_and_anchor_and_keeps_a_live_ones(
+    store, dead_pid, monkeypatch
+):
     manifest = store.create()
-    live = [temporary_path(manifest_path(manifest.path_in(store.directory))), temporary_path(store.directory / ANCHOR_FILE)]
+    live = [
+        temporary_path(manifest_path(manifest.path_in(store.directory))),
+        temporary_path(store.directory / ANCHOR_FILE),
+    ]
     with monkeypatch.context() as patched:
         patched.setattr(os, "getpid", lambda: dead_pid)
-        dead = [temporary_path(manifest_path(manifest.path_in(store.directory))), temporary_path(store.directory / ANCHOR_FILE)]
+        dead = [
+            temporary_path(manifest_path(manifest.path_in(store.directory))),
+            temporary_path(store.directory / ANCHOR_FILE),
+        ]
     for path in live + dead:
         path.write_text("{}")
     assert sorted(store.remove_dead_partials()) == sorted(path.name for path in dead)

@@ -64,7 +64,14 @@ def test_multipart_upload_is_confirmed_too(store, s3_endpoint, bucket, monkeypat
     padded.write_bytes(big.read_bytes() + b"\0" * (11 * 1024 * 1024))
     from rotaguard.backups.manifest import file_sha256
 
-    fake = manifest.model_copy(update={"id": "rotaguard_padded", "file": padded.name, "sha256": file_sha256(padded), "size_bytes": padded.stat().st_size})
+    fake = manifest.model_copy(
+        update={
+            "id": "rotaguard_padded",
+            "file": padded.name,
+            "sha256": file_sha256(padded),
+            "size_bytes": padded.stat().st_size,
+        }
+    )
     from rotaguard.backups.manifest import write_manifest
 
     write_manifest(fake, store.directory)
@@ -112,7 +119,9 @@ def test_cli_copies_off_site_and_sync_retries_pending(cli, tmp_path, monkeypatch
     assert json.loads(cli("backup", "list", "--json").out)[0]["offsite"] == "copied"
 
 
-def test_bytes_that_differ_from_the_backup_on_the_server_leave_the_copy_pending(store, s3_endpoint, bucket, monkeypatch):
+def test_bytes_that_differ_from_the_backup_on_the_server_leave_the_copy_pending(
+    store, s3_endpoint, bucket, monkeypatch
+):
     """moto keeps whatever arrives: the checksum read back must be the local file's, or it is not a copy."""
     monkeypatch.setattr(offsite_module, "BACKOFF_SECONDS", (0.01, 0.01, 0.01))
     manifest = store.create()
@@ -143,4 +152,7 @@ def test_a_plain_copy_fetched_back_is_the_backup(store, s3_endpoint, bucket, tmp
     assert file_sha256(fetched.path_in(tmp_path / "fetched")) == manifest.sha256
     assert fetched.status is BackupStatus.UNVERIFIED  # a fetched copy is verified again before any use
     # As private as the backup it replaces: the owner's alone, in a directory only they can enter.
-    assert (fetched.path_in(tmp_path / "fetched").stat().st_mode & 0o777, (tmp_path / "fetched").stat().st_mode & 0o777) == (0o600, 0o700)
+    assert (
+        fetched.path_in(tmp_path / "fetched").stat().st_mode & 0o777,
+        (tmp_path / "fetched").stat().st_mode & 0o777,
+    ) == (0o600, 0o700)

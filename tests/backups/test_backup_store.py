@@ -29,7 +29,9 @@ def test_create_writes_a_verified_backup_with_its_manifest(store, seeded_databas
 
 def test_names_follow_the_label(store):
     assert store.create(label="sacred", verify=False).id.startswith("rotaguard_SACRED_")
-    assert store.create(label="pre-op:generate-2026-03-12", verify=False).id.startswith("rotaguard_pre-generate-2026-03-12_")
+    assert store.create(label="pre-op:generate-2026-03-12", verify=False).id.startswith(
+        "rotaguard_pre-generate-2026-03-12_"
+    )
     with pytest.raises(Exception, match="is not regular, sacred or pre-op"):
         store.create(label="../evil")
 
@@ -38,7 +40,9 @@ def test_manifest_digests_match_the_live_database(store, seeded_database):
     manifest = store.create()
     live = store.engine.live_digests()
     # The backup record written after the dump is the only difference.
-    assert {k: v for k, v in live.items() if k != "backup_records"} == {k: v for k, v in manifest.tables.items() if k != "backup_records"}
+    assert {k: v for k, v in live.items() if k != "backup_records"} == {
+        k: v for k, v in manifest.tables.items() if k != "backup_records"
+    }
 
 
 def test_full_restore_round_trip_keeps_the_audit_chain(store, seeded_database, fresh_database):
@@ -65,12 +69,26 @@ def test_range_restore_replaces_only_the_range(store, seeded_database, fresh_dat
         session.execute(update(AssignmentRow).where(AssignmentRow.date == dt.date(2026, 3, 11)).values(locked=False))
         session.execute(
             insert(AssignmentRow),
-            [{"person_id": "R1-01", "date": march_12, "slot": "PM", "rotation_id": "WARDS", "source": "manual", "locked": False}],
+            [
+                {
+                    "person_id": "R1-01",
+                    "date": march_12,
+                    "slot": "PM",
+                    "rotation_id": "WARDS",
+                    "source": "manual",
+                    "locked": False,
+                }
+            ],
         )
     store.restore(manifest.id, scope="assignments", start=march_12, end=march_12, actor="tester")
     with fresh_database.read() as session:
-        rows = session.execute(select(AssignmentRow.person_id, AssignmentRow.date, AssignmentRow.slot, AssignmentRow.locked)).all()
-    assert sorted(r for r in rows if r[1] == march_12) == [("F-01", march_12, "AM", False), ("R1-01", march_12, "AM", False)]
+        rows = session.execute(
+            select(AssignmentRow.person_id, AssignmentRow.date, AssignmentRow.slot, AssignmentRow.locked)
+        ).all()
+    assert sorted(r for r in rows if r[1] == march_12) == [
+        ("F-01", march_12, "AM", False),
+        ("R1-01", march_12, "AM", False),
+    ]
     # Outside the range the later change stays.
     assert [r for r in rows if r[1] == dt.date(2026, 3, 11)] == [("R2-01", dt.date(2026, 3, 11), "CALL", False)]
 

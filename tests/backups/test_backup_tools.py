@@ -30,7 +30,9 @@ def test_older_client_tools_are_refused_with_the_fix(db_kind, store, old_pg_dump
         assert store.engine.kind == "sqlite"  # SQLite needs no external tool
         return
     assert isinstance(store.engine, PostgresEngine)
-    with pytest.raises(BackupError, match=r"pg_dump 9 is older than the PostgreSQL \d+ server: install postgresql-client-\d+ or newer"):
+    with pytest.raises(
+        BackupError, match=r"pg_dump 9 is older than the PostgreSQL \d+ server: install postgresql-client-\d+ or newer"
+    ):
         store.create()
     assert list(store.directory.glob("*.dump")) == []
 
@@ -60,7 +62,7 @@ def test_the_tool_environment_keeps_only_what_the_postgresql_tools_read():
     }
     kept = {name: environ[name] for name in ("PATH", "HOME", "TZ", "LANG", "PGPASSWORD", "PGSSLMODE")}
     # Messages in English (LANGUAGE and LC_ALL would override LC_MESSAGES); LC_ALL's other categories kept.
-    locale = {name: "C.UTF-8" for name in ("LC_CTYPE", "LC_NUMERIC", "LC_TIME", "LC_COLLATE", "LC_MONETARY")}
+    locale = dict.fromkeys(("LC_CTYPE", "LC_NUMERIC", "LC_TIME", "LC_COLLATE", "LC_MONETARY"), "C.UTF-8")
     assert tool_environment(environ) == {**kept, **locale, "LC_MESSAGES": "C"}
 
 
@@ -102,7 +104,9 @@ def environment_recording_tools(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.mark.parametrize("db_kind", ["postgresql"])
-def test_the_postgresql_tools_never_see_rotaguards_secrets(db_kind, seeded_database, database_url, tmp_path, monkeypatch, environment_recording_tools):
+def test_the_postgresql_tools_never_see_rotaguards_secrets(
+    db_kind, seeded_database, database_url, tmp_path, monkeypatch, environment_recording_tools
+):
     """Every pg_dump and pg_restore a backup, its verification and both restores start (SQLite
     starts no child process) sees PATH and the database password, and none of the secrets."""
     for name in ("ROTAGUARD_BACKUP_ENCRYPTION_KEY", "ROTAGUARD_S3_SECRET_ACCESS_KEY", "ROTAGUARD_SMTP_PASSWORD"):
@@ -113,7 +117,14 @@ def test_the_postgresql_tools_never_see_rotaguards_secrets(db_kind, seeded_datab
     try:
         store = BackupStore(database=database, directory=tmp_path / "backups")
         manifest = store.create()
-        store.restore(manifest.id, scope="assignments", start=dt.date(2000, 1, 1), end=dt.date(2100, 1, 1), actor="test", pre_restore=manifest)
+        store.restore(
+            manifest.id,
+            scope="assignments",
+            start=dt.date(2000, 1, 1),
+            end=dt.date(2100, 1, 1),
+            actor="test",
+            pre_restore=manifest,
+        )
         store.restore(manifest.id, actor="test", pre_restore=manifest)
     finally:
         database.dispose()
@@ -139,7 +150,9 @@ def test_copy_text_from_postgresql_reads_back_as_the_text_stored(postgres_server
     writes there is undone in one pass (an escaped backslash before a t is not a tab)."""
     name = postgres_server.create()
     try:
-        with psycopg.connect(postgres_server.url(name).replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as connection:
+        with psycopg.connect(
+            postgres_server.url(name).replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+        ) as connection:
             connection.execute("CREATE TABLE tricky (position int PRIMARY KEY, value text)")
             with connection.cursor().copy("COPY tricky (position, value) FROM STDIN") as copy:
                 for position, value in enumerate([*TRICKY_TEXT, None]):

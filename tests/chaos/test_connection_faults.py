@@ -20,8 +20,8 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -66,7 +66,11 @@ def rehearsal_url(postgres_server, postgres_template, fault_proxy) -> str:
     from sqlalchemy.engine import make_url
 
     name = postgres_server.create(template=postgres_template)
-    yield make_url(postgres_server.url(name)).set(host="127.0.0.1", port=fault_proxy.port).render_as_string(hide_password=False)
+    yield (
+        make_url(postgres_server.url(name))
+        .set(host="127.0.0.1", port=fault_proxy.port)
+        .render_as_string(hide_password=False)
+    )
     postgres_server.drop(name)
 
 
@@ -79,7 +83,7 @@ def _connected(url: str) -> Database:
     return database
 
 
-def _rehearse(proxy: "FaultProxy", url: str, operation: Callable[[Database], object]) -> list[str]:
+def _rehearse(proxy: FaultProxy, url: str, operation: Callable[[Database], object]) -> list[str]:
     """The queries ``operation`` sends, in order, run on a database like the one to break."""
     database = _connected(url)
     try:
@@ -146,7 +150,9 @@ def _assert_imported_once(direct: Database) -> None:
     stored = export_document(direct)
     assert stored is not None
     assert sorted(p.id for p in stored.people) == sorted(p.id for p in wanted.people)
-    assert sorted(a.model_dump_json() for a in stored.assignments) == sorted(a.model_dump_json() for a in wanted.assignments)
+    assert sorted(a.model_dump_json() for a in stored.assignments) == sorted(
+        a.model_dump_json() for a in wanted.assignments
+    )
     with direct.read() as session:
         assert session.scalar(select(func.count()).select_from(AssignmentRow)) == len(wanted.assignments)
     assert _audit_actions(direct) == ["program.import"]
@@ -172,7 +178,9 @@ def test_an_import_broken_mid_transaction_commits_nothing_and_succeeds_when_run_
             assert "no answer from the database server" in _one_clear_line(caught.value)
         else:
             _one_clear_line(caught.value)
-        assert digest(direct) == untouched, f"a {fault} at query {k} ({log[k - 1][:40]}) left part of the import committed"
+        assert digest(direct) == untouched, (
+            f"a {fault} at query {k} ({log[k - 1][:40]}) left part of the import committed"
+        )
         fault_proxy.heal()
         database.dispose()
     # The link is back: the same import, through the same proxy, does it all, once.
@@ -223,7 +231,9 @@ def _write_bulk(database: Database) -> None:
 
 
 @pytest.mark.parametrize("fault", ["drop", "stall"])
-def test_a_bulk_assignment_write_cut_half_way_through_its_bytes_commits_nothing(fault, fault_proxy, proxied_postgres, short_waits):
+def test_a_bulk_assignment_write_cut_half_way_through_its_bytes_commits_nothing(
+    fault, fault_proxy, proxied_postgres, short_waits
+):
     url, direct_url = proxied_postgres
     direct = Database(direct_url)
     _import(direct)
@@ -256,7 +266,13 @@ def test_a_bulk_assignment_write_cut_half_way_through_its_bytes_commits_nothing(
 def _approved_swap(database: Database) -> tuple[SwapService, str]:
     seed(database)
     swaps = SwapService(database, clock=Clock(), lock_wait_seconds=5)
-    asked = swaps.request(actor_id="R2-01", kind=SwapKind.ABSORB, person_a="R2-01", person_b="R2-03", range_a=DateRange(start=day(0), end=day(0)))
+    asked = swaps.request(
+        actor_id="R2-01",
+        kind=SwapKind.ABSORB,
+        person_a="R2-01",
+        person_b="R2-03",
+        range_a=DateRange(start=day(0), end=day(0)),
+    )
     assert swaps.answer(swap_id=asked.request.id, actor_id="R2-03", accept=True).request.status is SwapStatus.APPROVED
     return swaps, asked.request.id
 
@@ -267,7 +283,9 @@ def _call_holder(database: Database) -> list[str]:
         return [a.person_id for a in schedule.assignments if a.slot is Slot.CALL]
 
 
-def test_a_swap_execution_reset_mid_transaction_moves_nothing_and_runs_again(fault_proxy, proxied_postgres, rehearsal_url, short_waits):
+def test_a_swap_execution_reset_mid_transaction_moves_nothing_and_runs_again(
+    fault_proxy, proxied_postgres, rehearsal_url, short_waits
+):
     """The link resets (a killed backend, a server restart) inside the execute transaction: no
     assignment moves, the swap stays approved, the schedule-writes lock is given back (the lease
     is released over a fresh connection: the digest covers operation_locks), and executing again
@@ -377,7 +395,9 @@ def test_cli_program_import_broken_mid_transaction_fails_in_one_line_and_succeed
     direct.dispose()
 
 
-def test_cli_against_a_stalled_link_ends_with_one_line_instead_of_hanging(fault_proxy, proxied_postgres, proxied_cli, short_waits):
+def test_cli_against_a_stalled_link_ends_with_one_line_instead_of_hanging(
+    fault_proxy, proxied_postgres, proxied_cli, short_waits
+):
     """The link stalls before the command even connects: connect_timeout ends it."""
     fault_proxy.stall()
     code, _, err = proxied_cli("program", "show", "--json")
@@ -393,6 +413,8 @@ def test_the_bounded_waits_are_configured_but_a_url_may_override_them():
     assert defaults["connect_timeout"] == engine_module.CONNECT_TIMEOUT_SECONDS
     assert defaults["keepalives"] == 1 and defaults["tcp_user_timeout"] > 0
     assert "tcp_keepalives_idle" in defaults["options"]
-    overridden = engine_module.postgres_connect_defaults(engine_module.make_url("postgresql+psycopg://u@h/db?connect_timeout=3&options=-c%20x%3D1"))
+    overridden = engine_module.postgres_connect_defaults(
+        engine_module.make_url("postgresql+psycopg://u@h/db?connect_timeout=3&options=-c%20x%3D1")
+    )
     assert "connect_timeout" not in overridden and "options" not in overridden
     assert json.dumps(defaults)  # plain values only: they go into libpq's conninfo

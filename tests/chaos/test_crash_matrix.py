@@ -214,8 +214,16 @@ def _approved_swap(place: Place, *, executed: bool) -> str:
     try:
         seed(database)
         swaps = SwapService(database)
-        asked = swaps.request(actor_id="R2-01", kind=SwapKind.ABSORB, person_a="R2-01", person_b="R2-03", range_a=DateRange(start=day(0), end=day(0)))
-        assert swaps.answer(swap_id=asked.request.id, actor_id="R2-03", accept=True).request.status is SwapStatus.APPROVED
+        asked = swaps.request(
+            actor_id="R2-01",
+            kind=SwapKind.ABSORB,
+            person_a="R2-01",
+            person_b="R2-03",
+            range_a=DateRange(start=day(0), end=day(0)),
+        )
+        assert (
+            swaps.answer(swap_id=asked.request.id, actor_id="R2-03", accept=True).request.status is SwapStatus.APPROVED
+        )
         if executed:
             assert swaps.execute(swap_id=asked.request.id, actor_id="R2-01").request.status is SwapStatus.EXECUTED
     finally:
@@ -227,7 +235,19 @@ def prepare(operation: str, place: Place, rotaguard) -> list[str]:
     """Put the operation's starting state in ``place``; return the command that runs it."""
     if operation == "generate":
         _import(rotaguard, place, _small_program())
-        return ["generate", "--start", str(START), "--end", str(END), "--yes", "--algorithm", "greedy", "--timeout", "5", "--json"]
+        return [
+            "generate",
+            "--start",
+            str(START),
+            "--end",
+            str(END),
+            "--yes",
+            "--algorithm",
+            "greedy",
+            "--timeout",
+            "5",
+            "--json",
+        ]
     if operation == "bulk_assign":
         _import(rotaguard, place, _small_program())
         rows = place.directory / "assignments.csv"
@@ -264,7 +284,11 @@ def schedule_digest(engine: Engine) -> str:
     with engine.connect() as connection:
         for name in COMPARED_TABLES:
             table = tables[name]
-            keep = SWAP_COLUMNS if name == "swap_requests" else [c.name for c in table.columns if c.name not in VOLATILE.get(name, set())]
+            keep = (
+                SWAP_COLUMNS
+                if name == "swap_requests"
+                else [c.name for c in table.columns if c.name not in VOLATILE.get(name, set())]
+            )
             rows = connection.execute(select(*[table.c[column] for column in keep])).all()
             content[name] = sorted(json.dumps([str(value) for value in row]) for row in rows)
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
@@ -283,18 +307,32 @@ def orphans(database: Database, backups: Path) -> list[str]:
         rotations = set(session.scalars(select(RotationRow.id)))
         runs = set(session.scalars(select(ScheduleRunRow.id)))
         for person, when, slot, rotation, run in session.execute(
-            select(AssignmentRow.person_id, AssignmentRow.date, AssignmentRow.slot, AssignmentRow.rotation_id, AssignmentRow.run_id)
+            select(
+                AssignmentRow.person_id,
+                AssignmentRow.date,
+                AssignmentRow.slot,
+                AssignmentRow.rotation_id,
+                AssignmentRow.run_id,
+            )
         ):
             if person not in people or rotation not in rotations or (run is not None and run not in runs):
                 found.append(f"assignment {person} {when} {slot} {rotation} run {run}")
         for table in (CredentialRow, AbsenceRow):
-            found += [f"{table.__tablename__} of unknown {person}" for person in session.scalars(select(table.person_id)) if person not in people]
-        for swap_id, a, b in session.execute(select(SwapRequestRow.id, SwapRequestRow.person_a_id, SwapRequestRow.person_b_id)):
+            found += [
+                f"{table.__tablename__} of unknown {person}"
+                for person in session.scalars(select(table.person_id))
+                if person not in people
+            ]
+        for swap_id, a, b in session.execute(
+            select(SwapRequestRow.id, SwapRequestRow.person_a_id, SwapRequestRow.person_b_id)
+        ):
             if a not in people or (b is not None and b not in people):
                 found.append(f"swap {swap_id} of unknown people")
         records = {row.id: row.status for row in session.scalars(select(BackupRecordRow))}
     for backup_id, status in records.items():
-        if status in ("created", "verified") and not ((backups / f"{backup_id}.dump").is_file() and (backups / f"{backup_id}.dump.manifest.json").is_file()):
+        if status in ("created", "verified") and not (
+            (backups / f"{backup_id}.dump").is_file() and (backups / f"{backup_id}.dump.manifest.json").is_file()
+        ):
             found.append(f"backup record {backup_id} ({status}) without its file or manifest")
     for manifest in backups.glob("rotaguard_*.manifest.json"):
         backup_id = manifest.name.removesuffix(".dump.manifest.json")
@@ -323,7 +361,9 @@ def half_moved_swaps(database: Database) -> list[str]:
             for move in moves if side else []:
                 duty = getattr(move, side)
                 if (duty.person_id, duty.date, duty.slot.value, duty.rotation_id) not in held:
-                    found.append(f"swap {request.id} is {request.status} but {duty.person_id} does not hold {duty.date} {duty.slot.value}")
+                    found.append(
+                        f"swap {request.id} is {request.status} but {duty.person_id} does not hold {duty.date} {duty.slot.value}"
+                    )
     return found
 
 
@@ -377,7 +417,13 @@ class Launcher:
         self.count += 1
         log = (self.logs / f"child-{self.count}.log").open("w")
         return subprocess.Popen(
-            [sys.executable, "-c", LAUNCHER], env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True
+            [sys.executable, "-c", LAUNCHER],
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            start_new_session=True,
         )
 
     def prepare_next(self) -> None:
@@ -436,7 +482,11 @@ class ChangeWatch:
         # connection) or a transaction begins writing (PostgreSQL's next transaction id): only then
         # is the digest worth computing again.
         self.counter_connection = self.engine.connect()
-        self.counter_sql = "PRAGMA data_version" if self.engine.dialect.name == "sqlite" else "SELECT pg_snapshot_xmax(pg_current_snapshot())"
+        self.counter_sql = (
+            "PRAGMA data_version"
+            if self.engine.dialect.name == "sqlite"
+            else "SELECT pg_snapshot_xmax(pg_current_snapshot())"
+        )
         self.last = None
 
     def changed(self) -> bool:
@@ -474,7 +524,9 @@ def first_change_at(watch: ChangeWatch, process: subprocess.Popen) -> float:
     return time.monotonic() - began
 
 
-def step_to_first_change(watch: ChangeWatch, process: subprocess.Popen, *, free_for: float, extra_steps: int, step: float) -> tuple[str, bool]:
+def step_to_first_change(
+    watch: ChangeWatch, process: subprocess.Popen, *, free_for: float, extra_steps: int, step: float
+) -> tuple[str, bool]:
     """Run the child freely for ``free_for`` seconds, then in steps of ``step`` seconds, looking while
     it is stopped; leave it stopped ``extra_steps`` steps after the first change it made. Returns
     what was seen, and whether the change came before the stepping began (then the next free run
@@ -509,7 +561,9 @@ def verified_backup_now(place: Place, rotaguard) -> None:
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
-def test_sigkill_at_random_points_then_recover(operation, db_kind, prefect_api, database_url, places, rotaguard, tmp_path):
+def test_sigkill_at_random_points_then_recover(
+    operation, db_kind, prefect_api, database_url, places, rotaguard, tmp_path
+):
     prepared = places.prepared(database_url)
     argv = prepare(operation, prepared, rotaguard)
     if operation != "backup":
@@ -537,7 +591,9 @@ def test_sigkill_at_random_points_then_recover(operation, db_kind, prefect_api, 
         database.dispose()
         if operation != "backup":
             assert after != before, f"{operation} changed nothing: the kills would prove nothing"
-        assert_whole(reference, rotaguard, allowed={"after": after}, audit_before=audit_before, where=f"{operation} left alone")
+        assert_whole(
+            reference, rotaguard, allowed={"after": after}, audit_before=audit_before, where=f"{operation} left alone"
+        )
         places.discard(reference)
 
         rng = random.Random(f"{SEED}-{operation}-{db_kind}")
@@ -557,7 +613,9 @@ def test_sigkill_at_random_points_then_recover(operation, db_kind, prefect_api, 
                 free_for = max(0.0, first - 0.5)
                 watch = ChangeWatch(operation, place, before)
                 try:
-                    how, too_late = step_to_first_change(watch, process, free_for=free_for, extra_steps=extra, step=step)
+                    how, too_late = step_to_first_change(
+                        watch, process, free_for=free_for, extra_steps=extra, step=step
+                    )
                 finally:
                     watch.close()
                 moment = time.monotonic() - started
@@ -579,7 +637,9 @@ def test_sigkill_at_random_points_then_recover(operation, db_kind, prefect_api, 
             free_schedule_writes(place)
             code, out, err = rotaguard(place, "recover", "--json")
             assert code == 0, f"{where}: rotaguard recover failed: {err}"
-            state = assert_whole(place, rotaguard, allowed={"before": before, "after": after}, audit_before=audit_before, where=where)
+            state = assert_whole(
+                place, rotaguard, allowed={"before": before, "after": after}, audit_before=audit_before, where=where
+            )
             seen.append(f"{moment:.2f}{'k' if killed else ''}:{state}")
             places.discard(place)
     finally:

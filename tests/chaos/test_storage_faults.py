@@ -206,7 +206,9 @@ def _database_on(disk: SmallDisk, db_kind: str, template_url: str, request) -> I
     admin = Database(server.url("postgres"))
     with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text(f"CREATE TABLESPACE \"{tablespace}\" LOCATION '{tablespace_dir}'"))
-        connection.execute(text(f'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \'{source_name}\''))
+        connection.execute(
+            text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{source_name}'")
+        )
         connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source_name}" TABLESPACE "{tablespace}"'))
     database = Database(server.url(name))
     try:
@@ -219,7 +221,9 @@ def _database_on(disk: SmallDisk, db_kind: str, template_url: str, request) -> I
         admin.dispose()
 
 
-def test_a_full_database_disk_during_a_restore_leaves_the_database_as_it_was(db_kind, seeded, database_url, small_disk, tmp_path, request):
+def test_a_full_database_disk_during_a_restore_leaves_the_database_as_it_was(
+    db_kind, seeded, database_url, small_disk, tmp_path, request
+):
     """SQLite writes the restored pages into its own file and PostgreSQL (pg_restore
     --single-transaction) into the database's tablespace: with no room there, the restore fails
     with one line and the database holds exactly what it held before."""
@@ -260,13 +264,19 @@ def test_a_backup_directory_that_became_read_only(seeded, small_disk, cli, monke
     try:
         monkeypatch.setenv("ROTAGUARD_BACKUP_DIR", str(directory))
         created = cli("backup", "create")
-        assert created.code == 1 and created.err.startswith("rotaguard: error: ") and created.err.count("\n") == 1, created.err
+        assert created.code == 1 and created.err.startswith("rotaguard: error: ") and created.err.count("\n") == 1, (
+            created.err
+        )
         # PostgreSQL's dump says EROFS; SQLite's backup API cannot open its target file there.
-        assert ("Read-only file system" in created.err or "unable to open database file" in created.err) and "Traceback" not in created.err
+        assert (
+            "Read-only file system" in created.err or "unable to open database file" in created.err
+        ) and "Traceback" not in created.err
         # A restore from it is refused before anything is touched: no pre-restore backup can be kept.
         with pytest.raises(BackupError) as caught:
             store.restore(good.id, actor="chaos")
-        assert any(reason in _one_line(caught.value) for reason in ("Read-only file system", "unable to open database file"))
+        assert any(
+            reason in _one_line(caught.value) for reason in ("Read-only file system", "unable to open database file")
+        )
         assert digest(seeded) == changed
         assert _files(directory) == sorted([good.file, f"{good.file}.manifest.json", "audit-anchor.json"])
     finally:
@@ -407,11 +417,15 @@ def test_s3_answering_errors_leaves_the_copy_pending_and_prunes_nothing(seeded, 
         offsite = OffsiteStore(_s3_settings(endpoint))
         new = store.create()
         # With the new one the newest two are old[2] and it: old[1] is retention's to delete.
-        assert [m.id for m, _ in store.plan_prune().delete] == [old[1]], "the scenario needs a backup retention would delete"
+        assert [m.id for m, _ in store.plan_prune().delete] == [old[1]], (
+            "the scenario needs a backup retention would delete"
+        )
         for manifest in (store.get(old[1]), new):
             copied, error = offsite.copy(manifest, store.directory)
             assert copied.offsite is Offsite.PENDING and error, f"{manifest.id}: {copied.offsite}"
-            assert "\n" not in error.strip() and (str(status) in error or "AccessDenied" in error or "InternalError" in error), error
+            assert "\n" not in error.strip() and (
+                str(status) in error or "AccessDenied" in error or "InternalError" in error
+            ), error
             store.update(copied)
     assert seen, "the error server was never asked"
     assert store.get(old[1]).offsite is Offsite.PENDING and store.get(new.id).offsite is Offsite.PENDING

@@ -20,12 +20,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-
 from rotaguard.db import Database
 from rotaguard.swaps.service import BUSY
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import swap_load  # noqa: E402  (bench/ is not a package: the client processes import it by name)
+import swap_load
 
 FULL = os.environ.get("ROTAGUARD_CHAOS") == "1"
 SWAPS, RESIDENTS, FACULTY = (50, 90, 30) if FULL else (12, 40, 10)
@@ -36,14 +35,18 @@ def test_concurrent_swaps_and_a_queued_generation_lose_nothing(flow_env):
     database = Database(flow_env)
     try:
         program, _, scenario = swap_load.prepare(database, residents=RESIDENTS, faculty=FACULTY, seed=SEED)
-        plans = swap_load.plan_swaps(program, swap_load.snapshot_schedule(database, scenario), scenario, count=SWAPS, seed=SEED)
+        plans = swap_load.plan_swaps(
+            program, swap_load.snapshot_schedule(database, scenario), scenario, count=SWAPS, seed=SEED
+        )
         before = swap_load.snapshot(database, scenario.swap_start, scenario.swap_end)
         run = swap_load.run_load(flow_env, plans, scenario)
         checks = swap_load.check_invariants(database, program, scenario, before, run)
         _assert_every_swap_accounted_for(plans, run, checks)
         _assert_conflicts_refused_for_their_reason(plans, run, database.kind)
         _assert_generation_queued_then_published(database, run, checks)
-        _assert_report_tells_the_same(plans, scenario, run, checks, swap_load.generation_order(database, run.generation))
+        _assert_report_tells_the_same(
+            plans, scenario, run, checks, swap_load.generation_order(database, run.generation)
+        )
     finally:
         database.dispose()
 
@@ -52,7 +55,11 @@ def _assert_every_swap_accounted_for(plans, run, checks) -> None:
     """Executed or refused with a reason; the block conserved; the rules and the chain intact."""
     assert {o.index for o in run.outcomes} == {p.index for p in plans}
     assert run.clients == len(plans)  # one process per swap, all released at once
-    unexplained = [(o.index, o.status, o.step, o.reason) for o in run.outcomes if o.status not in ("executed", "rejected") or not o.reason.strip()]
+    unexplained = [
+        (o.index, o.status, o.step, o.reason)
+        for o in run.outcomes
+        if o.status not in ("executed", "rejected") or not o.reason.strip()
+    ]
     assert not unexplained
     assert checks.failures == []
     assert checks.lost == checks.duplicated == checks.unexplained == 0 and checks.before_duties == checks.after_duties
@@ -72,13 +79,19 @@ def _assert_conflicts_refused_for_their_reason(plans, run, kind: str) -> None:
     for plan in plans:
         if plan.intent == "breaks-tier1":
             refused = outcome[plan.index]
-            assert refused.status == "rejected" and ("Tier 1 rule" in refused.reason or busy_allowed and refused.reason == BUSY), (plan, refused)
+            assert refused.status == "rejected" and (
+                "Tier 1 rule" in refused.reason or busy_allowed and refused.reason == BUSY
+            ), (plan, refused)
         if plan.intent == "same-duty":
             pair = [outcome[plan.index], outcome[plan.rivals]]
             # One duty, two requests: it changes hands at most once, and a refused request says
             # why (or, on SQLite, that 50 writers kept it out: see BENCHMARKS.md).
             assert sum(o.status == "executed" for o in pair) <= 1, pair
-            reasons = ("already covers some of these assignments", "has no assignments", "changed while the swap was being checked")
+            reasons = (
+                "already covers some of these assignments",
+                "has no assignments",
+                "changed while the swap was being checked",
+            )
             reasons += (BUSY,) if busy_allowed else ()
             for o in pair:
                 if o.status == "rejected" and o.step == "request":

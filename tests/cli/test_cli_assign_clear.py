@@ -38,7 +38,10 @@ def program(cli, flow_env, tmp_path):
 
 def _rows(database: Database, start: dt.date, end: dt.date) -> list[tuple]:
     with database.read() as session:
-        return sorted((a.person_id, str(a.date), a.slot.value, a.locked) for a in AssignmentRepository(session).schedule(start=start, end=end).assignments)
+        return sorted(
+            (a.person_id, str(a.date), a.slot.value, a.locked)
+            for a in AssignmentRepository(session).schedule(start=start, end=end).assignments
+        )
 
 
 def _one_line(result) -> str:
@@ -49,13 +52,22 @@ def _one_line(result) -> str:
 
 def test_assign_with_yes_publishes_and_audits_the_invoking_user(cli, program, tmp_path):
     path = tmp_path / "rows.csv"
-    path.write_text("person,date,slot,rotation,locked\n" + "".join(f"{r['person']},{r['date']},{r['slot']},{r['rotation']},{str(r.get('locked', False)).lower()}\n" for r in ROWS_13))
+    path.write_text(
+        "person,date,slot,rotation,locked\n"
+        + "".join(
+            f"{r['person']},{r['date']},{r['slot']},{r['rotation']},{str(r.get('locked', False)).lower()}\n"
+            for r in ROWS_13
+        )
+    )
     result = cli("assign", "--file", str(path), "--yes", "--json")
     assert result.code == 0, result.err
     outcome = json.loads(result.out)
     assert (outcome["ok"], outcome["status"], outcome["approved_by"]) == (True, "published", "A-01")
     assert outcome["counts"]["created"] == 2 and outcome["backup_id"]
-    assert _rows(program, MARCH_13, MARCH_13) == [("F-01", "2026-03-13", "AM", True), ("R1-01", "2026-03-13", "AM", False)]
+    assert _rows(program, MARCH_13, MARCH_13) == [
+        ("F-01", "2026-03-13", "AM", True),
+        ("R1-01", "2026-03-13", "AM", False),
+    ]
     with program.read() as session:
         actors = {(e.actor, e.action) for e in AuditLog(session).events()}
     assert {("A-01", "schedule.approval"), ("A-01", "schedule.bulk_assign")} <= actors
@@ -86,7 +98,10 @@ def test_nobody_to_answer_is_refused_at_once(cli, program, tmp_path, monkeypatch
     cleared = cli("clear", "--start", "2026-03-11", "--end", "2026-03-12")
     for result, what in ((assigned, f"loading {path}"), (cleared, "clearing 2026-03-11..2026-03-12")):
         assert result.code == 1
-        assert _one_line(result) == f"rotaguard: error: {what} needs approval: rerun with --yes, at a terminal, or with PREFECT_API_URL set to a Prefect server whose UI can answer"
+        assert (
+            _one_line(result)
+            == f"rotaguard: error: {what} needs approval: rerun with --yes, at a terminal, or with PREFECT_API_URL set to a Prefect server whose UI can answer"
+        )
     assert digest(program) == before
 
 
@@ -96,10 +111,22 @@ def test_clear_with_yes_needs_the_range_typed_exactly(cli, program):
     assert missing.code == 2 and "--confirm 2026-03-11..2026-03-12" in _one_line(missing)
     wrong = cli("clear", "--start", "2026-03-11", "--end", "2026-03-12", "--yes", "--confirm", "2026-03-11..2026-03-13")
     assert wrong.code == 2 and "the range typed exactly: 2026-03-11..2026-03-12" in _one_line(wrong)
-    backwards = cli("clear", "--start", "2026-03-12", "--end", "2026-03-11", "--yes", "--confirm", "2026-03-12..2026-03-11")
+    backwards = cli(
+        "clear", "--start", "2026-03-12", "--end", "2026-03-11", "--yes", "--confirm", "2026-03-12..2026-03-11"
+    )
     assert backwards.code == 2
     assert digest(program) == before
-    done = cli("clear", "--start", "2026-03-11", "--end", "2026-03-12", "--yes", "--confirm", "2026-03-11..2026-03-12", "--json")
+    done = cli(
+        "clear",
+        "--start",
+        "2026-03-11",
+        "--end",
+        "2026-03-12",
+        "--yes",
+        "--confirm",
+        "2026-03-11..2026-03-12",
+        "--json",
+    )
     assert done.code == 0, done.err
     outcome = json.loads(done.out)
     assert (outcome["status"], outcome["counts"]["deleted"], outcome["counts"]["kept_locked"]) == ("cleared", 2, 1)
@@ -111,7 +138,9 @@ class Terminal:
 
     def __init__(self, args: list[str], env: dict) -> None:
         self.master, slave = pty.openpty()
-        self.process = subprocess.Popen([sys.executable, "-m", "rotaguard", *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "rotaguard", *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+        )
         os.close(slave)
         self.screen = ""
 
@@ -126,7 +155,9 @@ class Terminal:
                     self.screen += os.read(self.master, 65536).decode(errors="replace")
                 except OSError:  # the command ended and closed the terminal
                     if self.process.poll() is not None and text not in self.screen:
-                        raise AssertionError(f"{text!r} never shown before exit {self.process.returncode}:\n{self.screen[-3000:]}") from None
+                        raise AssertionError(
+                            f"{text!r} never shown before exit {self.process.returncode}:\n{self.screen[-3000:]}"
+                        ) from None
 
     def type(self, line: str) -> None:
         os.write(self.master, (line + "\n").encode())

@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from factories import dumps, program_document
 from rotaguard.db.migrate import head_revision
 
@@ -43,7 +41,9 @@ def test_health_fails_on_unreachable_database(cli, monkeypatch):
     monkeypatch.setenv("ROTAGUARD_DATABASE_URL", "postgresql://nobody@127.0.0.1:9/nowhere")
     result = cli("health")
     assert result.code == 1
-    assert result.err.startswith("rotaguard: error: unhealthy: database: cannot connect") and result.err.count("\n") == 1
+    assert (
+        result.err.startswith("rotaguard: error: unhealthy: database: cannot connect") and result.err.count("\n") == 1
+    )
 
 
 def test_health_fails_when_backup_dir_is_not_writable(cli, monkeypatch, tmp_path):
@@ -89,7 +89,9 @@ def test_program_synth_writes_a_file_and_validates_arguments(cli, tmp_path):
 
 def test_usage_errors_are_one_line(cli):
     result = cli("frobnicate")
-    assert result.code == 2 and result.err == "rotaguard: error: No such command 'frobnicate'. (see `rotaguard --help`)\n"
+    assert (
+        result.code == 2 and result.err == "rotaguard: error: No such command 'frobnicate'. (see `rotaguard --help`)\n"
+    )
     missing = cli("export", "--start", "2026-01-01")
     assert missing.code == 2 and missing.err.count("\n") == 1 and "--end" in missing.err
 
@@ -105,7 +107,9 @@ def test_bad_settings_are_one_line(cli, monkeypatch):
     monkeypatch.setenv("ROTAGUARD_SMTP_USERNAME", "mailer")
     result = cli("health")
     assert result.code == 1
-    assert result.err == "rotaguard: error: settings: ROTAGUARD_SMTP_USERNAME is set but ROTAGUARD_SMTP_PASSWORD is not\n"
+    assert (
+        result.err == "rotaguard: error: settings: ROTAGUARD_SMTP_USERNAME is set but ROTAGUARD_SMTP_PASSWORD is not\n"
+    )
 
 
 def test_export_to_unwritable_path_is_one_line(cli, tmp_path):
@@ -124,12 +128,16 @@ def test_real_console_script_end_to_end(database_url, tmp_path):
     command = [sys.executable, "-m", "rotaguard"]
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "rotaguard-program/1", "program": {"name": "x"}, "people": [{"id": "a b"}]}')
-    refused = subprocess.run([*command, "program", "import", str(bad)], env=env, capture_output=True, text=True, timeout=120)
+    refused = subprocess.run(
+        [*command, "program", "import", str(bad)], env=env, capture_output=True, text=True, timeout=120
+    )
     assert refused.returncode == 2
     assert refused.stderr.splitlines()[0] == f"rotaguard: error: {bad}: 3 problems, nothing was written"
     assert "Traceback" not in refused.stderr
     good = tmp_path / "good.json"
     good.write_text(dumps(program_document()))
-    imported = subprocess.run([*command, "program", "import", str(good), "--json"], env=env, capture_output=True, text=True, timeout=120)
+    imported = subprocess.run(
+        [*command, "program", "import", str(good), "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert imported.returncode == 0, imported.stderr
     assert json.loads(imported.stdout)["changes"]["people"]["created"] == 3

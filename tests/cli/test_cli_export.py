@@ -27,7 +27,9 @@ def work(cli, tmp_path) -> Path:
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
-    return {str(path.relative_to(root)): path.read_bytes() if path.is_file() else None for path in sorted(root.rglob("*"))}
+    return {
+        str(path.relative_to(root)): path.read_bytes() if path.is_file() else None for path in sorted(root.rglob("*"))
+    }
 
 
 def assignment_count(cli) -> int:
@@ -37,18 +39,50 @@ def assignment_count(cli) -> int:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--start", "2026-02-30", "--format", "ics", "--out", "{work}/calendars"], "--start: '2026-02-30' is not a date (YYYY-MM-DD)"),
-        (["--end", "2026-02-01", "--format", "xlsx", "--out", "{work}/s.xlsx"], "--end: 2026-02-01 is before --start 2026-03-01"),
+        (
+            ["--start", "2026-02-30", "--format", "ics", "--out", "{work}/calendars"],
+            "--start: '2026-02-30' is not a date (YYYY-MM-DD)",
+        ),
+        (
+            ["--end", "2026-02-01", "--format", "xlsx", "--out", "{work}/s.xlsx"],
+            "--end: 2026-02-01 is before --start 2026-03-01",
+        ),
         (["--format", "pdf", "--out", "{work}/s.pdf"], "export: --format: 'pdf' is not one of json, csv, ics, xlsx"),
         (["--format", "xlsx"], "--out: --format xlsx writes a binary workbook: give --out FILE.xlsx"),
         (["--format", "ics", "--out", "{work}/a-file.txt"], "--out: {work}/a-file.txt is a file: --format ics writes"),
-        (["--format", "ics", "--out", "{work}/calendar.ics"], "--out: {work}/calendar.ics names a file: --format ics writes a directory"),
-        (["--format", "ics", "--out", "{work}/a-file.txt/calendars"], "--out: cannot write {work}/a-file.txt/calendars: {work}/a-file.txt is not a directory"),
-        (["--format", "xlsx", "--out", "{work}/a-directory"], "--out: {work}/a-directory is a directory: give a file name"),
-        (["--format", "xlsx", "--out", "{work}/a-file.txt/sub/s.xlsx"], "--out: cannot write {work}/a-file.txt/sub/s.xlsx: {work}/a-file.txt is not a directory"),
-        (["--format", "csv", "--out", "{work}/a-file.txt/s.csv"], "--out: cannot write {work}/a-file.txt/s.csv: {work}/a-file.txt is not a directory"),
+        (
+            ["--format", "ics", "--out", "{work}/calendar.ics"],
+            "--out: {work}/calendar.ics names a file: --format ics writes a directory",
+        ),
+        (
+            ["--format", "ics", "--out", "{work}/a-file.txt/calendars"],
+            "--out: cannot write {work}/a-file.txt/calendars: {work}/a-file.txt is not a directory",
+        ),
+        (
+            ["--format", "xlsx", "--out", "{work}/a-directory"],
+            "--out: {work}/a-directory is a directory: give a file name",
+        ),
+        (
+            ["--format", "xlsx", "--out", "{work}/a-file.txt/sub/s.xlsx"],
+            "--out: cannot write {work}/a-file.txt/sub/s.xlsx: {work}/a-file.txt is not a directory",
+        ),
+        (
+            ["--format", "csv", "--out", "{work}/a-file.txt/s.csv"],
+            "--out: cannot write {work}/a-file.txt/s.csv: {work}/a-file.txt is not a directory",
+        ),
     ],
-    ids=["bad-date", "reversed-range", "unknown-format", "xlsx-without-out", "ics-out-is-a-file", "ics-out-names-a-file", "ics-out-under-a-file", "xlsx-out-is-a-directory", "xlsx-out-under-a-file", "csv-out-under-a-file"],
+    ids=[
+        "bad-date",
+        "reversed-range",
+        "unknown-format",
+        "xlsx-without-out",
+        "ics-out-is-a-file",
+        "ics-out-names-a-file",
+        "ics-out-under-a-file",
+        "xlsx-out-is-a-directory",
+        "xlsx-out-under-a-file",
+        "csv-out-under-a-file",
+    ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, work, arguments, message):
     arguments = [argument.format(work=work) for argument in arguments]

@@ -6,7 +6,6 @@ import logging
 from rotaguard.cli.progress import progress_text, solver_progress_line
 from rotaguard.solver import Progress
 
-
 # A logger of our own: Prefect's run loggers would try to ship these records to its API.
 LOGGER = "rotaguard.test.progress"
 

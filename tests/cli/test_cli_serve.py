@@ -40,7 +40,14 @@ def _serve(tmp_path: Path, database_url: str, *args: str, **prefect: str) -> sub
     env |= {"ROTAGUARD_DATABASE_URL": database_url, "ROTAGUARD_HOME": str(tmp_path / "home"), **prefect}
     rotaguard = Path(sys.executable).parent / "rotaguard"
     # A serve that did start would block: the timeout fails the test instead of hanging it.
-    return subprocess.run([str(rotaguard), "serve", *args], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=SERVE_REFUSAL_SECONDS)
+    return subprocess.run(
+        [str(rotaguard), "serve", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=SERVE_REFUSAL_SECONDS,
+    )
 
 
 def _one_line(result: subprocess.CompletedProcess) -> str:

@@ -28,13 +28,25 @@ def test_solve_reports_and_writes_only_its_output_file(cli, tmp_path, database_u
     database.dispose()
     assert result.code == 0, result.err
     summary = json.loads(result.out)
-    for key in ("solver_status", "objective", "best_bound", "gap", "solve_seconds", "first_feasible_seconds", "variables", "constraints", "metrics"):
+    for key in (
+        "solver_status",
+        "objective",
+        "best_bound",
+        "gap",
+        "solve_seconds",
+        "first_feasible_seconds",
+        "variables",
+        "constraints",
+        "metrics",
+    ):
         assert key in summary
     assert summary["solver_status"] == "OPTIMAL" and summary["metrics"]["tier1_violations"] == 0
     assert summary["metrics"]["demand_coverage"] == 1.0
     exported = json.loads(out.read_text())
     assert set(exported) == {"people", "rotations", "assignments"}
-    assert {"R1-01", "R2-01", "F-01"} >= {a["person_id"] for a in exported["assignments"] if a["rotation_id"] == "WARDS"}
+    assert {"R1-01", "R2-01", "F-01"} >= {
+        a["person_id"] for a in exported["assignments"] if a["rotation_id"] == "WARDS"
+    }
     assert before == after
 
 

@@ -17,7 +17,20 @@ def seeded(cli, database_url):
 
 
 def _request(cli, *extra):
-    return cli("swap", "request", "--as", "R2-01", "--person", "R2-01", "--start", str(day(0)), "--end", str(day(0)), *extra, "--json")
+    return cli(
+        "swap",
+        "request",
+        "--as",
+        "R2-01",
+        "--person",
+        "R2-01",
+        "--start",
+        str(day(0)),
+        "--end",
+        str(day(0)),
+        *extra,
+        "--json",
+    )
 
 
 def test_request_accept_list_through_the_cli(cli, seeded):
@@ -48,11 +61,29 @@ def test_an_open_request_lists_ranked_candidates(cli, seeded):
 
 
 def test_a_coordinator_decides_what_needs_approval(cli, seeded):
-    asked = cli("swap", "request", "--as", "C-01", "--person", "R2-02", "--with", "R2-03", "--start", str(day(4)), "--end", str(day(4)), "--json")
+    asked = cli(
+        "swap",
+        "request",
+        "--as",
+        "C-01",
+        "--person",
+        "R2-02",
+        "--with",
+        "R2-03",
+        "--start",
+        str(day(4)),
+        "--end",
+        str(day(4)),
+        "--json",
+    )
     swap_id = json.loads(asked.out)["id"]
     assert json.loads(cli("swap", "accept", swap_id, "--as", "R2-03", "--json").out)["status"] == "needs_approval"
     denied = cli("swap", "approve", swap_id, "--as", "R2-02")
-    assert denied.code == 1 and denied.err.startswith("rotaguard: error: denied: resident R2-02") and denied.err.count("\n") == 1
+    assert (
+        denied.code == 1
+        and denied.err.startswith("rotaguard: error: denied: resident R2-02")
+        and denied.err.count("\n") == 1
+    )
     rejected = cli("swap", "approve", swap_id, "--as", "C-01", "--reject", "--comment", "ward short", "--json")
     assert rejected.code == 0 and json.loads(rejected.out)["status"] == "rejected"
 

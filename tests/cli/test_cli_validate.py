@@ -30,7 +30,9 @@ def test_clean_schedule_exits_zero_with_the_documented_json(cli, tmp_path):
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert data["violations"] == [] and data["coverage_gaps"] == []
-    assert {"demand_coverage", "slot_fill_rate", "tier1_violations", "tier2_warnings", "n1_compliant"} <= set(data["metrics"])
+    assert {"demand_coverage", "slot_fill_rate", "tier1_violations", "tier2_warnings", "n1_compliant"} <= set(
+        data["metrics"]
+    )
     assert data["metrics"]["tier1_violations"] == 0 and data["metrics"]["demand_coverage"] == 1.0
 
 
@@ -45,8 +47,14 @@ def test_known_violations_exit_one_and_change_nothing(cli, tmp_path, database_ur
     after = digest(database)
     database.dispose()
     assert result.code == 1
-    assert result.err.strip() == "rotaguard: error: 3 Tier 1 violations in 2026-03-12..2026-03-14: this schedule must not be published"
-    found = sorted((v["rule_id"], v["person_id"] if "person_id" in v else v["rotation_id"], v["date"]) for v in json.loads(result.out)["violations"])
+    assert (
+        result.err.strip()
+        == "rotaguard: error: 3 Tier 1 violations in 2026-03-12..2026-03-14: this schedule must not be published"
+    )
+    found = sorted(
+        (v["rule_id"], v["person_id"] if "person_id" in v else v["rotation_id"], v["date"])
+        for v in json.loads(result.out)["violations"]
+    )
     # The PGY-1 on the senior call without ACLS, then alone on wards the next morning.
     assert found == [
         ("program.supervision", "WARDS", "2026-03-14"),
@@ -60,7 +68,10 @@ def test_bad_dates_exit_two(cli, tmp_path):
     _import(cli, tmp_path, _clean_document())
     assert cli("validate", "--start", "2026-02-30", "--end", "2026-03-01").code == 2
     reversed_range = cli("validate", "--start", "2026-03-12", "--end", "2026-03-01")
-    assert reversed_range.code == 2 and reversed_range.err.strip() == "rotaguard: error: --end: 2026-03-01 is before --start 2026-03-12"
+    assert (
+        reversed_range.code == 2
+        and reversed_range.err.strip() == "rotaguard: error: --end: 2026-03-01 is before --start 2026-03-12"
+    )
 
 
 def test_synthetic_demo_program_validates(cli, tmp_path):

@@ -10,7 +10,9 @@ from rotaguard.compliance import validate
 from rotaguard.domain import Credential, Schedule, Slot
 
 PEOPLE = ("R1-01", "R2-01")
-PROGRAM = program(people=(resident(), resident("R2-01", pgy=2, credentials=(Credential(name="BLS"), Credential(name="ACLS")))))
+PROGRAM = program(
+    people=(resident(), resident("R2-01", pgy=2, credentials=(Credential(name="BLS"), Credential(name="ACLS"))))
+)
 MONOTONE_RULES = {
     "acgme.hours.max_80_per_week",
     "acgme.days_off.one_in_seven",
@@ -54,11 +56,7 @@ def test_removing_an_assignment_never_adds_hours_call_or_days_off_violations(key
     smaller = Schedule(assignments=tuple(a for a in schedule.assignments if a != removed))
 
     def measured(report):
-        return {
-            (v.rule_id, v.person_id): v.measured
-            for v in report.violations
-            if v.rule_id in MONOTONE_RULES
-        }
+        return {(v.rule_id, v.person_id): v.measured for v in report.violations if v.rule_id in MONOTONE_RULES}
 
     before, after = measured(_report(schedule)), measured(_report(smaller))
     assert set(after) <= set(before)

@@ -2,8 +2,6 @@
 
 from datetime import date, time, timedelta
 
-import pytest
-
 from factories import BLOCK_START, assignment, call_rotation, program, resident, session_rotation
 from rotaguard.compliance import check_rule, validate
 from rotaguard.domain import Credential, RuleParams, Schedule, Slot, SlotTime, SlotTimes
@@ -25,7 +23,14 @@ def half_days(person: str, count: int, start: date = BLOCK_START) -> list:
 
 def check(rule_id, assignments, prog=None, start=BLOCK_START, end=None, params=None):
     prog = prog or program()
-    return check_rule(rule_id, Schedule(assignments=tuple(assignments)), prog, params, start=start, end=end or start + timedelta(days=27))
+    return check_rule(
+        rule_id,
+        Schedule(assignments=tuple(assignments)),
+        prog,
+        params,
+        start=start,
+        end=end or start + timedelta(days=27),
+    )
 
 
 # ------------------------------------------------------------------ 80 hours over 28 days
@@ -42,11 +47,22 @@ def _spread_half_days(person: str, count: int) -> list:
 
 
 def test_53_half_days_318_hours_pass():
-    assert check("acgme.hours.max_80_per_week", _spread_half_days("R1-01", 48) + [assignment("R1-01", d, s) for d in days(3, BLOCK_START + timedelta(days=24)) for s in (Slot.AM, Slot.PM)][:5]) == []
+    assert (
+        check(
+            "acgme.hours.max_80_per_week",
+            _spread_half_days("R1-01", 48)
+            + [
+                assignment("R1-01", d, s) for d in days(3, BLOCK_START + timedelta(days=24)) for s in (Slot.AM, Slot.PM)
+            ][:5],
+        )
+        == []
+    )
 
 
 def test_54_half_days_324_hours_fail_with_a_sentence():
-    schedule = _spread_half_days("R1-01", 48) + [assignment("R1-01", d, s) for d in days(3, BLOCK_START + timedelta(days=24)) for s in (Slot.AM, Slot.PM)]
+    schedule = _spread_half_days("R1-01", 48) + [
+        assignment("R1-01", d, s) for d in days(3, BLOCK_START + timedelta(days=24)) for s in (Slot.AM, Slot.PM)
+    ]
     found = check("acgme.hours.max_80_per_week", schedule)
     assert len(found) == 1
     violation = found[0]
@@ -58,7 +74,9 @@ def test_54_half_days_324_hours_fail_with_a_sentence():
 def _eight_hour_program():
     """AM 06:00-14:00 and PM 14:00-22:00 (16 h a day), and a 30-minute CALL at 22:00."""
     slots = SlotTimes(
-        AM=SlotTime(start=time(6), hours=8), PM=SlotTime(start=time(14), hours=8), CALL=SlotTime(start=time(22), hours=0.5)
+        AM=SlotTime(start=time(6), hours=8),
+        PM=SlotTime(start=time(14), hours=8),
+        CALL=SlotTime(start=time(22), hours=0.5),
     )
     anyone_call = call_rotation(residents={"min": 0, "max": 1, "pgy": (1, 2, 3)}, credentials=())
     return program(slots=slots, rotations=(session_rotation(), anyone_call))
@@ -91,16 +109,25 @@ def test_hours_are_clipped_at_window_edges():
     first_window_day = BLOCK_START
     before = assignment("R2-01", first_window_day - timedelta(days=1), Slot.CALL, "NIGHT")
     # 312 h on the last 26 days of the window BLOCK_START..+27, none on its first two days.
-    inside = [assignment("R2-01", d, s) for d in days(26, first_window_day + timedelta(days=2)) for s in (Slot.AM, Slot.PM)]
+    inside = [
+        assignment("R2-01", d, s) for d in days(26, first_window_day + timedelta(days=2)) for s in (Slot.AM, Slot.PM)
+    ]
     # 312 + 7 = 319 in the window starting at BLOCK_START: within the limit (unclipped it would be 324).
-    assert check("acgme.hours.max_80_per_week", [before, *inside], prog, start=first_window_day, end=first_window_day) == []
+    assert (
+        check("acgme.hours.max_80_per_week", [before, *inside], prog, start=first_window_day, end=first_window_day)
+        == []
+    )
     one_more = [before, *inside, assignment("R2-01", first_window_day, Slot.PM)]  # + 6 = 325
     found = check("acgme.hours.max_80_per_week", one_more, prog, start=first_window_day, end=first_window_day)
     assert [v.measured for v in found] == [325.0]
 
 
 def test_approaching_limit_is_a_tier2_warning():
-    fifty_one = _spread_half_days("R1-01", 48) + [assignment("R1-01", BLOCK_START + timedelta(days=24), Slot.AM), assignment("R1-01", BLOCK_START + timedelta(days=24), Slot.PM), assignment("R1-01", BLOCK_START + timedelta(days=25), Slot.AM)]
+    fifty_one = _spread_half_days("R1-01", 48) + [
+        assignment("R1-01", BLOCK_START + timedelta(days=24), Slot.AM),
+        assignment("R1-01", BLOCK_START + timedelta(days=24), Slot.PM),
+        assignment("R1-01", BLOCK_START + timedelta(days=25), Slot.AM),
+    ]
     found = check("acgme.hours.approaching_limit", fifty_one)  # 306 h > 300 h
     assert len(found) == 1 and found[0].tier == 2 and found[0].measured == 306.0
     assert check("acgme.hours.approaching_limit", _spread_half_days("R1-01", 48)) == []  # 288 h
@@ -119,7 +146,9 @@ def test_faculty_have_their_own_weekly_maximum():
 def test_four_free_days_pass_three_fail():
     worked = [assignment("R1-01", d, Slot.AM) for d in days(24)]
     assert check("acgme.days_off.one_in_seven", worked) == []
-    found = check("acgme.days_off.one_in_seven", worked + [assignment("R1-01", BLOCK_START + timedelta(days=24), Slot.AM)])
+    found = check(
+        "acgme.days_off.one_in_seven", worked + [assignment("R1-01", BLOCK_START + timedelta(days=24), Slot.AM)]
+    )
     assert len(found) == 1 and (found[0].measured, found[0].limit) == (3.0, 4.0)
 
 
@@ -147,21 +176,37 @@ def test_strict_one_in_seven_six_days_pass_seven_fail():
 
 def test_24_hour_call_passes_and_30_hours_fail():
     prog = program(people=(resident("R2-01", pgy=2, credentials=ACLS),))
-    call_day = [assignment("R2-01", BLOCK_START, Slot.AM), assignment("R2-01", BLOCK_START, Slot.PM), assignment("R2-01", BLOCK_START, Slot.CALL, "NIGHT")]
+    call_day = [
+        assignment("R2-01", BLOCK_START, Slot.AM),
+        assignment("R2-01", BLOCK_START, Slot.PM),
+        assignment("R2-01", BLOCK_START, Slot.CALL, "NIGHT"),
+    ]
     assert check("acgme.duty.max_continuous", call_day, prog) == []
-    found = check("acgme.duty.max_continuous", call_day + [assignment("R2-01", BLOCK_START + timedelta(days=1), Slot.AM)], prog)
+    found = check(
+        "acgme.duty.max_continuous", call_day + [assignment("R2-01", BLOCK_START + timedelta(days=1), Slot.AM)], prog
+    )
     assert len(found) == 1 and (found[0].measured, found[0].limit) == (30.0, 24.0)
 
 
 def test_24_hours_pass_and_24_5_fail():
-    prog = program(people=(resident("R2-01", pgy=2, credentials=ACLS),), rotations=(session_rotation(), call_rotation(hours=12.5)))
-    longer = [assignment("R2-01", BLOCK_START, Slot.AM), assignment("R2-01", BLOCK_START, Slot.PM), assignment("R2-01", BLOCK_START, Slot.CALL, "NIGHT")]
+    prog = program(
+        people=(resident("R2-01", pgy=2, credentials=ACLS),), rotations=(session_rotation(), call_rotation(hours=12.5))
+    )
+    longer = [
+        assignment("R2-01", BLOCK_START, Slot.AM),
+        assignment("R2-01", BLOCK_START, Slot.PM),
+        assignment("R2-01", BLOCK_START, Slot.CALL, "NIGHT"),
+    ]
     assert [v.measured for v in check("acgme.duty.max_continuous", longer, prog)] == [24.5]
 
 
 def _late_call_program():
     """AM 07-13, PM 13-21, CALL 21-07: a 24 h day ends at 07:00, and the next CALL starts 14 h later."""
-    slots = SlotTimes(AM=SlotTime(start=time(7), hours=6), PM=SlotTime(start=time(13), hours=8), CALL=SlotTime(start=time(21), hours=10))
+    slots = SlotTimes(
+        AM=SlotTime(start=time(7), hours=6),
+        PM=SlotTime(start=time(13), hours=8),
+        CALL=SlotTime(start=time(21), hours=10),
+    )
     return program(people=(resident("R2-01", pgy=2, credentials=ACLS),), slots=slots)
 
 
@@ -182,15 +227,25 @@ def test_duty_6_hours_after_24_hours_fails():
 def test_default_program_call_the_next_night_is_only_12_hours_later():
     prog = program(people=(resident("R2-01", pgy=2, credentials=ACLS),))
     long_day = [assignment("R2-01", BLOCK_START, s, "NIGHT" if s is Slot.CALL else "WARDS") for s in Slot]
-    found = check("acgme.rest.after_24h", long_day + [assignment("R2-01", BLOCK_START + timedelta(days=1), Slot.CALL, "NIGHT")], prog)
+    found = check(
+        "acgme.rest.after_24h",
+        long_day + [assignment("R2-01", BLOCK_START + timedelta(days=1), Slot.CALL, "NIGHT")],
+        prog,
+    )
     assert [v.measured for v in found] == [12.0]
-    assert check("acgme.rest.after_24h", long_day + [assignment("R2-01", BLOCK_START + timedelta(days=2), Slot.AM)], prog) == []
+    assert (
+        check("acgme.rest.after_24h", long_day + [assignment("R2-01", BLOCK_START + timedelta(days=2), Slot.AM)], prog)
+        == []
+    )
 
 
 def test_eight_hours_between_duties_is_tier2():
     # PM ends 19:00; a CALL-slot duty of another kind at 03:00 would be 8 h later.
     slots = SlotTimes(CALL=SlotTime(start=time(3), hours=2))
-    prog = program(slots=slots, rotations=(session_rotation(), call_rotation(residents={"min": 0, "max": 1, "pgy": (1, 2, 3)}, credentials=())))
+    prog = program(
+        slots=slots,
+        rotations=(session_rotation(), call_rotation(residents={"min": 0, "max": 1, "pgy": (1, 2, 3)}, credentials=())),
+    )
     pm = assignment("R1-01", BLOCK_START, Slot.PM)
     eight_later = assignment("R1-01", BLOCK_START + timedelta(days=1), Slot.CALL, "NIGHT")  # 03:00 next day
     assert check("acgme.rest.between_duties", [pm, eight_later], prog) == []
@@ -244,7 +299,11 @@ def test_daylight_saving_week_counts_real_hours():
     load = next(p for p in report.metrics.people if p.person_id == "R2-01")
     assert load.hours == 11.0
     # The 11-hour call followed by the 07:00 half days is one 23-hour period: allowed.
-    day_after = [dst_call, assignment("R2-01", date(2026, 3, 8), Slot.AM), assignment("R2-01", date(2026, 3, 8), Slot.PM)]
+    day_after = [
+        dst_call,
+        assignment("R2-01", date(2026, 3, 8), Slot.AM),
+        assignment("R2-01", date(2026, 3, 8), Slot.PM),
+    ]
     assert check("acgme.duty.max_continuous", day_after, prog, start=start, end=date(2026, 3, 29)) == []
     assert check("schedule.double_booked", day_after, prog, start=start, end=date(2026, 3, 29)) == []
 
@@ -252,5 +311,7 @@ def test_daylight_saving_week_counts_real_hours():
 def test_fall_back_call_counts_13_hours():
     prog = program(people=(resident("R2-01", pgy=2, credentials=ACLS),))
     night = assignment("R2-01", date(2026, 10, 31), Slot.CALL, "NIGHT")
-    report = validate(Schedule(assignments=(night,)), prog, start=date(2026, 10, 26), end=date(2026, 11, 1), resilience=False)
+    report = validate(
+        Schedule(assignments=(night,)), prog, start=date(2026, 10, 26), end=date(2026, 11, 1), resilience=False
+    )
     assert next(p for p in report.metrics.people if p.person_id == "R2-01").hours == 13.0

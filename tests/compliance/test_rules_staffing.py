@@ -13,7 +13,9 @@ ACLS_UNTIL = (Credential(name="BLS"), Credential(name="ACLS", expires=BLOCK_STAR
 
 def check(rule_id, assignments, prog=None, start=BLOCK_START, end=None):
     prog = prog or program()
-    return check_rule(rule_id, Schedule(assignments=tuple(assignments)), prog, start=start, end=end or start + timedelta(days=27))
+    return check_rule(
+        rule_id, Schedule(assignments=tuple(assignments)), prog, start=start, end=end or start + timedelta(days=27)
+    )
 
 
 def test_every_rule_is_registered_with_tier_and_citation():
@@ -74,7 +76,9 @@ def test_rotation_calendar_is_a_warning():
 
 @pytest.mark.parametrize("pgy1, seniors, needed", [(1, 0, 1), (3, 0, 2), (0, 5, 2), (2, 4, 2), (2, 0, 1), (0, 4, 1)])
 def test_supervision_table(pgy1, seniors, needed):
-    people = tuple(resident(f"R1-{i:02d}", pgy=1) for i in range(pgy1)) + tuple(resident(f"R2-{i:02d}", pgy=2) for i in range(seniors))
+    people = tuple(resident(f"R1-{i:02d}", pgy=1) for i in range(pgy1)) + tuple(
+        resident(f"R2-{i:02d}", pgy=2) for i in range(seniors)
+    )
     staff = tuple(faculty(f"F-{i:02d}") for i in range(needed))
     wards = session_rotation(residents=ResidentStaffing(min=0, max=10), faculty=Staffing(min=0, max=10))
     prog = program(people=people + staff, rotations=(wards,))
@@ -98,7 +102,9 @@ def test_staffing_above_max_is_a_warning_and_a_shortfall_is_a_coverage_gap():
     three = [assignment(p) for p in ("R1-01", "R2-01", "R3-01")] + [assignment("F-01")]
     found = check("staffing.above_max", three, prog)
     assert len(found) == 1 and found[0].tier == 2 and found[0].measured == 3
-    report = validate(Schedule(assignments=(assignment("R1-01"), assignment("F-01"))), prog, start=BLOCK_START, end=BLOCK_START)
+    report = validate(
+        Schedule(assignments=(assignment("R1-01"), assignment("F-01"))), prog, start=BLOCK_START, end=BLOCK_START
+    )
     assert [(g.rotation_id, g.slot, g.role, g.required, g.assigned) for g in report.coverage_gaps] == [
         ("WARDS", Slot.AM, "residents", 2, 1),
         ("WARDS", Slot.PM, "residents", 2, 0),
@@ -109,7 +115,10 @@ def test_staffing_above_max_is_a_warning_and_a_shortfall_is_a_coverage_gap():
 
 
 def test_call_spread_fairness():
-    seniors = (resident("R2-01", pgy=2, credentials=ACLS_UNTIL[:1] + (Credential(name="ACLS"),)), resident("R2-02", pgy=2, credentials=(Credential(name="ACLS"),)))
+    seniors = (
+        resident("R2-01", pgy=2, credentials=ACLS_UNTIL[:1] + (Credential(name="ACLS"),)),
+        resident("R2-02", pgy=2, credentials=(Credential(name="ACLS"),)),
+    )
     prog = program(people=seniors)
     three_vs_zero = [assignment("R2-01", BLOCK_START + timedelta(days=d), Slot.CALL, "NIGHT") for d in (0, 3, 6)]
     found = check("fairness.call_spread", three_vs_zero, prog)

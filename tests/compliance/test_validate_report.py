@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from factories import BLOCK_START, absence, assignment, call_rotation, faculty, program, resident, session_rotation
+from factories import BLOCK_START, absence, assignment, faculty, program, resident, session_rotation
 from rotaguard.compliance import validate
 from rotaguard.domain import Credential, ResidentStaffing, Schedule, Slot, Staffing
 
@@ -21,7 +21,9 @@ def _week_program():
 
 
 def _report(assignments, prog=None, **kwargs):
-    return validate(Schedule(assignments=tuple(assignments)), prog or _week_program(), start=WEEK[0], end=WEEK[-1], **kwargs)
+    return validate(
+        Schedule(assignments=tuple(assignments)), prog or _week_program(), start=WEEK[0], end=WEEK[-1], **kwargs
+    )
 
 
 def test_clean_week_has_no_violations():
@@ -62,7 +64,9 @@ def test_metrics():
 def test_report_json_shape():
     data = _report(_clean_week()).as_json()
     assert set(data) >= {"violations", "warnings", "coverage_gaps", "metrics"}
-    assert {"demand_coverage", "slot_fill_rate", "tier1_violations", "tier2_warnings", "n1_compliant"} <= set(data["metrics"])
+    assert {"demand_coverage", "slot_fill_rate", "tier1_violations", "tier2_warnings", "n1_compliant"} <= set(
+        data["metrics"]
+    )
 
 
 def _n1_program(absent_second: bool):

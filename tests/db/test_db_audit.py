@@ -11,7 +11,9 @@ from rotaguard.db.tables import AuditEventRow
 def _append(database, n: int) -> None:
     for index in range(n):
         with database.write() as session:
-            AuditLog(session).append(actor="coordinator", action="test.event", subject=f"s{index}", details={"n": index, "ünï": "cödé"})
+            AuditLog(session).append(
+                actor="coordinator", action="test.event", subject=f"s{index}", details={"n": index, "ünï": "cödé"}
+            )
 
 
 def test_chain_links_every_event(database):
@@ -49,7 +51,13 @@ def test_a_fork_of_the_chain_is_refused(database):
             tail = session.get(AuditEventRow, 1)
             session.add(
                 AuditEventRow(
-                    occurred_at=tail.occurred_at, actor="x", action="fork", subject="", details={}, prev_hash=tail.prev_hash, hash="f" * 64
+                    occurred_at=tail.occurred_at,
+                    actor="x",
+                    action="fork",
+                    subject="",
+                    details={},
+                    prev_hash=tail.prev_hash,
+                    hash="f" * 64,
                 )
             )
             session.flush()

@@ -123,7 +123,9 @@ def test_tampering_with_any_event_is_detected(database):
         with triggers_bypassed(database) as session:
             setattr(session.get(AuditEventRow, target), field, original)
         with database.read() as session:
-            assert AuditLog(session).verify().ok, f"case {case}: the original {field} of event {target} was not restored"
+            assert AuditLog(session).verify().ok, (
+                f"case {case}: the original {field} of event {target} was not restored"
+            )
     assert (detected, wrong) == (CASES, [])
     assert set(fields) == set(FIELDS)
     assert audit_triggers(database)

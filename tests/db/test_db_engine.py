@@ -38,7 +38,16 @@ def test_database_enforces_one_assignment_per_person_slot(database):
     with pytest.raises(IntegrityError):
         with database.write() as session:
             for rotation in ("WARDS", "NIGHT"):
-                session.add(AssignmentRow(person_id="R1-01", date=date(2026, 3, 12), slot="AM", rotation_id=rotation, source="manual", locked=False))
+                session.add(
+                    AssignmentRow(
+                        person_id="R1-01",
+                        date=date(2026, 3, 12),
+                        slot="AM",
+                        rotation_id=rotation,
+                        source="manual",
+                        locked=False,
+                    )
+                )
             session.flush()
 
 
@@ -47,7 +56,16 @@ def test_foreign_keys_are_enforced(database):
 
     with pytest.raises(IntegrityError):
         with database.write() as session:
-            session.add(AssignmentRow(person_id="NOBODY", date=date(2026, 3, 12), slot="AM", rotation_id="WARDS", source="manual", locked=False))
+            session.add(
+                AssignmentRow(
+                    person_id="NOBODY",
+                    date=date(2026, 3, 12),
+                    slot="AM",
+                    rotation_id="WARDS",
+                    source="manual",
+                    locked=False,
+                )
+            )
             session.flush()
 
 

@@ -48,21 +48,36 @@ def _seed(database):
     with database.write() as session:
         ProgramRepository(session).save(program=program(), rule_overrides={})
         AssignmentRepository(session).upsert(
-            assignments=[assignment(day=DAY, locked=True), assignment(day=DAY, slot=Slot.PM), assignment("R2-01", DAY + timedelta(days=5))]
+            assignments=[
+                assignment(day=DAY, locked=True),
+                assignment(day=DAY, slot=Slot.PM),
+                assignment("R2-01", DAY + timedelta(days=5)),
+            ]
         )
 
 
 def test_replace_range_keeps_locked_rows_and_outside_range(database):
     _seed(database)
-    new = [assignment("R2-01", DAY, Slot.AM, source=AssignmentSource.SOLVER), assignment(day=DAY, slot=Slot.AM, source=AssignmentSource.SOLVER)]
+    new = [
+        assignment("R2-01", DAY, Slot.AM, source=AssignmentSource.SOLVER),
+        assignment(day=DAY, slot=Slot.AM, source=AssignmentSource.SOLVER),
+    ]
     with database.write() as session:
-        counts = ScheduleRunRepository(session).create(run_id="r1", start=DAY, end=DAY + timedelta(days=1), algorithm="cp_sat")
+        counts = ScheduleRunRepository(session).create(
+            run_id="r1", start=DAY, end=DAY + timedelta(days=1), algorithm="cp_sat"
+        )
         assert counts.status == "running"
-        result = AssignmentRepository(session).replace_range(start=DAY, end=DAY + timedelta(days=1), assignments=new, run_id="r1")
+        result = AssignmentRepository(session).replace_range(
+            start=DAY, end=DAY + timedelta(days=1), assignments=new, run_id="r1"
+        )
     assert (result.created, result.updated) == (1, 1)  # R1-01 AM is locked: kept, not overwritten
     with database.read() as session:
         rows = {(a.person_id, a.date, a.slot, a.locked) for a in AssignmentRepository(session).schedule().assignments}
-    assert rows == {("R1-01", DAY, Slot.AM, True), ("R2-01", DAY, Slot.AM, False), ("R2-01", DAY + timedelta(days=5), Slot.AM, False)}
+    assert rows == {
+        ("R1-01", DAY, Slot.AM, True),
+        ("R2-01", DAY, Slot.AM, False),
+        ("R2-01", DAY + timedelta(days=5), Slot.AM, False),
+    }
 
 
 def test_range_digest_changes_with_the_range_only(database):

@@ -37,7 +37,9 @@ def test_migrations_match_the_models(empty_database_url):
     database = Database(empty_database_url)
     upgrade(database)
     with database.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+        differences = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+        )
     database.dispose()
     assert differences == []
 

@@ -44,7 +44,9 @@ SECRETS = {
 OPTIONAL_SECRETS = {"ROTAGUARD_SMTP_PASSWORD", "ROTAGUARD_BACKUP_ENCRYPTION_KEY"}
 COMPOSE_SECONDS = 60
 
-VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<modifier>[^}]*)\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")
+VARIABLE = re.compile(
+    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<modifier>[^}]*)\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
+)
 
 
 def _skip_or_fail(reason: str) -> None:
@@ -137,7 +139,10 @@ def test_config_resolves_the_five_services(resolved: dict) -> None:
     assert len(script) == 1 and Path(script[0].split(":")[0]).is_file(), bucket
 
     rotaguard = services["rotaguard"]
-    assert Path(rotaguard["build"]["context"]) == ROOT and (ROOT / rotaguard["build"].get("dockerfile", "Dockerfile")).is_file()
+    assert (
+        Path(rotaguard["build"]["context"]) == ROOT
+        and (ROOT / rotaguard["build"].get("dockerfile", "Dockerfile")).is_file()
+    )
     command = " ".join(rotaguard["command"])
     assert "rotaguard serve" in command and command.index("rotaguard init") < command.index("rotaguard serve")
     env = rotaguard["environment"]
@@ -159,7 +164,11 @@ def test_config_resolves_the_five_services(resolved: dict) -> None:
 def test_the_resolved_settings_load(resolved: dict) -> None:
     """The rotaguard container's environment, as resolved from .env.example, is valid for Settings
     (an empty optional value such as the SMTP host counts as off, not as a bad value)."""
-    env = {name: value for name, value in resolved["services"]["rotaguard"]["environment"].items() if name.startswith("ROTAGUARD_")}
+    env = {
+        name: value
+        for name, value in resolved["services"]["rotaguard"]["environment"].items()
+        if name.startswith("ROTAGUARD_")
+    }
     settings = Settings(**{name.removeprefix("ROTAGUARD_").lower(): value for name, value in env.items()})
     assert settings.resolved_database_url.startswith("postgresql+psycopg://rotaguard:")
     assert settings.s3_bucket and not settings.smtp_host
@@ -199,7 +208,9 @@ def test_secrets_are_required_and_never_defaulted() -> None:
 def test_env_example_lists_exactly_the_variables_the_compose_file_uses() -> None:
     used = {name for name, _ in _references(COMPOSE.read_text())}
     listed = _env_example()
-    assert used == set(listed), f"only in docker-compose.yml: {sorted(used - set(listed))}; only in .env.example: {sorted(set(listed) - used)}"
+    assert used == set(listed), (
+        f"only in docker-compose.yml: {sorted(used - set(listed))}; only in .env.example: {sorted(set(listed) - used)}"
+    )
     # Each variable has its own comment right above it.
     lines = ENV_EXAMPLE.read_text().splitlines()
     for index, line in enumerate(lines):
@@ -230,9 +241,13 @@ def test_python_and_prefect_versions_agree() -> None:
     assert base, "the Dockerfile's base image is python:X.Y-..."
     python = base[1]
     prefect_arg = re.search(r"^ARG\s+PREFECT_VERSION=(\S+)\s*$", dockerfile, re.MULTILINE)
-    assert prefect_arg and '"prefect==${PREFECT_VERSION}"' in dockerfile, "the image installs the same Prefect as the server"
+    assert prefect_arg and '"prefect==${PREFECT_VERSION}"' in dockerfile, (
+        "the image installs the same Prefect as the server"
+    )
     assert re.search(r"^RUN pip install \. ", dockerfile, re.MULTILINE)
-    assert re.search(r"^RUN .*apt-get install .*postgresql-client", dockerfile, re.MULTILINE), "pg_dump/pg_restore for backups"
+    assert re.search(r"^RUN .*apt-get install .*postgresql-client", dockerfile, re.MULTILINE), (
+        "pg_dump/pg_restore for backups"
+    )
     assert re.search(r"^USER\s+(?!root\b|0\b)\S+", dockerfile, re.MULTILINE), "the image runs as a non-root user"
     assert re.search(r'^CMD \["rotaguard", "serve"\]', dockerfile, re.MULTILINE)
 
@@ -248,6 +263,12 @@ def test_python_and_prefect_versions_agree() -> None:
 
 
 def test_dockerignore_keeps_local_state_out() -> None:
-    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")}
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert {".venv", ".git", ".rotaguard", ".env"} <= ignored
-    assert "README.md" not in ignored and "src" not in ignored and "pyproject.toml" not in ignored  # pip install . needs them
+    assert (
+        "README.md" not in ignored and "src" not in ignored and "pyproject.toml" not in ignored
+    )  # pip install . needs them

@@ -15,20 +15,40 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_layers import _imports
-from rotaguard.deployments.definitions import SPECS, build_deployments, default_parameters, next_block, nightly_schedule, static_defaults
+from rotaguard.deployments.definitions import (
+    SPECS,
+    build_deployments,
+    default_parameters,
+    next_block,
+    nightly_schedule,
+    static_defaults,
+)
 from rotaguard.errors import RotaGuardError
+from test_layers import _imports
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "rotaguard"
 NAMES = [
-    "generate-schedule", "validate-schedule", "request-swap", "execute-swap", "rollback-swap", "nightly-backup", "restore-backup",
-    "bulk-assign", "clear-assignments",
+    "generate-schedule",
+    "validate-schedule",
+    "request-swap",
+    "execute-swap",
+    "rollback-swap",
+    "nightly-backup",
+    "restore-backup",
+    "bulk-assign",
+    "clear-assignments",
 ]
 TODAY = dt.date(2026, 11, 30)
 # What a person types into the swap forms: each swap flow needs its people or its swap named.
 NAMED = {
-    "request-swap": {"actor_id": "R2-01", "person_a": "R2-01", "person_b": "R2-03", "a_start": "2027-01-11", "a_end": "2027-01-11"},
+    "request-swap": {
+        "actor_id": "R2-01",
+        "person_a": "R2-01",
+        "person_b": "R2-03",
+        "a_start": "2027-01-11",
+        "a_end": "2027-01-11",
+    },
     "execute-swap": {"swap_id": "4f7d8c1e-0000-4000-8000-000000000001", "actor_id": "R2-01"},
     "rollback-swap": {"swap_id": "4f7d8c1e-0000-4000-8000-000000000001", "actor_id": "R2-01"},
     "restore-backup": {"backup_id": "rotaguard_20261122_020000"},
@@ -92,11 +112,19 @@ def test_the_default_block_follows_the_day_serving_starts():
 
 def test_the_nightly_backup_runs_at_two_in_the_program_time_zone_unless_configured(deployments, monkeypatch):
     (schedule,) = deployments["nightly-backup"].schedules
-    assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == ("0 2 * * *", "America/Chicago", True)
+    assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == (
+        "0 2 * * *",
+        "America/Chicago",
+        True,
+    )
     # Quick run and the schedule send the defaults: valid for the API and the flow.
     spec = next(s for s in SPECS if s.name == "nightly-backup")
-    _api_check(deployments["nightly-backup"].parameters, deployments["nightly-backup"]._parameter_openapi_schema.model_dump())
-    assert isinstance(spec.load_flow().validate_parameters(deployments["nightly-backup"].parameters)["params"], spec.load_model())
+    _api_check(
+        deployments["nightly-backup"].parameters, deployments["nightly-backup"]._parameter_openapi_schema.model_dump()
+    )
+    assert isinstance(
+        spec.load_flow().validate_parameters(deployments["nightly-backup"].parameters)["params"], spec.load_model()
+    )
     assert nightly_schedule(program_timezone=None).timezone == "UTC"
     monkeypatch.setenv("ROTAGUARD_NIGHTLY_BACKUP_CRON", "30 3 * * 1-5")
     monkeypatch.setenv("ROTAGUARD_NIGHTLY_BACKUP_TIMEZONE", "Europe/Berlin")
@@ -111,7 +139,9 @@ def test_the_nightly_backup_runs_at_two_in_the_program_time_zone_unless_configur
         nightly_schedule()
 
 
-@pytest.mark.parametrize("name", ["request-swap", "execute-swap", "rollback-swap", "restore-backup", "clear-assignments"])
+@pytest.mark.parametrize(
+    "name", ["request-swap", "execute-swap", "rollback-swap", "restore-backup", "clear-assignments"]
+)
 def test_a_swap_deployment_needs_its_people_named_and_then_its_defaults_are_valid(deployments, name):
     from prefect.exceptions import ParameterTypeError
     from prefect.utilities.schema_tools.validation import ValidationError
@@ -202,7 +232,10 @@ def test_prefect_yaml_is_what_prefect_deploy_reads_and_matches_the_served_deploy
         assert schedules == ([("0 2 * * *", "UTC")] if spec.nightly else [])
         # The served defaults, less the served-only next-block dates.
         assert config["parameters"] == static_defaults(spec)
-        assert {**config["parameters"]["params"], **{k: v for k, v in served.parameters["params"].items() if k in ("start", "end")}} == served.parameters["params"]
+        assert {
+            **config["parameters"]["params"],
+            **{k: v for k, v in served.parameters["params"].items() if k in ("start", "end")},
+        } == served.parameters["params"]
         # The entrypoint, as a worker resolves it from the repository root, is this flow.
         path, function = config["entrypoint"].split(":")
         flow = load_flow_from_entrypoint(f"{ROOT / path}:{function}")
@@ -212,10 +245,16 @@ def test_prefect_yaml_is_what_prefect_deploy_reads_and_matches_the_served_deploy
 
 
 def test_deployments_sit_between_the_cli_and_the_flows():
-    for layer, forbidden in (("flows", ("deployments", "cli")), ("tasks", ("deployments", "cli", "flows")), ("deployments", ("cli",))):
+    for layer, forbidden in (
+        ("flows", ("deployments", "cli")),
+        ("tasks", ("deployments", "cli", "flows")),
+        ("deployments", ("cli",)),
+    ):
         files = sorted((PACKAGE / layer).rglob("*.py"))
         assert files
         for path in files:
             for name in _imports(path):
                 parts = name.split(".")
-                assert not (parts[0] == "rotaguard" and len(parts) > 1 and parts[1] in forbidden), f"{path.relative_to(PACKAGE)} imports {name}"
+                assert not (parts[0] == "rotaguard" and len(parts) > 1 and parts[1] in forbidden), (
+                    f"{path.relative_to(PACKAGE)} imports {name}"
+                )

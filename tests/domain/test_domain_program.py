@@ -15,7 +15,9 @@ def test_block_ten_of_2025_26():
     assert block.academic_year == "2025-26"
 
 
-@pytest.mark.parametrize("day, number", [(date(2026, 3, 12), 10), (date(2026, 4, 8), 10), (date(2026, 4, 9), 11), (date(2026, 3, 11), 9)])
+@pytest.mark.parametrize(
+    "day, number", [(date(2026, 3, 12), 10), (date(2026, 4, 8), 10), (date(2026, 4, 9), 11), (date(2026, 3, 11), 9)]
+)
 def test_block_containing(day, number):
     assert program().block_containing(day).number == number
 

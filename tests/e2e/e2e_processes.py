@@ -74,12 +74,16 @@ def prefect_server_process(home: Path, settings: dict[str, str] | None = None) -
     such as a PostgreSQL database or an auth string), in its own process group; yields the API URL."""
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    env = clean_prefect_environment() | {
-        "PREFECT_HOME": str(home),
-        "PREFECT_UI_API_URL": api_url,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    } | (settings or {})
+    env = (
+        clean_prefect_environment()
+        | {
+            "PREFECT_HOME": str(home),
+            "PREFECT_UI_API_URL": api_url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+        }
+        | (settings or {})
+    )
     log_path = home / "server.log"
     prefect = Path(sys.executable).parent / "prefect"
     with open(log_path, "wb") as log:
@@ -96,9 +100,13 @@ def prefect_server_process(home: Path, settings: dict[str, str] | None = None) -
         # /health answers without the auth string, so this works for a protected server too.
         while not _healthy(api_url):
             if server.poll() is not None:
-                raise RuntimeError(f"prefect server exited with {server.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
+                raise RuntimeError(
+                    f"prefect server exited with {server.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}"
+                )
             if time.monotonic() > deadline:
-                raise RuntimeError(f"prefect server not healthy after {SERVER_START_SECONDS} s:\n{log_path.read_text(errors='replace')[-3000:]}")
+                raise RuntimeError(
+                    f"prefect server not healthy after {SERVER_START_SECONDS} s:\n{log_path.read_text(errors='replace')[-3000:]}"
+                )
             time.sleep(0.5)
         yield api_url
     finally:

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from e2e_processes import rotaguard_environment, stop_process_group
+
 from rotaguard.deployments.definitions import SPECS
 
 NAMES = tuple(spec.name for spec in SPECS)
@@ -28,7 +29,9 @@ def client_for(api_url: str, auth_string: str | None = None):
 class Served:
     """`rotaguard serve` as a subprocess in its own process group; its output goes to a file."""
 
-    def __init__(self, process: subprocess.Popen, log: Path, api_url: str, started: dt.datetime, auth_string: str | None = None) -> None:
+    def __init__(
+        self, process: subprocess.Popen, log: Path, api_url: str, started: dt.datetime, auth_string: str | None = None
+    ) -> None:
         self.process, self.log, self.api_url, self.started = process, log, api_url, started
         self.auth_string = auth_string
         self.flow_run_ids: list[uuid.UUID] = []
@@ -51,18 +54,24 @@ class Served:
                     with contextlib.suppress(Exception):
                         found[name] = client.read_deployment_by_name(f"{name}/{name}")
                 ready = [
-                    d for d in found.values() if d.updated and d.updated >= self.started and d.last_polled and d.last_polled >= self.started
+                    d
+                    for d in found.values()
+                    if d.updated and d.updated >= self.started and d.last_polled and d.last_polled >= self.started
                 ]
                 if len(ready) == len(NAMES):
                     return found
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"only {sorted(d.name for d in ready)} served after {seconds} s:\n{self.output()}")
+                    raise AssertionError(
+                        f"only {sorted(d.name for d in ready)} served after {seconds} s:\n{self.output()}"
+                    )
                 time.sleep(0.5)
 
     def run(self, deployment, params: dict) -> uuid.UUID:
         """What the UI's Run button does: a flow run from the deployment with the form's whole params object."""
         with self.client() as client:
-            flow_run = client.create_flow_run_from_deployment(deployment.id, parameters={"params": params} if params else {})
+            flow_run = client.create_flow_run_from_deployment(
+                deployment.id, parameters={"params": params} if params else {}
+            )
         self.flow_run_ids.append(flow_run.id)
         return flow_run.id
 
@@ -75,11 +84,15 @@ class Served:
                 if state is not None and state.type is wanted:
                     return flow_run
                 if state is not None and state.is_final():
-                    raise AssertionError(f"flow run {flow_run_id} ended {state.type.value} ({state.message}), not {wanted.value}:\n{self.output()}")
+                    raise AssertionError(
+                        f"flow run {flow_run_id} ended {state.type.value} ({state.message}), not {wanted.value}:\n{self.output()}"
+                    )
                 if self.process.poll() is not None:
                     raise AssertionError(f"rotaguard serve exited {self.process.returncode}:\n{self.output()}")
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"flow run {flow_run_id} is {state.type.value if state else None}, not {wanted.value}, after {seconds} s:\n{self.output()}")
+                    raise AssertionError(
+                        f"flow run {flow_run_id} is {state.type.value if state else None}, not {wanted.value}, after {seconds} s:\n{self.output()}"
+                    )
                 time.sleep(0.5)
 
     def resume(self, flow_run_id: uuid.UUID, run_input: dict) -> None:
@@ -107,7 +120,12 @@ class Served:
         deadline = time.monotonic() + seconds
         with self.client() as client:
             while True:
-                messages = [log.message for log in client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))]
+                messages = [
+                    log.message
+                    for log in client.read_logs(
+                        log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+                    )
+                ]
                 found = [m for m in messages if text in m]
                 if found:
                     return found[0]
@@ -124,9 +142,20 @@ class Served:
 
 
 @contextlib.contextmanager
-def serving(database_url: str, api_url: str, tmp_path: Path, *, settings: dict[str, str] | None = None, auth_string: str | None = None):
+def serving(
+    database_url: str,
+    api_url: str,
+    tmp_path: Path,
+    *,
+    settings: dict[str, str] | None = None,
+    auth_string: str | None = None,
+):
     """Start `rotaguard serve`; afterwards stop its whole process group and leave the server clean."""
-    env = rotaguard_environment(database_url, api_url, tmp_path) | {"PREFECT_RUNNER_POLL_FREQUENCY": POLL_SECONDS} | (settings or {})
+    env = (
+        rotaguard_environment(database_url, api_url, tmp_path)
+        | {"PREFECT_RUNNER_POLL_FREQUENCY": POLL_SECONDS}
+        | (settings or {})
+    )
     if auth_string:
         env["PREFECT_API_AUTH_STRING"] = auth_string
     rotaguard = Path(sys.executable).parent / "rotaguard"
@@ -134,7 +163,12 @@ def serving(database_url: str, api_url: str, tmp_path: Path, *, settings: dict[s
     started = dt.datetime.now(dt.UTC)
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(rotaguard), "serve"], env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            [str(rotaguard), "serve"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     served = Served(process, log, api_url, started, auth_string)
     try:

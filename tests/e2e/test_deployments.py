@@ -14,13 +14,13 @@ import json
 from pathlib import Path
 
 import pytest
+from served import client_for, serving
 
 from backupdata import old_backups
-from served import client_for, serving
 from factories import program_document
+from rotaguard.backups import BackupStore
 from rotaguard.db import AssignmentRepository, AuditLog, Database
 from rotaguard.db.swaps import SwapRepository
-from rotaguard.backups import BackupStore
 from rotaguard.db.tables import AssignmentRow, ScheduleRunRow
 from rotaguard.domain import Slot
 from rotaguard.interchange.document import parse_document
@@ -67,12 +67,20 @@ def test_served_deployments_generate_with_the_ui_approval_and_validate(prefect_s
         deployments = served.wait_until_serving()
         for spec in SPECS:
             deployment = deployments[spec.name]
-            assert (deployment.description, deployment.entrypoint, deployment.paused) == (spec.description, spec.module_entrypoint, False)
+            assert (deployment.description, deployment.entrypoint, deployment.paused) == (
+                spec.description,
+                spec.module_entrypoint,
+                False,
+            )
             # Serving started today: the same defaults the definitions give (a test running across midnight may differ).
             assert deployment.parameters == default_parameters(spec), spec.name
         # The nightly backup is on its schedule: 02:00 in the stored program's time zone.
         (nightly,) = deployments["nightly-backup"].schedules
-        assert (nightly.schedule.cron, nightly.schedule.timezone, nightly.active) == ("0 2 * * *", "America/New_York", True)
+        assert (nightly.schedule.cron, nightly.schedule.timezone, nightly.active) == (
+            "0 2 * * *",
+            "America/New_York",
+            True,
+        )
         assert all(not deployments[name].schedules for name in deployments if name != "nightly-backup")
         generate = deployments["generate-schedule"]
         assert generate.parameter_openapi_schema["properties"]["params"]["$ref"] == "#/definitions/GenerateParams"
@@ -85,7 +93,13 @@ def test_served_deployments_generate_with_the_ui_approval_and_validate(prefect_s
                 client.create_flow_run_from_deployment(generate.id, parameters={"params": partial})
 
         # The form as a coordinator fills it in: the defaults, another range and a shorter solve.
-        params = {**generate.parameters["params"], "start": str(START), "end": str(END), "timeout_seconds": 30, "approval_timeout_seconds": 600}
+        params = {
+            **generate.parameters["params"],
+            "start": str(START),
+            "end": str(END),
+            "timeout_seconds": 30,
+            "approval_timeout_seconds": 600,
+        }
         flow_run_id = served.run(generate, params)
         paused = served.wait_for(flow_run_id, StateType.PAUSED, PAUSE_SECONDS)
         description, schema = served.pause_form(paused)
@@ -95,7 +109,11 @@ def test_served_deployments_generate_with_the_ui_approval_and_validate(prefect_s
         served.wait_for(flow_run_id, StateType.COMPLETED, FINISH_SECONDS)
 
         artifacts = served.artifacts(flow_run_id)
-        assert {key: kind for key, (kind, _) in artifacts.items()} == {"metrics": "table", "violations": "table", "schedule-grid": "markdown"}
+        assert {key: kind for key, (kind, _) in artifacts.items()} == {
+            "metrics": "table",
+            "violations": "table",
+            "schedule-grid": "markdown",
+        }
         metrics = {row["metric"]: row["value"] for row in artifacts["metrics"][1]}
         assert (metrics["tier1_violations"], metrics["demand_coverage"]) == ("0", "1.0")
         assert [row["rule"] for row in artifacts["violations"][1]] == ["none"]
@@ -131,7 +149,9 @@ def test_served_swap_deployments_request_answer_execute_and_roll_back(prefect_se
         database.dispose()
 
     def holders():
-        assignments = _with(database_url, lambda s: AssignmentRepository(s).schedule(start=day(0), end=day(0)).assignments)
+        assignments = _with(
+            database_url, lambda s: AssignmentRepository(s).schedule(start=day(0), end=day(0)).assignments
+        )
         return [a.person_id for a in assignments if a.slot is Slot.CALL]
 
     def swap():
@@ -179,8 +199,16 @@ def test_served_swap_deployments_request_answer_execute_and_roll_back(prefect_se
         kind, moves = served.artifacts(rolled)["unswap-moves"]
         assert kind == "table" and [(m["from"], m["to"]) for m in moves] == [("R2-03", "R2-01")]
 
-    actions = _with(database_url, lambda s: (AuditLog(s).verify().ok, [e.action for e in reversed(AuditLog(s).events())]))
-    assert actions[0] and actions[1][-5:] == ["swap.request", "swap.accept", "swap.validate", "swap.execute", "swap.rollback"]
+    actions = _with(
+        database_url, lambda s: (AuditLog(s).verify().ok, [e.action for e in reversed(AuditLog(s).events())])
+    )
+    assert actions[0] and actions[1][-5:] == [
+        "swap.request",
+        "swap.accept",
+        "swap.validate",
+        "swap.execute",
+        "swap.rollback",
+    ]
 
 
 def test_served_backup_deployments_confirm_deletions_and_restore_with_approval(prefect_server, database_url, tmp_path):
@@ -219,7 +247,9 @@ def test_served_backup_deployments_confirm_deletions_and_restore_with_approval(p
             restoring = served.run(restore, {**restore.parameters["params"], "backup_id": made[0].id})
             paused = served.wait_for(restoring, StateType.PAUSED, PAUSE_SECONDS)
             description, schema = served.pause_form(paused)
-            assert description.startswith("## Approve restoring the whole database") and "| assignments |" in description
+            assert (
+                description.startswith("## Approve restoring the whole database") and "| assignments |" in description
+            )
             assert schema["required"] == ["approver"]
             served.resume(restoring, {"approve": True, "approver": APPROVER, "comment": "undo the bad edit"})
             served.wait_for(restoring, StateType.COMPLETED, FINISH_SECONDS)
@@ -228,9 +258,13 @@ def test_served_backup_deployments_confirm_deletions_and_restore_with_approval(p
             assert changes["assignments"]["change"] == 2
     finally:
         database.dispose()
-    actions = _with(database_url, lambda s: (AuditLog(s).verify().ok, [(e.actor, e.action) for e in AuditLog(s).events()]))
+    actions = _with(
+        database_url, lambda s: (AuditLog(s).verify().ok, [(e.actor, e.action) for e in AuditLog(s).events()])
+    )
     assert actions[0]
-    assert {(APPROVER, "backup.prune"), (APPROVER, "backup.restore_approval"), (APPROVER, "backup.restore")} <= set(actions[1])
+    assert {(APPROVER, "backup.prune"), (APPROVER, "backup.restore_approval"), (APPROVER, "backup.restore")} <= set(
+        actions[1]
+    )
 
 
 def test_served_bulk_assign_and_clear_deployments_with_their_ui_approvals(prefect_server, database_url, tmp_path):
@@ -240,7 +274,13 @@ def test_served_bulk_assign_and_clear_deployments_with_their_ui_approvals(prefec
     _seed_program(database_url)
 
     def rows(start, end):
-        return _with(database_url, lambda s: sorted((a.person_id, str(a.date), a.slot.value, a.locked) for a in AssignmentRepository(s).schedule(start=start, end=end).assignments))
+        return _with(
+            database_url,
+            lambda s: sorted(
+                (a.person_id, str(a.date), a.slot.value, a.locked)
+                for a in AssignmentRepository(s).schedule(start=start, end=end).assignments
+            ),
+        )
 
     with serving(database_url, prefect_server, tmp_path) as served:
         deployments = served.wait_until_serving()
@@ -254,7 +294,10 @@ def test_served_bulk_assign_and_clear_deployments_with_their_ui_approvals(prefec
         loading = served.run(bulk, {**bulk.parameters["params"], "assignments": loaded, "actor": "Chief Resident"})
         paused = served.wait_for(loading, StateType.PAUSED, PAUSE_SECONDS)
         description, schema = served.pause_form(paused)
-        assert description.startswith(f"## Approve loading 2 assignments, {march_13} .. {march_13}") and "2 new, 0 changed" in description
+        assert (
+            description.startswith(f"## Approve loading 2 assignments, {march_13} .. {march_13}")
+            and "2 new, 0 changed" in description
+        )
         assert schema["required"] == ["approver"] and rows(march_13, march_13) == []
         served.resume(loading, {"approve": True, "approver": APPROVER, "comment": "block prepared in the spreadsheet"})
         served.wait_for(loading, StateType.COMPLETED, FINISH_SECONDS)
@@ -269,7 +312,11 @@ def test_served_bulk_assign_and_clear_deployments_with_their_ui_approvals(prefec
         paused = served.wait_for(wrong, StateType.PAUSED, PAUSE_SECONDS)
         description, schema = served.pause_form(paused)
         assert description.startswith(f"## CRITICAL: delete 2 assignments, {march_11} .. {march_12}")
-        assert "| R1-01 | WARDS | 1 |" in description and "| F-01 | WARDS | 1 |" in description and "1 locked ones are kept" in description
+        assert (
+            "| R1-01 | WARDS | 1 |" in description
+            and "| F-01 | WARDS | 1 |" in description
+            and "1 locked ones are kept" in description
+        )
         assert set(schema["required"]) == {"approver", "typed_range"}
         served.resume(wrong, {"approve": True, "approver": APPROVER, "typed_range": f"{march_11}..{march_13}"})
         served.wait_for(wrong, StateType.COMPLETED, FINISH_SECONDS)
@@ -278,15 +325,35 @@ def test_served_bulk_assign_and_clear_deployments_with_their_ui_approvals(prefec
 
         right = served.run(clear, params)
         served.wait_for(right, StateType.PAUSED, PAUSE_SECONDS)
-        served.resume(right, {"approve": True, "approver": APPROVER, "typed_range": f"{march_11}..{march_12}", "comment": "start the block over"})
+        served.resume(
+            right,
+            {
+                "approve": True,
+                "approver": APPROVER,
+                "typed_range": f"{march_11}..{march_12}",
+                "comment": "start the block over",
+            },
+        )
         served.wait_for(right, StateType.COMPLETED, FINISH_SECONDS)
         assert rows(march_11, march_12) == [("R2-01", str(march_11), "CALL", True)]
         cleared = _with(database_url, lambda s: s.get(ScheduleRunRow, str(right)))
         assert (cleared.status, cleared.approved_by) == ("cleared", APPROVER)
         assert (cleared.metrics["deleted"], cleared.metrics["kept_locked"]) == (2, 1)
-    audit = _with(database_url, lambda s: (AuditLog(s).verify().ok, [(e.actor, e.action, e.details) for e in AuditLog(s).events()]))
+    audit = _with(
+        database_url,
+        lambda s: (AuditLog(s).verify().ok, [(e.actor, e.action, e.details) for e in AuditLog(s).events()]),
+    )
     assert audit[0]
     clears = [details for actor, action, details in audit[1] if (actor, action) == (APPROVER, "schedule.clear")]
     assert len(clears) == 1 and clears[0]["deleted"] == 2 and clears[0]["backup_id"] == cleared.backup_id
-    approvals = [details for actor, action, details in audit[1] if action == "schedule.approval" and details.get("requested_by")]
-    assert approvals == [{"operation": "bulk_assign", "requested_by": "Chief Resident", "approved": True, "comment": "block prepared in the spreadsheet"}]
+    approvals = [
+        details for actor, action, details in audit[1] if action == "schedule.approval" and details.get("requested_by")
+    ]
+    assert approvals == [
+        {
+            "operation": "bulk_assign",
+            "requested_by": "Chief Resident",
+            "approved": True,
+            "comment": "block prepared in the spreadsheet",
+        }
+    ]

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-
 from e2e_processes import prefect_server_process, rotaguard_environment
 from served import serving
 
@@ -51,7 +50,9 @@ def protected_prefect_on_postgres(postgres_server, tmp_path):
         postgres_server.drop(name)
 
 
-def test_the_compose_services_work_together_natively(protected_prefect_on_postgres, postgres_server, postgres_template, s3_endpoint, tmp_path):
+def test_the_compose_services_work_together_natively(
+    protected_prefect_on_postgres, postgres_server, postgres_template, s3_endpoint, tmp_path
+):
     from prefect.client.schemas.objects import StateType
 
     from factories import program_document
@@ -65,7 +66,9 @@ def test_the_compose_services_work_together_natively(protected_prefect_on_postgr
     assert _status(f"{api_url}/flow_runs/filter", AUTH_STRING) == 200
 
     bucket = f"stack-{uuid.uuid4().hex[:12]}"
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+    s3 = boto3.client(
+        "s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
     s3.create_bucket(Bucket=bucket)
     s3_settings = {
         "ROTAGUARD_S3_BUCKET": bucket,
@@ -93,9 +96,15 @@ def test_the_compose_services_work_together_natively(protected_prefect_on_postgr
             assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(local.read_bytes()).hexdigest()
 
             # `rotaguard health --json` on the same settings sees the database, the backup, S3 and the API.
-            env = rotaguard_environment(database_url, api_url, tmp_path) | s3_settings | {"PREFECT_API_AUTH_STRING": AUTH_STRING}
+            env = (
+                rotaguard_environment(database_url, api_url, tmp_path)
+                | s3_settings
+                | {"PREFECT_API_AUTH_STRING": AUTH_STRING}
+            )
             rotaguard = str(Path(sys.executable).parent / "rotaguard")
-            health = subprocess.run([rotaguard, "health", "--json"], env=env, capture_output=True, text=True, timeout=120)
+            health = subprocess.run(
+                [rotaguard, "health", "--json"], env=env, capture_output=True, text=True, timeout=120
+            )
             assert health.returncode == 0, health.stderr
             report = json.loads(health.stdout)
             assert report["ok"] is True and report["prefect_api"]["reachable"] is True
@@ -104,7 +113,9 @@ def test_the_compose_services_work_together_natively(protected_prefect_on_postgr
             assert AUTH_STRING not in health.stdout + health.stderr
             # Without the auth string the API refuses, and health says so with exit 1.
             env.pop("PREFECT_API_AUTH_STRING")
-            refused = subprocess.run([rotaguard, "health", "--json"], env=env, capture_output=True, text=True, timeout=120)
+            refused = subprocess.run(
+                [rotaguard, "health", "--json"], env=env, capture_output=True, text=True, timeout=120
+            )
             assert refused.returncode == 1 and "prefect_api" in refused.stderr and "401" in refused.stderr
     finally:
         database.dispose()

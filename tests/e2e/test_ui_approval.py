@@ -26,6 +26,7 @@ try:
 except ImportError:  # the chromium_path fixture skips (or fails under CI) with the reason
     expect = None
 from e2e_processes import rotaguard_environment, stop_process_group
+
 from factories import program_document
 from rotaguard.db import AssignmentRepository, AuditLog, Database
 from rotaguard.db.tables import ScheduleRunRow
@@ -37,7 +38,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("chromium_path")]
 START = dt.date(2026, 3, 12)
 END = dt.date(2026, 3, 14)
 APPROVER = "C-01"  # the fixture program's coordinator (a staff id: the authorization matrix)
-WAITING = re.compile(r"rotaguard: waiting for approval in the Prefect UI: (?P<url>\S+/runs/flow-run/(?P<id>[0-9a-f-]{36}))")
+WAITING = re.compile(
+    r"rotaguard: waiting for approval in the Prefect UI: (?P<url>\S+/runs/flow-run/(?P<id>[0-9a-f-]{36}))"
+)
 PAUSE_SECONDS = 120  # the CLI's start-up, backup, health and data checks until it prints the address
 FINISH_SECONDS = 180  # solve, write, validate and publish after the answer
 UI_TIMEOUT_MS = 30_000
@@ -67,7 +70,9 @@ def _run_row_and_approval(database_url: str, run_id: str):
     try:
         with database.read() as session:
             row = session.get(ScheduleRunRow, run_id)
-            approvals = [e for e in AuditLog(session).events() if e.action == "schedule.approval" and e.subject == run_id]
+            approvals = [
+                e for e in AuditLog(session).events() if e.action == "schedule.approval" and e.subject == run_id
+            ]
             return (row.status, row.approved_by), [(e.actor, e.details) for e in approvals]
     finally:
         database.dispose()
@@ -106,7 +111,9 @@ class Generation:
         deadline = time.monotonic() + seconds
         while (found := WAITING.search(self.err())) is None:
             if self.process.poll() is not None:
-                raise AssertionError(f"rotaguard generate exited {self.process.returncode} before asking:\n{self.err()[-3000:]}")
+                raise AssertionError(
+                    f"rotaguard generate exited {self.process.returncode} before asking:\n{self.err()[-3000:]}"
+                )
             if time.monotonic() > deadline:
                 raise AssertionError(f"rotaguard generate printed no UI address in {seconds} s:\n{self.err()[-3000:]}")
             time.sleep(0.25)
@@ -117,7 +124,9 @@ class Generation:
         try:
             code = self.process.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"rotaguard generate still running {seconds} s after the answer:\n{self.err()[-3000:]}") from None
+            raise AssertionError(
+                f"rotaguard generate still running {seconds} s after the answer:\n{self.err()[-3000:]}"
+            ) from None
         return code, self.stdout.read_text(), self.err()
 
 
@@ -129,7 +138,19 @@ def generation(database_url: str, api_url: str, tmp_path: Path):
     stdout, stderr = tmp_path / "generate.out", tmp_path / "generate.err"
     with open(stdout, "wb") as out, open(stderr, "wb") as err:
         process = subprocess.Popen(
-            [str(rotaguard), "generate", "--start", str(START), "--end", str(END), "--timeout", "30", "--approval-timeout", "600", "--json"],
+            [
+                str(rotaguard),
+                "generate",
+                "--start",
+                str(START),
+                "--end",
+                str(END),
+                "--timeout",
+                "30",
+                "--approval-timeout",
+                "600",
+                "--json",
+            ],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -150,7 +171,10 @@ def _answer_and_stop(run: Generation, api_url: str) -> None:
 
     if run.flow_run_id:
         with contextlib.suppress(Exception), _prefect(api_url) as client:
-            client.resume_flow_run(uuid.UUID(run.flow_run_id), run_input={"approve": False, "approver": "test cleanup", "comment": "test failed"})
+            client.resume_flow_run(
+                uuid.UUID(run.flow_run_id),
+                run_input={"approve": False, "approver": "test cleanup", "comment": "test failed"},
+            )
         with contextlib.suppress(subprocess.TimeoutExpired):
             run.process.wait(timeout=60)
     if run.process.poll() is None:
@@ -186,7 +210,9 @@ def _open_resume_form(page):
 def _field(dialog, label: str):
     """One form property by its visible label (the UI's labels are not tied to their inputs)."""
     pattern = re.compile(rf"^{re.escape(label)}( \(Optional\))?$")
-    return dialog.locator(".schema-form-property").filter(has=dialog.page.locator(".schema-form-property__label", has_text=pattern))
+    return dialog.locator(".schema-form-property").filter(
+        has=dialog.page.locator(".schema-form-property__label", has_text=pattern)
+    )
 
 
 def _set_approve(dialog, value: bool) -> None:
@@ -227,7 +253,9 @@ def _keep_screenshot(page, tmp_path: Path, name: str) -> Path:
     return path
 
 
-def test_approval_in_the_prefect_ui_publishes_as_the_person_who_typed_it(browser, prefect_server, database_url, db_kind, tmp_path):
+def test_approval_in_the_prefect_ui_publishes_as_the_person_who_typed_it(
+    browser, prefect_server, database_url, db_kind, tmp_path
+):
     from prefect.client.schemas.objects import StateType
 
     _seed(database_url)
@@ -269,7 +297,9 @@ def test_the_ui_form_refuses_a_blank_approver_and_the_run_stays_paused(browser, 
             _set_approve(dialog, True)
             # Nothing typed: the form itself refuses and says why.
             dialog.get_by_role("button", name="Submit", exact=True).click()
-            expect(_field(dialog, "Approver").get_by_text(re.compile("approver.*required", re.IGNORECASE))).to_be_visible()
+            expect(
+                _field(dialog, "Approver").get_by_text(re.compile("approver.*required", re.IGNORECASE))
+            ).to_be_visible()
             expect(dialog).to_be_visible()
             assert _state(prefect_server, run.flow_run_id) is StateType.PAUSED
             # Only blanks: the server checks the Approval schema and refuses the resume.

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from backupdata import old_backups
 from dbstate import table_rows
-from pausing import Running
 from factories import program_document
+from pausing import Running
 from rotaguard.backups import BackupStatus
 from rotaguard.db import AssignmentRepository, AuditLog, Database
 from rotaguard.db.locks import SCHEDULE_WRITES, acquire_lock, release_lock
@@ -48,7 +48,9 @@ def _artifact_rows(flow_run_id: str, key: str) -> list[dict]:
 
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[uuid.UUID(flow_run_id)]), key=ArtifactFilterKey(any_=[key]))
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[uuid.UUID(flow_run_id)]), key=ArtifactFilterKey(any_=[key])
+            )
         )
     assert artifacts, f"no {key} artifact on run {flow_run_id}"
     data = artifacts[0].data
@@ -79,7 +81,9 @@ def test_nightly_backup_pauses_before_deleting_and_deletes_only_after_confirmati
     from prefect.flow_runs import resume_flow_run
 
     database = _seed(flow_env)
-    baseline, *old = _old_backups(database, 4)  # the oldest stays as the baseline; the newest old one stays among the newest 2
+    baseline, *old = _old_backups(
+        database, 4
+    )  # the oldest stays as the baseline; the newest old one stays among the newest 2
     deletable = old[:2]
     store = open_store(database)
     request_id = str(uuid.uuid4())
@@ -115,7 +119,9 @@ def test_a_rejected_or_unanswered_deletion_deletes_nothing(flow_env, answer):
     before = {m.id for m in store.list()}
     request_id = str(uuid.uuid4())
     timeout = 10 if answer == "timed out" else 600
-    run = Running(lambda: nightly_backup(NightlyBackupParams(request_id=request_id, confirmation_timeout_seconds=timeout)))
+    run = Running(
+        lambda: nightly_backup(NightlyBackupParams(request_id=request_id, confirmation_timeout_seconds=timeout))
+    )
     if answer == "rejected":
         outcome = run.answer(request_id, {"delete": False, "confirmed_by": "Night Coordinator"})
         assert outcome.deletion_decision == "deletion rejected by Night Coordinator"
@@ -124,7 +130,7 @@ def test_a_rejected_or_unanswered_deletion_deletes_nothing(flow_env, answer):
         assert outcome.deletion_decision == "deletion not confirmed in time"
     assert outcome.deleted == [] and outcome.not_deleted == [old[0]]
     assert before <= {m.id for m in store.list()}
-    assert ("backup.prune" not in [a for _, a in _actions(database)])
+    assert "backup.prune" not in [a for _, a in _actions(database)]
     database.dispose()
 
 
@@ -132,8 +138,16 @@ def test_nightly_backup_copies_off_site_and_keeps_what_is_pending(flow_env, s3_e
     import boto3
 
     bucket = f"nightly-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s").create_bucket(Bucket=bucket)
-    for name, value in {"S3_BUCKET": bucket, "S3_ENDPOINT_URL": s3_endpoint, "S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "synthetic-key", "S3_SECRET_ACCESS_KEY": "synthetic-secret"}.items():
+    boto3.client(
+        "s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+    ).create_bucket(Bucket=bucket)
+    for name, value in {
+        "S3_BUCKET": bucket,
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_REGION": "us-east-1",
+        "S3_ACCESS_KEY_ID": "synthetic-key",
+        "S3_SECRET_ACCESS_KEY": "synthetic-secret",
+    }.items():
         monkeypatch.setenv(f"ROTAGUARD_{name}", value)
     database = _seed(flow_env)
     first = nightly_backup(NightlyBackupParams())
@@ -202,7 +216,11 @@ def test_range_restore_changes_only_that_range(flow_env):
     with database.read() as session:
         march_13_changed = AssignmentRepository(session).digest(start=MARCH_13, end=MARCH_13)
     request_id = str(uuid.uuid4())
-    run = Running(lambda: restore_backup(RestoreParams(backup_id=backup.id, scope="assignments", start=MARCH_12, end=MARCH_12, request_id=request_id)))
+    run = Running(
+        lambda: restore_backup(
+            RestoreParams(backup_id=backup.id, scope="assignments", start=MARCH_12, end=MARCH_12, request_id=request_id)
+        )
+    )
     pending = run.paused(request_id)
     assert f"| assignments {MARCH_12}..{MARCH_12} | 0 | 2 | +2 |" in pending.description
     outcome = run.answer(request_id, {"approve": True, "approver": "A-01"})
@@ -275,14 +293,18 @@ def test_a_restore_that_does_not_verify_is_undone_from_the_pre_restore_backup(fl
 def test_a_restore_waits_for_the_schedule_writes_lock(flow_env):
     database = _seed(flow_env)
     backup = open_store(database).create(label="regular")
-    assert acquire_lock(database, name=SCHEDULE_WRITES, holder="someone-else", ttl=dt.timedelta(minutes=5), wait_seconds=0)
+    assert acquire_lock(
+        database, name=SCHEDULE_WRITES, holder="someone-else", ttl=dt.timedelta(minutes=5), wait_seconds=0
+    )
     try:
         outcome = restore_backup(RestoreParams(backup_id=backup.id, auto_approve_as="A-01", lock_wait_seconds=1))
     finally:
         release_lock(database, name=SCHEDULE_WRITES, holder="someone-else")
     assert outcome.status == "rejected" and "another schedule write" in outcome.reason
     with database.read() as session:
-        assert session.scalars(select(AuditEventRow).where(AuditEventRow.action.like("backup.restore%"))).first() is None
+        assert (
+            session.scalars(select(AuditEventRow).where(AuditEventRow.action.like("backup.restore%"))).first() is None
+        )
     database.dispose()
 
 
@@ -294,6 +316,11 @@ def test_the_restore_parameters_are_bounded():
     with pytest.raises(ValueError, match="before start"):
         RestoreParams(backup_id="rotaguard_20260101_000000", scope="assignments", start=MARCH_13, end=MARCH_12)
     with pytest.raises(ValueError, match="at most 366"):
-        RestoreParams(backup_id="rotaguard_20260101_000000", scope="assignments", start=MARCH_12, end=MARCH_12 + dt.timedelta(days=366))
+        RestoreParams(
+            backup_id="rotaguard_20260101_000000",
+            scope="assignments",
+            start=MARCH_12,
+            end=MARCH_12 + dt.timedelta(days=366),
+        )
     with pytest.raises(ValueError, match="string_pattern_mismatch|should match pattern"):
         RestoreParams(backup_id="../../etc/passwd")

@@ -51,7 +51,9 @@ def test_failing_gate_rolls_back_to_the_exact_previous_range(flow_env):
     database = _seed(flow_env, night_min=1)
     with database.read() as session:
         before = AssignmentRepository(session).digest(start=START, end=END)
-    outcome = generate_schedule(GenerateParams(start=START, end=END, auto_approve_as="A-01", min_coverage=1.0, timeout_seconds=30))
+    outcome = generate_schedule(
+        GenerateParams(start=START, end=END, auto_approve_as="A-01", min_coverage=1.0, timeout_seconds=30)
+    )
     assert outcome.status == "rolled_back" and "demand coverage" in outcome.reason
     with database.read() as session:
         assert AssignmentRepository(session).digest(start=START, end=END) == before
@@ -63,10 +65,14 @@ def test_a_held_lock_rejects_the_run(flow_env):
     from rotaguard.db.locks import SCHEDULE_WRITES, acquire_lock, release_lock
 
     database = _seed(flow_env)
-    assert acquire_lock(database, name=SCHEDULE_WRITES, holder="someone-else", ttl=dt.timedelta(minutes=5), wait_seconds=0)
+    assert acquire_lock(
+        database, name=SCHEDULE_WRITES, holder="someone-else", ttl=dt.timedelta(minutes=5), wait_seconds=0
+    )
     with database.read() as session:
         before = AssignmentRepository(session).digest(start=START, end=END)
-    outcome = generate_schedule(GenerateParams(start=START, end=END, auto_approve_as="A-01", lock_wait_seconds=1, timeout_seconds=30))
+    outcome = generate_schedule(
+        GenerateParams(start=START, end=END, auto_approve_as="A-01", lock_wait_seconds=1, timeout_seconds=30)
+    )
     assert outcome.status == "rejected" and outcome.reason.startswith("locked")
     with database.read() as session:
         assert AssignmentRepository(session).digest(start=START, end=END) == before
@@ -119,16 +125,20 @@ def test_approval_pause_refuses_bad_input_then_takes_a_rejection(flow_env):
     with database.read() as session:
         before = AssignmentRepository(session).digest(start=START, end=END)
     run_id = str(uuid.uuid4())
-    thread, box = _run_in_thread(GenerateParams(start=START, end=END, run_id=run_id, timeout_seconds=30, approval_timeout_seconds=120))
+    thread, box = _run_in_thread(
+        GenerateParams(start=START, end=END, run_id=run_id, timeout_seconds=30, approval_timeout_seconds=120)
+    )
     flow_run_id = _wait_for_pause(database, run_id)
-    with pytest.raises(Exception):
+    with pytest.raises(RuntimeError, match="Cannot resume"):
         resume_flow_run(uuid.UUID(flow_run_id), run_input={"approve": True})  # no approver: the schema refuses it
     from prefect import get_client
     from prefect.client.schemas.objects import StateType
 
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(flow_run_id).state.type is StateType.PAUSED
-    resume_flow_run(uuid.UUID(flow_run_id), run_input={"approve": False, "approver": "Chief Resident", "comment": "not this week"})
+    resume_flow_run(
+        uuid.UUID(flow_run_id), run_input={"approve": False, "approver": "Chief Resident", "comment": "not this week"}
+    )
     thread.join(timeout=120)
     outcome = box["outcome"]
     assert outcome.status == "rejected" and outcome.reason == "rejected by Chief Resident"
@@ -144,7 +154,9 @@ def test_approval_timeout_is_a_rejection(flow_env):
 
     database = _seed(flow_env)
     run_id = str(uuid.uuid4())
-    outcome = generate_schedule(GenerateParams(start=START, end=END, run_id=run_id, timeout_seconds=30, approval_timeout_seconds=10))
+    outcome = generate_schedule(
+        GenerateParams(start=START, end=END, run_id=run_id, timeout_seconds=30, approval_timeout_seconds=10)
+    )
     assert outcome.status == "rejected" and outcome.reason == "approval timed out"
     database.dispose()
 
@@ -186,13 +198,25 @@ def test_cli_generate_publishes_shows_progress_and_recover_finds_nothing(flow_en
     assert result.code == 0, result.err
     payload = json.loads(result.out)
     assert payload["status"] == "published" and payload["backup_id"] and payload["flow_run_id"]
-    assert {"demand_coverage", "slot_fill_rate", "tier1_violations", "tier2_warnings", "n1_compliant", "solver_status", "objective", "best_bound", "solve_seconds"} <= set(payload["metrics"])
+    assert {
+        "demand_coverage",
+        "slot_fill_rate",
+        "tier1_violations",
+        "tier2_warnings",
+        "n1_compliant",
+        "solver_status",
+        "objective",
+        "best_bound",
+        "solve_seconds",
+    } <= set(payload["metrics"])
     # The solver's progress: a live line from the CLI, and the same updates in the run's log.
     shown = [line for line in result.err.splitlines() if line.startswith("solving: objective ")]
     assert shown and all(", gap " in line and line.endswith(" s") for line in shown)
     APILogWorker.drain_all(timeout=10)
     with get_client(sync_client=True) as client:
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[uuid.UUID(payload["flow_run_id"])])))
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[uuid.UUID(payload["flow_run_id"])]))
+        )
     assert any(log.message.startswith("solver progress: objective ") for log in logs)
     assert json.loads(cli("recover", "--json").out)["recovered"] == []
 
@@ -215,14 +239,38 @@ def test_two_concurrent_generations_never_interleave(flow_env):
     from rotaguard.db.tables import AssignmentRow
 
     database = _seed(flow_env)
-    first, box_a = _run_in_thread(GenerateParams(start=START, end=END, auto_approve_as="C-01", timeout_seconds=30, run_id="concurrent-a", lock_wait_seconds=120))
-    second, box_b = _run_in_thread(GenerateParams(start=START, end=END, auto_approve_as="A-01", timeout_seconds=30, run_id="concurrent-b", lock_wait_seconds=120))
+    first, box_a = _run_in_thread(
+        GenerateParams(
+            start=START,
+            end=END,
+            auto_approve_as="C-01",
+            timeout_seconds=30,
+            run_id="concurrent-a",
+            lock_wait_seconds=120,
+        )
+    )
+    second, box_b = _run_in_thread(
+        GenerateParams(
+            start=START,
+            end=END,
+            auto_approve_as="A-01",
+            timeout_seconds=30,
+            run_id="concurrent-b",
+            lock_wait_seconds=120,
+        )
+    )
     first.join(timeout=300)
     second.join(timeout=300)
     statuses = sorted([box_a["outcome"].status, box_b["outcome"].status])
     assert statuses in (["published", "published"], ["published", "rejected"])
     with database.read() as session:
-        writers = set(session.scalars(select(AssignmentRow.run_id).where(AssignmentRow.date >= START, AssignmentRow.date <= END, AssignmentRow.source == "solver")))
+        writers = set(
+            session.scalars(
+                select(AssignmentRow.run_id).where(
+                    AssignmentRow.date >= START, AssignmentRow.date <= END, AssignmentRow.source == "solver"
+                )
+            )
+        )
     assert len(writers) == 1  # the range holds one run's schedule, whole
     database.dispose()
 
@@ -231,9 +279,8 @@ def test_an_approver_of_only_blanks_is_refused():
     import pytest
     from pydantic import ValidationError
 
-    from rotaguard.flows.generate_schedule import Approval
-
     from rotaguard.domain.base import VISIBLE_TEXT_PATTERN
+    from rotaguard.flows.generate_schedule import Approval
 
     for blank in ("", "   ", "\t\n", "\u200b", " \u3000 "):
         with pytest.raises(ValidationError):

@@ -25,14 +25,24 @@ def swap_env(flow_env, monkeypatch):
 
 def _approved_absorb(database) -> str:
     swaps = SwapService(database)
-    asked = swaps.request(actor_id="R2-01", kind=SwapKind.ABSORB, person_a="R2-01", person_b="R2-03", range_a=DateRange(start=day(0), end=day(0)))
+    asked = swaps.request(
+        actor_id="R2-01",
+        kind=SwapKind.ABSORB,
+        person_a="R2-01",
+        person_b="R2-03",
+        range_a=DateRange(start=day(0), end=day(0)),
+    )
     assert swaps.answer(swap_id=asked.request.id, actor_id="R2-03", accept=True).request.status is SwapStatus.APPROVED
     return asked.request.id
 
 
 def _holder(database, when, slot):
     with database.read() as session:
-        return [a.person_id for a in AssignmentRepository(session).schedule(start=when, end=when).assignments if a.slot is slot]
+        return [
+            a.person_id
+            for a in AssignmentRepository(session).schedule(start=when, end=when).assignments
+            if a.slot is slot
+        ]
 
 
 def _actions(database):
@@ -139,7 +149,19 @@ def test_the_whole_swap_from_the_cli_with_e_mail(swap_env, cli, monkeypatch):
     with Mailbox() as mailbox:
         monkeypatch.setenv("ROTAGUARD_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("ROTAGUARD_SMTP_PORT", str(mailbox.port))
-        asked = cli("swap", "request", "--as", "R2-01", "--person", "R2-01", "--start", str(day(0)), "--end", str(day(0)), "--json")
+        asked = cli(
+            "swap",
+            "request",
+            "--as",
+            "R2-01",
+            "--person",
+            "R2-01",
+            "--start",
+            str(day(0)),
+            "--end",
+            str(day(0)),
+            "--json",
+        )
         assert asked.code == 0, asked.err
         offered = json.loads(asked.out)["candidates"]
         taker = offered[0]["person_id"]

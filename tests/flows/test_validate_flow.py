@@ -52,7 +52,9 @@ def test_a_tier1_violation_is_reported_in_the_outcome_and_the_artifacts(flow_env
     # R2-01 on call two nights running: a Tier 1 rule.
     seed(database, assignments=[*week(), assignment("R2-01", day(1), Slot.CALL, "NIGHT")])
     outcome, flow_run_id = _run(ValidateParams(start=day(0), end=day(6)))
-    assert outcome.status == "non_compliant" and outcome.reason.startswith(f"{outcome.metrics['tier1_violations']} Tier 1 violations")
+    assert outcome.status == "non_compliant" and outcome.reason.startswith(
+        f"{outcome.metrics['tier1_violations']} Tier 1 violations"
+    )
     assert outcome.metrics["tier1_violations"] >= 1 and outcome.tier1
     violations = _artifacts(flow_run_id)["validation-violations"]
     assert any(row["tier"] == 1 and row["person"] == "R2-01" for row in violations), violations

@@ -9,13 +9,26 @@ directories keep their own hypothesis settings in the same session.
 from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
-
 from strategies import CHAOS_PROFILE, QUICK_PROFILE
 
 # Database-backed properties create their database once per test and check its digest around
 # every example themselves, so sharing the function-scoped fixtures is intended.
-_SHARED_FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+_SHARED_FIXTURES = [
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+    HealthCheck.filter_too_much,
+]
 
 # derandomize: make test sees the same examples every run (a CI result is repeatable); make chaos explores.
-settings.register_profile(QUICK_PROFILE, deadline=None, max_examples=25, derandomize=True, suppress_health_check=_SHARED_FIXTURES, print_blob=True)
-settings.register_profile(CHAOS_PROFILE, deadline=None, max_examples=1000, suppress_health_check=_SHARED_FIXTURES, print_blob=True)
+settings.register_profile(
+    QUICK_PROFILE,
+    deadline=None,
+    max_examples=25,
+    derandomize=True,
+    suppress_health_check=_SHARED_FIXTURES,
+    print_blob=True,
+)
+settings.register_profile(
+    CHAOS_PROFILE, deadline=None, max_examples=1000, suppress_health_check=_SHARED_FIXTURES, print_blob=True
+)

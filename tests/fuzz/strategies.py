@@ -23,7 +23,9 @@ CHAOS_PROFILE = "rotaguard-fuzz-chaos"
 
 def fuzz_settings(quick: int, chaos: int = 1000) -> settings:
     """A few examples under plain `make test`, many under ROTAGUARD_CHAOS=1 (profiles in conftest.py)."""
-    return settings(settings.get_profile(CHAOS_PROFILE if CHAOS else QUICK_PROFILE), max_examples=chaos if CHAOS else quick)
+    return settings(
+        settings.get_profile(CHAOS_PROFILE if CHAOS else QUICK_PROFILE), max_examples=chaos if CHAOS else quick
+    )
 
 
 # ---------------------------------------------------------------------------------------- text
@@ -61,7 +63,9 @@ BLANK_LOOKING_CHARACTERS = (
     "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5"
     "\u180e\u2800\u3164\uffa0\ufe0f\u202a\u202b\u202c\u202d\u202e"
 )
-CONTROL_CHARACTERS = "".join(map(chr, range(0x00, 0x20))) + "\x7f" + "".join(map(chr, range(0x80, 0xA0))) + "\u2028\u2029"
+CONTROL_CHARACTERS = (
+    "".join(map(chr, range(0x00, 0x20))) + "\x7f" + "".join(map(chr, range(0x80, 0xA0))) + "\u2028\u2029"
+)
 LONE_SURROGATES = ("\ud800", "\udfff", "A\udc00B")
 
 
@@ -132,7 +136,9 @@ def date_texts() -> st.SearchStrategy[str]:
 
 
 def dates_in_horizon() -> st.SearchStrategy[date]:
-    return st.one_of(st.sampled_from((MIN_DATE, MAX_DATE - timedelta(days=1), date(2026, 3, 12))), st.dates(MIN_DATE, MAX_DATE))
+    return st.one_of(
+        st.sampled_from((MIN_DATE, MAX_DATE - timedelta(days=1), date(2026, 3, 12))), st.dates(MIN_DATE, MAX_DATE)
+    )
 
 
 # ---------------------------------------------------------------------------------------- JSON
@@ -151,7 +157,11 @@ def json_values() -> st.SearchStrategy:
         hostile_text(),
         date_texts(),
     )
-    return st.recursive(leaves, lambda children: st.lists(children, max_size=3) | st.dictionaries(hostile_text(), children, max_size=3), max_leaves=8)
+    return st.recursive(
+        leaves,
+        lambda children: st.lists(children, max_size=3) | st.dictionaries(hostile_text(), children, max_size=3),
+        max_leaves=8,
+    )
 
 
 def _paths(value, prefix=()) -> list[tuple]:
@@ -219,7 +229,9 @@ def valid_documents(draw, prefix: str) -> dict:
         return renames.get(value, value)
 
     document["program"]["name"] = draw(visible_names())
-    document["program"]["timezone"] = draw(st.sampled_from(("America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC", "Asia/Kathmandu")))
+    document["program"]["timezone"] = draw(
+        st.sampled_from(("America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC", "Asia/Kathmandu"))
+    )
     document["program"]["block_anchor"] = draw(dates_in_horizon()).isoformat()
     for group in ("people", "staff", "rotations"):
         for item in document[group]:
@@ -233,7 +245,10 @@ def valid_documents(draw, prefix: str) -> dict:
     shift = draw(st.sampled_from((None, MIN_DATE, MAX_DATE - timedelta(days=1), date(1999, 12, 31))))
     offset = (shift - date(2026, 3, 11)) if shift is not None else timedelta(0)
     for assignment in document["assignments"]:
-        assignment["person_id"], assignment["rotation_id"] = rename(assignment["person_id"]), rename(assignment["rotation_id"])
+        assignment["person_id"], assignment["rotation_id"] = (
+            rename(assignment["person_id"]),
+            rename(assignment["rotation_id"]),
+        )
         assignment["date"] = (date.fromisoformat(assignment["date"]) + offset).isoformat()
     first_duty = date(2026, 3, 11) + offset
     for absence in document["absences"]:
@@ -256,13 +271,32 @@ def encode(document) -> bytes:
 
 # ---------------------------------------------------------------------------------------- CLI
 
+
 def cli_dates() -> st.SearchStrategy[str]:
     return st.one_of(date_texts(), hostile_text(), st.sampled_from(("2026-03-12", "2026-04-08", "2027-01-11")))
 
 
 def cli_numbers() -> st.SearchStrategy[str]:
     return st.one_of(
-        st.sampled_from(("0", "-1", "1", "5", "3600", "3601", "604801", "1e9", "nan", "inf", "-inf", "99999999999999999999999", "0x10", "1_000", "")),
+        st.sampled_from(
+            (
+                "0",
+                "-1",
+                "1",
+                "5",
+                "3600",
+                "3601",
+                "604801",
+                "1e9",
+                "nan",
+                "inf",
+                "-inf",
+                "99999999999999999999999",
+                "0x10",
+                "1_000",
+                "",
+            )
+        ),
         st.integers().map(str),
         st.floats().map(str),
         hostile_text(),
@@ -273,8 +307,12 @@ def cli_paths(base: str) -> st.SearchStrategy[str]:
     """Output and input paths: traversal, system files, missing or unwritable directories, odd names."""
     return st.one_of(
         st.sampled_from(PATH_LOOKING),
-        st.sampled_from(("/", "/proc/version", "/nonexistent/dir/out.json", "/proc/1/out.json", "/etc/out.json", "/dev/full")),
-        st.sampled_from(("out.json", "a/b/c/out.json", "../escape.json", "dir/", "calendars", "x.ics", "book.xlsx")).map(lambda name: f"{base}/{name}"),
+        st.sampled_from(
+            ("/", "/proc/version", "/nonexistent/dir/out.json", "/proc/1/out.json", "/etc/out.json", "/dev/full")
+        ),
+        st.sampled_from(
+            ("out.json", "a/b/c/out.json", "../escape.json", "dir/", "calendars", "x.ics", "book.xlsx")
+        ).map(lambda name: f"{base}/{name}"),
         hostile_text().map(lambda name: f"{base}/{name}"),
         st.just(f"{base}/" + "n" * 300),
     )

@@ -17,17 +17,28 @@ from hypothesis import strategies as st
 from prefect.utilities.schema_tools.validation import ValidationError as SchemaValidationError
 from prefect.utilities.schema_tools.validation import validate
 from pydantic import ValidationError
+from strategies import (
+    BLANK_LOOKING_CHARACTERS,
+    CONTROL_CHARACTERS,
+    blank_looking_text,
+    fuzz_settings,
+    hostile_text,
+    json_values,
+)
 
 from rotaguard.flows.clear_assignments import ClearConfirmation
 from rotaguard.flows.generate_schedule import Approval
 from rotaguard.flows.nightly_backup import DeletionConfirmation
 from rotaguard.flows.request_swap import SwapAnswer, SwapDecision
-from strategies import BLANK_LOOKING_CHARACTERS, CONTROL_CHARACTERS, blank_looking_text, fuzz_settings, hostile_text, json_values
 
 # Each form, the field that names who answers, and a valid answer to start from.
 FORMS = {
     "Approval": (Approval, "approver", {"approve": True, "approver": "Coordinator 01", "comment": "ok"}),
-    "ClearConfirmation": (ClearConfirmation, "approver", {"approve": True, "approver": "Coordinator 01", "typed_range": "2027-01-11..2027-01-17"}),
+    "ClearConfirmation": (
+        ClearConfirmation,
+        "approver",
+        {"approve": True, "approver": "Coordinator 01", "typed_range": "2027-01-11..2027-01-17"},
+    ),
     "DeletionConfirmation": (DeletionConfirmation, "confirmed_by", {"delete": True, "confirmed_by": "Admin 01"}),
     "SwapAnswer": (SwapAnswer, "answered_by", {"accept": True, "answered_by": "R2-03"}),
     "SwapDecision": (SwapDecision, "decided_by", {"approve": True, "decided_by": "C-01"}),
@@ -35,7 +46,12 @@ FORMS = {
 
 
 def field_values() -> st.SearchStrategy:
-    return st.one_of(hostile_text(), blank_looking_text(), json_values(), st.text(alphabet=BLANK_LOOKING_CHARACTERS + CONTROL_CHARACTERS + "Ab", max_size=6))
+    return st.one_of(
+        hostile_text(),
+        blank_looking_text(),
+        json_values(),
+        st.text(alphabet=BLANK_LOOKING_CHARACTERS + CONTROL_CHARACTERS + "Ab", max_size=6),
+    )
 
 
 def _load(model, answer: dict):
@@ -85,7 +101,9 @@ def _has_control_character(text: str) -> bool:
 def test_a_fuzzed_answer_is_accepted_with_a_visible_name_or_refused(form, data):
     model, who, valid = form
     answer = dict(valid)
-    for field in data.draw(st.lists(st.sampled_from([*model.model_fields, "unknown_field"]), min_size=1, max_size=3, unique=True)):
+    for field in data.draw(
+        st.lists(st.sampled_from([*model.model_fields, "unknown_field"]), min_size=1, max_size=3, unique=True)
+    ):
         answer[field] = data.draw(field_values(), label=field)
     loaded = _load(model, answer)
     if loaded is not None:
@@ -113,7 +131,9 @@ def test_a_blank_looking_name_never_answers(form, name):
 
 @pytest.mark.parametrize("form", FORMS.values(), ids=FORMS.keys())
 @fuzz_settings(quick=10, chaos=1000)
-@given(comment=st.text(max_size=2000) | st.sampled_from(("x" * 2001, "a\x00b", "\x1b[31mred\x1b[0m", "line\nbreak\ttab")))
+@given(
+    comment=st.text(max_size=2000) | st.sampled_from(("x" * 2001, "a\x00b", "\x1b[31mred\x1b[0m", "line\nbreak\ttab"))
+)
 def test_the_model_and_the_server_agree_on_comments(form, comment):
     model, _, valid = form
     answer = {**valid, "comment": comment}

@@ -21,11 +21,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE, temporary_settings
+from strategies import CHAOS, PATH_LOOKING, cli_dates, cli_numbers, fuzz_settings, hostile_text
 
 from dbstate import digest, table_rows
 from factories import dumps, program_document
 from rotaguard.db import Database
-from strategies import CHAOS, PATH_LOOKING, cli_dates, cli_numbers, fuzz_settings, hostile_text
 
 ERROR = "rotaguard: error: "
 UNWRITABLE = ("/proc/rotaguard-out.json", "/proc/version", "/sys/rotaguard-out.json", "/proc/self/rotaguard/out.json")
@@ -33,7 +33,9 @@ FLAGS = object()  # an option that takes no value
 
 
 def _paths(base: str) -> st.SearchStrategy[str]:
-    inside = st.sampled_from(("out.json", "a/b/c/out.json", "sub/../out.json", "calendars", "x.ics", "book.xlsx", "dir/", ".", "..hidden"))
+    inside = st.sampled_from(
+        ("out.json", "a/b/c/out.json", "sub/../out.json", "calendars", "x.ics", "book.xlsx", "dir/", ".", "..hidden")
+    )
     return st.one_of(
         inside.map(lambda name: f"{base}/{name}"),
         st.sampled_from(UNWRITABLE),
@@ -44,13 +46,19 @@ def _paths(base: str) -> st.SearchStrategy[str]:
 
 def _backup_ids() -> st.SearchStrategy[str]:
     return st.one_of(
-        st.sampled_from(PATH_LOOKING + ("rotaguard_..", "rotaguard_.", "rotaguard_20261122_020000", "rotaguard_" + "x" * 200, "rotaguard_a\x00b")),
+        st.sampled_from(
+            PATH_LOOKING
+            + ("rotaguard_..", "rotaguard_.", "rotaguard_20261122_020000", "rotaguard_" + "x" * 200, "rotaguard_a\x00b")
+        ),
         hostile_text(),
     )
 
 
 def _ids() -> st.SearchStrategy[str]:
-    return st.one_of(st.sampled_from(("R1-01", "R2-01", "F-01", "C-01", "WARDS", "nobody", "0b6f3c9e-1d2a-4c55-9b7e-3f1e2d4c5a6b")), hostile_text())
+    return st.one_of(
+        st.sampled_from(("R1-01", "R2-01", "F-01", "C-01", "WARDS", "nobody", "0b6f3c9e-1d2a-4c55-9b7e-3f1e2d4c5a6b")),
+        hostile_text(),
+    )
 
 
 def command_specs(base: str) -> dict[str, tuple[list[str], list[st.SearchStrategy], dict]]:
@@ -59,34 +67,130 @@ def command_specs(base: str) -> dict[str, tuple[list[str], list[st.SearchStrateg
     return {
         "init": (["init"], [], {}),
         "health": (["health"], [], {}),
-        "program import": (["program", "import"], [st.one_of(paths, st.sampled_from((f"{base}/hostile.json", f"{base}/program.json")))], {}),
+        "program import": (
+            ["program", "import"],
+            [st.one_of(paths, st.sampled_from((f"{base}/hostile.json", f"{base}/program.json")))],
+            {},
+        ),
         "program export": (["program", "export"], [], {"--out": paths}),
         "program show": (["program", "show"], [], {}),
-        "program synth": (["program", "synth"], [], {"--residents": numbers, "--faculty": numbers, "--seed": numbers, "--start": dates, "--out": paths}),
+        "program synth": (
+            ["program", "synth"],
+            [],
+            {"--residents": numbers, "--faculty": numbers, "--seed": numbers, "--start": dates, "--out": paths},
+        ),
         "program schema": (["program", "schema"], [], {"--out": paths}),
-        "export": (["export"], [], {"--start": dates, "--end": dates, "--format": st.one_of(st.sampled_from(("json", "csv", "ics", "xlsx", "JSON", "pdf")), texts), "--out": paths}),
-        "validate": (["validate"], [], {"--start": dates, "--end": dates, "--resilience": FLAGS, "--no-resilience": FLAGS}),
-        "solve": (["solve"], [], {"--start": dates, "--end": dates, "--algorithm": st.sampled_from(("greedy", "cp_sat", "simplex", "")), "--timeout": numbers if CHAOS else st.sampled_from(("1", "0", "-1", "nan", "inf", "3601", "1e9", "x", "")), "--seed": numbers, "--workers": numbers, "--out": paths}),
-        "generate": (["generate"], [], {"--start": dates, "--end": dates, "--algorithm": st.sampled_from(("greedy", "cp_sat", "x")), "--timeout": numbers, "--min-coverage": numbers, "--approval-timeout": numbers}),
-        "assign": (["assign"], [], {"--file": st.one_of(paths, st.sampled_from((f"{base}/hostile.json", f"{base}/assignments.csv"))), "--approval-timeout": numbers}),
-        "clear": (["clear"], [], {"--start": dates, "--end": dates, "--people": _ids(), "--include-locked": FLAGS, "--confirm": texts, "--approval-timeout": numbers}),
-        "backup create": (["backup", "create"], [], {"--label": st.one_of(st.sampled_from(("regular", "sacred", "pre-op:x", "pre-op:")), texts)}),
+        "export": (
+            ["export"],
+            [],
+            {
+                "--start": dates,
+                "--end": dates,
+                "--format": st.one_of(st.sampled_from(("json", "csv", "ics", "xlsx", "JSON", "pdf")), texts),
+                "--out": paths,
+            },
+        ),
+        "validate": (
+            ["validate"],
+            [],
+            {"--start": dates, "--end": dates, "--resilience": FLAGS, "--no-resilience": FLAGS},
+        ),
+        "solve": (
+            ["solve"],
+            [],
+            {
+                "--start": dates,
+                "--end": dates,
+                "--algorithm": st.sampled_from(("greedy", "cp_sat", "simplex", "")),
+                "--timeout": numbers
+                if CHAOS
+                else st.sampled_from(("1", "0", "-1", "nan", "inf", "3601", "1e9", "x", "")),
+                "--seed": numbers,
+                "--workers": numbers,
+                "--out": paths,
+            },
+        ),
+        "generate": (
+            ["generate"],
+            [],
+            {
+                "--start": dates,
+                "--end": dates,
+                "--algorithm": st.sampled_from(("greedy", "cp_sat", "x")),
+                "--timeout": numbers,
+                "--min-coverage": numbers,
+                "--approval-timeout": numbers,
+            },
+        ),
+        "assign": (
+            ["assign"],
+            [],
+            {
+                "--file": st.one_of(paths, st.sampled_from((f"{base}/hostile.json", f"{base}/assignments.csv"))),
+                "--approval-timeout": numbers,
+            },
+        ),
+        "clear": (
+            ["clear"],
+            [],
+            {
+                "--start": dates,
+                "--end": dates,
+                "--people": _ids(),
+                "--include-locked": FLAGS,
+                "--confirm": texts,
+                "--approval-timeout": numbers,
+            },
+        ),
+        "backup create": (
+            ["backup", "create"],
+            [],
+            {"--label": st.one_of(st.sampled_from(("regular", "sacred", "pre-op:x", "pre-op:")), texts)},
+        ),
         "backup list": (["backup", "list"], [], {}),
         "backup verify": (["backup", "verify"], [_backup_ids()], {}),
-        "backup restore": (["backup", "restore"], [_backup_ids()], {"--scope": st.sampled_from(("full", "assignments", "all")), "--start": dates, "--end": dates, "--approval-timeout": numbers}),
+        "backup restore": (
+            ["backup", "restore"],
+            [_backup_ids()],
+            {
+                "--scope": st.sampled_from(("full", "assignments", "all")),
+                "--start": dates,
+                "--end": dates,
+                "--approval-timeout": numbers,
+            },
+        ),
         "backup prune": (["backup", "prune"], [], {"--dry-run": FLAGS}),
         "backup offsite sync": (["backup", "offsite", "sync"], [], {}),
         "audit verify": (["audit", "verify"], [], {}),
         "audit list": (["audit", "list"], [], {"--limit": numbers}),
         "recover": (["recover"], [], {}),
-        "swap request": (["swap", "request"], [], {"--person": _ids(), "--start": dates, "--end": dates, "--with": _ids(), "--kind": st.sampled_from(("absorb", "one-to-one", "swap")), "--b-start": dates, "--b-end": dates, "--reason": texts, "--answer-within": numbers, "--as": _ids()}),
+        "swap request": (
+            ["swap", "request"],
+            [],
+            {
+                "--person": _ids(),
+                "--start": dates,
+                "--end": dates,
+                "--with": _ids(),
+                "--kind": st.sampled_from(("absorb", "one-to-one", "swap")),
+                "--b-start": dates,
+                "--b-end": dates,
+                "--reason": texts,
+                "--answer-within": numbers,
+                "--as": _ids(),
+            },
+        ),
         "swap candidates": (["swap", "candidates"], [_ids()], {"--as": _ids()}),
         "swap accept": (["swap", "accept"], [_ids()], {"--for": _ids(), "--comment": texts, "--as": _ids()}),
         "swap decline": (["swap", "decline"], [_ids()], {"--comment": texts, "--as": _ids()}),
         "swap approve": (["swap", "approve"], [_ids()], {"--reject": FLAGS, "--comment": texts, "--as": _ids()}),
         "swap execute": (["swap", "execute"], [_ids()], {"--as": _ids()}),
         "swap rollback": (["swap", "rollback"], [_ids()], {"--as": _ids()}),
-        "swap list": (["swap", "list"], [], {"--status": st.one_of(st.sampled_from(("pending", "executed", "PENDING")), texts), "--as": _ids()}),
+        "swap list": (
+            ["swap", "list"],
+            [],
+            {"--status": st.one_of(st.sampled_from(("pending", "executed", "PENDING")), texts), "--as": _ids()},
+        ),
     }
 
 
@@ -126,8 +230,12 @@ def stored(cli, database_url, tmp_path, monkeypatch):
     program = tmp_path / "program.json"
     program.write_text(dumps(program_document()))
     assert cli("program", "import", str(program)).code == 0
-    (tmp_path / "hostile.json").write_text(json.dumps({"format": "rotaguard-program/1", "people": [{"id": "../../etc/passwd", "name": "\u0000"}]}))
-    (tmp_path / "assignments.csv").write_text("person,date,slot,rotation\nR1-01,9999-12-31,AM,WARDS\nR1-01,0001-01-01,CALL,'; DROP TABLE people;--\n")
+    (tmp_path / "hostile.json").write_text(
+        json.dumps({"format": "rotaguard-program/1", "people": [{"id": "../../etc/passwd", "name": "\u0000"}]})
+    )
+    (tmp_path / "assignments.csv").write_text(
+        "person,date,slot,rotation\nR1-01,9999-12-31,AM,WARDS\nR1-01,0001-01-01,CALL,'; DROP TABLE people;--\n"
+    )
     database = Database(database_url)
     yield database
     database.dispose()
@@ -164,7 +272,9 @@ def _property(cli, stored, tmp_path, args) -> None:
     result = run_without_prefect(cli, args)
     assert_one_line_or_success(result, args)
     if result.code != 0:
-        assert_unchanged_but_for_audited_denials(before, table_rows(stored), f"{args!r} failed ({result.err.strip()}) but changed the database")
+        assert_unchanged_but_for_audited_denials(
+            before, table_rows(stored), f"{args!r} failed ({result.err.strip()}) but changed the database"
+        )
     # Nothing is ever written outside the test's directory.
     assert not os.path.exists("/proc/rotaguard-out.json") and not os.path.exists("/sys/rotaguard-out.json")
 
@@ -181,11 +291,16 @@ def test_any_command_with_fuzzed_arguments_succeeds_or_fails_in_one_line_without
 COMMANDS = sorted(command_specs("/tmp"))
 
 
-@pytest.mark.skipif(not CHAOS, reason="per-command depth runs under ROTAGUARD_CHAOS=1 (make chaos); make test runs the mixed property above")
+@pytest.mark.skipif(
+    not CHAOS,
+    reason="per-command depth runs under ROTAGUARD_CHAOS=1 (make chaos); make test runs the mixed property above",
+)
 @pytest.mark.parametrize("command", COMMANDS)
 @fuzz_settings(quick=1, chaos=300)
 @given(data=st.data())
-def test_each_command_with_fuzzed_arguments_succeeds_or_fails_in_one_line_without_a_change(command, data, cli, stored, tmp_path):
+def test_each_command_with_fuzzed_arguments_succeeds_or_fails_in_one_line_without_a_change(
+    command, data, cli, stored, tmp_path
+):
     args = data.draw(argument_lists(command_specs(str(tmp_path))[command]), label="args")
     _property(cli, stored, tmp_path, args)
 
@@ -196,9 +311,37 @@ KNOWN_HOSTILE = {
     "validate at the calendar's start": ["validate", "--start", "0001-01-01", "--end", "0001-01-31"],
     "export at the calendar's end": ["export", "--start", "9999-12-30", "--end", "9999-12-31"],
     "export csv at the calendar's start": ["export", "--start", "0001-01-01", "--end", "0001-01-02", "--format", "csv"],
-    "solve at the calendar's end": ["solve", "--start", "9999-12-01", "--end", "9999-12-31", "--algorithm", "greedy", "--timeout", "2"],
-    "solve with a NaN timeout": ["solve", "--start", "2026-03-12", "--end", "2026-03-13", "--algorithm", "greedy", "--timeout", "nan"],
-    "generate with nobody to approve": ["generate", "--start", "2026-03-12", "--end", "2026-04-08", "--approval-timeout", "10"],
+    "solve at the calendar's end": [
+        "solve",
+        "--start",
+        "9999-12-01",
+        "--end",
+        "9999-12-31",
+        "--algorithm",
+        "greedy",
+        "--timeout",
+        "2",
+    ],
+    "solve with a NaN timeout": [
+        "solve",
+        "--start",
+        "2026-03-12",
+        "--end",
+        "2026-03-13",
+        "--algorithm",
+        "greedy",
+        "--timeout",
+        "nan",
+    ],
+    "generate with nobody to approve": [
+        "generate",
+        "--start",
+        "2026-03-12",
+        "--end",
+        "2026-04-08",
+        "--approval-timeout",
+        "10",
+    ],
     "execute an unknown swap": ["swap", "execute", "0b6f3c9e-1d2a-4c55-9b7e-3f1e2d4c5a6b", "--as", "C-01"],
     "rollback an unknown swap": ["swap", "rollback", "nothing-here", "--as", "C-01"],
     "approve a swap id that is not UTF-8": ["swap", "approve", "\ud800", "--as", "C-01"],
@@ -207,7 +350,22 @@ KNOWN_HOSTILE = {
     "list swaps as someone whose id is not UTF-8": ["swap", "list", "--as", "\udcff"],
     "an extra argument that is not UTF-8": ["swap", "list", "--as", "C-01", "\ud800"],
     "synth a program running past the calendar's end": ["program", "synth", "--start", "2199-12-31"],
-    "swap reason with a NUL": ["swap", "request", "--person", "R2-01", "--start", "2026-03-11", "--end", "2026-03-11", "--with", "R1-01", "--reason", "a\x00b", "--as", "R2-01"],
+    "swap reason with a NUL": [
+        "swap",
+        "request",
+        "--person",
+        "R2-01",
+        "--start",
+        "2026-03-11",
+        "--end",
+        "2026-03-11",
+        "--with",
+        "R1-01",
+        "--reason",
+        "a\x00b",
+        "--as",
+        "R2-01",
+    ],
     "backup id climbing out": ["backup", "verify", "../../etc/passwd"],
     "backup restore of an absolute path": ["backup", "restore", "/etc/passwd", "--scope", "full"],
     "program export into /proc": ["program", "export", "--out", "/proc/rotaguard-out.json"],
@@ -223,14 +381,34 @@ def test_a_known_hostile_invocation_fails_in_one_line_without_a_change(args, cli
 
 def assignment_files() -> st.SearchStrategy[tuple[str, bytes]]:
     """CSV or JSON bulk-assignment files: hostile cells, far dates, wrong shapes, bad encodings."""
-    cell = st.one_of(hostile_text(), cli_dates(), st.sampled_from(("R1-01", "R2-01", "WARDS", "NIGHT", "AM", "PM", "CALL", "true", "yes", "")))
+    cell = st.one_of(
+        hostile_text(),
+        cli_dates(),
+        st.sampled_from(("R1-01", "R2-01", "WARDS", "NIGHT", "AM", "PM", "CALL", "true", "yes", "")),
+    )
     row = st.lists(cell, min_size=0, max_size=6).map(lambda cells: ",".join(c.replace("\n", " ") for c in cells))
-    header = st.sampled_from(("person,date,slot,rotation", "person,date,slot,rotation,locked", "\ufeffperson,date,slot,rotation", "a,b", ""))
+    header = st.sampled_from(
+        ("person,date,slot,rotation", "person,date,slot,rotation,locked", "\ufeffperson,date,slot,rotation", "a,b", "")
+    )
     csv = st.tuples(header, st.lists(row, max_size=5)).map(lambda parts: "\n".join([parts[0], *parts[1]]))
-    entry = st.fixed_dictionaries({}, optional={"person": cell, "date": cell, "slot": cell, "rotation": cell, "locked": st.one_of(st.booleans(), cell)})
-    document = st.one_of(st.lists(entry, max_size=4), st.fixed_dictionaries({"assignments": st.lists(entry, max_size=4)}), st.just([]))
+    entry = st.fixed_dictionaries(
+        {},
+        optional={
+            "person": cell,
+            "date": cell,
+            "slot": cell,
+            "rotation": cell,
+            "locked": st.one_of(st.booleans(), cell),
+        },
+    )
+    document = st.one_of(
+        st.lists(entry, max_size=4), st.fixed_dictionaries({"assignments": st.lists(entry, max_size=4)}), st.just([])
+    )
     encoded = st.one_of(csv.map(lambda text: text.encode("utf-8", "surrogatepass")), st.just(b"\xff\xfe\x00bad"))
-    return st.one_of(st.tuples(st.just("rows.csv"), encoded), st.tuples(st.just("rows.json"), document.map(lambda d: json.dumps(d).encode())))
+    return st.one_of(
+        st.tuples(st.just("rows.csv"), encoded),
+        st.tuples(st.just("rows.json"), document.map(lambda d: json.dumps(d).encode())),
+    )
 
 
 @fuzz_settings(quick=8, chaos=1000)

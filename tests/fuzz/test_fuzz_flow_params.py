@@ -17,20 +17,34 @@ from prefect.exceptions import ParameterTypeError
 from prefect.utilities.schema_tools.validation import ValidationError as SchemaValidationError
 from prefect.utilities.schema_tools.validation import validate
 from pydantic import ValidationError
+from strategies import date_texts, fuzz_settings, hostile_text, json_values
 
 from rotaguard.deployments.definitions import SPECS
-from strategies import date_texts, fuzz_settings, hostile_text, json_values
 
 # A valid params object per flow: each example changes some of its fields.
 VALID = {
     "generate-schedule": {"start": "2027-01-11", "end": "2027-02-07", "algorithm": "greedy", "timeout_seconds": 60},
     "validate-schedule": {"start": "2027-01-11", "end": "2027-02-07"},
-    "request-swap": {"actor_id": "R2-01", "person_a": "R2-01", "person_b": "R2-03", "a_start": "2027-01-11", "a_end": "2027-01-11"},
+    "request-swap": {
+        "actor_id": "R2-01",
+        "person_a": "R2-01",
+        "person_b": "R2-03",
+        "a_start": "2027-01-11",
+        "a_end": "2027-01-11",
+    },
     "execute-swap": {"swap_id": "0b6f3c9e-1d2a-4c55-9b7e-3f1e2d4c5a6b", "actor_id": "R2-01"},
     "rollback-swap": {"swap_id": "0b6f3c9e-1d2a-4c55-9b7e-3f1e2d4c5a6b", "actor_id": "C-01"},
     "nightly-backup": {},
-    "restore-backup": {"backup_id": "rotaguard_20261122_020000", "scope": "assignments", "start": "2027-01-11", "end": "2027-01-17"},
-    "bulk-assign": {"assignments": [{"person": "R1-01", "date": "2027-01-11", "slot": "AM", "rotation": "WARDS"}], "actor": "Coordinator 01"},
+    "restore-backup": {
+        "backup_id": "rotaguard_20261122_020000",
+        "scope": "assignments",
+        "start": "2027-01-11",
+        "end": "2027-01-17",
+    },
+    "bulk-assign": {
+        "assignments": [{"person": "R1-01", "date": "2027-01-11", "slot": "AM", "rotation": "WARDS"}],
+        "actor": "Coordinator 01",
+    },
     "clear-assignments": {"start": "2027-01-11", "end": "2027-01-17", "people": ["R1-01"]},
 }
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
@@ -73,7 +87,9 @@ def _unstateable(error: dict, model) -> bool:
 
 
 def values() -> st.SearchStrategy:
-    return st.one_of(json_values(), hostile_text(), date_texts(), st.sampled_from((None, True, -1, 0, 2**63, 1e308, "", " ", [], {})))
+    return st.one_of(
+        json_values(), hostile_text(), date_texts(), st.sampled_from((None, True, -1, 0, 2**63, 1e308, "", " ", [], {}))
+    )
 
 
 @pytest.mark.parametrize("name", sorted(VALID))
@@ -84,7 +100,9 @@ def test_fuzzed_params_give_the_model_or_a_parameter_type_error(name, data):
         pytest.fail(f"{name} is not deployed yet: add it to rotaguard.deployments.definitions.SPECS")
     model = SPEC_BY_NAME[name].load_model()
     params = dict(VALID[name])
-    for field in data.draw(st.lists(st.sampled_from([*model.model_fields, "unknown_field"]), min_size=1, max_size=3, unique=True)):
+    for field in data.draw(
+        st.lists(st.sampled_from([*model.model_fields, "unknown_field"]), min_size=1, max_size=3, unique=True)
+    ):
         if data.draw(st.booleans(), label=f"drop {field}"):
             params.pop(field, None)
         else:
@@ -107,10 +125,20 @@ def test_fuzzed_params_give_the_model_or_a_parameter_type_error(name, data):
 @pytest.mark.parametrize("name", sorted(VALID))
 def test_the_valid_params_are_valid_for_the_model_and_the_server(name):
     assert _server_accepts(name, {"params": VALID[name]})
-    assert isinstance(_flow(name).validate_parameters({"params": VALID[name]})["params"], SPEC_BY_NAME[name].load_model())
+    assert isinstance(
+        _flow(name).validate_parameters({"params": VALID[name]})["params"], SPEC_BY_NAME[name].load_model()
+    )
 
 
-@pytest.mark.parametrize("name, field", [("generate-schedule", "start"), ("validate-schedule", "end"), ("clear-assignments", "start"), ("request-swap", "a_start")])
+@pytest.mark.parametrize(
+    "name, field",
+    [
+        ("generate-schedule", "start"),
+        ("validate-schedule", "end"),
+        ("clear-assignments", "start"),
+        ("request-swap", "a_start"),
+    ],
+)
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1899-12-31", "2200-01-01"])
 def test_a_date_at_the_ends_of_the_calendar_is_refused_before_the_flow_runs(name, field, day):
     # 9999-12-31 plus the 28-day windows, or a CALL's end, is past Python's last day: the run would crash.
@@ -121,7 +149,16 @@ def test_a_date_at_the_ends_of_the_calendar_is_refused_before_the_flow_runs(name
         _flow(name).validate_parameters({"params": params})
 
 
-@pytest.mark.parametrize("name, field", [("generate-schedule", "auto_approve_as"), ("restore-backup", "auto_approve_as"), ("bulk-assign", "actor"), ("bulk-assign", "auto_approve_as"), ("clear-assignments", "confirm_range_as")])
+@pytest.mark.parametrize(
+    "name, field",
+    [
+        ("generate-schedule", "auto_approve_as"),
+        ("restore-backup", "auto_approve_as"),
+        ("bulk-assign", "actor"),
+        ("bulk-assign", "auto_approve_as"),
+        ("clear-assignments", "confirm_range_as"),
+    ],
+)
 @pytest.mark.parametrize("who", [" ", "\u200b", "\u3164", "\t\n", "A\x00", "\u2800"])
 def test_a_blank_looking_or_control_character_approver_is_refused_by_model_and_server(name, field, who):
     params = {**VALID[name], field: who}

@@ -15,13 +15,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from dbstate import digest, table_rows
-from factories import dumps, program_document
-from rotaguard.db import Database
-from rotaguard.domain.base import MAX_IDENTIFIER_LENGTH, MAX_NAME_LENGTH
-from rotaguard.domain.people import MAX_CREDENTIALS
-from rotaguard.interchange.document import MAX_ABSENCES, MAX_ASSIGNMENTS, MAX_DOCUMENT_BYTES, MAX_PEOPLE, MAX_ROTATIONS, MAX_STAFF, parse_document
 from strategies import (
     CHAOS,
     blank_looking_text,
@@ -30,6 +23,21 @@ from strategies import (
     mutated_documents,
     text_with_a_control_character,
     valid_documents,
+)
+
+from dbstate import digest, table_rows
+from factories import dumps, program_document
+from rotaguard.db import Database
+from rotaguard.domain.base import MAX_IDENTIFIER_LENGTH, MAX_NAME_LENGTH
+from rotaguard.domain.people import MAX_CREDENTIALS
+from rotaguard.interchange.document import (
+    MAX_ABSENCES,
+    MAX_ASSIGNMENTS,
+    MAX_DOCUMENT_BYTES,
+    MAX_PEOPLE,
+    MAX_ROTATIONS,
+    MAX_STAFF,
+    parse_document,
 )
 
 ERROR = "rotaguard: error: "
@@ -65,7 +73,9 @@ def _by(items, key):
     return {key(item): item for item in items}
 
 
-def assert_exports_what_was_imported(cli, store, imported_bytes: bytes, out: Path, *, import_again: bool = True) -> None:
+def assert_exports_what_was_imported(
+    cli, store, imported_bytes: bytes, out: Path, *, import_again: bool = True
+) -> None:
     """`program export` holds every value the document held, and importing it again changes nothing."""
     imported = parse_document(imported_bytes)
     result = cli("program", "export", "--out", str(out))
@@ -73,7 +83,7 @@ def assert_exports_what_was_imported(cli, store, imported_bytes: bytes, out: Pat
     exported = parse_document(out.read_bytes(), source=str(out))
     assert exported.program == imported.program
     assert exported.rule_overrides() == imported.rule_overrides()
-    for group, key in (("people", None), ("rotations", None), ("staff", None)):
+    for group in ("people", "rotations", "staff"):
         stored = _by(getattr(exported, group), lambda item: item.id)
         for item in getattr(imported, group):
             assert stored[item.id] == item, group
@@ -92,7 +102,9 @@ def assert_exports_what_was_imported(cli, store, imported_bytes: bytes, out: Pat
 
 @fuzz_settings(quick=20, chaos=600)
 @given(document=mutated_documents())
-def test_a_mutated_document_imports_and_round_trips_or_is_refused_without_a_change(document, cli, store, imported_base, tmp_path):
+def test_a_mutated_document_imports_and_round_trips_or_is_refused_without_a_change(
+    document, cli, store, imported_base, tmp_path
+):
     path = tmp_path / "mutated.json"
     data = encode(document)
     path.write_bytes(data)
@@ -120,7 +132,10 @@ def test_unicode_sql_looking_and_far_dated_documents_import_and_export_exactly(d
 
 
 @fuzz_settings(quick=15, chaos=400)
-@given(name=st.one_of(text_with_a_control_character(), blank_looking_text()), where=st.sampled_from(["people", "rotations", "staff", "program"]))
+@given(
+    name=st.one_of(text_with_a_control_character(), blank_looking_text()),
+    where=st.sampled_from(["people", "rotations", "staff", "program"]),
+)
 def test_a_name_with_a_control_character_or_nothing_visible_is_refused_by_path(name, where, cli, store, tmp_path):
     # Decided: names are stored exactly as given, but a control character (NUL breaks PostgreSQL
     # text; the others break one-line output) or a name that prints as nothing is refused.
@@ -171,15 +186,31 @@ LIMITS = {
     "people": (_set(["people"], _people(MAX_PEOPLE + 1)), "$.people", f"at most {MAX_PEOPLE}"),
     "rotations": (_set(["rotations"], _rotations(MAX_ROTATIONS + 1)), "$.rotations", f"at most {MAX_ROTATIONS}"),
     "staff": (_set(["staff"], _staff(MAX_STAFF + 1)), "$.staff", f"at most {MAX_STAFF}"),
-    "credentials": (_set(["people", 0, "credentials"], [{"name": f"C{n}"} for n in range(MAX_CREDENTIALS + 1)]), "$.people[0].credentials", f"at most {MAX_CREDENTIALS}"),
-    "name length": (_set(["people", 0, "name"], "N" * (MAX_NAME_LENGTH + 1)), "$.people[0].name", f"at most {MAX_NAME_LENGTH}"),
-    "id length": (_set(["rotations", 0, "id"], "R" * (MAX_IDENTIFIER_LENGTH + 1)), "$.rotations[0].id", f"at most {MAX_IDENTIFIER_LENGTH}"),
+    "credentials": (
+        _set(["people", 0, "credentials"], [{"name": f"C{n}"} for n in range(MAX_CREDENTIALS + 1)]),
+        "$.people[0].credentials",
+        f"at most {MAX_CREDENTIALS}",
+    ),
+    "name length": (
+        _set(["people", 0, "name"], "N" * (MAX_NAME_LENGTH + 1)),
+        "$.people[0].name",
+        f"at most {MAX_NAME_LENGTH}",
+    ),
+    "id length": (
+        _set(["rotations", 0, "id"], "R" * (MAX_IDENTIFIER_LENGTH + 1)),
+        "$.rotations[0].id",
+        f"at most {MAX_IDENTIFIER_LENGTH}",
+    ),
     "date before the horizon": (_set(["absences", 0, "start"], "1899-12-31"), "$.absences[0].start", "1900-01-01"),
     "date after the horizon": (_set(["assignments", 0, "date"], "2200-01-01"), "$.assignments[0].date", "2199-12-31"),
     "block anchor in year 1": (_set(["program", "block_anchor"], "0001-01-01"), "$.program.block_anchor", "1900-01-01"),
 }
 if CHAOS:  # documents of tens of megabytes: only in the long run
-    LIMITS["assignments"] = (_set(["assignments"], _assignments(MAX_ASSIGNMENTS + 1)), "$.assignments", f"at most {MAX_ASSIGNMENTS}")
+    LIMITS["assignments"] = (
+        _set(["assignments"], _assignments(MAX_ASSIGNMENTS + 1)),
+        "$.assignments",
+        f"at most {MAX_ASSIGNMENTS}",
+    )
     LIMITS["absences"] = (_set(["absences"], _absences(MAX_ABSENCES + 1)), "$.absences", f"at most {MAX_ABSENCES}")
 
 
@@ -207,15 +238,26 @@ def test_a_document_over_the_size_limit_is_refused_before_it_is_read(cli, store,
     assert digest(store) == before
 
 
-def test_a_document_contradicting_the_stored_program_is_refused_and_its_export_stays_importable(cli, store, imported_base, tmp_path):
+def test_a_document_contradicting_the_stored_program_is_refused_and_its_export_stays_importable(
+    cli, store, imported_base, tmp_path
+):
     # Import adds and never deletes: a rotation losing a slot that stored duties use, an absence
     # over a stored duty, or a person's id reused by a staff member would leave an export that
     # no longer imports.
     contradictions = {
         "$.rotations[0].slots": lambda d: d.update(assignments=[]) or _set(["rotations", 0, "slots"], ["PM"])(d),
-        "$.absences[1]": lambda d: d.update(assignments=[]) or d["absences"].append({"person_id": "F-01", "start": "2026-03-12", "end": "2026-03-12"}),
-        "$.assignments[0].date": lambda d: d.update(assignments=[{"person_id": "R1-01", "date": "2026-03-16", "slot": "AM", "rotation_id": "WARDS"}], absences=[]),
-        "$.staff[2].id": lambda d: d["staff"].append({"id": "R9-01", "name": "Reused", "role": "admin"}) or d.update(people=[], assignments=[], absences=[]),
+        "$.absences[1]": lambda d: (
+            d.update(assignments=[])
+            or d["absences"].append({"person_id": "F-01", "start": "2026-03-12", "end": "2026-03-12"})
+        ),
+        "$.assignments[0].date": lambda d: d.update(
+            assignments=[{"person_id": "R1-01", "date": "2026-03-16", "slot": "AM", "rotation_id": "WARDS"}],
+            absences=[],
+        ),
+        "$.staff[2].id": lambda d: (
+            d["staff"].append({"id": "R9-01", "name": "Reused", "role": "admin"})
+            or d.update(people=[], assignments=[], absences=[])
+        ),
     }
     seed = tmp_path / "seed.json"
     seed_document = program_document()

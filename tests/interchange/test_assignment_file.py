@@ -60,7 +60,9 @@ def _csv_problems(tmp_path, body: str, header: str = HEADER) -> list[Problem]:
     return _file_problems(tmp_path, "a.csv", header + body)
 
 
-def _entry(person="R1-01", day=date(2026, 3, 12), slot=Slot.AM, rotation="WARDS", where="line 2", **more) -> AssignmentEntry:
+def _entry(
+    person="R1-01", day=date(2026, 3, 12), slot=Slot.AM, rotation="WARDS", where="line 2", **more
+) -> AssignmentEntry:
     return AssignmentEntry(person_id=person, date=day, slot=slot, rotation_id=rotation, where=where, **more)
 
 
@@ -87,7 +89,9 @@ def test_json_and_csv_parse_to_the_same_entries(tmp_path):
 
 
 def test_rows_as_the_ui_sends_them_and_with_id_aliases():
-    aliased = [{"person_id": r["person"], "rotation_id": r["rotation"], **{k: r[k] for k in ("date", "slot")}} for r in ROWS]
+    aliased = [
+        {"person_id": r["person"], "rotation_id": r["rotation"], **{k: r[k] for k in ("date", "slot")}} for r in ROWS
+    ]
     assert _without_where(parse_assignment_rows(aliased)) == _without_where(
         parse_assignment_rows([{**r, "locked": False} for r in ROWS])
     )
@@ -134,11 +138,20 @@ CSV_ROW_PROBLEMS = {
     "compact ISO date": ("R1-01,20260312,AM,WARDS,", "date: '20260312' is not a date (YYYY-MM-DD)"),
     "bad slot": ("R1-01,2026-03-12,NOON,WARDS,", "slot: 'NOON' is not a slot (AM, PM or CALL)"),
     "lower-case slot": ("R1-01,2026-03-12,am,WARDS,", "slot: 'am' is not a slot (AM, PM or CALL)"),
-    "bad locked": ("R1-01,2026-03-12,AM,WARDS,maybe", "locked: 'maybe' is not true/false (also 1/0, yes/no, or empty for false)"),
+    "bad locked": (
+        "R1-01,2026-03-12,AM,WARDS,maybe",
+        "locked: 'maybe' is not true/false (also 1/0, yes/no, or empty for false)",
+    ),
     "empty person": (",2026-03-12,AM,WARDS,", "person: missing value"),
     "short row": ("R1-01,2026-03-12,AM", "rotation: missing value"),
-    "id with a space": ("R1 01,2026-03-12,AM,WARDS,", "person: 'R1 01' is not an id (1-64 letters, digits, '-', '_' or '.')"),
-    "id too long": ("R" * 65 + ",2026-03-12,AM,WARDS,", "person: '" + "R" * 60 + "'... (65 characters) is not an id (1-64 letters, digits, '-', '_' or '.')"),
+    "id with a space": (
+        "R1 01,2026-03-12,AM,WARDS,",
+        "person: 'R1 01' is not an id (1-64 letters, digits, '-', '_' or '.')",
+    ),
+    "id too long": (
+        "R" * 65 + ",2026-03-12,AM,WARDS,",
+        "person: '" + "R" * 60 + "'... (65 characters) is not an id (1-64 letters, digits, '-', '_' or '.')",
+    ),
     "too many values": ("R1-01,2026-03-12,AM,WARDS,,extra", "6 values, but the header has 5 columns"),
 }
 
@@ -151,7 +164,10 @@ def test_csv_row_problem_names_its_line_and_column(tmp_path, case):
 
 
 CSV_HEADER_PROBLEMS = {
-    "missing column": ("person,date,slot,locked\nR1-01,2026-03-12,AM,\n", [Problem("line 1", "missing column 'rotation'")]),
+    "missing column": (
+        "person,date,slot,locked\nR1-01,2026-03-12,AM,\n",
+        [Problem("line 1", "missing column 'rotation'")],
+    ),
     "unknown column": (
         "person,date,slot,rotation,room\n",
         [Problem("line 1", "unknown column 'room' (expected person, date, slot, rotation and optionally locked)")],
@@ -160,7 +176,10 @@ CSV_HEADER_PROBLEMS = {
         "person,date,slot,rotation,person_id\n",
         [Problem("line 1", "column 'person_id' gives the person twice (also 'person')")],
     ),
-    "unnamed column": ("person,,date,slot,rotation\nR1-01,,2026-03-12,AM,WARDS\n", [Problem("line 1", "column 2 has no name")]),
+    "unnamed column": (
+        "person,,date,slot,rotation\nR1-01,,2026-03-12,AM,WARDS\n",
+        [Problem("line 1", "column 2 has no name")],
+    ),
     "semicolons": (
         "person;date;slot;rotation\n",
         [Problem("line 1", "the header 'person;date;slot;rotation' is one column: separate the columns with commas")],
@@ -211,7 +230,10 @@ JSON_ROW_PROBLEMS = {
         {k: v for k, v in ROWS[0].items() if k != "rotation"},
         Problem("$[1].rotation", "required field is missing"),
     ),
-    "both a name and its alias": (_row(person_id="R1-01"), Problem("$[1].person_id", "gives the person twice (also as 'person')")),
+    "both a name and its alias": (
+        _row(person_id="R1-01"),
+        Problem("$[1].person_id", "gives the person twice (also as 'person')"),
+    ),
     "not an object": (["R1-01", "2026-03-12"], Problem("$[1]", "an assignment is a JSON object, found a list")),
 }
 
@@ -261,7 +283,10 @@ def test_duplicates_name_both_places(tmp_path, kind):
         body = "R1-01,2026-03-12,AM,WARDS,\nF-01,2026-03-12,AM,WARDS,\nR1-01,2026-03-12,AM,NIGHT,true\n"
         problems = _csv_problems(tmp_path, body)
         assert problems == [Problem("line 4", "duplicates line 2: R1-01 on 2026-03-12 AM is given twice")]
-        assert str(InputError("a.csv", problems)) == "a.csv: line 4: duplicates line 2: R1-01 on 2026-03-12 AM is given twice"
+        assert (
+            str(InputError("a.csv", problems))
+            == "a.csv: line 4: duplicates line 2: R1-01 on 2026-03-12 AM is given twice"
+        )
     else:
         rows = [ROWS[0], ROWS[1], {**ROWS[0], "rotation": "NIGHT"}]
         assert _problems(lambda: parse_assignment_rows(rows)) == [
@@ -331,7 +356,10 @@ def test_non_utf8_bytes(tmp_path, name):
 
 @pytest.mark.parametrize("name, shown", [("a.xlsx", "'.xlsx'"), ("a.txt", "'.txt'"), ("assignments", "(none)")])
 def test_wrong_extension(tmp_path, name, shown):
-    assert _only_problem(tmp_path, name, CSV_TEXT) == f"unknown file type {shown}: an assignment file ends in .json or .csv"
+    assert (
+        _only_problem(tmp_path, name, CSV_TEXT)
+        == f"unknown file type {shown}: an assignment file ends in .json or .csv"
+    )
 
 
 def test_unreadable_paths(tmp_path):
@@ -360,7 +388,9 @@ def test_too_many_rows(tmp_path, monkeypatch, kind):
         message = "$: 4 assignments; at most 3 in one file (split it)"
     assert _only_problem(tmp_path, f"a.{kind}", content) == message
     # Exactly the limit is fine.
-    at_limit = HEADER + "".join(f"R1-01,{r['date']},AM,WARDS,\n" for r in rows[:3]) if kind == "csv" else json.dumps(rows[:3])
+    at_limit = (
+        HEADER + "".join(f"R1-01,{r['date']},AM,WARDS,\n" for r in rows[:3]) if kind == "csv" else json.dumps(rows[:3])
+    )
     assert len(read_assignment_file(_write(tmp_path, f"b.{kind}", at_limit))) == 3
 
 
@@ -409,12 +439,21 @@ PROGRAM_PROBLEMS = {
     "absent": (_entry(day=date(2026, 3, 16)), ["R1-01 is absent on 2026-03-16 (vacation, 2026-03-15 to 2026-03-20)"]),
     "slot the rotation lacks": (_entry(slot=Slot.CALL), ["rotation 'WARDS' has no CALL slot (it has AM, PM)"]),
     # 2026-03-14 is a Saturday.
-    "day the rotation does not run": (_entry(day=date(2026, 3, 14), rotation="CLINIC"), ["rotation 'CLINIC' does not run on sat 2026-03-14"]),
+    "day the rotation does not run": (
+        _entry(day=date(2026, 3, 14), rotation="CLINIC"),
+        ["rotation 'CLINIC' does not run on sat 2026-03-14"],
+    ),
     "PGY and credential": (
         _entry(slot=Slot.CALL, rotation="NIGHT"),
-        ["R1-01 (PGY-1) is not eligible for 'NIGHT' (PGY 2, 3)", "R1-01 lacks ACLS (required by 'NIGHT') on 2026-03-12"],
+        [
+            "R1-01 (PGY-1) is not eligible for 'NIGHT' (PGY 2, 3)",
+            "R1-01 lacks ACLS (required by 'NIGHT') on 2026-03-12",
+        ],
     ),
-    "credential only": (_entry(person="R2-01", slot=Slot.CALL, rotation="NIGHT"), ["R2-01 lacks ACLS (required by 'NIGHT') on 2026-03-12"]),
+    "credential only": (
+        _entry(person="R2-01", slot=Slot.CALL, rotation="NIGHT"),
+        ["R2-01 lacks ACLS (required by 'NIGHT') on 2026-03-12"],
+    ),
     "faculty on a residents-only rotation": (
         _entry(person="F-01", slot=Slot.CALL, rotation="NIGHT"),
         ["rotation 'NIGHT' takes no faculty", "F-01 lacks ACLS (required by 'NIGHT') on 2026-03-12"],
@@ -462,7 +501,9 @@ def test_an_expired_credential_counts_on_the_day(the_program):
         _entry(person="R2-02", slot=Slot.CALL, rotation="NIGHT", where="$[0]"),
         _entry(person="R2-02", day=date(2026, 3, 13), slot=Slot.CALL, rotation="NIGHT", where="$[1]"),
     ]
-    assert check_against_program(entries, changed) == [Problem("$[1]", "R2-02 lacks ACLS (required by 'NIGHT') on 2026-03-13")]
+    assert check_against_program(entries, changed) == [
+        Problem("$[1]", "R2-02 lacks ACLS (required by 'NIGHT') on 2026-03-13")
+    ]
 
 
 # --- hostile and unusual text is data --------------------------------------------------------
@@ -523,7 +564,9 @@ def test_entries_span():
 
 # --- anything at all: entries or an InputError, never a crash ---------------------------------
 
-_CELLS = st.sampled_from(["R1-01", "2026-03-12", "AM", "CALL", "WARDS", "true", "", '"', "\r", "\n", ",", "é", "\x00", "'--"])
+_CELLS = st.sampled_from(
+    ["R1-01", "2026-03-12", "AM", "CALL", "WARDS", "true", "", '"', "\r", "\n", ",", "é", "\x00", "'--"]
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -533,7 +576,9 @@ def test_any_input_gives_entries_or_an_input_error(tmp_path, body, binary):
         "a.csv": (HEADER + "\n".join(",".join(cells) for cells in body)).encode(),
         "b.csv": binary,
         "c.json": binary,
-        "d.json": json.dumps([dict(zip(["person", "date", "slot", "rotation", "locked"], cells)) for cells in body]).encode(),
+        "d.json": json.dumps(
+            [dict(zip(["person", "date", "slot", "rotation", "locked"], cells, strict=False)) for cells in body]
+        ).encode(),
     }
     for name, content in texts.items():
         try:

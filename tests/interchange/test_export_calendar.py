@@ -24,8 +24,18 @@ from rotaguard.interchange.document import ProgramDocument
 from rotaguard.interchange.ics import PROGRAM_CALENDAR, event_uid, export_calendars, program_calendar
 
 START, END = "2026-03-01", "2026-03-14"
-SPRING_CALL = {"person_id": "R2-01", "date": "2026-03-07", "slot": "CALL", "rotation_id": "NIGHT"}  # US clocks spring forward 8 March
-AUTUMN_CALL = {"person_id": "R2-01", "date": "2026-10-31", "slot": "CALL", "rotation_id": "NIGHT"}  # and fall back 1 November
+SPRING_CALL = {
+    "person_id": "R2-01",
+    "date": "2026-03-07",
+    "slot": "CALL",
+    "rotation_id": "NIGHT",
+}  # US clocks spring forward 8 March
+AUTUMN_CALL = {
+    "person_id": "R2-01",
+    "date": "2026-10-31",
+    "slot": "CALL",
+    "rotation_id": "NIGHT",
+}  # and fall back 1 November
 CHANGED = {"person_id": "R1-01", "date": "2026-03-09", "slot": "AM", "rotation_id": "CLINIC"}
 
 
@@ -109,7 +119,9 @@ def test_one_calendar_per_person_and_the_program_calendar_holds_every_event(cli,
     export_ics(cli, out)
 
     assigned = in_range(document)
-    expected_people = {p["id"] for p in document["people"] if p.get("active", True) or any(a["person_id"] == p["id"] for a in assigned)}
+    expected_people = {
+        p["id"] for p in document["people"] if p.get("active", True) or any(a["person_id"] == p["id"] for a in assigned)
+    }
     assert {path.name for path in out.iterdir()} == {f"{person}.ics" for person in expected_people} | {PROGRAM_CALENDAR}
 
     person_uids: set[str] = set()
@@ -182,7 +194,9 @@ def test_start_and_end_are_the_json_exports_in_the_program_zone(cli, tmp_path):
     [(SPRING_CALL, "2026-03-01", "2026-03-14", 11), (AUTUMN_CALL, "2026-10-25", "2026-11-07", 13)],
     ids=["spring-forward", "fall-back"],
 )
-def test_a_call_across_a_daylight_saving_change_ends_at_the_rostered_wall_clock_time(cli, tmp_path, call, start, end, real_hours):
+def test_a_call_across_a_daylight_saving_change_ends_at_the_rostered_wall_clock_time(
+    cli, tmp_path, call, start, end, real_hours
+):
     document = calendar_document()
     import_program(cli, tmp_path, document)
     out = tmp_path / "calendars"
@@ -223,7 +237,11 @@ def test_uids_survive_a_changed_assignment_and_its_content_and_revision_move(cli
     path = tmp_path / "changed.json"
     path.write_text(dumps(document))
     result = cli("program", "import", str(path), "--json")
-    assert result.code == 0 and json.loads(result.out)["changes"]["assignments"] == {"created": 0, "updated": 1, "unchanged": len(document["assignments"]) - 1}
+    assert result.code == 0 and json.loads(result.out)["changes"]["assignments"] == {
+        "created": 0,
+        "updated": 1,
+        "unchanged": len(document["assignments"]) - 1,
+    }
     export_ics(cli, second)
 
     program = program_of(document)
@@ -284,7 +302,9 @@ def test_an_empty_calendar_still_names_its_time_zone():
 @pytest.mark.parametrize("person_id", ["program", "PROGRAM"])
 def test_a_person_whose_file_would_overwrite_program_ics_is_refused(person_id):
     document = calendar_document()
-    document["people"].append({"id": person_id, "name": "Resident Program", "role": "resident", "pgy": 1, "credentials": []})
+    document["people"].append(
+        {"id": person_id, "name": "Resident Program", "role": "resident", "pgy": 1, "credentials": []}
+    )
     program = program_of(document)
     with pytest.raises(RotaGuardError, match="would overwrite the program calendar"):
         export_calendars(program, Schedule(), start=date(2026, 3, 1), end=date(2026, 3, 2), now=datetime.now(UTC))

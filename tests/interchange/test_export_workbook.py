@@ -72,7 +72,10 @@ def test_grid_has_a_row_per_person_and_a_column_per_day(cli, tmp_path):
     for day in days():
         cell = rows["F-01"][column_of[day]]
         assert (cell.value is None) == (("F-01", day.isoformat()) not in busy)
-        if absence["start"] <= day.isoformat() <= absence["end"] and (absence["person_id"], day.isoformat()) not in busy:
+        if (
+            absence["start"] <= day.isoformat() <= absence["end"]
+            and (absence["person_id"], day.isoformat()) not in busy
+        ):
             assert rows[absence["person_id"]][column_of[day]].value == f"({absence['kind']})"
     assert all(cell.value is None for cell in rows["R3-01"][len(PERSON_COLUMNS) :])
 
@@ -81,7 +84,11 @@ def test_grid_columns_are_wide_enough_to_read(cli, tmp_path):
     grid = export_xlsx(cli, tmp_path, calendar_document())["Grid"]
     for column in range(1, grid.max_column + 1):
         letter = get_column_letter(column)
-        values = [cell.value for (cell,) in grid.iter_rows(min_col=column, max_col=column, min_row=2) if cell.value is not None]
+        values = [
+            cell.value
+            for (cell,) in grid.iter_rows(min_col=column, max_col=column, min_row=2)
+            if cell.value is not None
+        ]
         longest = max((len(str(value)) for value in values), default=0)
         assert longest <= grid.column_dimensions[letter].width <= 50, (letter, values)
     assert grid.column_dimensions[get_column_letter(len(PERSON_COLUMNS) + 1)].width >= len("Sun 1 Mar")
@@ -103,7 +110,9 @@ def test_assignments_sheet_has_the_json_exports_rows_as_typed_cells(cli, tmp_pat
         assert cells["date"].is_date and as_date(cells["date"].value) == date.fromisoformat(want["date"])
         for column in ("start", "end"):
             # Excel has no offsets: the program's wall clock.
-            assert cells[column].is_date and cells[column].value == datetime.fromisoformat(want[column]).replace(tzinfo=None)
+            assert cells[column].is_date and cells[column].value == datetime.fromisoformat(want[column]).replace(
+                tzinfo=None
+            )
         assert cells["hours"].data_type == "n" and cells["hours"].value == want["hours"]
     assert sheet.freeze_panes == "A2"
     spring = next(r for r in expected if r["date"] == "2026-03-07" and r["slot"] == "CALL")

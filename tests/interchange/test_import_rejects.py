@@ -34,34 +34,86 @@ def _append(path, value):
 BAD_INPUTS = {
     "unknown top-level field": (_set(["peeple"], []), "$.peeple", "unknown field"),
     "wrong format": (_set(["format"], "rotaguard-program/2"), "$.format", "expected 'rotaguard-program/1'"),
-    "unknown person in an absence": (_set(["absences", 0, "person_id"], "R9-99"), "$.absences[0].person_id", "unknown person 'R9-99'"),
-    "absence ends before it starts": (_set(["absences", 0, "end"], "2026-03-01"), "$.absences[0].end", "is before start"),
-    "duplicate person id": (_set(["people", 2, "id"], "R1-01"), "$.people[2].id", "duplicate id 'R1-01' (first at $.people[0])"),
+    "unknown person in an absence": (
+        _set(["absences", 0, "person_id"], "R9-99"),
+        "$.absences[0].person_id",
+        "unknown person 'R9-99'",
+    ),
+    "absence ends before it starts": (
+        _set(["absences", 0, "end"], "2026-03-01"),
+        "$.absences[0].end",
+        "is before start",
+    ),
+    "duplicate person id": (
+        _set(["people", 2, "id"], "R1-01"),
+        "$.people[2].id",
+        "duplicate id 'R1-01' (first at $.people[0])",
+    ),
     "duplicate rotation id": (_set(["rotations", 1, "id"], "WARDS"), "$.rotations[1].id", "duplicate id 'WARDS'"),
     "PGY out of range": (_set(["people", 0, "pgy"], 9), "$.people[0].pgy", "less than or equal to 8"),
     "PGY given as text": (_set(["people", 0, "pgy"], "1"), "$.people[0].pgy", "valid integer"),
     "faculty with a PGY": (_set(["people", 2, "pgy"], 2), "$.people[2].pgy", "faculty have no PGY level"),
-    "resident without a PGY": (lambda d: (d["people"][0].pop("pgy"), d)[1], "$.people[0].pgy", "resident needs a PGY level"),
+    "resident without a PGY": (
+        lambda d: (d["people"][0].pop("pgy"), d)[1],
+        "$.people[0].pgy",
+        "resident needs a PGY level",
+    ),
     "unknown role": (_set(["people", 0, "role"], "attending"), "$.people[0].role", "'resident' or 'faculty'"),
     "overlapping assignment": (
         _append(["assignments"], {"person_id": "R1-01", "date": "2026-03-12", "slot": "AM", "rotation_id": "WARDS"}),
         "$.assignments[3]",
         "already has an assignment on 2026-03-12 AM (at $.assignments[1])",
     ),
-    "unknown rotation in an assignment": (_set(["assignments", 1, "rotation_id"], "ICU"), "$.assignments[1].rotation_id", "unknown rotation 'ICU'"),
-    "unknown person in an assignment": (_set(["assignments", 1, "person_id"], "X"), "$.assignments[1].person_id", "unknown person 'X'"),
-    "assignment on a slot the rotation lacks": (_set(["assignments", 1, "slot"], "CALL"), "$.assignments[1].slot", "has no CALL slot"),
-    "assignment during an absence": (_set(["assignments", 1, "date"], "2026-03-16"), "$.assignments[1].date", "is absent on 2026-03-16"),
+    "unknown rotation in an assignment": (
+        _set(["assignments", 1, "rotation_id"], "ICU"),
+        "$.assignments[1].rotation_id",
+        "unknown rotation 'ICU'",
+    ),
+    "unknown person in an assignment": (
+        _set(["assignments", 1, "person_id"], "X"),
+        "$.assignments[1].person_id",
+        "unknown person 'X'",
+    ),
+    "assignment on a slot the rotation lacks": (
+        _set(["assignments", 1, "slot"], "CALL"),
+        "$.assignments[1].slot",
+        "has no CALL slot",
+    ),
+    "assignment during an absence": (
+        _set(["assignments", 1, "date"], "2026-03-16"),
+        "$.assignments[1].date",
+        "is absent on 2026-03-16",
+    ),
     "unknown rule": (_set(["rules", "max_hours"], 70), "$.rules.max_hours", "unknown field"),
-    "rule out of range": (_set(["rules", "max_hours_per_week"], 100), "$.rules.max_hours_per_week", "less than or equal to 88"),
-    "unknown time zone": (_set(["program", "timezone"], "Mars/Olympus"), "$.program.timezone", "unknown IANA time zone"),
-    "bad slot start time": (_set(["program", "slots", "AM", "start"], "7am"), "$.program.slots.AM.start", "a time is HH:MM"),
-    "staffing min above max": (_set(["rotations", 0, "residents", "min"], 9), "$.rotations[0].residents", "min (9) is above max (4)"),
+    "rule out of range": (
+        _set(["rules", "max_hours_per_week"], 100),
+        "$.rules.max_hours_per_week",
+        "less than or equal to 88",
+    ),
+    "unknown time zone": (
+        _set(["program", "timezone"], "Mars/Olympus"),
+        "$.program.timezone",
+        "unknown IANA time zone",
+    ),
+    "bad slot start time": (
+        _set(["program", "slots", "AM", "start"], "7am"),
+        "$.program.slots.AM.start",
+        "a time is HH:MM",
+    ),
+    "staffing min above max": (
+        _set(["rotations", 0, "residents", "min"], 9),
+        "$.rotations[0].residents",
+        "min (9) is above max (4)",
+    ),
     "call rotation on a session slot": (_set(["rotations", 1, "slots"], ["AM"]), "$.rotations[1]", "CALL slot only"),
     "unknown weekday": (_set(["rotations", 0, "days"], ["monday"]), "$.rotations[0].days[0]", "'mon'"),
     "date that is a number": (_set(["absences", 0, "start"], 20260315), "$.absences[0].start", "valid date"),
     "id with a space": (_set(["people", 0, "id"], "R1 01"), "$.people[0].id", "an id is letters, digits"),
-    "control character in a name": (_set(["people", 0, "name"], "Bad\u0007Name"), "$.people[0].name", "may hold no control characters"),
+    "control character in a name": (
+        _set(["people", 0, "name"], "Bad\u0007Name"),
+        "$.people[0].name",
+        "may hold no control characters",
+    ),
     "not an object": (lambda d: [d], "$", "a program document is a JSON object"),
 }
 
@@ -121,7 +173,12 @@ def test_cross_reference_problems_are_all_listed(seeded, cli, tmp_path):
     result = cli("program", "import", str(bad), "--json")
     assert result.code == 2
     paths = {problem["path"] for problem in json.loads(result.out)["problems"]}
-    assert paths == {"$.absences[0].person_id", "$.assignments[1].rotation_id", "$.rotations[1].id", "$.assignments[0].rotation_id"}
+    assert paths == {
+        "$.absences[0].person_id",
+        "$.assignments[1].rotation_id",
+        "$.rotations[1].id",
+        "$.assignments[0].rotation_id",
+    }
 
 
 @pytest.mark.parametrize(

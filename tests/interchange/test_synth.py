@@ -65,7 +65,11 @@ def test_synth_scales_and_checks_its_arguments():
 
 @pytest.mark.parametrize(
     "today, expected",
-    [(date(2026, 11, 22), date(2026, 12, 17)), (date(2026, 3, 11), date(2026, 3, 12)), (date(2026, 3, 12), date(2026, 4, 9))],
+    [
+        (date(2026, 11, 22), date(2026, 12, 17)),
+        (date(2026, 3, 11), date(2026, 3, 12)),
+        (date(2026, 3, 12), date(2026, 4, 9)),
+    ],
 )
 def test_next_block_start(today, expected):
     assert next_block_start(today) == expected

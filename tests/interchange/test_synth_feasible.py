@@ -40,7 +40,8 @@ def _status(program: Program) -> str:
                         works.setdefault((person.id, index, slot), []).append(var)
                         staff.setdefault((rotation.id, index, slot), []).append((person, var))
     for person in program.people:
-        def on(index: int, slot: Slot) -> list:
+
+        def on(index: int, slot: Slot, person=person) -> list:
             return works.get((person.id, index, slot), [])
 
         for index in range(BLOCK_DAYS):

@@ -7,12 +7,12 @@ import os
 import uuid
 
 import pytest
+from secrets_kit import Secrets, admin_client
 
 from factories import dumps, program_document
 from rotaguard.backups import BackupStore
 from rotaguard.interchange.document import parse_document
 from rotaguard.interchange.importer import import_document
-from secrets_kit import Secrets, admin_client
 
 
 def _token(kind: str) -> str:
@@ -36,8 +36,6 @@ def bucket(s3_endpoint) -> str:
     name = f"security-{uuid.uuid4().hex[:12]}"
     admin_client(s3_endpoint).create_bucket(Bucket=name)
     return name
-
-
 
 
 @pytest.fixture

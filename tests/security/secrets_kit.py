@@ -87,15 +87,24 @@ class LoginMailbox:
         self._handler = _Keep()
 
         def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
-            ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == username and auth_data.password.decode() == password
+            ok = (
+                isinstance(auth_data, LoginPassword)
+                and auth_data.login.decode() == username
+                and auth_data.password.decode() == password
+            )
             self.logins.append((auth_data.login.decode() if isinstance(auth_data, LoginPassword) else "?", ok))
             return AuthResult(success=ok)
 
         self._controller = Controller(
-            self._handler, hostname="127.0.0.1", port=self.port, authenticator=authenticate, auth_required=True, auth_require_tls=False
+            self._handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=authenticate,
+            auth_required=True,
+            auth_require_tls=False,
         )
 
-    def __enter__(self) -> "LoginMailbox":
+    def __enter__(self) -> LoginMailbox:
         self._controller.start()
         return self
 
@@ -108,7 +117,9 @@ class LoginMailbox:
 
 
 def admin_client(endpoint: str):
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="admin", aws_secret_access_key="admin")
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="admin", aws_secret_access_key="admin"
+    )
 
 
 def s3_environment(monkeypatch, endpoint: str, bucket: str, secrets: Secrets, *, encrypt: bool = True) -> None:
@@ -152,7 +163,7 @@ class PrefectApiStub:
         seen = self.seen
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (the http.server API)
+            def do_GET(self):
                 ok = self.headers.get("Authorization") == expected and self.path.endswith("/admin/version")
                 seen.append(ok)
                 body = b'"3.8.8"' if ok else b'{"exception_message": "Unauthorized"}'
@@ -168,7 +179,7 @@ class PrefectApiStub:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/api"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "PrefectApiStub":
+    def __enter__(self) -> PrefectApiStub:
         self._thread.start()
         return self
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
+import sites
 from dbstate import digest, table_rows
 from entrypoints import command_paths, flows
 from pausing import Running
 from rotaguard.authorization import EX_NOPERM, MATRIX, AccessRole, Action, subject_for_command, subject_for_flow
-import sites
 from rotaguard.db import Database
 from rotaguard.operations import OPERATIONS, RECORD_COMMANDS, Risk
 from swapdata import day
@@ -47,14 +47,18 @@ def test_every_command_and_flow_has_an_entry_and_every_entry_is_used():
     assert len(commands) >= 30 and len(found) >= 9
     unlisted = sorted(c for c in commands if subject_for_command(c) not in MATRIX)
     assert unlisted == [], "commands without an entry in the authorization matrix"
-    assert sorted(f for f in found if subject_for_flow(f) not in MATRIX) == [], "flows without an entry in the authorization matrix"
+    assert sorted(f for f in found if subject_for_flow(f) not in MATRIX) == [], (
+        "flows without an entry in the authorization matrix"
+    )
     used = {subject_for_command(c) for c in commands} | {subject_for_flow(f) for f in found}
     assert set(MATRIX) - used == set(), "matrix entries no command or flow reaches"
 
 
 def test_only_reads_and_the_schema_are_open_to_anyone():
     safe = {o.id for o in OPERATIONS if o.risk is Risk.SAFE}
-    assert {subject for subject, permission in MATRIX.items() if permission.anyone} == (safe - {"candidates"}) | {"init"}
+    assert {subject for subject, permission in MATRIX.items() if permission.anyone} == (safe - {"candidates"}) | {
+        "init"
+    }
     for subject, permission in MATRIX.items():
         decided = [permission.anyone, bool(permission.roles), permission.swap_action is not None]
         assert decided.count(True) == 1, f"{subject}: exactly one way to decide"
@@ -105,7 +109,9 @@ def test_the_matrix_says_who_may_do_what():
 def test_the_security_document_states_the_matrix():
     text = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
     for subject, permission in MATRIX.items():
-        assert f"| {subject} | {permission.who} |" in text, f"docs/security.md has no row for {subject} saying {permission.who}"
+        assert f"| {subject} | {permission.who} |" in text, (
+            f"docs/security.md has no row for {subject} saying {permission.who}"
+        )
 
 
 # ------------------------------------------------------------------------------ the site under test
@@ -156,16 +162,32 @@ def _role_checked_commands(site: Site, backup_id: str) -> dict:
     refused_below_coordinator = (STRANGER, RESIDENT, FACULTY)
     refused_below_admin = (STRANGER, RESIDENT, COORDINATOR)
     return {
-        "generate": (("generate", "--start", start, "--end", end, "--yes", "--algorithm", "greedy", "--json"), COORDINATOR, refused_below_coordinator),
-        "assign": (("assign", "--file", str(site.file("rows.json", json.dumps(rows))), "--yes", "--json"), COORDINATOR, refused_below_coordinator),
-        "clear": (("clear", "--start", start, "--end", str(day(4)), "--yes", "--confirm", f"{start}..{day(4)}", "--json"), COORDINATOR, refused_below_coordinator),
+        "generate": (
+            ("generate", "--start", start, "--end", end, "--yes", "--algorithm", "greedy", "--json"),
+            COORDINATOR,
+            refused_below_coordinator,
+        ),
+        "assign": (
+            ("assign", "--file", str(site.file("rows.json", json.dumps(rows))), "--yes", "--json"),
+            COORDINATOR,
+            refused_below_coordinator,
+        ),
+        "clear": (
+            ("clear", "--start", start, "--end", str(day(4)), "--yes", "--confirm", f"{start}..{day(4)}", "--json"),
+            COORDINATOR,
+            refused_below_coordinator,
+        ),
         "recover": (("recover", "--json"), COORDINATOR, refused_below_coordinator),
         "backup create": (("backup", "create", "--json"), COORDINATOR, refused_below_coordinator),
         "backup verify": (("backup", "verify", backup_id, "--json"), COORDINATOR, refused_below_coordinator),
         "backup offsite sync": (("backup", "offsite", "sync", "--json"), COORDINATOR, refused_below_coordinator),
         "backup offsite fetch": (("backup", "offsite", "fetch", backup_id, "--json"), ADMIN, refused_below_admin),
         "backup restore": (("backup", "restore", backup_id, "--yes", "--json"), ADMIN, refused_below_admin),
-        "program import": (("program", "import", str(site.file("program.json", json.dumps(program)))), ADMIN, refused_below_admin),
+        "program import": (
+            ("program", "import", str(site.file("program.json", json.dumps(program)))),
+            ADMIN,
+            refused_below_admin,
+        ),
         "backup prune": (("backup", "prune", "--yes", "--json"), ADMIN, refused_below_admin),
     }
 
@@ -200,7 +222,22 @@ def test_every_record_and_swap_command_is_checked_somewhere():
 
 
 def _swap(site: Site, giver: str, offset: int, taker: str) -> str:
-    asked = site.as_(giver, "swap", "request", "--as", giver, "--person", giver, "--start", str(day(offset)), "--end", str(day(offset)), "--with", taker, "--json")
+    asked = site.as_(
+        giver,
+        "swap",
+        "request",
+        "--as",
+        giver,
+        "--person",
+        giver,
+        "--start",
+        str(day(offset)),
+        "--end",
+        str(day(offset)),
+        "--with",
+        taker,
+        "--json",
+    )
     assert asked.code == 0, asked.err
     return json.loads(asked.out)["id"]
 
@@ -229,13 +266,31 @@ def test_swap_commands_refuse_who_the_swap_table_refuses(site):
     to_execute, to_undo = _approved_and_executed(site)
     schedule, statuses = site.schedule_rows(), _statuses(site)
     refusals = {
-        "swap request": ("swap", "request", "--as", "R2-02", "--person", "R2-01", "--start", str(day(2)), "--end", str(day(2)), "--json"),
+        "swap request": (
+            "swap",
+            "request",
+            "--as",
+            "R2-02",
+            "--person",
+            "R2-01",
+            "--start",
+            str(day(2)),
+            "--end",
+            str(day(2)),
+            "--json",
+        ),
         "swap accept": ("swap", "accept", pending, "--as", "R1-01"),
         "swap decline": ("swap", "decline", pending, "--as", FACULTY),
         "swap approve": ("swap", "approve", pending, "--as", "R2-01"),
         "swap candidates": ("swap", "candidates", pending, "--as", "R1-01"),
         "swap execute": ("swap", "execute", to_execute, "--as", "R1-01"),
-        "swap rollback": ("swap", "rollback", to_undo, "--as", COORDINATOR),  # not the requester: an admin's, or the requester's
+        "swap rollback": (
+            "swap",
+            "rollback",
+            to_undo,
+            "--as",
+            COORDINATOR,
+        ),  # not the requester: an admin's, or the requester's
     }
     swap_checked = {c for c in command_paths() if MATRIX[subject_for_command(c)].swap_action is not None}
     assert set(refusals) == swap_checked, "a swap command without a refusal here"
@@ -245,7 +300,10 @@ def test_swap_commands_refuse_who_the_swap_table_refuses(site):
         lines = [line for line in result.err.splitlines() if line.strip()]
         # Seeing the request comes first: someone it does not concern is refused the view itself.
         wanted = (f"may not {MATRIX[subject_for_command(name)].swap_action.value}", "may not view")
-        assert result.code == 1 and len(lines) == 1 and any(w in lines[0] for w in wanted) and actor in lines[0], (name, result.err)
+        assert result.code == 1 and len(lines) == 1 and any(w in lines[0] for w in wanted) and actor in lines[0], (
+            name,
+            result.err,
+        )
         assert site.schedule_rows() == schedule and _statuses(site) == statuses, f"{name} as {actor} changed something"
 
 
@@ -260,13 +318,32 @@ def _flow_runs(backup_id: str) -> dict:
 
     rows = [{"person": "R1-01", "date": str(day(5)), "slot": "AM", "rotation": "WARDS", "locked": False}]
     return {
-        "generate-schedule": (lambda who: generate_schedule(GenerateParams(start=day(0), end=day(6), algorithm="greedy", auto_approve_as=who, lock_wait_seconds=10)), (STRANGER, RESIDENT, FACULTY)),
-        "bulk-assign": (lambda who: bulk_assign(BulkAssignParams(assignments=rows, auto_approve_as=who, lock_wait_seconds=10)), (STRANGER, RESIDENT)),
+        "generate-schedule": (
+            lambda who: generate_schedule(
+                GenerateParams(start=day(0), end=day(6), algorithm="greedy", auto_approve_as=who, lock_wait_seconds=10)
+            ),
+            (STRANGER, RESIDENT, FACULTY),
+        ),
+        "bulk-assign": (
+            lambda who: bulk_assign(BulkAssignParams(assignments=rows, auto_approve_as=who, lock_wait_seconds=10)),
+            (STRANGER, RESIDENT),
+        ),
         "clear-assignments": (
-            lambda who: clear_assignments(ClearParams(start=day(0), end=day(4), confirm_range_as=who, confirmation=f"{day(0)}..{day(4)}", lock_wait_seconds=10)),
+            lambda who: clear_assignments(
+                ClearParams(
+                    start=day(0),
+                    end=day(4),
+                    confirm_range_as=who,
+                    confirmation=f"{day(0)}..{day(4)}",
+                    lock_wait_seconds=10,
+                )
+            ),
             (STRANGER, FACULTY),
         ),
-        "restore-backup": (lambda who: restore_backup(RestoreParams(backup_id=backup_id, auto_approve_as=who, lock_wait_seconds=10)), (STRANGER, RESIDENT, COORDINATOR)),
+        "restore-backup": (
+            lambda who: restore_backup(RestoreParams(backup_id=backup_id, auto_approve_as=who, lock_wait_seconds=10)),
+            (STRANGER, RESIDENT, COORDINATOR),
+        ),
     }
 
 
@@ -280,7 +357,9 @@ def test_each_approving_flow_refuses_an_approver_the_matrix_refuses_before_its_b
             schedule, records, files = site.schedule_rows(), site.backup_records(), site.files()
             outcome = run(approver)
             assert outcome.status == "rejected", (name, approver, outcome)
-            assert approver in outcome.reason and ("may not" in outcome.reason or "is not an active staff member" in outcome.reason), outcome.reason
+            assert approver in outcome.reason and (
+                "may not" in outcome.reason or "is not an active staff member" in outcome.reason
+            ), outcome.reason
             assert site.schedule_rows() == schedule, f"{name} approved by {approver} changed the schedule"
             assert (site.backup_records(), site.files()) == (records, files), f"{name} took a backup for {approver}"
 
@@ -289,7 +368,11 @@ def _approval_events(site: Site, subject: str) -> list[tuple[str, dict]]:
     from rotaguard.db import AuditLog
 
     with site.database.read() as session:
-        return [(e.actor, e.details) for e in AuditLog(session).events() if e.action == "schedule.approval" and e.subject == subject]
+        return [
+            (e.actor, e.details)
+            for e in AuditLog(session).events()
+            if e.action == "schedule.approval" and e.subject == subject
+        ]
 
 
 def test_an_approval_form_answered_by_someone_the_matrix_refuses_writes_nothing(site):
@@ -297,9 +380,16 @@ def test_an_approval_form_answered_by_someone_the_matrix_refuses_writes_nothing(
 
     run_id = str(uuid.uuid4())
     schedule = site.schedule_rows()
-    running = Running(lambda: generate_schedule(GenerateParams(start=day(0), end=day(6), algorithm="greedy", run_id=run_id, lock_wait_seconds=10)))
+    running = Running(
+        lambda: generate_schedule(
+            GenerateParams(start=day(0), end=day(6), algorithm="greedy", run_id=run_id, lock_wait_seconds=10)
+        )
+    )
     outcome = running.answer(run_id, {"approve": True, "approver": RESIDENT, "comment": "looks fine to me"})
-    assert (outcome.status, outcome.reason) == ("rejected", f"resident {RESIDENT} may not solve and publish a date range: that needs admin or coordinator")
+    assert (outcome.status, outcome.reason) == (
+        "rejected",
+        f"resident {RESIDENT} may not solve and publish a date range: that needs admin or coordinator",
+    )
     assert site.schedule_rows() == schedule
     [(actor, details)] = _approval_events(site, run_id)
     assert actor == RESIDENT and details["approved"] is False and details["refused"] == outcome.reason
@@ -316,7 +406,9 @@ def test_nightly_deletions_confirmed_by_a_coordinator_delete_nothing(site):
     running = Running(lambda: nightly_backup(NightlyBackupParams(request_id=request_id)))
     outcome = running.answer(request_id, {"delete": True, "confirmed_by": COORDINATOR, "comment": "clean up"})
     assert outcome.deleted == [] and sorted(outcome.not_deleted) == sorted(old[:2])
-    assert outcome.deletion_decision.startswith(f"deletion refused: coordinator {COORDINATOR} may not"), outcome.deletion_decision
+    assert outcome.deletion_decision.startswith(f"deletion refused: coordinator {COORDINATOR} may not"), (
+        outcome.deletion_decision
+    )
     assert {baseline, *old} <= {m.id for m in store.list()}
 
 
@@ -331,10 +423,14 @@ def test_swap_flows_refuse_an_actor_without_the_relation(site):
     swap_flows = {f for f in flows() if MATRIX[subject_for_flow(f)].swap_action is not None}
     assert swap_flows == {"execute-swap", "rollback-swap", "request-swap"}
     executed = execute_swap(SwapActionParams(swap_id=to_execute, actor_id="R1-01", lock_wait_seconds=10))
-    undone = rollback_swap(SwapActionParams(swap_id=to_undo, actor_id="R1-01", lock_wait_seconds=10))  # person B, not the requester
+    undone = rollback_swap(
+        SwapActionParams(swap_id=to_undo, actor_id="R1-01", lock_wait_seconds=10)
+    )  # person B, not the requester
     for outcome, action in ((executed, "execute"), (undone, "rollback")):
         assert outcome.status == "refused" and f"may not {action}" in outcome.message, outcome
-    asked = request_swap(RequestSwapParams(actor_id="R2-02", person_a="R2-01", person_b="R2-03", a_start=day(0), a_end=day(0)))
+    asked = request_swap(
+        RequestSwapParams(actor_id="R2-02", person_a="R2-01", person_b="R2-03", a_start=day(0), a_end=day(0))
+    )
     assert asked.status == "refused" and "may not request" in asked.message, asked
     assert site.schedule_rows() == schedule and _statuses(site) == statuses
 

@@ -18,7 +18,10 @@ import tracemalloc
 from collections import Counter
 
 import pytest
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from secrets_kit import admin_client
 
 from rotaguard.backups import BackupError, BackupStatus, BackupStore, Offsite
 from rotaguard.backups import offsite as offsite_module
@@ -35,7 +38,6 @@ from rotaguard.backups.crypto import (
 from rotaguard.backups.manifest import Manifest, file_sha256, write_manifest
 from rotaguard.backups.offsite import OffsiteStore, fetch_offsite
 from rotaguard.settings import Settings
-from secrets_kit import admin_client
 
 CHUNK = 1024  # the smallest chunk a reader accepts: many chunks from little data
 CHAOS = os.environ.get("ROTAGUARD_CHAOS") == "1"
@@ -122,7 +124,16 @@ def test_a_flipped_byte_anywhere_is_refused(where):
     sealed = bytearray(_seal(os.urandom(3 * CHUNK)))
     sealed[DAMAGE[where]] ^= 0x01
     message = _refused(bytes(sealed))
-    assert any(word in message for word in ("failed authentication", "not a RotaGuard", "format version", "encrypted with backup key", "damaged header"))
+    assert any(
+        word in message
+        for word in (
+            "failed authentication",
+            "not a RotaGuard",
+            "format version",
+            "encrypted with backup key",
+            "damaged header",
+        )
+    )
 
 
 @pytest.mark.parametrize(
@@ -176,7 +187,10 @@ def test_a_copy_opens_only_for_the_backup_it_was_sealed_for():
 
 def test_a_wrong_key_is_named_and_refused_before_decrypting():
     message = _refused(_seal(b"schedule"), key=OTHER_KEY)
-    assert message == f"the copy was encrypted with backup key {key_id(KEY)}, but ROTAGUARD_BACKUP_ENCRYPTION_KEY is key {key_id(OTHER_KEY)}"
+    assert (
+        message
+        == f"the copy was encrypted with backup key {key_id(KEY)}, but ROTAGUARD_BACKUP_ENCRYPTION_KEY is key {key_id(OTHER_KEY)}"
+    )
     assert KEY.hex() not in message and base64.b64encode(KEY).decode() not in message
 
 
@@ -228,7 +242,10 @@ def test_a_malformed_key_is_one_line_naming_the_variable_and_nothing_is_written(
         monkeypatch.setenv("ROTAGUARD_BACKUP_ENCRYPTION_KEY", value)
         result = cli("backup", "create")
         assert result.code == 1 and result.out == ""
-        assert result.err.startswith(f"rotaguard: error: ROTAGUARD_BACKUP_ENCRYPTION_KEY: {problem}") and result.err.count("\n") == 1
+        assert (
+            result.err.startswith(f"rotaguard: error: ROTAGUARD_BACKUP_ENCRYPTION_KEY: {problem}")
+            and result.err.count("\n") == 1
+        )
         assert value not in result.err
         assert not (tmp_path / "home").exists()
 
@@ -267,7 +284,10 @@ def test_encrypted_copy_round_trips_and_the_fetched_backup_verifies(store, s3_en
     assert _entropy_bits_per_byte(stored[HEADER_SIZE:]) > 7.9
     head = admin_client(s3_endpoint).head_object(Bucket=bucket, Key=copied.offsite_key, ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(stored).digest()).decode()
-    assert head["Metadata"]["rotaguard-key-id"] == key_id(KEY) and head["Metadata"]["rotaguard-plaintext-sha256"] == manifest.sha256
+    assert (
+        head["Metadata"]["rotaguard-key-id"] == key_id(KEY)
+        and head["Metadata"]["rotaguard-plaintext-sha256"] == manifest.sha256
+    )
     assert not list(store.directory.glob(".*"))  # the sealed temporary file is gone
 
     # A machine that lost its backups: the manifest and the copy come from the bucket.
@@ -286,14 +306,24 @@ def _synthetic_backup(directory, size: int, *, name: str = "rotaguard_20260312_0
     with path.open("wb") as handle:
         handle.write(os.urandom(size))
     manifest = Manifest(
-        id=name, label="regular", created_at=dt.datetime(2026, 3, 12, 2, tzinfo=dt.UTC), database_kind="sqlite",
-        database_name="rotaguard.db", schema_revision=None, file=path.name, size_bytes=size, sha256=file_sha256(path), tables={},
+        id=name,
+        label="regular",
+        created_at=dt.datetime(2026, 3, 12, 2, tzinfo=dt.UTC),
+        database_kind="sqlite",
+        database_name="rotaguard.db",
+        schema_revision=None,
+        file=path.name,
+        size_bytes=size,
+        sha256=file_sha256(path),
+        tables={},
     )
     write_manifest(manifest, directory)
     return manifest
 
 
-def _copied(directory, endpoint: str, bucket: str, key: bytes | None, *, name: str = "rotaguard_20260312_020000") -> Manifest:
+def _copied(
+    directory, endpoint: str, bucket: str, key: bytes | None, *, name: str = "rotaguard_20260312_020000"
+) -> Manifest:
     """A synthetic backup copied off-site: what is tested here is the copy, not the database."""
     manifest = _synthetic_backup(directory, 3 * 1024 * 1024 + 123, name=name)
     copied, error = OffsiteStore(_settings(endpoint, bucket, key)).copy(manifest, directory)
@@ -321,13 +351,26 @@ def test_a_damaged_copy_in_the_bucket_is_refused(s3_endpoint, bucket, tmp_path, 
     else:
         stored += stored[HEADER_SIZE : HEADER_SIZE + 200]
     _replace_object(s3_endpoint, bucket, copied.offsite_key, bytes(stored))
-    _assert_fetch_refused(_settings(s3_endpoint, bucket, KEY), copied, tmp_path / "fetch", copied.offsite_key, "failed authentication")
+    _assert_fetch_refused(
+        _settings(s3_endpoint, bucket, KEY), copied, tmp_path / "fetch", copied.offsite_key, "failed authentication"
+    )
 
 
 def test_a_wrong_or_missing_key_is_refused_in_one_line(s3_endpoint, bucket, tmp_path):
     copied = _copied(tmp_path / "backups", s3_endpoint, bucket, KEY)
-    _assert_fetch_refused(_settings(s3_endpoint, bucket, OTHER_KEY), copied, tmp_path / "wrong", f"encrypted with backup key {key_id(KEY)}", f"is key {key_id(OTHER_KEY)}")
-    _assert_fetch_refused(_settings(s3_endpoint, bucket, None), copied, tmp_path / "none", "is encrypted, but ROTAGUARD_BACKUP_ENCRYPTION_KEY is not set")
+    _assert_fetch_refused(
+        _settings(s3_endpoint, bucket, OTHER_KEY),
+        copied,
+        tmp_path / "wrong",
+        f"encrypted with backup key {key_id(KEY)}",
+        f"is key {key_id(OTHER_KEY)}",
+    )
+    _assert_fetch_refused(
+        _settings(s3_endpoint, bucket, None),
+        copied,
+        tmp_path / "none",
+        "is encrypted, but ROTAGUARD_BACKUP_ENCRYPTION_KEY is not set",
+    )
 
 
 def test_without_a_key_copies_are_plain_as_before_and_a_key_refuses_them(s3_endpoint, bucket, tmp_path):
@@ -336,8 +379,12 @@ def test_without_a_key_copies_are_plain_as_before_and_a_key_refuses_them(s3_endp
     assert _object(s3_endpoint, bucket, copied.offsite_key) == copied.path_in(tmp_path / "backups").read_bytes()
     assert OffsiteStore(_settings(s3_endpoint, bucket, None)).fetch(copied, tmp_path / "plain").sha256 == copied.sha256
     # With a key set, an unsealed object could have been put there by anyone who can write the bucket.
-    _assert_fetch_refused(_settings(s3_endpoint, bucket, KEY), copied, tmp_path / "keyed", "is not encrypted", "refusing")
-    allowed = OffsiteStore(_settings(s3_endpoint, bucket, KEY)).fetch(copied, tmp_path / "allowed", allow_plaintext=True)
+    _assert_fetch_refused(
+        _settings(s3_endpoint, bucket, KEY), copied, tmp_path / "keyed", "is not encrypted", "refusing"
+    )
+    allowed = OffsiteStore(_settings(s3_endpoint, bucket, KEY)).fetch(
+        copied, tmp_path / "allowed", allow_plaintext=True
+    )
     assert file_sha256(allowed.path_in(tmp_path / "allowed")) == copied.sha256
 
 

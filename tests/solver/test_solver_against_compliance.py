@@ -38,7 +38,9 @@ def _random_problem(seed: int) -> ScheduleProblem:
     for i in range(rng.randint(3, 6)):
         pgy = rng.choice((1, 2, 3))
         credentials = (Credential(name="ACLS"),) if rng.random() < 0.7 else ()
-        people.append(Person(id=f"R{pgy}-{i:02d}", name=f"Resident {i}", role=Role.RESIDENT, pgy=pgy, credentials=credentials))
+        people.append(
+            Person(id=f"R{pgy}-{i:02d}", name=f"Resident {i}", role=Role.RESIDENT, pgy=pgy, credentials=credentials)
+        )
     for i in range(rng.randint(1, 2)):
         people.append(Person(id=f"F-{i:02d}", name=f"Faculty {i}", role=Role.FACULTY))
     am_start = rng.choice((6, 7, 8))
@@ -75,12 +77,27 @@ def _random_problem(seed: int) -> ScheduleProblem:
     for offset in range(1, 15):
         day = START - timedelta(days=offset)
         for person in rng.sample(residents, k=min(len(residents), rng.randint(0, 3))):
-            history.append(Assignment(person_id=person.id, date=day, slot=rng.choice((Slot.AM, Slot.PM)), rotation_id="WARDS"))
+            history.append(
+                Assignment(person_id=person.id, date=day, slot=rng.choice((Slot.AM, Slot.PM)), rotation_id="WARDS")
+            )
     locks = []
     for person in rng.sample(residents, k=1):
-        locks.append(Assignment(person_id=person.id, date=START + timedelta(days=rng.randint(0, 5)), slot=Slot.AM, rotation_id="WARDS", locked=True))
+        locks.append(
+            Assignment(
+                person_id=person.id,
+                date=START + timedelta(days=rng.randint(0, 5)),
+                slot=Slot.AM,
+                rotation_id="WARDS",
+                locked=True,
+            )
+        )
     unique = {a.key: a for a in history + locks}
-    return ScheduleProblem(program=program, start=START, end=START + timedelta(days=9), existing=Schedule(assignments=tuple(unique.values())))
+    return ScheduleProblem(
+        program=program,
+        start=START,
+        end=START + timedelta(days=9),
+        existing=Schedule(assignments=tuple(unique.values())),
+    )
 
 
 @pytest.mark.parametrize("seed", range(30))

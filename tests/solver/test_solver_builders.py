@@ -52,7 +52,9 @@ def test_min_staffing_filled_when_possible():
 def test_staffing_max_is_hard_and_requests_are_soft():
     prog = program(people=(resident(), resident("R1-02")), rotations=(_wards(0, maximum=1, days=("thu",)),))
     wishes = [Request(person_id=p, date=DAY, kind=RequestKind.WORK) for p in ("R1-01", "R1-02")]
-    result = _solve(prog, requests=wishes, weights=Weights(call_fairness=0, weekend_fairness=0, continuity=0, request=5))
+    result = _solve(
+        prog, requests=wishes, weights=Weights(call_fairness=0, weekend_fairness=0, continuity=0, request=5)
+    )
     # One slot each for AM and PM: both wishes can be granted (one works AM, the other PM) at cost 0.
     assert result.objective == 0
     assert all(sum(1 for a in result.schedule.assignments if a.slot is s) == 1 for s in (Slot.AM, Slot.PM))
@@ -60,13 +62,19 @@ def test_staffing_max_is_hard_and_requests_are_soft():
 
 def test_request_off_is_granted_when_free():
     prog = program(people=(resident(), resident("R1-02")), rotations=(_wards(1, maximum=1, days=("thu",)),))
-    result = _solve(prog, requests=[Request(person_id="R1-01", date=DAY)], weights=Weights(call_fairness=0, weekend_fairness=0, continuity=0))
+    result = _solve(
+        prog,
+        requests=[Request(person_id="R1-01", date=DAY)],
+        weights=Weights(call_fairness=0, weekend_fairness=0, continuity=0),
+    )
     assert result.objective == 0 and {a.person_id for a in result.schedule.assignments} == {"R1-02"}
 
 
 def test_supervision_needs_faculty_or_leaves_a_gap():
     interns = (resident(), resident("R1-02"), resident("R1-03"))
-    prog = program(people=interns + (faculty(),), rotations=(_wards(3, supervised=True, faculty_staff=(0, 2), days=("thu",)),))
+    prog = program(
+        people=interns + (faculty(),), rotations=(_wards(3, supervised=True, faculty_staff=(0, 2), days=("thu",)),)
+    )
     # Three PGY-1 need two faculty; with one, only two interns may work each slot: 2 gaps.
     result = _solve(prog)
     assert result.penalties["unmet_staffing"] == 2 * 1000
@@ -139,7 +147,10 @@ def test_24_hour_limit_and_14_hours_rest():
     senior = resident("R2-01", pgy=2, credentials=ACLS)
     prog = program(
         people=(senior,),
-        rotations=(_wards(1, maximum=1, days=("fri",)), call_rotation(residents=ResidentStaffing(min=0, max=1, pgy=(2, 3)))),
+        rotations=(
+            _wards(1, maximum=1, days=("fri",)),
+            call_rotation(residents=ResidentStaffing(min=0, max=1, pgy=(2, 3))),
+        ),
     )
     locked_call_day = [
         assignment("R2-01", DAY, Slot.AM, "WARDS", locked=True),
@@ -156,7 +167,9 @@ def test_24_hour_limit_and_14_hours_rest():
 def test_locked_assignments_are_kept_and_unlocked_ones_replaced():
     prog = program(people=(resident(), resident("R1-02")), rotations=(_wards(1, maximum=1, days=("thu",)),))
     current = [assignment("R1-01", DAY, Slot.AM, locked=True), assignment("R1-01", DAY, Slot.PM)]
-    result = _solve(prog, existing=current, weights=Weights(call_fairness=0, weekend_fairness=0, continuity=0, change=3))
+    result = _solve(
+        prog, existing=current, weights=Weights(call_fairness=0, weekend_fairness=0, continuity=0, change=3)
+    )
     kept = [a for a in result.schedule.assignments if a.locked]
     assert [(a.person_id, a.slot) for a in kept] == [("R1-01", Slot.AM)]
     # Minimal change: the unlocked PM stays with R1-01 rather than moving to R1-02.
@@ -169,11 +182,23 @@ def test_short_rest_is_avoided_when_someone_else_can_work():
     seniors = (resident("R2-01", pgy=2, credentials=ACLS), resident("R2-02", pgy=2, credentials=ACLS))
     prog = program(
         people=seniors,
-        rotations=(_wards(0, maximum=1, days=("fri",)), call_rotation(residents=ResidentStaffing(min=0, max=1, pgy=(2, 3)))),
+        rotations=(
+            _wards(0, maximum=1, days=("fri",)),
+            call_rotation(residents=ResidentStaffing(min=0, max=1, pgy=(2, 3))),
+        ),
     )
     locked_call = [assignment("R2-01", DAY, Slot.CALL, "NIGHT", locked=True)]
-    want_pm = [Request(person_id=p, date=DAY + timedelta(days=1), slot=Slot.PM, kind=RequestKind.WORK, weight=1) for p in ("R2-01",)]
-    result = _solve(prog, days=2, existing=locked_call, requests=want_pm, weights=Weights(call_fairness=0, weekend_fairness=0, continuity=0, request=1, short_rest=2))
+    want_pm = [
+        Request(person_id=p, date=DAY + timedelta(days=1), slot=Slot.PM, kind=RequestKind.WORK, weight=1)
+        for p in ("R2-01",)
+    ]
+    result = _solve(
+        prog,
+        days=2,
+        existing=locked_call,
+        requests=want_pm,
+        weights=Weights(call_fairness=0, weekend_fairness=0, continuity=0, request=1, short_rest=2),
+    )
     # Granting R2-01's wish would cost short_rest 2 > request 1: the wish is refused.
     assert result.penalties["short_rest"] == 0 and result.penalties["request"] == 1
     assert ("R2-01", DAY + timedelta(days=1), "PM", "WARDS") not in _made(result)

@@ -51,7 +51,12 @@ def test_infeasible_locks_are_explained():
     senior = resident("R2-01", pgy=2, credentials=ACLS)
     prog = program(people=(senior,), rotations=(call_rotation(residents=ResidentStaffing(min=0, max=1, pgy=(2, 3))),))
     locks = [assignment("R2-01", BLOCK_START + timedelta(days=d), Slot.CALL, "NIGHT", locked=True) for d in (0, 1)]
-    problem = ScheduleProblem(program=prog, start=BLOCK_START, end=BLOCK_START + timedelta(days=3), existing=Schedule(assignments=tuple(locks)))
+    problem = ScheduleProblem(
+        program=prog,
+        start=BLOCK_START,
+        end=BLOCK_START + timedelta(days=3),
+        existing=Schedule(assignments=tuple(locks)),
+    )
     result = solve(problem, workers=1, timeout_seconds=30)
     assert result.status is SolverStatus.INFEASIBLE
     rules = {c.rule_id for c in result.conflicts}
@@ -62,8 +67,12 @@ def test_infeasible_locks_are_explained():
 
 def test_history_that_already_breaks_a_window_is_explained():
     prog = program(people=(resident(),))
-    history = [assignment("R1-01", BLOCK_START - timedelta(days=d), s) for d in range(1, 28) for s in (Slot.AM, Slot.PM)]  # 324 h
-    problem = ScheduleProblem(program=prog, start=BLOCK_START, end=BLOCK_START, existing=Schedule(assignments=tuple(history)))
+    history = [
+        assignment("R1-01", BLOCK_START - timedelta(days=d), s) for d in range(1, 28) for s in (Slot.AM, Slot.PM)
+    ]  # 324 h
+    problem = ScheduleProblem(
+        program=prog, start=BLOCK_START, end=BLOCK_START, existing=Schedule(assignments=tuple(history))
+    )
     result = solve(problem, workers=1, timeout_seconds=30)
     assert result.status is SolverStatus.INFEASIBLE
     assert {(c.rule_id, c.subject) for c in result.conflicts} >= {("acgme.hours.max_80_per_week", "R1-01")}

@@ -6,12 +6,12 @@ from collections import Counter
 
 from sqlalchemy import text
 
+from factories import assignment
 from rotaguard.db import AssignmentRepository, AuditLog
 from rotaguard.domain import Slot
 from rotaguard.domain.swaps import DateRange, SwapKind, SwapStatus
 from rotaguard.swaps import SwapRefused, SwapService
 from swapdata import Clock, day, seed, swap_program
-from factories import assignment
 
 GIVERS = [f"R2-{n:02d}" for n in range(1, 9)]
 TAKER = "R2-09"
@@ -45,11 +45,22 @@ def test_eight_swaps_into_one_slot_let_exactly_one_win(database):
     swaps = SwapService(database, clock=Clock(), lock_wait_seconds=120)
     ids = []
     for giver in GIVERS:
-        asked = swaps.request(actor_id=giver, kind=SwapKind.ABSORB, person_a=giver, person_b=TAKER, range_a=DateRange(start=day(5), end=day(5)))
+        asked = swaps.request(
+            actor_id=giver,
+            kind=SwapKind.ABSORB,
+            person_a=giver,
+            person_b=TAKER,
+            range_a=DateRange(start=day(5), end=day(5)),
+        )
         assert swaps.answer(swap_id=asked.request.id, actor_id=TAKER, accept=True).request.status is SwapStatus.APPROVED
         ids.append(asked.request.id)
     before = _state(database)
-    results = _run_all([lambda swap_id=swap_id: SwapService(database, clock=Clock()).execute(swap_id=swap_id, actor_id="C-01") for swap_id in ids])
+    results = _run_all(
+        [
+            lambda swap_id=swap_id: SwapService(database, clock=Clock()).execute(swap_id=swap_id, actor_id="C-01")
+            for swap_id in ids
+        ]
+    )
     winners = [r for r in results if not isinstance(r, Exception)]
     assert len(winners) == 1 and all(isinstance(r, SwapRefused) for r in results if r not in winners)
     after = _state(database)
@@ -64,10 +75,21 @@ def test_eight_swaps_into_one_slot_let_exactly_one_win(database):
 def test_one_swap_executed_eight_times_at_once_moves_once(database):
     seed(database)
     swaps = SwapService(database, clock=Clock(), lock_wait_seconds=120)
-    asked = swaps.request(actor_id="R2-01", kind=SwapKind.ABSORB, person_a="R2-01", person_b="R2-03", range_a=DateRange(start=day(0), end=day(0)))
+    asked = swaps.request(
+        actor_id="R2-01",
+        kind=SwapKind.ABSORB,
+        person_a="R2-01",
+        person_b="R2-03",
+        range_a=DateRange(start=day(0), end=day(0)),
+    )
     swaps.answer(swap_id=asked.request.id, actor_id="R2-03", accept=True)
     before = len(_state(database))
-    results = _run_all([lambda: SwapService(database, clock=Clock()).execute(swap_id=asked.request.id, actor_id="R2-01") for _ in range(8)])
+    results = _run_all(
+        [
+            lambda: SwapService(database, clock=Clock()).execute(swap_id=asked.request.id, actor_id="R2-01")
+            for _ in range(8)
+        ]
+    )
     assert not any(isinstance(r, Exception) for r in results), results
     assert sum(1 for r in results if r.changed) == 1
     assert len(_state(database)) == before
@@ -80,7 +102,13 @@ def test_concurrent_requests_all_land_on_one_audit_chain(database):
     swaps = SwapService(database, clock=Clock())
     results = _run_all(
         [
-            lambda giver=giver: swaps.request(actor_id=giver, kind=SwapKind.ABSORB, person_a=giver, person_b=TAKER, range_a=DateRange(start=day(5), end=day(5)))
+            lambda giver=giver: swaps.request(
+                actor_id=giver,
+                kind=SwapKind.ABSORB,
+                person_a=giver,
+                person_b=TAKER,
+                range_a=DateRange(start=day(5), end=day(5)),
+            )
             for giver in GIVERS
         ]
     )
@@ -98,7 +126,13 @@ def test_requests_racing_for_one_duty_store_only_one(database):
     swaps = SwapService(database, clock=Clock())
     results = _run_all(
         [
-            lambda taker=taker: swaps.request(actor_id="R2-01", kind=SwapKind.ABSORB, person_a="R2-01", person_b=taker, range_a=DateRange(start=day(5), end=day(5)))
+            lambda taker=taker: swaps.request(
+                actor_id="R2-01",
+                kind=SwapKind.ABSORB,
+                person_a="R2-01",
+                person_b=taker,
+                range_a=DateRange(start=day(5), end=day(5)),
+            )
             for taker in takers
         ]
     )
@@ -124,7 +158,13 @@ def test_a_request_outlasts_another_writer_extending_the_audit_chain(database):
 
     def ask():
         try:
-            box["result"] = swaps.request(actor_id="R2-01", kind=SwapKind.ABSORB, person_a="R2-01", person_b="R2-03", range_a=DateRange(start=day(0), end=day(0)))
+            box["result"] = swaps.request(
+                actor_id="R2-01",
+                kind=SwapKind.ABSORB,
+                person_a="R2-01",
+                person_b="R2-03",
+                range_a=DateRange(start=day(0), end=day(0)),
+            )
         except Exception as error:  # the assertion below shows it
             box["result"] = error
 

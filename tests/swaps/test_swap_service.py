@@ -17,7 +17,11 @@ def span(first: int, last: int | None = None) -> DateRange:
 
 def holder(database, when, slot):
     with database.read() as session:
-        return sorted(a.person_id for a in AssignmentRepository(session).schedule(start=when, end=when).assignments if a.slot is slot)
+        return sorted(
+            a.person_id
+            for a in AssignmentRepository(session).schedule(start=when, end=when).assignments
+            if a.slot is slot
+        )
 
 
 def actions(database):
@@ -28,7 +32,9 @@ def actions(database):
 
 
 def absorb(swaps, *, giver="R2-01", taker="R2-03", days=(0, 0), actor=None):
-    return swaps.request(actor_id=actor or giver, kind=SwapKind.ABSORB, person_a=giver, person_b=taker, range_a=span(*days))
+    return swaps.request(
+        actor_id=actor or giver, kind=SwapKind.ABSORB, person_a=giver, person_b=taker, range_a=span(*days)
+    )
 
 
 def test_absorb_is_requested_accepted_executed_and_rolled_back(swaps, database, clock):
@@ -87,7 +93,9 @@ def test_a_tier2_warning_needs_a_coordinators_approval(swaps, database):
 
 def test_decline_and_expiry(swaps, database, clock):
     declined = absorb(swaps)
-    assert swaps.answer(swap_id=declined.request.id, actor_id="R2-03", accept=False).request.status is SwapStatus.DECLINED
+    assert (
+        swaps.answer(swap_id=declined.request.id, actor_id="R2-03", accept=False).request.status is SwapStatus.DECLINED
+    )
     late = absorb(swaps)
     clock.now += timedelta(hours=48)
     with pytest.raises(SwapRefused, match="expired, not pending"):
@@ -114,8 +122,14 @@ def test_only_person_b_answers_and_staff_answer_on_their_behalf(swaps, database)
         ({"actor_id": "R2-01", "person_a": "R2-01", "person_b": "R2-03", "range_a": span(5)}, "has no assignments"),
         ({"actor_id": "R2-01", "person_a": "R2-01", "person_b": "NOBODY", "range_a": span(0)}, "no person 'NOBODY'"),
         ({"actor_id": "R2-02", "person_a": "R2-01", "person_b": "R2-03", "range_a": span(0)}, "denied"),
-        ({"actor_id": "GHOST", "person_a": "R2-01", "person_b": "R2-03", "range_a": span(0)}, "unknown or inactive actor"),
-        ({"actor_id": "R2-01", "person_a": "R2-01", "person_b": "R2-01", "range_a": span(0)}, "cannot swap with themselves"),
+        (
+            {"actor_id": "GHOST", "person_a": "R2-01", "person_b": "R2-03", "range_a": span(0)},
+            "unknown or inactive actor",
+        ),
+        (
+            {"actor_id": "R2-01", "person_a": "R2-01", "person_b": "R2-01", "range_a": span(0)},
+            "cannot swap with themselves",
+        ),
     ],
 )
 def test_bad_requests_are_refused_with_the_reason_and_store_nothing(swaps, arguments, message):
@@ -141,7 +155,12 @@ def test_absent_receiver_is_refused(database, clock):
     from swapdata import seed, swap_program
 
     program = swap_program()
-    seed(database, program.model_copy(update={"absences": (Absence(person_id="R2-03", start=day(0), end=day(0), kind="vacation"),)}))
+    seed(
+        database,
+        program.model_copy(
+            update={"absences": (Absence(person_id="R2-03", start=day(0), end=day(0), kind="vacation"),)}
+        ),
+    )
     with pytest.raises(SwapRefused, match="absent|schedule.absence"):
         absorb(SwapService(database, clock=clock))
 
@@ -152,7 +171,10 @@ def test_an_open_request_ranks_candidates_and_one_of_them_takes_it(swaps, databa
     assert "R1-01" not in ranked  # PGY-1: not eligible for call
     assert "R2-02" not in ranked  # on call the next night: consecutive calls
     assert ranked and set(ranked) <= {"R2-03", "R3-01"}
-    assert all(0 <= c.score <= 1 and set(c.parts) == {"proximity", "same_rotation", "workload", "history"} for c in asked.candidates)
+    assert all(
+        0 <= c.score <= 1 and set(c.parts) == {"proximity", "same_rotation", "workload", "history"}
+        for c in asked.candidates
+    )
     assert [c.person_id for c in swaps.candidates(swap_id=asked.request.id, actor_id="R2-01")] == ranked
     taken = swaps.answer(swap_id=asked.request.id, actor_id=ranked[0], accept=True)
     assert taken.request.person_b == ranked[0] and taken.request.status is SwapStatus.APPROVED
@@ -167,7 +189,11 @@ def test_rollback_refused_when_the_assignments_changed_since(swaps, database, cl
     from rotaguard.db.tables import AssignmentRow
 
     with database.write() as session:
-        session.execute(update(AssignmentRow).where(AssignmentRow.person_id == "R2-03", AssignmentRow.date == day(0)).values(locked=True))
+        session.execute(
+            update(AssignmentRow)
+            .where(AssignmentRow.person_id == "R2-03", AssignmentRow.date == day(0))
+            .values(locked=True)
+        )
     with pytest.raises(SwapRefused, match="changed since"):
         swaps.rollback(swap_id=asked.request.id, actor_id="R2-01")
 
@@ -184,7 +210,15 @@ def test_rollback_belongs_to_the_requester_or_an_admin(swaps, actor, allowed):
             swaps.rollback(swap_id=asked.request.id, actor_id=actor)
 
 
-@pytest.mark.parametrize("after, allowed", [(timedelta(0), True), (timedelta(hours=23, minutes=59, seconds=59), True), (timedelta(hours=24), False), (timedelta(hours=24, seconds=1), False)])
+@pytest.mark.parametrize(
+    "after, allowed",
+    [
+        (timedelta(0), True),
+        (timedelta(hours=23, minutes=59, seconds=59), True),
+        (timedelta(hours=24), False),
+        (timedelta(hours=24, seconds=1), False),
+    ],
+)
 def test_the_rollback_window_is_exactly_24_hours(swaps, clock, after, allowed):
     asked = absorb(swaps)
     swaps.answer(swap_id=asked.request.id, actor_id="R2-03", accept=True)
@@ -206,10 +240,10 @@ def test_the_window_is_24_real_hours_across_a_daylight_saving_change(database, l
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
+    from factories import assignment
     from rotaguard.domain import Slot
     from rotaguard.swaps import SwapService
     from swapdata import Clock, seed
-    from factories import assignment
 
     zone = ZoneInfo("America/New_York")
     march = datetime(2027, 3, 13, 12, 0, tzinfo=zone)
@@ -217,7 +251,10 @@ def test_the_window_is_24_real_hours_across_a_daylight_saving_change(database, l
     clock = Clock(march)
     swaps = SwapService(database, clock=clock)
     asked = swaps.request(
-        actor_id="R2-01", kind=SwapKind.ABSORB, person_a="R2-01", person_b="R2-03",
+        actor_id="R2-01",
+        kind=SwapKind.ABSORB,
+        person_a="R2-01",
+        person_b="R2-03",
         range_a=DateRange(start=march.date() + timedelta(days=10), end=march.date() + timedelta(days=10)),
     )
     swaps.answer(swap_id=asked.request.id, actor_id="R2-03", accept=True)

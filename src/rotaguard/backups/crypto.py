@@ -106,7 +106,13 @@ def _associated_data(header: bytes, context: bytes) -> bytes:
 
 
 def encrypt_stream(
-    source: BinaryIO, target: BinaryIO, key: bytes, *, chunk_size: int = CHUNK_SIZE, context: bytes = b"", salt: bytes | None = None
+    source: BinaryIO,
+    target: BinaryIO,
+    key: bytes,
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    context: bytes = b"",
+    salt: bytes | None = None,
 ) -> str:
     """Seal ``source`` into ``target`` chunk by chunk; returns the plaintext's SHA-256 (hex), so the
     caller can prove that what it sealed is the backup its manifest describes."""
@@ -136,7 +142,9 @@ def _parse_header(header: bytes, key: bytes, what: str) -> tuple[int, bytes]:
         raise EncryptionError(f"{what} is not a RotaGuard encrypted backup (no {MAGIC.decode()} header)")
     magic, version, chunk_size, stored_key_id, salt = _HEADER.unpack(header)
     if version != FORMAT_VERSION:
-        raise EncryptionError(f"{what} uses encryption format version {version}; this RotaGuard reads version {FORMAT_VERSION}")
+        raise EncryptionError(
+            f"{what} uses encryption format version {version}; this RotaGuard reads version {FORMAT_VERSION}"
+        )
     if stored_key_id != _key_id_bytes(key):
         raise EncryptionError(
             f"{what} was encrypted with backup key {stored_key_id.hex()}, but ROTAGUARD_BACKUP_ENCRYPTION_KEY is key {key_id(key)}"
@@ -146,7 +154,9 @@ def _parse_header(header: bytes, key: bytes, what: str) -> tuple[int, bytes]:
     return chunk_size, salt
 
 
-def decrypt_stream(source: BinaryIO, target: BinaryIO, key: bytes, *, context: bytes = b"", what: str = "the encrypted copy") -> str:
+def decrypt_stream(
+    source: BinaryIO, target: BinaryIO, key: bytes, *, context: bytes = b"", what: str = "the encrypted copy"
+) -> str:
     """Open what :func:`encrypt_stream` sealed, writing only authenticated chunks to ``target``;
     returns the plaintext's SHA-256 (hex). Any damage raises :class:`EncryptionError` with one
     line; ``target`` may then hold a prefix and must be discarded."""
@@ -179,7 +189,9 @@ def decrypt_stream(source: BinaryIO, target: BinaryIO, key: bytes, *, context: b
         counter += 1
 
 
-def encrypt_file(source: Path, target: Path, key: bytes, *, chunk_size: int = CHUNK_SIZE, context: bytes = b"") -> tuple[str, str]:
+def encrypt_file(
+    source: Path, target: Path, key: bytes, *, chunk_size: int = CHUNK_SIZE, context: bytes = b""
+) -> tuple[str, str]:
     """Seal the file ``source`` into ``target``; returns the SHA-256 (hex) of the plaintext and of
     the sealed file."""
     with source.open("rb") as plain, target.open("wb") as sealed:

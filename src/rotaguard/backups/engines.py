@@ -73,7 +73,11 @@ def tool_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
     """The part of ``environ`` (default: this process's) that the PostgreSQL client tools may see,
     with their messages in English."""
     environ = os.environ if environ is None else environ
-    kept = {name: value for name, value in environ.items() if name in _TOOL_ENVIRONMENT or name.startswith(_TOOL_ENVIRONMENT_PREFIXES)}
+    kept = {
+        name: value
+        for name, value in environ.items()
+        if name in _TOOL_ENVIRONMENT or name.startswith(_TOOL_ENVIRONMENT_PREFIXES)
+    }
     # RotaGuard reports the tools' "error:" line, and in one language. LANGUAGE (left out above)
     # outranks every locale but C for messages, and LC_ALL outranks LC_MESSAGES: LC_ALL's value
     # goes to the other categories, so encodings, dates and sorting stay as the user set them.
@@ -87,10 +91,27 @@ def tool_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
 # The live restore's options. The trial restore runs with the same ones (into an empty scratch
 # database), so verification executes every statement the live restore will, the --clean DROPs
 # included: a backup damaged there is refused before anything is touched.
-_PG_RESTORE_OPTIONS = ("--clean", "--if-exists", "--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges")
+_PG_RESTORE_OPTIONS = (
+    "--clean",
+    "--if-exists",
+    "--single-transaction",
+    "--exit-on-error",
+    "--no-owner",
+    "--no-privileges",
+)
 
 
-ASSIGNMENT_COLUMNS = ("person_id", "date", "slot", "rotation_id", "source", "locked", "run_id", "created_at", "updated_at")
+ASSIGNMENT_COLUMNS = (
+    "person_id",
+    "date",
+    "slot",
+    "rotation_id",
+    "source",
+    "locked",
+    "run_id",
+    "created_at",
+    "updated_at",
+)
 
 
 class Engine:
@@ -130,7 +151,9 @@ class Engine:
     def assignment_rows(self, path: Path, start: dt.date, end: dt.date) -> list[dict]:
         raise NotImplementedError
 
-    def restore_assignments(self, path: Path, start: dt.date, end: dt.date, *, audit: Callable[[Session, int], None] | None = None) -> int:
+    def restore_assignments(
+        self, path: Path, start: dt.date, end: dt.date, *, audit: Callable[[Session, int], None] | None = None
+    ) -> int:
         """Replace the assignments of ``start..end`` with the backup's, in one transaction; ``audit``
         records it in that same transaction (a crash leaves neither the rows nor the event alone)."""
         rows = self.assignment_rows(path, start, end)
@@ -149,7 +172,10 @@ class Engine:
     def audit_events(self) -> list[dict]:
         with self.database.read() as session:
             return [
-                {c: getattr(e, c) for c in ("id", "occurred_at", "actor", "action", "subject", "details", "prev_hash", "hash")}
+                {
+                    c: getattr(e, c)
+                    for c in ("id", "occurred_at", "actor", "action", "subject", "details", "prev_hash", "hash")
+                }
                 for e in session.scalars(select(AuditEventRow).order_by(AuditEventRow.id))
             ]
 
@@ -299,7 +325,7 @@ def postgres_table_digests(connection) -> dict[str, TableDigest]:
         count, digest = connection.execute(
             text(
                 f"SELECT count(*), encode(sha256(coalesce(string_agg(sha256(convert_to(t::text, 'UTF8')), ''::bytea "
-                f'ORDER BY {order}), \'\'::bytea)), \'hex\') FROM "{table.name}" AS t'
+                f"ORDER BY {order}), ''::bytea)), 'hex') FROM \"{table.name}\" AS t"
             )
         ).one()
         digests[table.name] = TableDigest(rows=count, sha256=digest)
@@ -333,7 +359,9 @@ class PostgresEngine(Engine):
         tool = shutil.which(name)
         if tool is None:
             raise BackupError(f"{name} is not on PATH: install the PostgreSQL client tools (Debian: postgresql-client)")
-        output = subprocess.run([tool, "--version"], capture_output=True, text=True, env=tool_environment(), check=False).stdout
+        output = subprocess.run(
+            [tool, "--version"], capture_output=True, text=True, env=tool_environment(), check=False
+        ).stdout
         match = _VERSION.search(output)
         tool_major = int(match.group(1)) if match else 0
         with self.database.engine.connect() as connection:
@@ -347,11 +375,16 @@ class PostgresEngine(Engine):
 
     def _run(self, command: list[str], env: dict, what: str) -> subprocess.CompletedProcess:
         # errors="replace": a damaged dump can make pg_restore echo bytes that are not UTF-8.
-        result = subprocess.run(command, capture_output=True, text=True, errors="replace", env=env, check=False, preexec_fn=_die_with_parent)
+        result = subprocess.run(
+            command, capture_output=True, text=True, errors="replace", env=env, check=False, preexec_fn=_die_with_parent
+        )
         if result.returncode != 0:
             reason = (result.stderr or result.stdout).strip().splitlines()
             # The first "error:" line says what went wrong; the last is often the statement that failed.
-            cause = next((line for line in reason if "error:" in line), reason[-1] if reason else f"exit code {result.returncode}")
+            cause = next(
+                (line for line in reason if "error:" in line),
+                reason[-1] if reason else f"exit code {result.returncode}",
+            )
             raise BackupError(f"{what} failed: {cause.strip()}")
         return result
 
@@ -369,7 +402,14 @@ class PostgresEngine(Engine):
                     command.insert(2, "-Z0")
                 # pg_dump and the digests read the same snapshot at the same time; the exporting
                 # transaction stays open until pg_dump is done with it.
-                dumping = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_die_with_parent)
+                dumping = subprocess.Popen(
+                    command,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=env,
+                    preexec_fn=_die_with_parent,
+                )
                 try:
                     digests = postgres_table_digests(connection)
                     head = audit_head(connection)
@@ -391,7 +431,11 @@ class PostgresEngine(Engine):
 
     def read_whole(self, path: Path) -> None:
         pg_restore = self._tool("pg_restore")
-        self._run([pg_restore, "-f", os.devnull, str(path)], tool_environment(), "reading the whole dump (pg_restore -f /dev/null)")
+        self._run(
+            [pg_restore, "-f", os.devnull, str(path)],
+            tool_environment(),
+            "reading the whole dump (pg_restore -f /dev/null)",
+        )
 
     @contextmanager
     def _scratch(self) -> Iterator[str]:
@@ -442,14 +486,17 @@ class PostgresEngine(Engine):
         first, last = start.isoformat(), end.isoformat()
         # stderr to a file: a pipe nobody reads until stdout ends would stall a chatty pg_restore.
         # Leaving the block (a bad line, say) closes the file and reaps the child.
-        with tempfile.TemporaryFile(mode="w+") as errors, subprocess.Popen(
-            [pg_restore, "--data-only", "--table=assignments", "-f", "-", str(path)],
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-            env=tool_environment(),
-            preexec_fn=_die_with_parent,
-        ) as process:
+        with (
+            tempfile.TemporaryFile(mode="w+") as errors,
+            subprocess.Popen(
+                [pg_restore, "--data-only", "--table=assignments", "-f", "-", str(path)],
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+                env=tool_environment(),
+                preexec_fn=_die_with_parent,
+            ) as process,
+        ):
             assert process.stdout is not None
             for line in process.stdout:
                 if columns is None:
@@ -462,14 +509,16 @@ class PostgresEngine(Engine):
                 values = line.rstrip("\n").split("\t")
                 if not first <= values[date_index] <= last:
                     continue
-                record = {name: _copy_value(value) for name, value in zip(columns, values)}
+                record = {name: _copy_value(value) for name, value in zip(columns, values, strict=True)}
                 rows.append(_typed_assignment(record))
             process.stdout.close()
             returncode = process.wait()
             errors.seek(0)
             stderr = errors.read()
         if returncode != 0:
-            raise BackupError(f"reading assignments from the dump failed: {stderr.strip().splitlines()[-1] if stderr.strip() else 'pg_restore error'}")
+            raise BackupError(
+                f"reading assignments from the dump failed: {stderr.strip().splitlines()[-1] if stderr.strip() else 'pg_restore error'}"
+            )
         return rows
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from pydantic import Field
 from sqlalchemy import Connection, select
 
-from rotaguard.db.tables import Base
 from rotaguard.db.private_files import write_private_atomically
+from rotaguard.db.tables import Base
 from rotaguard.domain.base import Frozen
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -105,7 +105,6 @@ def _canonical(value) -> str:
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     return str(value)
-
 
 
 def table_digests(connection: Connection) -> dict[str, TableDigest]:

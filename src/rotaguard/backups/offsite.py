@@ -24,9 +24,27 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rotaguard.backups.crypto import CHUNK_SIZE, FORMAT_VERSION, HEADER_SIZE, EncryptionError, decrypt_stream, encrypt_file, is_encrypted, key_id, read_exactly
+from rotaguard.backups.crypto import (
+    CHUNK_SIZE,
+    FORMAT_VERSION,
+    HEADER_SIZE,
+    EncryptionError,
+    decrypt_stream,
+    encrypt_file,
+    is_encrypted,
+    key_id,
+    read_exactly,
+)
 from rotaguard.backups.engines import BackupError
-from rotaguard.backups.manifest import BackupStatus, Manifest, Offsite, file_sha256, manifest_path, read_manifest, write_manifest
+from rotaguard.backups.manifest import (
+    BackupStatus,
+    Manifest,
+    Offsite,
+    file_sha256,
+    manifest_path,
+    read_manifest,
+    write_manifest,
+)
 from rotaguard.backups.store import BACKUP_ID
 from rotaguard.db.private_files import PRIVATE_DIRECTORY_MODE, create_private_file, writer_host
 from rotaguard.settings import Settings
@@ -155,15 +173,21 @@ class OffsiteStore:
         sealed = path.with_name(f".{path.name}{ENCRYPTED_SUFFIX}.{_writer()}.partial")
         try:
             create_private_file(sealed)
-            plain_sha256, sealed_sha256 = encrypt_file(path, sealed, self.encryption_key, chunk_size=CHUNK_SIZE, context=_context(manifest))
+            plain_sha256, sealed_sha256 = encrypt_file(
+                path, sealed, self.encryption_key, chunk_size=CHUNK_SIZE, context=_context(manifest)
+            )
             if plain_sha256 != manifest.sha256:
                 # Sealed bytes hide corruption from every later check but the final one: refuse now.
                 raise ValueError(f"{path.name} no longer matches its manifest's SHA-256: not copied")
-            yield sealed, sealed_sha256, {
-                "rotaguard-encryption": ENCRYPTION_FORMAT,
-                "rotaguard-key-id": key_id(self.encryption_key),
-                "rotaguard-plaintext-sha256": manifest.sha256,
-            }
+            yield (
+                sealed,
+                sealed_sha256,
+                {
+                    "rotaguard-encryption": ENCRYPTION_FORMAT,
+                    "rotaguard-key-id": key_id(self.encryption_key),
+                    "rotaguard-plaintext-sha256": manifest.sha256,
+                },
+            )
         finally:
             sealed.unlink(missing_ok=True)
 
@@ -181,7 +205,12 @@ class OffsiteStore:
                         self._confirm(key, outgoing, sha256_hex)
                         copied = manifest.model_copy(update={"offsite": Offsite.COPIED, "offsite_key": key})
                         side = manifest_path(path)
-                        self.client.put_object(Bucket=self.bucket, Key=f"{key}.manifest.json", Body=side.read_bytes(), ServerSideEncryption="AES256")
+                        self.client.put_object(
+                            Bucket=self.bucket,
+                            Key=f"{key}.manifest.json",
+                            Body=side.read_bytes(),
+                            ServerSideEncryption="AES256",
+                        )
                         return copied, None
                     except (BotoCoreError, ClientError, ValueError, OSError) as exc:
                         error = str(exc)
@@ -258,12 +287,20 @@ class OffsiteStore:
                 raise BackupError(f"writing {partial.name} failed: {exc.strerror or exc}") from None
             actual = file_sha256(partial)
             if actual != manifest.sha256:
-                raise BackupError(f"the off-site copy {key} is not backup {manifest.id}: SHA-256 {actual[:12]}... vs the manifest's {manifest.sha256[:12]}...")
+                raise BackupError(
+                    f"the off-site copy {key} is not backup {manifest.id}: SHA-256 {actual[:12]}... vs the manifest's {manifest.sha256[:12]}..."
+                )
             partial.replace(target)
         finally:
             partial.unlink(missing_ok=True)
         fetched = manifest.model_copy(
-            update={"status": BackupStatus.UNVERIFIED, "verified_at": None, "failure": None, "offsite": Offsite.COPIED, "offsite_key": key}
+            update={
+                "status": BackupStatus.UNVERIFIED,
+                "verified_at": None,
+                "failure": None,
+                "offsite": Offsite.COPIED,
+                "offsite_key": key,
+            }
         )
         write_manifest(fetched, directory)
         return fetched
@@ -277,12 +314,16 @@ class OffsiteStore:
             decrypt_stream(stream, out, self.encryption_key, context=context, what=key)
             return
         if not allow_plaintext:
-            raise EncryptionError(f"{key} is not encrypted, but ROTAGUARD_BACKUP_ENCRYPTION_KEY is set: refusing an unsealed copy")
+            raise EncryptionError(
+                f"{key} is not encrypted, but ROTAGUARD_BACKUP_ENCRYPTION_KEY is set: refusing an unsealed copy"
+            )
         while block := stream.read(CHUNK_SIZE):
             out.write(block)
 
 
-def fetch_offsite(settings: Settings, backup_id: str, directory: Path, *, allow_plaintext: bool | None = None) -> Manifest:
+def fetch_offsite(
+    settings: Settings, backup_id: str, directory: Path, *, allow_plaintext: bool | None = None
+) -> Manifest:
     """Bring backup ``backup_id`` back from S3 into ``directory`` (its manifest from there when the
     directory has none), decrypted and checked against the manifest."""
     if not settings.s3_bucket:

@@ -28,12 +28,17 @@ from rotaguard.backups.manifest import (
     read_manifest,
     write_manifest,
 )
-from rotaguard.db.private_files import PRIVATE_DIRECTORY_MODE, create_private_file, write_private_atomically, writer_host
 from rotaguard.db import AuditLog, Database
 from rotaguard.db.anchor import AnchorError, AuditAnchor, advance_anchor, check_anchor
 from rotaguard.db.audit import AuditHead
 from rotaguard.db.migrate import current_revision
-from rotaguard.db.tables import AssignmentRow, Base, BackupRecordRow
+from rotaguard.db.private_files import (
+    PRIVATE_DIRECTORY_MODE,
+    create_private_file,
+    write_private_atomically,
+    writer_host,
+)
+from rotaguard.db.tables import AssignmentRow, BackupRecordRow, Base
 from rotaguard.errors import InputError, Problem
 
 BACKUP_ID = re.compile(r"^rotaguard_[A-Za-z0-9_.\-]{1,120}$")
@@ -102,7 +107,13 @@ class RowCountChange:
     note: str = ""
 
     def as_dict(self) -> dict:
-        return {"table": self.table, "now": self.now, "in_backup": self.in_backup, "change": self.in_backup - self.now, "note": self.note}
+        return {
+            "table": self.table,
+            "now": self.now,
+            "in_backup": self.in_backup,
+            "change": self.in_backup - self.now,
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -193,7 +204,9 @@ class BackupStore:
         when = _now()
         backup_id = backup_name(label, when)
         suffix = 1
-        while (self.directory / f"{backup_id}.dump").exists() or manifest_path(self.directory / f"{backup_id}.dump").exists():
+        while (self.directory / f"{backup_id}.dump").exists() or manifest_path(
+            self.directory / f"{backup_id}.dump"
+        ).exists():
             suffix += 1
             backup_id = f"{backup_name(label, when)}_{suffix}"
         final = self.directory / f"{backup_id}.dump"
@@ -205,22 +218,24 @@ class BackupStore:
             _fsync_file(partial)
         except OSError as exc:
             _discard(partial)
-            raise BackupError(f"writing {final.name} failed: {exc.strerror or exc}; the previous backups are untouched") from None
+            raise BackupError(
+                f"writing {final.name} failed: {exc.strerror or exc}; the previous backups are untouched"
+            ) from None
         except BaseException:
             _discard(partial)
             raise
         head = self.engine.dumped_audit_head
-        contents = dict(
-            label=label,
-            created_at=when,
-            database_kind=self.engine.kind,
-            database_name=self.engine.name,
-            schema_revision=current_revision(self.database),
-            size_bytes=partial.stat().st_size,
-            sha256=file_sha256(partial),
-            tables=digests,
-            audit_head=AuditHeadRecord(**head.as_dict()) if head is not None else None,
-        )
+        contents = {
+            "label": label,
+            "created_at": when,
+            "database_kind": self.engine.kind,
+            "database_name": self.engine.name,
+            "schema_revision": current_revision(self.database),
+            "size_bytes": partial.stat().st_size,
+            "sha256": file_sha256(partial),
+            "tables": digests,
+            "audit_head": AuditHeadRecord(**head.as_dict()) if head is not None else None,
+        }
         # The manifest first, then the file under its final name: a dump file never exists without
         # its manifest, and recovery finishes the rename of a partial file its manifest vouches for.
         claimed = False
@@ -374,15 +389,23 @@ class BackupStore:
         if scope not in ("full", "assignments"):
             raise InputError("--scope", [Problem("--scope", f"{scope!r} is not full or assignments")])
         if scope == "assignments" and (start is None or end is None or end < start):
-            raise InputError("--start/--end", [Problem("--start/--end", "an assignments restore needs --start and --end in order")])
+            raise InputError(
+                "--start/--end", [Problem("--start/--end", "an assignments restore needs --start and --end in order")]
+            )
 
-    def restore_preview(self, manifest: Manifest, *, scope: str, start: dt.date | None = None, end: dt.date | None = None) -> list[RowCountChange]:
+    def restore_preview(
+        self, manifest: Manifest, *, scope: str, start: dt.date | None = None, end: dt.date | None = None
+    ) -> list[RowCountChange]:
         """Row counts now and in the backup: per table for a full restore, the range's assignments otherwise."""
         self._check_scope(scope, start, end)
         if scope == "assignments":
             in_backup = len(self.engine.assignment_rows(manifest.path_in(self.directory), start, end))
             with self.database.read() as session:
-                now = session.scalar(select(func.count()).select_from(AssignmentRow).where(AssignmentRow.date >= start, AssignmentRow.date <= end))
+                now = session.scalar(
+                    select(func.count())
+                    .select_from(AssignmentRow)
+                    .where(AssignmentRow.date >= start, AssignmentRow.date <= end)
+                )
             return [RowCountChange(f"assignments {start}..{end}", now, in_backup, "only this range is replaced")]
         notes = {
             "audit_events": "kept: events newer than the backup are put back",
@@ -394,17 +417,29 @@ class BackupStore:
             for table in Base.metadata.sorted_tables:
                 now = session.scalar(select(func.count()).select_from(table))
                 backed_up = manifest.tables.get(table.name)
-                changes.append(RowCountChange(table.name, now, backed_up.rows if backed_up else 0, notes.get(table.name, "")))
+                changes.append(
+                    RowCountChange(table.name, now, backed_up.rows if backed_up else 0, notes.get(table.name, ""))
+                )
         return changes
 
-    def check_restored(self, manifest: Manifest, *, scope: str, start: dt.date | None = None, end: dt.date | None = None) -> str | None:
+    def check_restored(
+        self, manifest: Manifest, *, scope: str, start: dt.date | None = None, end: dt.date | None = None
+    ) -> str | None:
         """None when the database now holds what the backup holds (its data tables, or the range's
         assignments); else what differs."""
         if scope == "assignments":
             columns = [getattr(AssignmentRow, name) for name in ASSIGNMENT_IDENTITY]
             with self.database.read() as session:
-                live = sorted(tuple(row) for row in session.execute(select(*columns).where(AssignmentRow.date >= start, AssignmentRow.date <= end)))
-            backed_up = sorted(tuple(row[name] for name in ASSIGNMENT_IDENTITY) for row in self.engine.assignment_rows(manifest.path_in(self.directory), start, end))
+                live = sorted(
+                    tuple(row)
+                    for row in session.execute(
+                        select(*columns).where(AssignmentRow.date >= start, AssignmentRow.date <= end)
+                    )
+                )
+            backed_up = sorted(
+                tuple(row[name] for name in ASSIGNMENT_IDENTITY)
+                for row in self.engine.assignment_rows(manifest.path_in(self.directory), start, end)
+            )
             if live != backed_up:
                 return f"the assignments of {start}..{end} differ from {manifest.id}: {len(live)} rows now, {len(backed_up)} in the backup"
             return None
@@ -446,14 +481,25 @@ class BackupStore:
             self.sync_records()
             with self.database.write() as session:
                 AuditLog(session).append(
-                    actor=actor, action="backup.restore", subject=backup_id, details={"backup_id": backup_id, "scope": "full", "pre_restore_backup": safety.id}
+                    actor=actor,
+                    action="backup.restore",
+                    subject=backup_id,
+                    details={"backup_id": backup_id, "scope": "full", "pre_restore_backup": safety.id},
                 )
             self._restore_marker_path.unlink(missing_ok=True)
         else:
-            details = {"backup_id": backup_id, "scope": "assignments", "start": start.isoformat(), "end": end.isoformat(), "pre_restore_backup": safety.id}
+            details = {
+                "backup_id": backup_id,
+                "scope": "assignments",
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "pre_restore_backup": safety.id,
+            }
 
             def audit(session, rows: int) -> None:
-                AuditLog(session).append(actor=actor, action="backup.restore", subject=backup_id, details={**details, "rows": rows})
+                AuditLog(session).append(
+                    actor=actor, action="backup.restore", subject=backup_id, details={**details, "rows": rows}
+                )
 
             self.engine.restore_assignments(path, start, end, audit=audit)
         return safety
@@ -467,7 +513,11 @@ class BackupStore:
     def _write_restore_marker(self, manifest: Manifest, safety: Manifest, actor: str, events: list[dict]) -> None:
         """Durably (temporary name, fsync, rename) record the restore about to replace the database,
         with the audit events the backup does not hold."""
-        head = manifest.audit_head.event_id if manifest.audit_head is not None and manifest.audit_head.event_id is not None else 0
+        head = (
+            manifest.audit_head.event_id
+            if manifest.audit_head is not None and manifest.audit_head.event_id is not None
+            else 0
+        )
         newer = [{**event, "occurred_at": event["occurred_at"].isoformat()} for event in events if event["id"] > head]
         marker = {"backup_id": manifest.id, "pre_restore_backup": safety.id, "actor": actor, "events": newer}
         # It holds audit events: as private as the backups.
@@ -483,7 +533,9 @@ class BackupStore:
         if not path.is_file():
             return None
         marker = json.loads(path.read_text())
-        events = [{**event, "occurred_at": dt.datetime.fromisoformat(event["occurred_at"])} for event in marker["events"]]
+        events = [
+            {**event, "occurred_at": dt.datetime.fromisoformat(event["occurred_at"])} for event in marker["events"]
+        ]
         put_back = self.engine.reappend_audit(events)
         self.sync_records()
         # Events were missing only if the database had been replaced; else it holds the backup's data
@@ -496,7 +548,13 @@ class BackupStore:
                 actor=actor,
                 action="backup.restore" if restored else "backup.restore_interrupted",
                 subject=marker["backup_id"],
-                details={"backup_id": marker["backup_id"], "scope": "full", "pre_restore_backup": marker["pre_restore_backup"], "recovered": True, "detail": detail},
+                details={
+                    "backup_id": marker["backup_id"],
+                    "scope": "full",
+                    "pre_restore_backup": marker["pre_restore_backup"],
+                    "recovered": True,
+                    "detail": detail,
+                },
             )
         path.unlink()
         _fsync_directory(self.directory)
@@ -514,7 +572,9 @@ class BackupStore:
             stem, host, pid = parts
             if host != writer_host() or not pid.isdigit() or _alive(int(pid)):
                 continue
-            finished = stem.endswith(".dump") and self._finish_rename(candidate, stem.removeprefix(".").removesuffix(".dump"))
+            finished = stem.endswith(".dump") and self._finish_rename(
+                candidate, stem.removeprefix(".").removesuffix(".dump")
+            )
             if not finished:
                 candidate.unlink(missing_ok=True)
                 removed.append(candidate.name)

@@ -57,7 +57,9 @@ def run_answering(run: Callable[[], object], *, request_id: str, question: str, 
             resume_flow_run(uuid.UUID(pending.flow_run_id), run_input=answer(yes))
         else:
             ui = PREFECT_UI_URL.value() or "the Prefect UI"
-            sys.stderr.write(f"rotaguard: waiting for approval in the Prefect UI: {ui}/runs/flow-run/{pending.flow_run_id}\n")
+            sys.stderr.write(
+                f"rotaguard: waiting for approval in the Prefect UI: {ui}/runs/flow-run/{pending.flow_run_id}\n"
+            )
     if "error" in box:
         raise box["error"]
     return box["outcome"]

@@ -17,8 +17,16 @@ import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from rotaguard.cli.context import close_databases, display_url, load_settings, open_database, require_current_schema
+from rotaguard.cli.output import (
+    JsonOption,
+    console,
+    emit_json,
+    fail_line,
+    json_already_emitted,
+    reset_json_state,
+    table,
+)
 from rotaguard.cli.swap import swap_app
-from rotaguard.cli.output import JsonOption, console, emit_json, fail_line, json_already_emitted, reset_json_state, table
 from rotaguard.db import AuditLog
 from rotaguard.db.migrate import current_revision, upgrade
 from rotaguard.deployments.limits import ensure_concurrency_limit
@@ -38,7 +46,9 @@ app = typer.Typer(
 )
 program_app = typer.Typer(help="Import, export and synthesise whole program documents.", no_args_is_help=True)
 audit_app = typer.Typer(help="Read and verify the hash-chained audit log.", no_args_is_help=True)
-backup_app = typer.Typer(help="Create, verify, restore and prune verified backups; copy them off-site.", no_args_is_help=True)
+backup_app = typer.Typer(
+    help="Create, verify, restore and prune verified backups; copy them off-site.", no_args_is_help=True
+)
 offsite_app = typer.Typer(help="Off-site copies in S3.", no_args_is_help=True)
 backup_app.add_typer(offsite_app, name="offsite")
 app.add_typer(backup_app, name="backup")
@@ -115,12 +125,21 @@ def _backup_before(settings, database, operation_id: str):
 
     requirements = operation(operation_id).requirements
     with database.read() as session:
-        holds = any(session.scalar(select(func.count()).select_from(Base.metadata.tables[name])) for name in SCHEDULE_TABLES)
+        holds = any(
+            session.scalar(select(func.count()).select_from(Base.metadata.tables[name])) for name in SCHEDULE_TABLES
+        )
     if not holds or requirements.verified_backup_max_age is None:
         return None
-    store = BackupStore(database=database, directory=settings.resolved_backup_dir, retention_days=settings.backup_retention_days, min_keep=settings.backup_min_keep)
+    store = BackupStore(
+        database=database,
+        directory=settings.resolved_backup_dir,
+        retention_days=settings.backup_retention_days,
+        min_keep=settings.backup_min_keep,
+    )
     try:
-        return store.ensure_recent(label=f"pre-op:{operation_id.replace('_', '-')}", max_age=requirements.verified_backup_max_age)
+        return store.ensure_recent(
+            label=f"pre-op:{operation_id.replace('_', '-')}", max_age=requirements.verified_backup_max_age
+        )
     except BackupError as error:
         raise RotaGuardError(f"no verified backup, so nothing was written: {error}") from None
 
@@ -239,7 +258,15 @@ def _print_summary(summary: dict) -> None:
         f"{summary['person_half_days_per_block']:,} person half-days per 28-day block"
     )
     rows = [
-        [r["id"], r["kind"], "/".join(r["slots"]), r["days"], r["residents"], r["faculty"], "yes" if r["supervised"] else "no"]
+        [
+            r["id"],
+            r["kind"],
+            "/".join(r["slots"]),
+            r["days"],
+            r["residents"],
+            r["faculty"],
+            "yes" if r["supervised"] else "no",
+        ]
         for r in summary["rotations"]
     ]
     console.print(table("Rotations", ["id", "kind", "slots", "days/wk", "residents", "faculty", "supervised"], rows))
@@ -260,7 +287,9 @@ def program_import(
     _authorize(database, "import_program")
     with LockLease(database, name=SCHEDULE_WRITES, holder=f"import-{os.getpid()}", wait_seconds=30) as lease:
         if not lease.held:
-            raise RotaGuardError("a schedule write is in progress: the import waits for the schedule-writes lock; try again later")
+            raise RotaGuardError(
+                "a schedule write is in progress: the import waits for the schedule-writes lock; try again later"
+            )
         # Whether the document contradicts what is stored is known before anything is written (the backup included).
         check_against_stored(database, document, source=str(file))
         _backup_before(settings, database, "import_program")
@@ -280,7 +309,9 @@ def program_import(
         return
     console.print(f"Imported {file}:")
     for name, counts in result.as_dict().items():
-        console.print(f"  {name:<12} {counts['created']} new, {counts['updated']} updated, {counts['unchanged']} unchanged")
+        console.print(
+            f"  {name:<12} {counts['created']} new, {counts['updated']} updated, {counts['unchanged']} unchanged"
+        )
 
 
 @program_app.command("export")
@@ -352,7 +383,14 @@ def _parse_date(option: str, value: str) -> date:
     except ValueError:
         raise InputError(option, [Problem(option, f"{value!r} is not a date (YYYY-MM-DD)")]) from None
     if not MIN_DATE <= parsed <= MAX_DATE:
-        raise InputError(option, [Problem(option, f"{value} is outside the dates RotaGuard schedules ({MIN_DATE}..{MAX_DATE}, docs/limits.md)")])
+        raise InputError(
+            option,
+            [
+                Problem(
+                    option, f"{value} is outside the dates RotaGuard schedules ({MIN_DATE}..{MAX_DATE}, docs/limits.md)"
+                )
+            ],
+        )
     return parsed
 
 
@@ -387,9 +425,13 @@ def export(
         from rotaguard.interchange.workbook import MAX_GRID_DAYS
 
         if out is None:
-            raise InputError("--out", [Problem("--out", "--format xlsx writes a binary workbook: give --out FILE.xlsx")])
+            raise InputError(
+                "--out", [Problem("--out", "--format xlsx writes a binary workbook: give --out FILE.xlsx")]
+            )
         if (last - first).days + 1 > MAX_GRID_DAYS:
-            raise InputError("--end", [Problem("--end", f"an xlsx grid holds at most {MAX_GRID_DAYS} days (Excel's column limit)")])
+            raise InputError(
+                "--end", [Problem("--end", f"an xlsx grid holds at most {MAX_GRID_DAYS} days (Excel's column limit)")]
+            )
     if out is not None:
         _check_export_out(out, directory=format == "ics")
     database = open_database(load_settings())
@@ -407,7 +449,9 @@ def export(
         text = json.dumps(export_json(program, schedule), indent=2) + "\n"
     else:
         text = export_csv(program, schedule)
-    _deliver(text, out, json_output=json_output, report={"assignments": count}, message=f"Wrote {out} ({count} assignments).")
+    _deliver(
+        text, out, json_output=json_output, report={"assignments": count}, message=f"Wrote {out} ({count} assignments)."
+    )
 
 
 def _check_export_out(out: Path, *, directory: bool) -> None:
@@ -421,7 +465,9 @@ def _check_export_out(out: Path, *, directory: bool) -> None:
             if out.exists() and not out.is_dir():
                 refuse(f"{out} is a file: --format ics writes <person-id>.ics and program.ics into a directory")
             if not out.exists() and out.suffix.lower() == ".ics":
-                refuse(f"{out} names a file: --format ics writes a directory of calendars (omit --out to print program.ics)")
+                refuse(
+                    f"{out} names a file: --format ics writes a directory of calendars (omit --out to print program.ics)"
+                )
             nearest = out
         else:
             if out.is_dir():
@@ -437,7 +483,9 @@ def _check_export_out(out: Path, *, directory: bool) -> None:
         refuse(f"cannot write {out}: {nearest} is not writable")
 
 
-def _export_calendars(program: Program, database, first: date, last: date, out: Path | None, *, json_output: bool) -> None:
+def _export_calendars(
+    program: Program, database, first: date, last: date, out: Path | None, *, json_output: bool
+) -> None:
     """--format ics: every person's calendar and program.ics into ``out``; or program.ics on stdout."""
     from datetime import UTC, datetime
 
@@ -446,7 +494,9 @@ def _export_calendars(program: Program, database, first: date, last: date, out: 
     schedule, revisions = load_schedule_with_revisions(database, start=first, end=last)
     now = datetime.now(UTC)
     if out is None:
-        sys.stdout.write(program_calendar(program, schedule, start=first, end=last, now=now, revisions=revisions).decode("utf-8"))
+        sys.stdout.write(
+            program_calendar(program, schedule, start=first, end=last, now=now, revisions=revisions).decode("utf-8")
+        )
         return
     files = export_calendars(program, schedule, start=first, end=last, now=now, revisions=revisions)
     paths = [out / file.name for file in files]
@@ -530,7 +580,9 @@ def validate(
     else:
         _print_report(report)
     if not report.publishable:
-        raise RotaGuardError(f"{len(report.tier1)} Tier 1 violations in {first}..{last}: this schedule must not be published")
+        raise RotaGuardError(
+            f"{len(report.tier1)} Tier 1 violations in {first}..{last}: this schedule must not be published"
+        )
 
 
 def _print_report(report) -> None:
@@ -565,7 +617,9 @@ def solve(
     seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, help="Random seed.")] = 0,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Solver threads.")] = 2,
     deterministic: Annotated[bool, typer.Option(help="Repeatable for a seed and worker count (slower).")] = True,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the schedule (export JSON shape) here.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the schedule (export JSON shape) here.")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Solve a date range and judge the result; writes nothing to the database."""
@@ -576,7 +630,9 @@ def solve(
 
     first, last = _date_range(start, end)
     if algorithm not in ALGORITHMS:
-        raise InputError("--algorithm", [Problem("--algorithm", f"{algorithm!r} is not one of {', '.join(ALGORITHMS)}")])
+        raise InputError(
+            "--algorithm", [Problem("--algorithm", f"{algorithm!r} is not one of {', '.join(ALGORITHMS)}")]
+        )
     if (last - first).days >= 366:
         raise InputError("--end", [Problem("--end", "a solve covers at most 366 days")])
     database = open_database(load_settings())
@@ -585,7 +641,9 @@ def solve(
     with database.read() as session:
         existing = AssignmentRepository(session).schedule(start=first - reach, end=last + reach)
     problem = ScheduleProblem(program=program, start=first, end=last, existing=existing)
-    result = run_solver(problem, algorithm=algorithm, timeout_seconds=timeout, seed=seed, workers=workers, deterministic=deterministic)
+    result = run_solver(
+        problem, algorithm=algorithm, timeout_seconds=timeout, seed=seed, workers=workers, deterministic=deterministic
+    )
     report = judge(result.schedule, program, start=first, end=last, resilience=False)
     summary = {
         "solver_status": result.status.value,
@@ -594,7 +652,9 @@ def solve(
         "best_bound": result.best_bound,
         "gap": result.gap,
         "solve_seconds": round(result.wall_seconds, 3),
-        "first_feasible_seconds": None if result.first_feasible_seconds is None else round(result.first_feasible_seconds, 3),
+        "first_feasible_seconds": None
+        if result.first_feasible_seconds is None
+        else round(result.first_feasible_seconds, 3),
         "variables": result.variables,
         "constraints": result.constraints,
         "penalties": result.penalties,
@@ -646,7 +706,9 @@ def _require_an_answerer(yes: bool, what: str) -> None:
     ephemeral API a bare command starts has none)."""
     if yes or sys.stdin.isatty() or os.environ.get("PREFECT_API_URL"):
         return
-    raise RotaGuardError(f"{what} needs approval: rerun with --yes, at a terminal, or with PREFECT_API_URL set to a Prefect server whose UI can answer")
+    raise RotaGuardError(
+        f"{what} needs approval: rerun with --yes, at a terminal, or with PREFECT_API_URL set to a Prefect server whose UI can answer"
+    )
 
 
 def _flow_params(model, **values):
@@ -683,9 +745,9 @@ def generate(
     close_databases()
     _require_an_answerer(yes, f"generating {first}..{last}")
     _prefect_environment(settings)
-    from rotaguard.flows.generate_schedule import GenerateParams, generate_schedule
-
     import uuid
+
+    from rotaguard.flows.generate_schedule import GenerateParams, generate_schedule
 
     run_id = str(uuid.uuid4())
     params = _flow_params(
@@ -705,7 +767,11 @@ def generate(
 
     with solver_progress_line(SOLVER_PROGRESS):
         outcome = _run_gated(
-            generate_schedule, params, yes=yes, question=f"Publish a new schedule for {first}..{last}?", request_id=run_id,
+            generate_schedule,
+            params,
+            yes=yes,
+            question=f"Publish a new schedule for {first}..{last}?",
+            request_id=run_id,
             answer=lambda approve: {"approve": approve, "approver": _actor(), "comment": "answered at the terminal"},
         )
     payload = outcome.model_dump(mode="json")
@@ -742,7 +808,9 @@ def _print_outcome(outcome, json_output: bool, *, success: str, message: str) ->
 
 @app.command()
 def assign(
-    file: Annotated[Path, typer.Option("--file", help="A JSON or CSV file of assignments: person, date, slot, rotation[, locked].")],
+    file: Annotated[
+        Path, typer.Option("--file", help="A JSON or CSV file of assignments: person, date, slot, rotation[, locked].")
+    ],
     yes: Annotated[bool, typer.Option("--yes", help="Approve as the invoking user instead of pausing.")] = False,
     approval_timeout: Annotated[int, typer.Option(min=10, max=604800, help="Seconds to wait for approval.")] = 3600,
     json_output: JsonOption = False,
@@ -771,12 +839,28 @@ def assign(
     from rotaguard.flows.bulk_assign import BulkAssignParams, bulk_assign
 
     run_id = str(uuid.uuid4())
-    params = _flow_params(BulkAssignParams, path=str(file.resolve()), actor=_actor(), auto_approve_as=_actor() if yes else None, approval_timeout_seconds=approval_timeout, run_id=run_id)
+    params = _flow_params(
+        BulkAssignParams,
+        path=str(file.resolve()),
+        actor=_actor(),
+        auto_approve_as=_actor() if yes else None,
+        approval_timeout_seconds=approval_timeout,
+        run_id=run_id,
+    )
     outcome = _run_gated(
-        bulk_assign, params, yes=yes, question=f"Write the assignments of {file.name}?", request_id=run_id,
+        bulk_assign,
+        params,
+        yes=yes,
+        question=f"Write the assignments of {file.name}?",
+        request_id=run_id,
         answer=lambda approve: {"approve": approve, "approver": _actor(), "comment": "answered at the terminal"},
     )
-    _print_outcome(outcome, json_output, success="published", message=f"Assignments of {file.name} published (run {outcome.run_id}, backup {outcome.backup_id}).")
+    _print_outcome(
+        outcome,
+        json_output,
+        success="published",
+        message=f"Assignments of {file.name} published (run {outcome.run_id}, backup {outcome.backup_id}).",
+    )
 
 
 @app.command()
@@ -785,9 +869,13 @@ def clear(
     end: Annotated[str, typer.Option(help="Last day, inclusive (YYYY-MM-DD).")],
     people: Annotated[list[str] | None, typer.Option("--people", help="Only these people (repeat the option).")] = None,
     include_locked: Annotated[bool, typer.Option("--include-locked", help="Also delete locked assignments.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm as the invoking user instead of pausing (needs --confirm).")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm as the invoking user instead of pausing (needs --confirm).")
+    ] = False,
     confirm: Annotated[str | None, typer.Option(help="With --yes: the range typed exactly, START..END.")] = None,
-    approval_timeout: Annotated[int, typer.Option(min=10, max=604800, help="Seconds to wait for the confirmation.")] = 3600,
+    approval_timeout: Annotated[
+        int, typer.Option(min=10, max=604800, help="Seconds to wait for the confirmation.")
+    ] = 3600,
     json_output: JsonOption = False,
 ) -> None:
     """CRITICAL: delete the unlocked assignments of a range through the clear-assignments flow: verified
@@ -800,7 +888,9 @@ def clear(
     database = open_database(settings)
     program, _ = _stored_program(database)
     if yes and confirm is None:
-        raise InputError("--confirm", [Problem("--confirm", f"--yes needs --confirm {first}..{last} (the range typed exactly)")])
+        raise InputError(
+            "--confirm", [Problem("--confirm", f"--yes needs --confirm {first}..{last} (the range typed exactly)")]
+        )
     if _answers_here(yes):
         _authorize(database, "clear_range", program=program)
     close_databases()
@@ -810,16 +900,40 @@ def clear(
 
     run_id = str(uuid.uuid4())
     params = _flow_params(
-        ClearParams, start=first, end=last, people=people or None, include_locked=include_locked,
-        confirm_range_as=_actor() if yes else None, confirmation=confirm if yes else None, approval_timeout_seconds=approval_timeout, run_id=run_id,
+        ClearParams,
+        start=first,
+        end=last,
+        people=people or None,
+        include_locked=include_locked,
+        confirm_range_as=_actor() if yes else None,
+        confirmation=confirm if yes else None,
+        approval_timeout_seconds=approval_timeout,
+        run_id=run_id,
     )
 
     def typed_answer(approve: bool) -> dict:
         typed = typer.prompt(f"Type the range to confirm ({params.range_text})", default="") if approve else ""
-        return {"approve": approve, "approver": _actor(), "typed_range": typed.strip() or "0000-00-00..0000-00-00", "comment": "answered at the terminal"}
+        return {
+            "approve": approve,
+            "approver": _actor(),
+            "typed_range": typed.strip() or "0000-00-00..0000-00-00",
+            "comment": "answered at the terminal",
+        }
 
-    outcome = _run_gated(clear_assignments, params, yes=yes, question=f"Delete these assignments of {params.range_text}?", request_id=run_id, answer=typed_answer)
-    _print_outcome(outcome, json_output, success="cleared", message=f"Cleared {outcome.counts.get('deleted', 0)} assignments of {params.range_text} (backup {outcome.backup_id}).")
+    outcome = _run_gated(
+        clear_assignments,
+        params,
+        yes=yes,
+        question=f"Delete these assignments of {params.range_text}?",
+        request_id=run_id,
+        answer=typed_answer,
+    )
+    _print_outcome(
+        outcome,
+        json_output,
+        success="cleared",
+        message=f"Cleared {outcome.counts.get('deleted', 0)} assignments of {params.range_text} (backup {outcome.backup_id}).",
+    )
 
 
 @app.command()
@@ -849,7 +963,9 @@ def recover(json_output: JsonOption = False) -> None:
     _authorize(store.database, "recover")
     with LockLease(store.database, name=SCHEDULE_WRITES, holder=f"recover-{os.getpid()}", wait_seconds=120) as lease:
         if not lease.held:
-            raise RotaGuardError("a schedule write is in progress: recover needs the schedule-writes lock; try again later")
+            raise RotaGuardError(
+                "a schedule write is in progress: recover needs the schedule-writes lock; try again later"
+            )
         results = recover_interrupted(store.database, store, actor=_actor())
     if json_output:
         emit_json({"ok": True, "recovered": [r.__dict__ for r in results]})
@@ -908,7 +1024,9 @@ def audit_verify(json_output: JsonOption = False) -> None:
     elif ok:
         head = anchor.head
         reaches = f"event {head.event_id}, {head.events} events" if head.event_id is not None else "an empty log"
-        console.print(f"Audit chain intact: {check.events} events; it reaches the audit anchor ({reaches}, backup {anchor.backup_id}).")
+        console.print(
+            f"Audit chain intact: {check.events} events; it reaches the audit anchor ({reaches}, backup {anchor.backup_id})."
+        )
     if not ok:
         raise RotaGuardError(reason)
 
@@ -924,13 +1042,26 @@ def audit_list(
     with database.read() as session:
         events = AuditLog(session).events(limit=limit)
         rows = [
-            {"id": e.id, "at": e.occurred_at.isoformat(), "actor": e.actor, "action": e.action, "subject": e.subject, "details": e.details}
+            {
+                "id": e.id,
+                "at": e.occurred_at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "subject": e.subject,
+                "details": e.details,
+            }
             for e in events
         ]
     if json_output:
         emit_json(rows)
     else:
-        console.print(table("Audit events", ["id", "at", "actor", "action", "subject"], [[r["id"], r["at"], r["actor"], r["action"], r["subject"]] for r in rows]))
+        console.print(
+            table(
+                "Audit events",
+                ["id", "at", "actor", "action", "subject"],
+                [[r["id"], r["at"], r["actor"], r["action"], r["subject"]] for r in rows],
+            )
+        )
 
 
 def _backup_store():
@@ -970,7 +1101,9 @@ def backup_create(
     if json_output:
         emit_json(manifest.as_json(store.directory))
     else:
-        console.print(f"Backup {manifest.id}: {manifest.status.value}, {manifest.size_bytes:,} bytes, off-site {manifest.offsite.value}.")
+        console.print(
+            f"Backup {manifest.id}: {manifest.status.value}, {manifest.size_bytes:,} bytes, off-site {manifest.offsite.value}."
+        )
     if offsite_error:
         sys.stderr.write(f"rotaguard: warning: off-site copy pending: {offsite_error.splitlines()[0]}\n")
 
@@ -983,11 +1116,19 @@ def backup_list(json_output: JsonOption = False) -> None:
     if json_output:
         emit_json([m.as_json(store.directory) for m in manifests])
     else:
-        console.print(table(f"Backups in {store.directory}", ["id", "label", "created (UTC)", "bytes", "status", "off-site"], _manifest_rows(store, manifests)))
+        console.print(
+            table(
+                f"Backups in {store.directory}",
+                ["id", "label", "created (UTC)", "bytes", "status", "off-site"],
+                _manifest_rows(store, manifests),
+            )
+        )
 
 
 @backup_app.command("verify")
-def backup_verify(backup_id: Annotated[str, typer.Argument(help="The backup's id.")], json_output: JsonOption = False) -> None:
+def backup_verify(
+    backup_id: Annotated[str, typer.Argument(help="The backup's id.")], json_output: JsonOption = False
+) -> None:
     """Run the four checks; exit 1 when the backup is not good (it is then marked bad)."""
     _, store = _backup_store()
     _authorize(store.database, "backup verify")
@@ -1000,7 +1141,9 @@ def _verify_and_show(store, backup_id: str, json_output: bool, *, title: str, ba
     if json_output:
         emit_json({**manifest.as_json(store.directory), "checks": [c.__dict__ for c in checks]})
     else:
-        console.print(table(title, ["check", "status", "detail"], [[c.name, "ok" if c.ok else "FAIL", c.detail] for c in checks]))
+        console.print(
+            table(title, ["check", "status", "detail"], [[c.name, "ok" if c.ok else "FAIL", c.detail] for c in checks])
+        )
     if manifest.status.value != "verified":
         raise RotaGuardError(f"{bad}: {manifest.failure}")
 
@@ -1044,13 +1187,19 @@ def backup_restore(
         request_id=str(uuid.uuid4()),
     )
     outcome = _run_gated(
-        restore_backup, params, yes=yes, question=f"Restore {params.what} from {backup_id}?", request_id=params.request_id,
+        restore_backup,
+        params,
+        yes=yes,
+        question=f"Restore {params.what} from {backup_id}?",
+        request_id=params.request_id,
         answer=lambda approve: {"approve": approve, "approver": _actor(), "comment": "answered at the terminal"},
     )
     if json_output:
         emit_json({"ok": outcome.status == "restored", **outcome.model_dump(mode="json")})
     elif outcome.status == "restored":
-        console.print(f"Restored {params.what} from {backup_id}; the state before is backup {outcome.pre_restore_backup_id}.")
+        console.print(
+            f"Restored {params.what} from {backup_id}; the state before is backup {outcome.pre_restore_backup_id}."
+        )
     if outcome.status != "restored":
         raise RotaGuardError(f"not restored: {outcome.status}: {outcome.reason}")
 
@@ -1078,7 +1227,9 @@ def backup_prune(
             console.print(table("Retention plan", ["id", "action", "why"], rows))
         return
     if not yes:
-        raise RotaGuardError(f"{len(plan.delete)} backups are older than {store.retention_days} days: rerun with --yes to delete them (--dry-run lists them)")
+        raise RotaGuardError(
+            f"{len(plan.delete)} backups are older than {store.retention_days} days: rerun with --yes to delete them (--dry-run lists them)"
+        )
     deleted = store.prune(plan, actor=_actor())
     if json_output:
         emit_json({"ok": True, "deleted": deleted, **listing})
@@ -1114,7 +1265,12 @@ def offsite_sync(json_output: JsonOption = False) -> None:
 @offsite_app.command("fetch")
 def offsite_fetch(
     backup_id: Annotated[str, typer.Argument(help="The backup's id (rotaguard_...).")],
-    allow_plaintext: Annotated[bool, typer.Option("--allow-plaintext", help="With an encryption key set, also accept a copy made before encryption was on.")] = False,
+    allow_plaintext: Annotated[
+        bool,
+        typer.Option(
+            "--allow-plaintext", help="With an encryption key set, also accept a copy made before encryption was on."
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Bring a backup back from S3 (decrypted when sealed, checked against its manifest), then run the
@@ -1124,7 +1280,9 @@ def offsite_fetch(
     settings, store = _backup_store()
     _authorize(store.database, "backup offsite fetch")
     fetch_offsite(settings, backup_id, store.directory, allow_plaintext=True if allow_plaintext else None)
-    _verify_and_show(store, backup_id, json_output, title=f"Fetched {backup_id}", bad=f"fetched backup {backup_id} is bad")
+    _verify_and_show(
+        store, backup_id, json_output, title=f"Fetched {backup_id}", bad=f"fetched backup {backup_id} is bad"
+    )
 
 
 def _report(error: RotaGuardError, *, json_requested: bool) -> None:
@@ -1134,7 +1292,9 @@ def _report(error: RotaGuardError, *, json_requested: bool) -> None:
         for line in error.detail_lines:
             sys.stderr.write(f"  {line}\n")
     if json_requested and not json_already_emitted():
-        emit_json({"ok": False, "error": str(error), "problems": [{"path": p.path, "message": p.message} for p in problems]})
+        emit_json(
+            {"ok": False, "error": str(error), "problems": [{"path": p.path, "message": p.message} for p in problems]}
+        )
 
 
 def _is_usage_error(error: Exception) -> bool:

@@ -57,7 +57,9 @@ class ProgressLine(logging.Handler):
 
 
 @contextmanager
-def solver_progress_line(attribute: str, stream: TextIO | None = None, *, logger_name: str = TASK_RUN_LOGGER) -> Iterator[ProgressLine]:
+def solver_progress_line(
+    attribute: str, stream: TextIO | None = None, *, logger_name: str = TASK_RUN_LOGGER
+) -> Iterator[ProgressLine]:
     """Show the solver's progress while the block runs."""
     handler = ProgressLine(attribute, stream or sys.stderr)
     logger = logging.getLogger(logger_name)

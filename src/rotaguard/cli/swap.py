@@ -13,7 +13,9 @@ from rotaguard.domain.base import MAX_IDENTIFIER_LENGTH, is_identifier
 from rotaguard.domain.swaps import DateRange, SwapKind, SwapStatus
 from rotaguard.errors import InputError, Problem, RotaGuardError
 
-swap_app = typer.Typer(help="Swap duties between people: request, answer, approve, execute, roll back.", no_args_is_help=True)
+swap_app = typer.Typer(
+    help="Swap duties between people: request, answer, approve, execute, roll back.", no_args_is_help=True
+)
 
 
 def _identifier(where: str, what: str):
@@ -30,10 +32,16 @@ def _identifier(where: str, what: str):
     return check
 
 
-SwapId = Annotated[str, typer.Argument(help="The swap request's id.", callback=_identifier("SWAP_ID", "a swap request id"))]
+SwapId = Annotated[
+    str, typer.Argument(help="The swap request's id.", callback=_identifier("SWAP_ID", "a swap request id"))
+]
 AsOption = Annotated[
     str | None,
-    typer.Option("--as", help="Who acts: a person's or staff member's id (default: ROTAGUARD_ACTOR, else your login).", callback=_identifier("--as", "a person's or staff member's id")),
+    typer.Option(
+        "--as",
+        help="Who acts: a person's or staff member's id (default: ROTAGUARD_ACTOR, else your login).",
+        callback=_identifier("--as", "a person's or staff member's id"),
+    ),
 ]
 CommentOption = Annotated[str, typer.Option(help="A note kept in the audit log.")]
 ANSWERED_FLOW_WAIT_SECONDS = 120
@@ -65,7 +73,9 @@ def _range(option: str, start: str | None, end: str | None) -> DateRange | None:
     try:
         return DateRange(start=_parse_date(f"{option}-start", start), end=_parse_date(f"{option}-end", end))
     except ValidationError as exc:
-        raise InputError(option, [Problem(option, exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, "))]) from None
+        raise InputError(
+            option, [Problem(option, exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, "))]
+        ) from None
 
 
 def _show(result, json_output: bool) -> None:
@@ -80,25 +90,49 @@ def _show(result, json_output: bool) -> None:
 def _show_moves(moves: list[dict]) -> None:
     """Who takes which duty: the rows of ``SwapResult.as_dict()["moves"]``."""
     if moves:
-        console.print(table("Moves", ["date", "slot", "rotation", "from", "to"], [[m["date"], m["slot"], m["rotation_id"], m["from"], m["to"]] for m in moves]))
+        console.print(
+            table(
+                "Moves",
+                ["date", "slot", "rotation", "from", "to"],
+                [[m["date"], m["slot"], m["rotation_id"], m["from"], m["to"]] for m in moves],
+            )
+        )
 
 
 def _show_candidates(candidates) -> None:
     if candidates:
-        rows = [[c.person_id, c.name, f"{c.score:.3f}", *(f"{c.parts[k]:.2f}" for k in ("proximity", "same_rotation", "workload", "history"))] for c in candidates]
-        console.print(table("Candidates", ["person", "name", "score", "proximity", "same rotation", "workload", "history"], rows))
+        rows = [
+            [
+                c.person_id,
+                c.name,
+                f"{c.score:.3f}",
+                *(f"{c.parts[k]:.2f}" for k in ("proximity", "same_rotation", "workload", "history")),
+            ]
+            for c in candidates
+        ]
+        console.print(
+            table("Candidates", ["person", "name", "score", "proximity", "same rotation", "workload", "history"], rows)
+        )
 
 
 @swap_app.command("request")
 def swap_request(
-    person: Annotated[str, typer.Option(help="Whose duties move (person A).", callback=_identifier("--person", "a person's id"))],
+    person: Annotated[
+        str, typer.Option(help="Whose duties move (person A).", callback=_identifier("--person", "a person's id"))
+    ],
     start: Annotated[str, typer.Option(help="First day of A's duties to move (YYYY-MM-DD).")],
     end: Annotated[str, typer.Option(help="Last day, inclusive.")],
     with_: Annotated[
         str | None,
-        typer.Option("--with", help="Who takes them (person B); leave out to rank candidates.", callback=_identifier("--with", "a person's id")),
+        typer.Option(
+            "--with",
+            help="Who takes them (person B); leave out to rank candidates.",
+            callback=_identifier("--with", "a person's id"),
+        ),
     ] = None,
-    kind: Annotated[str, typer.Option(help="absorb (B takes them) or one-to-one (B gives back --b-start..--b-end).")] = "absorb",
+    kind: Annotated[
+        str, typer.Option(help="absorb (B takes them) or one-to-one (B gives back --b-start..--b-end).")
+    ] = "absorb",
     b_start: Annotated[str | None, typer.Option(help="One-to-one: first day of B's duties that go to A.")] = None,
     b_end: Annotated[str | None, typer.Option(help="One-to-one: last day of them.")] = None,
     reason: Annotated[str, typer.Option(help="Why (kept with the request).")] = "",
@@ -115,8 +149,14 @@ def swap_request(
     range_a = _range("--start/--end", start, end)
     range_b = _range("--b", b_start, b_end)
     result = _service().request(
-        actor_id=_who(as_), kind=kinds[kind], person_a=person, person_b=with_, range_a=range_a, range_b=range_b,
-        reason=reason, answer_within=timedelta(hours=answer_within),
+        actor_id=_who(as_),
+        kind=kinds[kind],
+        person_a=person,
+        person_b=with_,
+        range_a=range_a,
+        range_b=range_b,
+        reason=reason,
+        answer_within=timedelta(hours=answer_within),
     )
     _show(result, json_output)
 
@@ -158,14 +198,19 @@ def _resume_waiting_flow(service, swap_id: str, actor_id: str, run_input: dict, 
     return True
 
 
-def _answer(swap_id: str, as_: str | None, accept: bool, for_person: str | None, comment: str, json_output: bool) -> None:
+def _answer(
+    swap_id: str, as_: str | None, accept: bool, for_person: str | None, comment: str, json_output: bool
+) -> None:
     service = _service()
     actor_id = _who(as_)
     run_input = {"accept": accept, "answered_by": actor_id, "for_person": for_person, "comment": comment}
     if _resume_waiting_flow(service, swap_id, actor_id, run_input, SwapStatus.PENDING):
         _report_status(service, swap_id, actor_id, json_output)
         return
-    _show(service.answer(swap_id=swap_id, actor_id=actor_id, accept=accept, for_person=for_person, comment=comment), json_output)
+    _show(
+        service.answer(swap_id=swap_id, actor_id=actor_id, accept=accept, for_person=for_person, comment=comment),
+        json_output,
+    )
 
 
 def _report_status(service, swap_id: str, actor_id: str, json_output: bool) -> None:
@@ -174,7 +219,15 @@ def _report_status(service, swap_id: str, actor_id: str, json_output: bool) -> N
     request = service.get(swap_id=swap_id, actor_id=actor_id)
     message = f"swap {swap_id} answered in its waiting flow run: now {request.status.value}"
     if json_output:
-        emit_json({"ok": True, "id": swap_id, "status": request.status.value, "message": message, "request": request_dict(request)})
+        emit_json(
+            {
+                "ok": True,
+                "id": swap_id,
+                "status": request.status.value,
+                "message": message,
+                "request": request_dict(request),
+            }
+        )
     else:
         console.print(message)
 
@@ -184,7 +237,11 @@ def swap_accept(
     swap_id: SwapId,
     for_: Annotated[
         str | None,
-        typer.Option("--for", help="Staff answering an open request: the person who takes it.", callback=_identifier("--for", "a person's id")),
+        typer.Option(
+            "--for",
+            help="Staff answering an open request: the person who takes it.",
+            callback=_identifier("--for", "a person's id"),
+        ),
     ] = None,
     comment: CommentOption = "",
     as_: AsOption = None,
@@ -195,7 +252,9 @@ def swap_accept(
 
 
 @swap_app.command("decline")
-def swap_decline(swap_id: SwapId, comment: CommentOption = "", as_: AsOption = None, json_output: JsonOption = False) -> None:
+def swap_decline(
+    swap_id: SwapId, comment: CommentOption = "", as_: AsOption = None, json_output: JsonOption = False
+) -> None:
     """Person B (or staff for B) declines; nothing moves."""
     _answer(swap_id, as_, False, None, comment, json_output)
 
@@ -223,7 +282,6 @@ def _run_flow(flow_name: str, swap_id: str, as_: str | None, json_output: bool) 
 
     from rotaguard.cli.main import _prefect_environment
     from rotaguard.deployments.limits import ensure_concurrency_limit
-
     from rotaguard.flows.swap_actions import SwapActionParams
 
     try:
@@ -232,7 +290,9 @@ def _run_flow(flow_name: str, swap_id: str, as_: str | None, json_output: bool) 
         item = exc.errors(include_url=False)[0]
         raise InputError(str(item["loc"][0]), [Problem(str(item["loc"][0]), item["msg"])]) from None
     settings = load_settings()
-    _service().get(swap_id=params.swap_id, actor_id=params.actor_id)  # an unknown swap or actor: one line, before any Prefect
+    _service().get(
+        swap_id=params.swap_id, actor_id=params.actor_id
+    )  # an unknown swap or actor: one line, before any Prefect
     _prefect_environment(settings)
     ensure_concurrency_limit()
     if flow_name == "execute":
@@ -284,4 +344,6 @@ def swap_list(
     for r in requests:
         # One line per request: the id stays whole to copy, however narrow the terminal.
         back = f" for {r.range_b}" if r.range_b else ""
-        console.print(f"{r.id}  {r.status.value:<14} {r.kind.value:<10} {r.person_a} -> {r.person_b or '(open)'}  {r.range_a}{back}")
+        console.print(
+            f"{r.id}  {r.status.value:<14} {r.kind.value:<10} {r.person_a} -> {r.person_b or '(open)'}  {r.range_a}{back}"
+        )

@@ -11,11 +11,11 @@ from rotaguard.compliance.resilience import Resilience
 from rotaguard.compliance.rules import (
     RULES,
     Scope,
+    _window_hours,
     call_counts,
     check_person,
     person_rules,
     weekend_counts,
-    _window_hours,
 )
 from rotaguard.compliance.view import FACULTY, HOUR, PGY1, SENIOR, SLOTS_BY_CODE, ScheduleView
 from rotaguard.domain import Program, RuleParams, Schedule
@@ -32,7 +32,15 @@ def _range_of(schedule: Schedule, start: date | None, end: date | None) -> tuple
     return start, end
 
 
-def check_rule(rule_id: str, schedule: Schedule, program: Program, params: RuleParams | None = None, *, start: date | None = None, end: date | None = None) -> list[Violation]:
+def check_rule(
+    rule_id: str,
+    schedule: Schedule,
+    program: Program,
+    params: RuleParams | None = None,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[Violation]:
     """One rule on its own: ``(schedule, program, params) -> [Violation]``."""
     rule_ = RULES[rule_id]
     start, end = _range_of(schedule, start, end)
@@ -68,18 +76,20 @@ def _coverage(view: ScheduleView) -> tuple[list[CoverageGap], int, int]:
         for rotation_index, day, slot in np.argwhere(assigned < required):
             rotation, when, slot_ = view.rotations[rotation_index], view.grid.day(days[day]), SLOTS_BY_CODE[slot]
             have, want = int(assigned[rotation_index, day, slot]), int(required[rotation_index, day, slot])
-            gaps.append((
-                (int(rotation_index), int(day), int(slot), role_index),
-                CoverageGap(
-                    rotation_id=rotation.id,
-                    date=when,
-                    slot=slot_,
-                    role=role,
-                    required=want,
-                    assigned=have,
-                    message=f"{rotation.id} {when} {slot_.value}: {have} of {want} {role}",
-                ),
-            ))
+            gaps.append(
+                (
+                    (int(rotation_index), int(day), int(slot), role_index),
+                    CoverageGap(
+                        rotation_id=rotation.id,
+                        date=when,
+                        slot=slot_,
+                        role=role,
+                        required=want,
+                        assigned=have,
+                        message=f"{rotation.id} {when} {slot_.value}: {have} of {want} {role}",
+                    ),
+                )
+            )
     gaps.sort(key=lambda keyed: keyed[0])
     return [gap for _, gap in gaps], required_total, filled_total
 
@@ -88,7 +98,9 @@ def _slot_fill_rate(view: ScheduleView) -> float:
     """Assigned person half days (AM/PM) over the half days people are present for."""
     days = (view.end - view.start).days + 1
     absent_days = sum(
-        max(0, (min(a.end, view.end) - max(a.start, view.start)).days + 1) for a in view.program.absences if a.person_id in view.person_index
+        max(0, (min(a.end, view.end) - max(a.start, view.start)).days + 1)
+        for a in view.program.absences
+        if a.person_id in view.person_index
     )
     available = 2 * (len(view.people) * days - absent_days)
     assigned = int(np.count_nonzero(view.in_range & (view.person >= 0) & (view.slot < 2)))

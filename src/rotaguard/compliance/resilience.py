@@ -68,7 +68,9 @@ class Resilience:
         if (person, day) in self.absent or candidate.missing_credentials(rotation.credentials, date_):
             return False
         timeline: Timeline = view.timelines[person]
-        began, ended = view.program.interval_bounds(date_, SLOTS_BY_CODE[slot], view.program.hours_for(rotation.id, SLOTS_BY_CODE[slot]))
+        began, ended = view.program.interval_bounds(
+            date_, SLOTS_BY_CODE[slot], view.program.hours_for(rotation.id, SLOTS_BY_CODE[slot])
+        )
         start, end = int(began.timestamp()), int(ended.timestamp())
         overlapping = (timeline.starts < end) & (timeline.ends > start)
         if overlapping.any():
@@ -103,7 +105,9 @@ class Resilience:
     def describe(self, hole: Hole) -> str:
         rotation_index, day, slot, needs_resident = hole
         role = "resident" if needs_resident else "faculty"
-        return f"{self.view.rotations[rotation_index].id} {self.view.grid.day(day)} {SLOTS_BY_CODE[slot].value} ({role})"
+        return (
+            f"{self.view.rotations[rotation_index].id} {self.view.grid.day(day)} {SLOTS_BY_CODE[slot].value} ({role})"
+        )
 
     def n1(self) -> tuple[list[ResilienceGap], list[tuple[int, int, int]]]:
         """Failures, and the critical pairs (person, sole substitute, day) for N-2."""

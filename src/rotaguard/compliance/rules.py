@@ -17,7 +17,18 @@ from enum import StrEnum
 import numpy as np
 
 from rotaguard.compliance.model import Severity, Tier, Violation
-from rotaguard.compliance.view import FACULTY, HOUR, PGY1, SENIOR, SLOTS_BY_CODE, DayGrid, Periods, ProgramTables, ScheduleView, Timeline
+from rotaguard.compliance.view import (
+    FACULTY,
+    HOUR,
+    PGY1,
+    SENIOR,
+    SLOTS_BY_CODE,
+    DayGrid,
+    Periods,
+    ProgramTables,
+    ScheduleView,
+    Timeline,
+)
 from rotaguard.domain import Program, RuleParams
 
 WEEKEND = (5, 6)
@@ -41,7 +52,7 @@ class Scope:
     tables: ProgramTables
 
     @classmethod
-    def of(cls, view: ScheduleView, params: RuleParams, *, first: int | None = None, last: int | None = None) -> "Scope":
+    def of(cls, view: ScheduleView, params: RuleParams, *, first: int | None = None, last: int | None = None) -> Scope:
         return cls(
             grid=view.grid,
             first=view.range_first if first is None else first,
@@ -110,7 +121,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
         return []
     padded = np.concatenate(([False], mask, [False])).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
-    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2])]
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def _window_sums(per_day: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
@@ -190,7 +201,9 @@ def max_80_hours(timeline: Timeline, scope: Scope) -> list[Violation]:
     worked = _window_hours(timeline, scope, starts)
     limit = scope.params.max_hours_per_window
     over = worked > round(limit * HOUR)
-    return _window_limit_violations(_rule("acgme.hours.max_80_per_week"), timeline, scope, worked, starts, over, _HoursSentence(limit))
+    return _window_limit_violations(
+        _rule("acgme.hours.max_80_per_week"), timeline, scope, worked, starts, over, _HoursSentence(limit)
+    )
 
 
 @rule(
@@ -205,7 +218,9 @@ def approaching_hours_limit(timeline: Timeline, scope: Scope) -> list[Violation]
     worked = _window_hours(timeline, scope, starts)
     warning, limit = scope.params.warning_hours_per_window, scope.params.max_hours_per_window
     near = (worked > round(warning * HOUR)) & (worked <= round(limit * HOUR))
-    return _window_limit_violations(_rule("acgme.hours.approaching_limit"), timeline, scope, worked, starts, near, _HoursSentence(warning))
+    return _window_limit_violations(
+        _rule("acgme.hours.approaching_limit"), timeline, scope, worked, starts, near, _HoursSentence(warning)
+    )
 
 
 @rule(
@@ -220,7 +235,9 @@ def faculty_hours(timeline: Timeline, scope: Scope) -> list[Violation]:
     worked = _window_hours(timeline, scope, starts)
     limit = scope.params.faculty_max_hours_per_window
     over = worked > round(limit * HOUR)
-    return _window_limit_violations(_rule("institution.faculty_hours"), timeline, scope, worked, starts, over, _HoursSentence(limit))
+    return _window_limit_violations(
+        _rule("institution.faculty_hours"), timeline, scope, worked, starts, over, _HoursSentence(limit)
+    )
 
 
 # ---------------------------------------------------------------------------- days off
@@ -235,7 +252,9 @@ class _FreeDaysSentence:
         return float(value)
 
     def sentence(self, person: str, value, first: date, last: date) -> str:
-        return f"{person} had {int(value)} free days in the 28 days {first}..{last}; at least {int(self.limit)} required"
+        return (
+            f"{person} had {int(value)} free days in the 28 days {first}..{last}; at least {int(self.limit)} required"
+        )
 
 
 @rule(
@@ -251,7 +270,13 @@ def one_day_in_seven(timeline: Timeline, scope: Scope) -> list[Violation]:
     free_days = _window_sums(free.astype(np.int64), starts, scope.window)
     needed = scope.params.min_free_days_per_window
     return _window_limit_violations(
-        _rule("acgme.days_off.one_in_seven"), timeline, scope, free_days, starts, free_days < needed, _FreeDaysSentence(needed)
+        _rule("acgme.days_off.one_in_seven"),
+        timeline,
+        scope,
+        free_days,
+        starts,
+        free_days < needed,
+        _FreeDaysSentence(needed),
     )
 
 
@@ -354,8 +379,10 @@ def rest_after_long_duty(timeline: Timeline, scope: Scope) -> list[Violation]:
         timeline,
         scope,
         needed,
-        lambda periods, i, gap: f"{timeline.person.id} had {_hours(gap):.1f} h off after {_hours(periods.lengths[i]):.1f} h "
-        f"on duty ending {_moment(scope, periods.ends[i])}; at least {needed:.1f} h required",
+        lambda periods, i, gap: (
+            f"{timeline.person.id} had {_hours(gap):.1f} h off after {_hours(periods.lengths[i]):.1f} h "
+            f"on duty ending {_moment(scope, periods.ends[i])}; at least {needed:.1f} h required"
+        ),
     )
 
 
@@ -387,8 +414,10 @@ def rest_between_duties(timeline: Timeline, scope: Scope) -> list[Violation]:
         timeline,
         scope,
         needed,
-        lambda periods, i, gap: f"{timeline.person.id} had {_hours(gap):.1f} h off before duty at "
-        f"{_moment(scope, periods.starts[i + 1])}; {needed:.1f} h expected",
+        lambda periods, i, gap: (
+            f"{timeline.person.id} had {_hours(gap):.1f} h off before duty at "
+            f"{_moment(scope, periods.starts[i + 1])}; {needed:.1f} h expected"
+        ),
     )
 
 
@@ -489,7 +518,9 @@ def pgy1_moonlighting(timeline: Timeline, scope: Scope) -> list[Violation]:
         return []
     rows = np.flatnonzero(_in_scope_rows(timeline, scope) & scope.tables.moonlighting[timeline.rotations])
     return [
-        _assignment_violation("acgme.moonlighting.pgy1", timeline, scope, i, f"{_describe(timeline, scope, i)}: PGY-1 may not moonlight")
+        _assignment_violation(
+            "acgme.moonlighting.pgy1", timeline, scope, i, f"{_describe(timeline, scope, i)}: PGY-1 may not moonlight"
+        )
         for i in rows
     ]
 
@@ -510,7 +541,11 @@ def double_booked(timeline: Timeline, scope: Scope) -> list[Violation]:
     rows = np.flatnonzero(overlapping & _in_scope_rows(timeline, scope))
     return [
         _assignment_violation(
-            "schedule.double_booked", timeline, scope, i, f"{_describe(timeline, scope, i)} overlaps another duty of theirs"
+            "schedule.double_booked",
+            timeline,
+            scope,
+            i,
+            f"{_describe(timeline, scope, i)} overlaps another duty of theirs",
         )
         for i in rows
     ]
@@ -558,7 +593,11 @@ def credentials(timeline: Timeline, scope: Scope) -> list[Violation]:
         missing = timeline.person.missing_credentials(rotation.credentials, scope.grid.day(timeline.days[i]))
         found.append(
             _assignment_violation(
-                "schedule.credentials", timeline, scope, i, f"{_describe(timeline, scope, i)} without {', '.join(missing)}"
+                "schedule.credentials",
+                timeline,
+                scope,
+                i,
+                f"{_describe(timeline, scope, i)} without {', '.join(missing)}",
             )
         )
     return found
@@ -578,7 +617,11 @@ def eligibility(timeline: Timeline, scope: Scope) -> list[Violation]:
     level = f"PGY-{person.pgy}" if person.is_resident else "faculty"
     return [
         _assignment_violation(
-            "schedule.eligibility", timeline, scope, i, f"{_describe(timeline, scope, i)}: the rotation does not take {level}"
+            "schedule.eligibility",
+            timeline,
+            scope,
+            i,
+            f"{_describe(timeline, scope, i)}: the rotation does not take {level}",
         )
         for i in rows
     ]
@@ -689,7 +732,9 @@ def above_max(view: ScheduleView, params: RuleParams) -> list[Violation]:
 def call_counts(view: ScheduleView) -> dict[str, int]:
     """In-house calls in the range per call-eligible resident (zero included)."""
     eligible = [
-        p for p in view.people if p.is_resident and any(r.is_call() and r.in_house and r.accepts(p) for r in view.rotations)
+        p
+        for p in view.people
+        if p.is_resident and any(r.is_call() and r.in_house and r.accepts(p) for r in view.rotations)
     ]
     counts = {p.id: 0 for p in eligible}
     for row in np.flatnonzero(view.in_range & view.in_house_call & (view.person >= 0)):
@@ -703,7 +748,7 @@ def weekend_counts(view: ScheduleView) -> dict[str, int]:
     """Weekend days (Saturday, Sunday) with any duty in the range, per resident."""
     counts = {p.id: 0 for p in view.people if p.is_resident}
     on_weekend = np.isin(view.grid.weekday(view.day), WEEKEND) & view.in_range & (view.person >= 0)
-    for person, day in {(int(p), int(d)) for p, d in zip(view.person[on_weekend], view.day[on_weekend])}:
+    for person, _day in {(int(p), int(d)) for p, d in zip(view.person[on_weekend], view.day[on_weekend], strict=True)}:
         person_id = view.people[person].id
         if person_id in counts:
             counts[person_id] += 1
@@ -745,7 +790,9 @@ def call_spread(view: ScheduleView, params: RuleParams) -> list[Violation]:
     applies_to=None,
 )
 def weekend_spread(view: ScheduleView, params: RuleParams) -> list[Violation]:
-    return _spread_violation("fairness.weekend_spread", weekend_counts(view), params.max_weekend_spread, "Weekend duty days")
+    return _spread_violation(
+        "fairness.weekend_spread", weekend_counts(view), params.max_weekend_spread, "Weekend duty days"
+    )
 
 
 @rule(

@@ -7,8 +7,8 @@ Built once per check; every rule reads it. Seconds are integers so that a call e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class DayGrid:
     midnights: np.ndarray  # len(days) + 1 entries, seconds
 
     @classmethod
-    def covering(cls, program: Program, first: date, last: date) -> "DayGrid":
+    def covering(cls, program: Program, first: date, last: date) -> DayGrid:
         days = (last - first).days + 2
         midnights = np.array(
             [_seconds(datetime.combine(first + timedelta(days=i), time(0), tzinfo=program.zone)) for i in range(days)],
@@ -72,7 +72,7 @@ class Timeline:
     in_house_call: np.ndarray
     rows: np.ndarray  # positions in ScheduleView.assignments
 
-    def with_duty(self, *, start: int, end: int, day: int, slot: int, rotation: int, in_house_call: bool) -> "Timeline":
+    def with_duty(self, *, start: int, end: int, day: int, slot: int, rotation: int, in_house_call: bool) -> Timeline:
         """This timeline plus one more duty (a substitute's tentative assignment)."""
         at = int(np.searchsorted(self.starts, start))
 
@@ -100,7 +100,7 @@ class Periods:
     ends: np.ndarray
 
     @classmethod
-    def of(cls, timeline: Timeline) -> "Periods":
+    def of(cls, timeline: Timeline) -> Periods:
         if len(timeline.starts) == 0:
             empty = np.zeros(0, dtype=np.int64)
             return cls(empty, empty)
@@ -152,9 +152,11 @@ class ProgramTables:
     role: np.ndarray  # [person] PGY1, SENIOR or FACULTY
 
     @classmethod
-    def of(cls, program: Program, grid: DayGrid) -> "ProgramTables":
+    def of(cls, program: Program, grid: DayGrid) -> ProgramTables:
         people, rotations = program.people, program.rotations
-        accepts = np.array([[r.accepts(p) for r in rotations] for p in people], dtype=bool).reshape(len(people), len(rotations))
+        accepts = np.array([[r.accepts(p) for r in rotations] for p in people], dtype=bool).reshape(
+            len(people), len(rotations)
+        )
         valid_until = np.full((len(people), len(rotations)), NO_EXPIRY, dtype=np.int64)
         for i, person in enumerate(people):
             held = {c.name: c.expires for c in person.credentials}
@@ -211,7 +213,9 @@ class ScheduleView:
 
         spans = np.array([span(a) for a in assignments], dtype=np.int64).reshape(len(assignments), 2)
         self.start_s, self.end_s = spans[:, 0].copy(), spans[:, 1].copy()
-        call_in_house = np.array([r.kind is RotationKind.CALL and r.in_house for r in self.rotations] + [False], dtype=bool)
+        call_in_house = np.array(
+            [r.kind is RotationKind.CALL and r.in_house for r in self.rotations] + [False], dtype=bool
+        )
         self.in_house_call = call_in_house[self.rotation]  # index -1 picks the trailing False
         self.unknown = [int(row) for row in np.flatnonzero((self.person < 0) | (self.rotation < 0))]
         self.tables = ProgramTables.of(program, self.grid)

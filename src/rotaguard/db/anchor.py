@@ -92,7 +92,9 @@ def read_anchor(directory: Path) -> AuditAnchor | None:
     try:
         return AuditAnchor.from_dict(json.loads(text))
     except (ValueError, KeyError, TypeError) as exc:
-        raise AnchorError(f"the audit anchor {path} is damaged ({exc}): the end of the audit log cannot be checked") from None
+        raise AnchorError(
+            f"the audit anchor {path} is damaged ({exc}): the end of the audit log cannot be checked"
+        ) from None
 
 
 # ---------------------------------------------------------------------------- comparing
@@ -208,7 +210,9 @@ def advance_anchor(
             except AnchorError:
                 return None, False
             if current is not None:
-                if candidate.head.events <= current.head.events or (candidate.head.event_id or 0) < (current.head.event_id or 0):
+                if candidate.head.events <= current.head.events or (candidate.head.event_id or 0) < (
+                    current.head.event_id or 0
+                ):
                     return current, False
                 if not confirm(current).ok:
                     return current, False

@@ -91,7 +91,12 @@ class AuditLog:
             details=details,
             prev_hash=prev_hash,
             hash=event_hash(
-                prev_hash=prev_hash, occurred_at=occurred_at, actor=actor, action=action, subject=subject, details=details
+                prev_hash=prev_hash,
+                occurred_at=occurred_at,
+                actor=actor,
+                action=action,
+                subject=subject,
+                details=details,
             ),
         )
         self.session.add(row)

@@ -23,10 +23,18 @@ CONNECT_TIMEOUT_SECONDS = 10
 # from a slow query, so the client keeps its own deadline, far beyond any statement RotaGuard runs.
 RESPONSE_TIMEOUT_SECONDS = 300.0
 # A peer that vanishes (cable pulled, host gone) is noticed within about a minute, by the client...
-CLIENT_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3, "tcp_user_timeout": 60_000}
+CLIENT_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
 # ...and by the server, which then rolls back the abandoned transaction and releases its row locks
 # instead of holding them for the operating system's default two hours.
-SERVER_KEEPALIVES = "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3 -c tcp_user_timeout=60000"
+SERVER_KEEPALIVES = (
+    "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3 -c tcp_user_timeout=60000"
+)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -15,7 +15,9 @@ from rotaguard.db.tables import OperationLockRow, utcnow
 SCHEDULE_WRITES = "schedule-writes"
 
 
-def acquire_lock(database: Database, *, name: str, holder: str, ttl: timedelta, wait_seconds: float, poll_seconds: float = 0.2) -> bool:
+def acquire_lock(
+    database: Database, *, name: str, holder: str, ttl: timedelta, wait_seconds: float, poll_seconds: float = 0.2
+) -> bool:
     """Take ``name`` for ``holder`` until ``ttl`` from now; wait up to ``wait_seconds``. A lock past
     its expiry (its holder died) is taken over. True when held."""
     deadline = time.monotonic() + wait_seconds
@@ -57,14 +59,24 @@ class LockLease:
     """Hold ``name`` while the block runs, renewing a short lease from a background thread, so a
     holder that dies (kill -9) lets go within ``ttl`` instead of holding the lock for hours."""
 
-    def __init__(self, database: Database, *, name: str, holder: str, ttl: timedelta = timedelta(seconds=90), wait_seconds: float = 30) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        name: str,
+        holder: str,
+        ttl: timedelta = timedelta(seconds=90),
+        wait_seconds: float = 30,
+    ) -> None:
         self.database, self.name, self.holder, self.ttl, self.wait_seconds = database, name, holder, ttl, wait_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.held = False
 
-    def __enter__(self) -> "LockLease":
-        self.held = acquire_lock(self.database, name=self.name, holder=self.holder, ttl=self.ttl, wait_seconds=self.wait_seconds)
+    def __enter__(self) -> LockLease:
+        self.held = acquire_lock(
+            self.database, name=self.name, holder=self.holder, ttl=self.ttl, wait_seconds=self.wait_seconds
+        )
         if self.held:
             self._thread = threading.Thread(target=self._renew, name=f"lease-{self.name}", daemon=True)
             self._thread.start()
@@ -87,4 +99,6 @@ class LockLease:
             except SQLAlchemyError as error:
                 # The database went away with the lock held: the lease lapses by itself, and the
                 # error that matters is the one that ended the work, not this one.
-                logging.getLogger(__name__).warning("could not release lock %s (it lapses with its lease): %s", self.name, str(error).splitlines()[0])
+                logging.getLogger(__name__).warning(
+                    "could not release lock %s (it lapses with its lease): %s", self.name, str(error).splitlines()[0]
+                )

@@ -10,6 +10,16 @@ from datetime import date, time
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from rotaguard.db.tables import (
+    AbsenceRow,
+    AssignmentRow,
+    CredentialRow,
+    PersonRow,
+    ProgramSettingsRow,
+    RotationRow,
+    SlotTimeRow,
+    StaffRow,
+)
 from rotaguard.domain import (
     Absence,
     Assignment,
@@ -26,20 +36,10 @@ from rotaguard.domain import (
     Slot,
     SlotTime,
     SlotTimes,
+    Staffing,
     StaffMember,
     StaffRole,
-    Staffing,
     Weekday,
-)
-from rotaguard.db.tables import (
-    AbsenceRow,
-    AssignmentRow,
-    CredentialRow,
-    PersonRow,
-    ProgramSettingsRow,
-    RotationRow,
-    SlotTimeRow,
-    StaffRow,
 )
 
 PROGRAM_ROW_ID = 1
@@ -76,7 +76,9 @@ class ProgramChanges:
     staff: ChangeCount = field(default_factory=ChangeCount)
 
     def as_dict(self) -> dict[str, dict[str, int]]:
-        return {name: getattr(self, name).as_dict() for name in ("settings", "people", "rotations", "absences", "staff")}
+        return {
+            name: getattr(self, name).as_dict() for name in ("settings", "people", "rotations", "absences", "staff")
+        }
 
 
 def _apply(row, values: dict) -> bool:
@@ -90,7 +92,13 @@ def _apply(row, values: dict) -> bool:
 
 
 def _person_values(person: Person) -> dict:
-    return {"name": person.name, "role": person.role.value, "pgy": person.pgy, "active": person.active, "email": person.email}
+    return {
+        "name": person.name,
+        "role": person.role.value,
+        "pgy": person.pgy,
+        "active": person.active,
+        "email": person.email,
+    }
 
 
 def _staff_values(member: StaffMember) -> dict:
@@ -124,7 +132,9 @@ def _person_from_row(row: PersonRow, credentials: list[CredentialRow]) -> Person
         pgy=row.pgy,
         active=row.active,
         email=row.email,
-        credentials=tuple(Credential(name=c.name, expires=c.expires) for c in sorted(credentials, key=lambda c: c.name)),
+        credentials=tuple(
+            Credential(name=c.name, expires=c.expires) for c in sorted(credentials, key=lambda c: c.name)
+        ),
     )
 
 
@@ -182,7 +192,9 @@ class ProgramRepository:
         absences = tuple(
             Absence(person_id=row.person_id, start=row.start_date, end=row.end_date, kind=row.kind)
             for row in self.session.scalars(
-                select(AbsenceRow).order_by(AbsenceRow.person_id, AbsenceRow.start_date, AbsenceRow.end_date, AbsenceRow.kind)
+                select(AbsenceRow).order_by(
+                    AbsenceRow.person_id, AbsenceRow.start_date, AbsenceRow.end_date, AbsenceRow.kind
+                )
             )
         )
         staff = tuple(
@@ -291,8 +303,7 @@ class ProgramRepository:
 
     def _save_absences(self, absences: Iterable[Absence], counter: ChangeCount) -> None:
         existing = {
-            (row.person_id, row.start_date, row.end_date, row.kind)
-            for row in self.session.scalars(select(AbsenceRow))
+            (row.person_id, row.start_date, row.end_date, row.kind) for row in self.session.scalars(select(AbsenceRow))
         }
         for absence in absences:
             key = (absence.person_id, absence.start, absence.end, absence.kind)
@@ -300,7 +311,9 @@ class ProgramRepository:
                 counter.unchanged += 1
             else:
                 self.session.add(
-                    AbsenceRow(person_id=absence.person_id, start_date=absence.start, end_date=absence.end, kind=absence.kind)
+                    AbsenceRow(
+                        person_id=absence.person_id, start_date=absence.start, end_date=absence.end, kind=absence.kind
+                    )
                 )
                 existing.add(key)
                 counter.created += 1
@@ -351,10 +364,14 @@ class AssignmentRepository:
         """One SHA-256 over the range's assignments: equal digests, equal schedules."""
         digest = hashlib.sha256()
         for a in self.schedule(start=start, end=end).assignments:
-            digest.update(f"{a.person_id}|{a.date}|{a.slot.value}|{a.rotation_id}|{a.source.value}|{a.locked}\n".encode())
+            digest.update(
+                f"{a.person_id}|{a.date}|{a.slot.value}|{a.rotation_id}|{a.source.value}|{a.locked}\n".encode()
+            )
         return digest.hexdigest()
 
-    def replace_range(self, *, start: date, end: date, assignments: Iterable[Assignment], run_id: str | None = None) -> ChangeCount:
+    def replace_range(
+        self, *, start: date, end: date, assignments: Iterable[Assignment], run_id: str | None = None
+    ) -> ChangeCount:
         """Replace the range's unlocked assignments with ``assignments`` (locked rows stay), in the
         caller's transaction. Returns what was removed (as ``updated``) and added (``created``)."""
         locked = {
@@ -362,7 +379,9 @@ class AssignmentRepository:
             for row in self.session.scalars(self._rows(start=start, end=end).where(AssignmentRow.locked.is_(True)))
         }
         removed = self.session.execute(
-            delete(AssignmentRow).where(AssignmentRow.date >= start, AssignmentRow.date <= end, AssignmentRow.locked.is_(False))
+            delete(AssignmentRow).where(
+                AssignmentRow.date >= start, AssignmentRow.date <= end, AssignmentRow.locked.is_(False)
+            )
         ).rowcount
         added = [
             AssignmentRow(

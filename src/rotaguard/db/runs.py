@@ -20,10 +20,14 @@ class ScheduleRunRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def create(self, *, run_id: str, start: date, end: date, algorithm: str, flow_run_id: str | None = None) -> ScheduleRunRow:
+    def create(
+        self, *, run_id: str, start: date, end: date, algorithm: str, flow_run_id: str | None = None
+    ) -> ScheduleRunRow:
         row = self.session.get(ScheduleRunRow, run_id)
         if row is None:
-            row = ScheduleRunRow(id=run_id, start_date=start, end_date=end, algorithm=algorithm, status="running", metrics={})
+            row = ScheduleRunRow(
+                id=run_id, start_date=start, end_date=end, algorithm=algorithm, status="running", metrics={}
+            )
             self.session.add(row)
         if flow_run_id:
             row.flow_run_id = flow_run_id
@@ -48,4 +52,8 @@ class ScheduleRunRepository:
         return row
 
     def in_flight(self) -> list[ScheduleRunRow]:
-        return list(self.session.scalars(select(ScheduleRunRow).where(ScheduleRunRow.status.in_(IN_FLIGHT)).order_by(ScheduleRunRow.created_at)))
+        return list(
+            self.session.scalars(
+                select(ScheduleRunRow).where(ScheduleRunRow.status.in_(IN_FLIGHT)).order_by(ScheduleRunRow.created_at)
+            )
+        )

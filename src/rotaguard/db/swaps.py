@@ -91,7 +91,9 @@ class SwapRepository:
         self.session.flush()
         return _request_from_row(row)
 
-    def list(self, *, person_id: str | None = None, statuses: Iterable[SwapStatus] | None = None, limit: int = 200) -> list[SwapRequest]:
+    def list(
+        self, *, person_id: str | None = None, statuses: Iterable[SwapStatus] | None = None, limit: int = 200
+    ) -> list[SwapRequest]:
         query = select(SwapRequestRow).order_by(SwapRequestRow.created_at.desc()).limit(limit)
         if person_id is not None:
             query = query.where(
@@ -119,7 +121,11 @@ class SwapRepository:
         for person_id, span in people_ranges:
             query = (
                 select(AssignmentRow)
-                .where(AssignmentRow.person_id == person_id, AssignmentRow.date >= span.start, AssignmentRow.date <= span.end)
+                .where(
+                    AssignmentRow.person_id == person_id,
+                    AssignmentRow.date >= span.start,
+                    AssignmentRow.date <= span.end,
+                )
                 .order_by(AssignmentRow.date, AssignmentRow.slot)
                 .with_for_update()
             )
@@ -139,11 +145,20 @@ class SwapRepository:
                 )
             ).first()
             if row is None or assignment_from_row(row) != held:
-                raise LookupError(f"{held.person_id} no longer holds {held.rotation_id} on {held.date} {held.slot.value}")
+                raise LookupError(
+                    f"{held.person_id} no longer holds {held.rotation_id} on {held.date} {held.slot.value}"
+                )
             self.session.delete(row)
         self.session.flush()
         self.session.add_all(
-            AssignmentRow(person_id=a.person_id, date=a.date, slot=a.slot.value, rotation_id=a.rotation_id, source=a.source.value, locked=a.locked)
+            AssignmentRow(
+                person_id=a.person_id,
+                date=a.date,
+                slot=a.slot.value,
+                rotation_id=a.rotation_id,
+                source=a.source.value,
+                locked=a.locked,
+            )
             for a in after
         )
         self.session.flush()

@@ -202,7 +202,9 @@ class AssignmentRow(Timestamped, Base):
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), nullable=False)
     date: Mapped[date] = mapped_column(Date, nullable=False)
     slot: Mapped[str] = mapped_column(String(4), nullable=False)
-    rotation_id: Mapped[str] = mapped_column(ForeignKey("rotations.id", ondelete="RESTRICT"), nullable=False, index=True)
+    rotation_id: Mapped[str] = mapped_column(
+        ForeignKey("rotations.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     locked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     run_id: Mapped[str | None] = mapped_column(ForeignKey("schedule_runs.id", ondelete="SET NULL"), nullable=True)
@@ -253,9 +255,7 @@ class AuditEventRow(Base):
 
 class BackupRecordRow(Base):
     __tablename__ = "backup_records"
-    __table_args__ = (
-        CheckConstraint("status IN ('created', 'verified', 'bad', 'deleted')", name="known_status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('created', 'verified', 'bad', 'deleted')", name="known_status"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     label: Mapped[str] = mapped_column(String(100), nullable=False)

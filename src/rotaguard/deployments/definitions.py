@@ -176,7 +176,11 @@ def next_block(today: dt.date) -> tuple[dt.date, dt.date]:
 def static_defaults(spec: DeploymentSpec) -> dict:
     """The optional fields of the flow's model at their defaults (``None`` left out: the UI shows it empty)."""
     model = spec.load_model()
-    values = {name: info.get_default(call_default_factory=True) for name, info in model.model_fields.items() if not info.is_required()}
+    values = {
+        name: info.get_default(call_default_factory=True)
+        for name, info in model.model_fields.items()
+        if not info.is_required()
+    }
     return {"params": {name: value for name, value in values.items() if value is not None}}
 
 
@@ -278,4 +282,6 @@ def serve_all() -> None:
     try:
         serve(*build_deployments(program_timezone=stored_program_timezone()))
     except httpx.HTTPError as error:
-        raise RotaGuardError(f"the Prefect API failed while registering or serving the deployments: {type(error).__name__}: {error}") from None
+        raise RotaGuardError(
+            f"the Prefect API failed while registering or serving the deployments: {type(error).__name__}: {error}"
+        ) from None

@@ -26,14 +26,24 @@ def ensure_concurrency_limit() -> str:
             try:
                 limit = client.read_global_concurrency_limit_by_name(SCHEDULE_WRITES)
             except ObjectNotFound:
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=SCHEDULE_WRITES, limit=SCHEDULE_WRITES_SLOTS))
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=SCHEDULE_WRITES, limit=SCHEDULE_WRITES_SLOTS)
+                )
                 return "created"
             if limit.limit != SCHEDULE_WRITES_SLOTS or not limit.active:
                 # More slots, or an inactive limit, would let two schedule writes run at once.
-                client.update_global_concurrency_limit(SCHEDULE_WRITES, GlobalConcurrencyLimitUpdate(limit=SCHEDULE_WRITES_SLOTS, active=True))
+                client.update_global_concurrency_limit(
+                    SCHEDULE_WRITES, GlobalConcurrencyLimitUpdate(limit=SCHEDULE_WRITES_SLOTS, active=True)
+                )
                 return "updated"
             return "present"
     except httpx.HTTPError as error:
-        raise RotaGuardError(f"the Prefect API is unreachable ({type(error).__name__}: {error}); cannot ensure the {SCHEDULE_WRITES} limit") from None
-    except ValueError as error:  # Prefect's own "No Prefect API URL provided" when no API and no ephemeral server may start
-        raise RotaGuardError(f"no Prefect API: {error} (set PREFECT_API_URL); cannot ensure the {SCHEDULE_WRITES} limit") from None
+        raise RotaGuardError(
+            f"the Prefect API is unreachable ({type(error).__name__}: {error}); cannot ensure the {SCHEDULE_WRITES} limit"
+        ) from None
+    except (
+        ValueError
+    ) as error:  # Prefect's own "No Prefect API URL provided" when no API and no ephemeral server may start
+        raise RotaGuardError(
+            f"no Prefect API: {error} (set PREFECT_API_URL); cannot ensure the {SCHEDULE_WRITES} limit"
+        ) from None

@@ -2,9 +2,9 @@
 
 from rotaguard.domain.base import (
     ALL_WEEKDAYS,
-    SESSION_SLOTS,
     MAX_DATE,
     MIN_DATE,
+    SESSION_SLOTS,
     AssignmentSource,
     CalendarDate,
     EmailAddress,

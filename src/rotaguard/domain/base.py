@@ -24,6 +24,7 @@ def is_identifier(value: str) -> bool:
     """Whether ``value`` is an :data:`Identifier`, for input checked outside a pydantic model."""
     return len(value) <= MAX_IDENTIFIER_LENGTH and re.fullmatch(IDENTIFIER_PATTERN, value) is not None
 
+
 # Characters a name may not hold at all: C0 and C1 controls (NUL breaks PostgreSQL text; the
 # others break one-line messages and terminals) and the line and paragraph separators.
 _FORBIDDEN_IN_NAMES = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
@@ -76,7 +77,12 @@ CalendarDate = Annotated[
 """A day a schedule can hold: far from the ends of Python's calendar, so a slot's end, a 56-day
 window around it and any time-zone conversion stay representable (see docs/limits.md)."""
 
-EmailAddress = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")]
+EmailAddress = Annotated[
+    str,
+    StringConstraints(
+        min_length=3, max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
+    ),
+]
 """Where notifications go: one ``@`` between a local part and a dotted domain, no spaces."""
 
 
@@ -110,7 +116,7 @@ class Weekday(StrEnum):
         return list(Weekday).index(self)
 
     @classmethod
-    def of(cls, day) -> "Weekday":
+    def of(cls, day) -> Weekday:
         return list(cls)[day.weekday()]
 
 

@@ -50,7 +50,7 @@ class Person(Frozen):
         return tuple(sorted(credentials, key=lambda credential: credential.name))
 
     @model_validator(mode="after")
-    def _credentials_unique(self) -> "Person":
+    def _credentials_unique(self) -> Person:
         names = [credential.name for credential in self.credentials]
         if len(names) != len(set(names)):
             raise ValueError("a credential is listed twice")

@@ -91,7 +91,7 @@ class Program(Frozen):
     staff: tuple[StaffMember, ...] = ()
 
     @model_validator(mode="after")
-    def _references_resolve(self) -> "Program":
+    def _references_resolve(self) -> Program:
         for kind, ids in (("person", [p.id for p in self.people]), ("rotation", [r.id for r in self.rotations])):
             if dupes := _duplicates(ids):
                 raise ValueError(f"duplicate {kind} ids: {dupes}")
@@ -103,7 +103,7 @@ class Program(Frozen):
             raise ValueError(f"absences of unknown people: {unknown}")
         return self
 
-    def model_copy(self, *, update=None, deep: bool = False) -> "Program":
+    def model_copy(self, *, update=None, deep: bool = False) -> Program:
         """A copy whose lookups are rebuilt: the cached ones would describe the original."""
         copy = super().model_copy(update=update, deep=deep)
         for name in _CACHED_LOOKUPS:
@@ -159,7 +159,9 @@ class Program(Frozen):
     def interval(self, assignment: Assignment) -> DutyInterval:
         """When the duty happens; ``hours`` is the time that really elapses (ACGME counts it)."""
         start, end = self.interval_bounds(assignment.date, assignment.slot, self.hours_of(assignment))
-        return DutyInterval(start=start, end=end, hours=(end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() / 3600)
+        return DutyInterval(
+            start=start, end=end, hours=(end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() / 3600
+        )
 
     def block_containing(self, day: date) -> Block:
         offset = (day - self.block_anchor).days

@@ -29,7 +29,7 @@ class Staffing(Frozen):
     max: int = Field(default=0, ge=0, le=MAX_STAFF_PER_SLOT)
 
     @model_validator(mode="after")
-    def _min_not_above_max(self) -> "Staffing":
+    def _min_not_above_max(self) -> Staffing:
         if self.min > self.max:
             raise ValueError(f"min ({self.min}) is above max ({self.max})")
         return self
@@ -39,7 +39,7 @@ class ResidentStaffing(Staffing):
     pgy: tuple[int, ...] = Field(default=tuple(range(1, MAX_PGY + 1)))
 
     @model_validator(mode="after")
-    def _pgy_levels_valid(self) -> "ResidentStaffing":
+    def _pgy_levels_valid(self) -> ResidentStaffing:
         bad = [level for level in self.pgy if not 1 <= level <= MAX_PGY]
         if bad:
             raise ValueError(f"PGY levels must be 1-{MAX_PGY}, got {bad}")
@@ -65,7 +65,7 @@ class Rotation(Frozen):
     moonlighting: bool = False
 
     @model_validator(mode="after")
-    def _slots_fit_kind(self) -> "Rotation":
+    def _slots_fit_kind(self) -> Rotation:
         if not self.slots:
             raise ValueError("a rotation needs at least one slot")
         if len(set(self.slots)) != len(self.slots):

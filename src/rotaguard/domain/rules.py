@@ -52,7 +52,7 @@ class RuleParams(Frozen):
     max_weekend_spread: int = Field(default=2, ge=0, le=28)
 
     @model_validator(mode="after")
-    def _free_days_fit_window(self) -> "RuleParams":
+    def _free_days_fit_window(self) -> RuleParams:
         if self.min_free_days_per_window > self.averaging_window_days:
             raise ValueError("min_free_days_per_window must not exceed averaging_window_days")
         return self
@@ -86,9 +86,6 @@ class RuleParams(Frozen):
 
     def faculty_needed(self, *, pgy1_residents: int, senior_residents: int) -> int:
         """ceil(PGY1/2 + seniors/4) with the default ratios, as one ceiling (no double rounding)."""
-        numerator = (
-            pgy1_residents * self.senior_residents_per_faculty
-            + senior_residents * self.pgy1_per_faculty
-        )
+        numerator = pgy1_residents * self.senior_residents_per_faculty + senior_residents * self.pgy1_per_faculty
         denominator = self.pgy1_per_faculty * self.senior_residents_per_faculty
         return math.ceil(numerator / denominator) if numerator else 0

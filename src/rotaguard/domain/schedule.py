@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Iterator
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
@@ -83,7 +83,7 @@ class Schedule(Frozen):
     assignments: tuple[Assignment, ...] = ()
 
     @model_validator(mode="after")
-    def _one_per_person_slot(self) -> "Schedule":
+    def _one_per_person_slot(self) -> Schedule:
         seen: set[tuple[str, date, Slot]] = set()
         for assignment in self.assignments:
             if assignment.key in seen:
@@ -92,13 +92,13 @@ class Schedule(Frozen):
             seen.add(assignment.key)
         return self
 
-    def between(self, start: date, end: date) -> "Schedule":
+    def between(self, start: date, end: date) -> Schedule:
         return Schedule(assignments=tuple(a for a in self.assignments if start <= a.date <= end))
 
     def for_person(self, person_id: str) -> tuple[Assignment, ...]:
         return tuple(a for a in self.assignments if a.person_id == person_id)
 
-    def sorted(self) -> "Schedule":
+    def sorted(self) -> Schedule:
         order = {slot: index for index, slot in enumerate(Slot)}
         return Schedule(assignments=tuple(sorted(self.assignments, key=lambda a: (a.date, order[a.slot], a.person_id))))
 

@@ -39,7 +39,7 @@ class DateRange(Frozen):
     end: CalendarDate
 
     @model_validator(mode="after")
-    def _ordered_and_bounded(self) -> "DateRange":
+    def _ordered_and_bounded(self) -> DateRange:
         if self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
         if (self.end - self.start).days + 1 > MAX_SWAP_DAYS:
@@ -77,7 +77,7 @@ class SwapRequest(Frozen):
     details: dict = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _shape(self) -> "SwapRequest":
+    def _shape(self) -> SwapRequest:
         if self.person_b is not None and self.person_b == self.person_a:
             raise ValueError("a person cannot swap with themselves")
         if self.kind is SwapKind.ABSORB and self.range_b is not None:

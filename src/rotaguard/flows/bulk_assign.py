@@ -13,13 +13,19 @@ from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import VISIBLE_TEXT_PATTERN
 from rotaguard.errors import RotaGuardError
-from rotaguard.flows.gate import audit, audit_approval, create_run, judge_approval, holding_schedule_writes, record_run
+from rotaguard.flows.gate import audit, audit_approval, create_run, holding_schedule_writes, judge_approval, record_run
 from rotaguard.flows.generate_schedule import Approval
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.interchange.assignments import MAX_ROWS, AssignmentEntry, parse_assignment_rows, read_assignment_file
 from rotaguard.operations import operation
 from rotaguard.tasks.assignments import check_bulk_assignments, write_bulk_assignments
-from rotaguard.tasks.generation import GateError, ensure_recent_backup, mark_writing, restore_range, validate_written_schedule
+from rotaguard.tasks.generation import (
+    GateError,
+    ensure_recent_backup,
+    mark_writing,
+    restore_range,
+    validate_written_schedule,
+)
 
 OPERATION = operation("bulk_assign")
 
@@ -38,15 +44,28 @@ class BulkAssignParams(BaseModel):
     """The assignments to load (inline, or a JSON/CSV file on the machine running the flow) and how long to wait."""
 
     assignments: list[AssignmentItem] | None = Field(default=None, max_length=MAX_ROWS)
-    path: str | None = Field(default=None, max_length=4096, description="A JSON or CSV file readable where the flow runs")
-    actor: str = Field(default="rotaguard", min_length=1, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Who asks for the load (audited with the approval)")
-    auto_approve_as: str | None = Field(default=None, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Approve without pausing, as this person")
+    path: str | None = Field(
+        default=None, max_length=4096, description="A JSON or CSV file readable where the flow runs"
+    )
+    actor: str = Field(
+        default="rotaguard",
+        min_length=1,
+        max_length=200,
+        pattern=VISIBLE_TEXT_PATTERN,
+        description="Who asks for the load (audited with the approval)",
+    )
+    auto_approve_as: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=VISIBLE_TEXT_PATTERN,
+        description="Approve without pausing, as this person",
+    )
     approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
     lock_wait_seconds: int = Field(default=30, ge=0, le=3600)
     run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9\-]{1,36}$")
 
     @model_validator(mode="after")
-    def _one_source(self) -> "BulkAssignParams":
+    def _one_source(self) -> BulkAssignParams:
         if (self.assignments is None) == (self.path is None):
             raise ValueError("give either assignments or path")
         if self.assignments is not None and not self.assignments:
@@ -82,7 +101,10 @@ def _approval_description(check: dict, backup: dict) -> str:
     )
 
 
-@flow(name="bulk-assign", description="Load assignments prepared elsewhere: checks, backup, approval, one-transaction write, validation, restore on failure.")
+@flow(
+    name="bulk-assign",
+    description="Load assignments prepared elsewhere: checks, backup, approval, one-transaction write, validation, restore on failure.",
+)
 def bulk_assign(params: BulkAssignParams) -> WriteOutcome:
     logger = get_run_logger()
     this_flow_run = str(flow_run.id) if flow_run.id else None
@@ -91,15 +113,27 @@ def bulk_assign(params: BulkAssignParams) -> WriteOutcome:
     try:
         entries = load_entries(params)
     except RotaGuardError as error:
-        return outcome.model_copy(update={"reason": f"{error}: " + "; ".join(f"{p.path}: {p.message}" for p in getattr(error, "problems", [])[:5])})
+        return outcome.model_copy(
+            update={
+                "reason": f"{error}: " + "; ".join(f"{p.path}: {p.message}" for p in getattr(error, "problems", [])[:5])
+            }
+        )
     start, end = min(e.date for e in entries), max(e.date for e in entries)
     create_run(run_id, start=start, end=end, algorithm="bulk_assign", flow_run_id=this_flow_run)
-    with holding_schedule_writes(run_id, params.lock_wait_seconds, recover=True, approver=params.auto_approve_as, subject=OPERATION.id) as held:
+    with holding_schedule_writes(
+        run_id, params.lock_wait_seconds, recover=True, approver=params.auto_approve_as, subject=OPERATION.id
+    ) as held:
         if held:
             outcome = _load(params, run_id, entries, outcome)
         else:
             outcome = outcome.model_copy(update={"status": "rejected", "reason": held.refusal})
-    record_run(run_id, status=outcome.status, error=outcome.reason or None, approved_by=outcome.approved_by, metrics=outcome.counts)
+    record_run(
+        run_id,
+        status=outcome.status,
+        error=outcome.reason or None,
+        approved_by=outcome.approved_by,
+        metrics=outcome.counts,
+    )
     logger.info("bulk assignment %s ended %s %s", run_id, outcome.status, outcome.reason)
     return outcome
 
@@ -116,13 +150,22 @@ def _load(params: BulkAssignParams, run_id: str, entries: list[AssignmentEntry],
     except GateError as error:
         return outcome.model_copy(update={"reason": str(error)})
     if params.auto_approve_as:
-        approval = Approval(approve=True, approver=params.auto_approve_as, comment="approved on the command line (--yes)")
+        approval = Approval(
+            approve=True, approver=params.auto_approve_as, comment="approved on the command line (--yes)"
+        )
     else:
-        approval = pause_for_answer(Approval, description=_approval_description(check, backup), timeout_seconds=params.approval_timeout_seconds, request_id=run_id)
+        approval = pause_for_answer(
+            Approval,
+            description=_approval_description(check, backup),
+            timeout_seconds=params.approval_timeout_seconds,
+            request_id=run_id,
+        )
     approver = approval.approver if approval else None
     verdict = judge_approval(approver, bool(approval and approval.approve), OPERATION.id)
     details = {"operation": OPERATION.id, "requested_by": params.actor}
-    audit_approval("schedule.approval", run_id, verdict, approver=approver, comment=approval and approval.comment, details=details)
+    audit_approval(
+        "schedule.approval", run_id, verdict, approver=approver, comment=approval and approval.comment, details=details
+    )
     if not verdict.approved:
         return outcome.model_copy(update={"status": "rejected", "reason": verdict.reason})
     outcome = outcome.model_copy(update={"approved_by": approval.approver})
@@ -136,7 +179,11 @@ def _load(params: BulkAssignParams, run_id: str, entries: list[AssignmentEntry],
     except Exception as error:
         counts, failed_gate = {}, f"{type(error).__name__}: {error}"
     if failed_gate is None:
-        create_table_artifact(key="bulk-assign", table=[{"count": k, "value": v} for k, v in {**check, **counts}.items() if not isinstance(v, list)], description="Bulk assignment")
+        create_table_artifact(
+            key="bulk-assign",
+            table=[{"count": k, "value": v} for k, v in {**check, **counts}.items() if not isinstance(v, list)],
+            description="Bulk assignment",
+        )
         audit("schedule.publish", run_id, {"operation": OPERATION.id, **counts})
         return outcome.model_copy(update={"status": "published", "counts": counts})
     restore_range(backup["id"], start, end, pre_digest, run_id)

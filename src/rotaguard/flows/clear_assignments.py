@@ -15,7 +15,14 @@ from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN, is_identifier
 from rotaguard.flows.bulk_assign import WriteOutcome
-from rotaguard.flows.gate import Verdict, audit_approval, create_run, holding_schedule_writes, judge_approval, record_run
+from rotaguard.flows.gate import (
+    Verdict,
+    audit_approval,
+    create_run,
+    holding_schedule_writes,
+    judge_approval,
+    record_run,
+)
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.operations import operation
 from rotaguard.tasks.assignments import delete_assignments, preview_clear
@@ -32,14 +39,21 @@ class ClearParams(BaseModel):
     end: dt.date = Field(ge=MIN_DATE, le=MAX_DATE)
     people: list[str] | None = Field(default=None, max_length=1000)
     include_locked: bool = Field(default=False, description="Also delete locked assignments")
-    confirm_range_as: str | None = Field(default=None, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Approve without pausing, as this person")
-    confirmation: str | None = Field(default=None, max_length=40, description="With confirm_range_as: the range typed, START..END")
+    confirm_range_as: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=VISIBLE_TEXT_PATTERN,
+        description="Approve without pausing, as this person",
+    )
+    confirmation: str | None = Field(
+        default=None, max_length=40, description="With confirm_range_as: the range typed, START..END"
+    )
     approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
     lock_wait_seconds: int = Field(default=30, ge=0, le=3600)
     run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9\-]{1,36}$")
 
     @model_validator(mode="after")
-    def _bounded(self) -> "ClearParams":
+    def _bounded(self) -> ClearParams:
         if self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
         if (self.end - self.start).days + 1 > MAX_RANGE_DAYS:
@@ -60,12 +74,16 @@ class ClearConfirmation(RunInput):
     approve: bool = False
     approver: str = Field(min_length=1, max_length=200, pattern=VISIBLE_TEXT_PATTERN)
     # The range typed by the approver, START..END: the schema makes the form refuse anything else.
-    typed_range: str = Field(min_length=1, max_length=40, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\.\.[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    typed_range: str = Field(
+        min_length=1, max_length=40, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\.\.[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+    )
     comment: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
 
 def _confirmation_description(params: ClearParams, preview: dict, backup: dict) -> str:
-    rows = "\n".join(f"| {r['person']} | {r['rotation']} | {r['assignments']:,} |" for r in preview["by_person_rotation"])
+    rows = "\n".join(
+        f"| {r['person']} | {r['rotation']} | {r['assignments']:,} |" for r in preview["by_person_rotation"]
+    )
     who = ", ".join(params.people) if params.people else "everyone"
     locked = "locked ones included" if params.include_locked else f"{preview['kept_locked']:,} locked ones are kept"
     return (
@@ -79,19 +97,30 @@ def _confirmation_description(params: ClearParams, preview: dict, backup: dict) 
     )
 
 
-@flow(name="clear-assignments", description="CRITICAL: delete a range's assignments after a backup and an approval that types the range.")
+@flow(
+    name="clear-assignments",
+    description="CRITICAL: delete a range's assignments after a backup and an approval that types the range.",
+)
 def clear_assignments(params: ClearParams) -> WriteOutcome:
     logger = get_run_logger()
     this_flow_run = str(flow_run.id) if flow_run.id else None
     run_id = params.run_id or this_flow_run or str(uuid.uuid4())
     outcome = WriteOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
     create_run(run_id, start=params.start, end=params.end, algorithm="clear", flow_run_id=this_flow_run)
-    with holding_schedule_writes(run_id, params.lock_wait_seconds, recover=True, approver=params.confirm_range_as, subject=OPERATION.id) as held:
+    with holding_schedule_writes(
+        run_id, params.lock_wait_seconds, recover=True, approver=params.confirm_range_as, subject=OPERATION.id
+    ) as held:
         if held:
             outcome = _clear(params, run_id, outcome)
         else:
             outcome = outcome.model_copy(update={"status": "rejected", "reason": held.refusal})
-    record_run(run_id, status=outcome.status, error=outcome.reason or None, approved_by=outcome.approved_by, metrics=outcome.counts)
+    record_run(
+        run_id,
+        status=outcome.status,
+        error=outcome.reason or None,
+        approved_by=outcome.approved_by,
+        metrics=outcome.counts,
+    )
     logger.info("clearing %s ended %s %s", run_id, outcome.status, outcome.reason)
     return outcome
 
@@ -104,22 +133,56 @@ def _clear(params: ClearParams, run_id: str, outcome: WriteOutcome) -> WriteOutc
         preview = preview_clear(params.start, params.end, params.people, params.include_locked)
     except GateError as error:
         return outcome.model_copy(update={"reason": str(error)})
-    create_table_artifact(key="clear-preview", table=preview["by_person_rotation"] or [{"person": "", "rotation": "", "assignments": 0}], description=f"To delete: {params.range_text}")
+    create_table_artifact(
+        key="clear-preview",
+        table=preview["by_person_rotation"] or [{"person": "", "rotation": "", "assignments": 0}],
+        description=f"To delete: {params.range_text}",
+    )
     if params.confirm_range_as:
-        answer = ClearConfirmation(approve=True, approver=params.confirm_range_as, typed_range=params.confirmation, comment="confirmed on the command line")
+        answer = ClearConfirmation(
+            approve=True,
+            approver=params.confirm_range_as,
+            typed_range=params.confirmation,
+            comment="confirmed on the command line",
+        )
     else:
-        answer = pause_for_answer(ClearConfirmation, description=_confirmation_description(params, preview, backup), timeout_seconds=params.approval_timeout_seconds, request_id=run_id)
+        answer = pause_for_answer(
+            ClearConfirmation,
+            description=_confirmation_description(params, preview, backup),
+            timeout_seconds=params.approval_timeout_seconds,
+            request_id=run_id,
+        )
     approver = answer.approver if answer else None
     verdict = judge_approval(approver, bool(answer and answer.approve), OPERATION.id)
     if verdict.approved and answer.typed_range.strip() != params.range_text:
-        verdict = Verdict(approved=False, reason=f"the range typed ({answer.typed_range!r}) is not {params.range_text}: nothing deleted")
+        verdict = Verdict(
+            approved=False,
+            reason=f"the range typed ({answer.typed_range!r}) is not {params.range_text}: nothing deleted",
+        )
     details = {"operation": OPERATION.id, "typed_range": answer.typed_range if answer else ""}
-    audit_approval("schedule.approval", run_id, verdict, approver=approver, comment=answer and answer.comment, details=details)
+    audit_approval(
+        "schedule.approval", run_id, verdict, approver=approver, comment=answer and answer.comment, details=details
+    )
     if not verdict.approved:
         return outcome.model_copy(update={"status": "rejected", "reason": verdict.reason})
     mark_writing(run_id, params.start, params.end, backup["id"])
     try:
-        deleted = delete_assignments(run_id, params.start, params.end, params.people, params.include_locked, answer.approver, backup["id"], preview["total"])
+        deleted = delete_assignments(
+            run_id,
+            params.start,
+            params.end,
+            params.people,
+            params.include_locked,
+            answer.approver,
+            backup["id"],
+            preview["total"],
+        )
     except GateError as error:
         return outcome.model_copy(update={"status": "failed", "reason": str(error), "approved_by": answer.approver})
-    return outcome.model_copy(update={"status": "cleared", "approved_by": answer.approver, "counts": {"deleted": deleted, "kept_locked": preview["kept_locked"]}})
+    return outcome.model_copy(
+        update={
+            "status": "cleared",
+            "approved_by": answer.approver,
+            "counts": {"deleted": deleted, "kept_locked": preview["kept_locked"]},
+        }
+    )

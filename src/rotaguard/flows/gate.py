@@ -50,11 +50,15 @@ def holding_schedule_writes(
         stack.callback(lock_database.dispose)
         try:
             # A short lease: a holder killed with SIGKILL frees its slot within a minute.
-            stack.enter_context(concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=wait_seconds, strict=True, lease_duration=60))
+            stack.enter_context(
+                concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=wait_seconds, strict=True, lease_duration=60)
+            )
         except TimeoutError:
             yield Gate(held=False, refusal=LOCKED)
             return
-        lease = stack.enter_context(LockLease(lock_database, name=SCHEDULE_WRITES, holder=holder, wait_seconds=wait_seconds))
+        lease = stack.enter_context(
+            LockLease(lock_database, name=SCHEDULE_WRITES, holder=holder, wait_seconds=wait_seconds)
+        )
         if not lease.held:
             yield Gate(held=False, refusal=LOCKED)
             return
@@ -63,7 +67,9 @@ def holding_schedule_writes(
                 for recovered in _recover_interrupted(holder):
                     get_run_logger().warning("recovered interrupted run %s: %s", recovered.run_id, recovered.detail)
             except RotaGuardError as error:
-                yield Gate(held=False, refusal=f"an interrupted write must be recovered first, and could not be: {error}")
+                yield Gate(
+                    held=False, refusal=f"an interrupted write must be recovered first, and could not be: {error}"
+                )
                 return
         yield Gate(held=True)
 
@@ -90,10 +96,17 @@ def judge_approval(approver: str | None, approves: bool, subject: str) -> Verdic
     return Verdict(approved=True)
 
 
-def audit_approval(action: str, subject: str, verdict: Verdict, *, approver: str | None, comment: str | None, details: dict) -> None:
+def audit_approval(
+    action: str, subject: str, verdict: Verdict, *, approver: str | None, comment: str | None, details: dict
+) -> None:
     """The approval event, refused or not, in the audit chain (``nobody`` answered a timed-out pause)."""
     refusal_detail = {"refused": verdict.refused} if verdict.refused else {}
-    record = {**details, "approved": verdict.approved, "comment": comment if approver is not None else "timed out", **refusal_detail}
+    record = {
+        **details,
+        "approved": verdict.approved,
+        "comment": comment if approver is not None else "timed out",
+        **refusal_detail,
+    }
     audit(action, subject, record, actor=approver or "nobody")
 
 
@@ -124,7 +137,9 @@ def create_run(run_id: str, *, start, end, algorithm: str, flow_run_id: str | No
     database = open_database()
     try:
         with database.write() as session:
-            ScheduleRunRepository(session).create(run_id=run_id, start=start, end=end, algorithm=algorithm, flow_run_id=flow_run_id)
+            ScheduleRunRepository(session).create(
+                run_id=run_id, start=start, end=end, algorithm=algorithm, flow_run_id=flow_run_id
+            )
     finally:
         database.dispose()
 

@@ -12,8 +12,8 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
+from rotaguard.flows.gate import audit, audit_approval, create_run, holding_schedule_writes, judge_approval, record_run
 from rotaguard.flows.pauses import pause_for_answer
-from rotaguard.flows.gate import audit, audit_approval, create_run, judge_approval, holding_schedule_writes, record_run
 from rotaguard.tasks.generation import (
     GateError,
     check_health,
@@ -38,13 +38,18 @@ class GenerateParams(BaseModel):
     timeout_seconds: int = Field(default=120, ge=5, le=3600)
     min_coverage: float = Field(default=0.8, ge=0, le=1)
     require_n1: bool = False
-    auto_approve_as: str | None = Field(default=None, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Approve without pausing, as this staff id")
+    auto_approve_as: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=VISIBLE_TEXT_PATTERN,
+        description="Approve without pausing, as this staff id",
+    )
     approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
     lock_wait_seconds: int = Field(default=30, ge=0, le=3600)
     run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9\-]{1,36}$")
 
     @model_validator(mode="after")
-    def _range(self) -> "GenerateParams":
+    def _range(self) -> GenerateParams:
         if self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
         if (self.end - self.start).days + 1 > MAX_RANGE_DAYS:
@@ -57,7 +62,10 @@ class Approval(RunInput):
     # Not blanks: the schema's pattern makes the Prefect UI form refuse "   " too. Whether this id
     # may approve is the authorization matrix's decision, made by the flow.
     approver: str = Field(
-        min_length=1, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Your staff id: an active coordinator or admin of the program"
+        min_length=1,
+        max_length=200,
+        pattern=VISIBLE_TEXT_PATTERN,
+        description="Your staff id: an active coordinator or admin of the program",
     )
     comment: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
@@ -91,7 +99,10 @@ def request_approval(params: GenerateParams, backup: dict, counts: dict) -> Appr
     if params.auto_approve_as:
         return Approval(approve=True, approver=params.auto_approve_as, comment="approved on the command line (--yes)")
     return pause_for_answer(
-        Approval, description=_approval_description(params, backup, counts), timeout_seconds=params.approval_timeout_seconds, request_id=params.run_id
+        Approval,
+        description=_approval_description(params, backup, counts),
+        timeout_seconds=params.approval_timeout_seconds,
+        request_id=params.run_id,
     )
 
 
@@ -135,16 +146,26 @@ def _schedule_grid(params: GenerateParams, schedule) -> str:
 
 
 def _publish_artifacts(params: GenerateParams, metrics: dict, report, schedule) -> None:
-    create_markdown_artifact(key="schedule-grid", markdown=_schedule_grid(params, schedule), description="The schedule, people x days")
-    create_table_artifact(key="metrics", table=[{"metric": k, "value": str(v)} for k, v in metrics.items()], description="Generation metrics")
+    create_markdown_artifact(
+        key="schedule-grid", markdown=_schedule_grid(params, schedule), description="The schedule, people x days"
+    )
+    create_table_artifact(
+        key="metrics",
+        table=[{"metric": k, "value": str(v)} for k, v in metrics.items()],
+        description="Generation metrics",
+    )
     create_table_artifact(
         key="violations",
-        table=[{"rule": v.rule_id, "tier": int(v.tier), "message": v.message} for v in report.violations] or [{"rule": "none", "tier": 0, "message": ""}],
+        table=[{"rule": v.rule_id, "tier": int(v.tier), "message": v.message} for v in report.violations]
+        or [{"rule": "none", "tier": 0, "message": ""}],
         description="Violations and warnings",
     )
 
 
-@flow(name="generate-schedule", description="Generate a block schedule safely: backup, approval, solve, atomic write, validation, restore on failure.")
+@flow(
+    name="generate-schedule",
+    description="Generate a block schedule safely: backup, approval, solve, atomic write, validation, restore on failure.",
+)
 def generate_schedule(params: GenerateParams) -> GenerateOutcome:
     logger = get_run_logger()
     this_flow_run = str(flow_run.id) if flow_run.id else None
@@ -152,7 +173,9 @@ def generate_schedule(params: GenerateParams) -> GenerateOutcome:
     run_id = params.run_id or this_flow_run or str(uuid.uuid4())
     outcome = GenerateOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
     create_run(run_id, start=params.start, end=params.end, algorithm=params.algorithm, flow_run_id=this_flow_run)
-    with holding_schedule_writes(run_id, params.lock_wait_seconds, recover=True, approver=params.auto_approve_as, subject="generate") as held:
+    with holding_schedule_writes(
+        run_id, params.lock_wait_seconds, recover=True, approver=params.auto_approve_as, subject="generate"
+    ) as held:
         if held:
             outcome = _generate(params, run_id, outcome, logger)
         else:
@@ -181,7 +204,9 @@ def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome, log
     approver = approval.approver if approval else None
     verdict = judge_approval(approver, bool(approval and approval.approve), "generate")
     record_run(run_id, approved_by=approver if verdict.refused is None else None, metrics={"awaiting_approval": False})
-    audit_approval("schedule.approval", run_id, verdict, approver=approver, comment=approval and approval.comment, details={})
+    audit_approval(
+        "schedule.approval", run_id, verdict, approver=approver, comment=approval and approval.comment, details={}
+    )
     if not verdict.approved:
         record_run(run_id, status="rejected", error=verdict.reason)
         return outcome.model_copy(update={"status": "rejected", "reason": verdict.reason})
@@ -207,4 +232,3 @@ def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome, log
     restore_range(backup["id"], params.start, params.end, pre_digest, run_id)
     record_run(run_id, status="rolled_back", error=failed_gate, metrics=metrics)
     return outcome.model_copy(update={"status": "rolled_back", "reason": failed_gate, "metrics": metrics})
-

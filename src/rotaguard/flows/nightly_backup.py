@@ -9,8 +9,8 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from rotaguard.domain.base import FREE_TEXT_PATTERN, VISIBLE_TEXT_PATTERN
 from rotaguard.db import AuditLog
+from rotaguard.domain.base import FREE_TEXT_PATTERN, VISIBLE_TEXT_PATTERN
 from rotaguard.flows.gate import Verdict, judge_approval
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.tasks.backups import copy_backups_offsite, create_verified_backup, delete_backups, plan_retention
@@ -24,7 +24,10 @@ class NightlyBackupParams(BaseModel):
 
     apply_retention: bool = Field(default=True, description="Offer to delete backups older than the retention period")
     confirmation_timeout_seconds: int = Field(
-        default=12 * 3600, ge=10, le=7 * 24 * 3600, description="How long the deletion waits for a person; no answer deletes nothing"
+        default=12 * 3600,
+        ge=10,
+        le=7 * 24 * 3600,
+        description="How long the deletion waits for a person; no answer deletes nothing",
     )
     request_id: str | None = Field(default=None, pattern=REQUEST_ID)
 
@@ -33,7 +36,12 @@ class DeletionConfirmation(RunInput):
     delete: bool = False
     # Not blanks: the schema's pattern makes the Prefect UI form refuse "   " too. Only an admin's
     # confirmation deletes (the authorization matrix).
-    confirmed_by: str = Field(min_length=1, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Your staff id: an active admin of the program")
+    confirmed_by: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=VISIBLE_TEXT_PATTERN,
+        description="Your staff id: an active admin of the program",
+    )
     comment: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
 
@@ -49,7 +57,10 @@ class NightlyOutcome(BaseModel):
 
 
 def _deletion_description(plan: dict) -> str:
-    rows = "\n".join(f"| {b['id']} | {b['created_at']} | {b['size_bytes']:,} | {b['offsite']} | {b['reason']} |" for b in plan["delete"])
+    rows = "\n".join(
+        f"| {b['id']} | {b['created_at']} | {b['size_bytes']:,} | {b['offsite']} | {b['reason']} |"
+        for b in plan["delete"]
+    )
     return (
         f"## Confirm deleting {len(plan['delete'])} old backup{'s' if len(plan['delete']) != 1 else ''}\n\n"
         "Retention would delete these files (the backup and its manifest each). The sacred baseline, the newest "
@@ -61,10 +72,15 @@ def _deletion_description(plan: dict) -> str:
     )
 
 
-def request_deletion_confirmation(plan: dict, params: NightlyBackupParams, request_id: str) -> DeletionConfirmation | None:
+def request_deletion_confirmation(
+    plan: dict, params: NightlyBackupParams, request_id: str
+) -> DeletionConfirmation | None:
     """Pause for a person to confirm the deletions (the Prefect UI form)."""
     return pause_for_answer(
-        DeletionConfirmation, description=_deletion_description(plan), timeout_seconds=params.confirmation_timeout_seconds, request_id=request_id
+        DeletionConfirmation,
+        description=_deletion_description(plan),
+        timeout_seconds=params.confirmation_timeout_seconds,
+        request_id=request_id,
     )
 
 
@@ -92,12 +108,22 @@ def _publish_table(outcome: NightlyOutcome, plan: dict, copies: list[dict]) -> N
     offsite = {c["id"]: c["offsite"] for c in copies}
     rows = []
     for action, ids in (("deleted", outcome.deleted), ("not deleted", outcome.not_deleted), ("kept", outcome.kept)):
-        rows += [{"backup": i, "action": action, "why": reasons.get(i, ""), "off-site": offsite.get(i, "")} for i in ids]
-    rows += [{"backup": i, "action": "pending off-site", "why": "the copy to S3 did not succeed yet", "off-site": "pending"} for i in outcome.pending_offsite]
-    create_table_artifact(key="nightly-backup", table=rows, description=f"Nightly backup {outcome.backup_id}: {outcome.deletion_decision}")
+        rows += [
+            {"backup": i, "action": action, "why": reasons.get(i, ""), "off-site": offsite.get(i, "")} for i in ids
+        ]
+    rows += [
+        {"backup": i, "action": "pending off-site", "why": "the copy to S3 did not succeed yet", "off-site": "pending"}
+        for i in outcome.pending_offsite
+    ]
+    create_table_artifact(
+        key="nightly-backup", table=rows, description=f"Nightly backup {outcome.backup_id}: {outcome.deletion_decision}"
+    )
 
 
-@flow(name="nightly-backup", description="Create and verify a backup, copy backups off-site, and delete old ones after a person confirms.")
+@flow(
+    name="nightly-backup",
+    description="Create and verify a backup, copy backups off-site, and delete old ones after a person confirms.",
+)
 def nightly_backup(params: NightlyBackupParams = NightlyBackupParams()) -> NightlyOutcome:
     logger = get_run_logger()
     this_flow_run = str(flow_run.id) if flow_run.id else None
@@ -115,7 +141,11 @@ def nightly_backup(params: NightlyBackupParams = NightlyBackupParams()) -> Night
     )
     if plan["delete"]:
         confirmation = request_deletion_confirmation(plan, params, request_id)
-        verdict = judge_approval(confirmation.confirmed_by if confirmation else None, bool(confirmation and confirmation.delete), "nightly-backup")
+        verdict = judge_approval(
+            confirmation.confirmed_by if confirmation else None,
+            bool(confirmation and confirmation.delete),
+            "nightly-backup",
+        )
         _audit_decision(confirmation, plan, verdict)
         candidates = [b["id"] for b in plan["delete"]]
         if verdict.approved:
@@ -123,8 +153,22 @@ def nightly_backup(params: NightlyBackupParams = NightlyBackupParams()) -> Night
             decision = f"{len(deleted)} deleted, confirmed by {confirmation.confirmed_by}"
         else:
             deleted = []
-            decision = "deletion refused: " + verdict.refused if verdict.refused else ("deletion rejected by " + confirmation.confirmed_by if confirmation else "deletion not confirmed in time")
-        outcome = outcome.model_copy(update={"deleted": deleted, "not_deleted": [i for i in candidates if i not in deleted], "deletion_decision": decision})
+            decision = (
+                "deletion refused: " + verdict.refused
+                if verdict.refused
+                else (
+                    "deletion rejected by " + confirmation.confirmed_by
+                    if confirmation
+                    else "deletion not confirmed in time"
+                )
+            )
+        outcome = outcome.model_copy(
+            update={
+                "deleted": deleted,
+                "not_deleted": [i for i in candidates if i not in deleted],
+                "deletion_decision": decision,
+            }
+        )
     _publish_table(outcome, plan, copies)
     logger.info("nightly backup %s (off-site %s): %s", outcome.backup_id, outcome.offsite, outcome.deletion_decision)
     return outcome

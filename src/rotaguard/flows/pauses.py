@@ -18,6 +18,7 @@ from prefect.runtime import flow_run
 
 Answer = TypeVar("Answer", bound=RunInput)
 
+
 @dataclass(frozen=True)
 class PendingAnswer:
     flow_run_id: str
@@ -28,13 +29,17 @@ _paused: dict[str, PendingAnswer] = {}
 _guard = threading.Lock()
 
 
-def pause_for_answer(model: type[Answer], *, description: str, timeout_seconds: int, request_id: str | None = None) -> Answer | None:
+def pause_for_answer(
+    model: type[Answer], *, description: str, timeout_seconds: int, request_id: str | None = None
+) -> Answer | None:
     """Pause until a person answers through ``model``'s form; None when nobody answers in time."""
     if request_id:
         with _guard:
             _paused[request_id] = PendingAnswer(str(flow_run.id), description)
     try:
-        return pause_flow_run(wait_for_input=model.with_initial_data(description=description), timeout=timeout_seconds, poll_interval=2)
+        return pause_flow_run(
+            wait_for_input=model.with_initial_data(description=description), timeout=timeout_seconds, poll_interval=2
+        )
     except FlowPauseTimeout:
         return None
     finally:

@@ -33,11 +33,13 @@ class RequestSwapParams(BaseModel):
     b_end: dt.date | None = Field(ge=MIN_DATE, le=MAX_DATE, default=None)
     reason: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
     answer_within_hours: int = Field(default=48, ge=1, le=14 * 24)
-    wait_for_answer: bool = Field(default=True, description="Pause for person B's answer and, if needed, a coordinator's decision")
+    wait_for_answer: bool = Field(
+        default=True, description="Pause for person B's answer and, if needed, a coordinator's decision"
+    )
     decision_timeout_hours: int = Field(default=72, ge=1, le=14 * 24)
 
     @model_validator(mode="after")
-    def _ranges(self) -> "RequestSwapParams":
+    def _ranges(self) -> RequestSwapParams:
         for start, end in ((self.a_start, self.a_end), (self.b_start, self.b_end)):
             if start is not None and end is not None and (end < start or (end - start).days + 1 > MAX_SWAP_DAYS):
                 raise ValueError(f"a range runs forward and covers at most {MAX_SWAP_DAYS} days: {start}..{end}")
@@ -49,7 +51,9 @@ class RequestSwapParams(BaseModel):
 class SwapAnswer(RunInput):
     accept: bool = False
     answered_by: str = Field(pattern=IDENTIFIER, description="Your id: person B, or a coordinator answering for B")
-    for_person: str | None = Field(default=None, pattern=IDENTIFIER, description="An open request: the person taking it (when staff answer)")
+    for_person: str | None = Field(
+        default=None, pattern=IDENTIFIER, description="An open request: the person taking it (when staff answer)"
+    )
     comment: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
 
@@ -75,36 +79,62 @@ def _describe(outcome: dict) -> str:
 
 def _pause(form, description: str, hours: int):
     try:
-        return pause_flow_run(wait_for_input=form.with_initial_data(description=description), timeout=hours * 3600, poll_interval=2)
+        return pause_flow_run(
+            wait_for_input=form.with_initial_data(description=description), timeout=hours * 3600, poll_interval=2
+        )
     except Exception:  # a pause that times out: nobody answered
         return None
 
 
-@flow(name="request-swap", description="Request a swap: validate, rank candidates, wait for person B and (when needed) a coordinator, then execute.")
+@flow(
+    name="request-swap",
+    description="Request a swap: validate, rank candidates, wait for person B and (when needed) a coordinator, then execute.",
+)
 def request_swap(params: RequestSwapParams) -> RequestOutcome:
     logger = get_run_logger()
     range_b = DateRange(start=params.b_start, end=params.b_end) if params.b_start else None
     try:
         created = create_swap_request(
-            params.actor_id, params.kind, params.person_a, DateRange(start=params.a_start, end=params.a_end),
-            params.person_b, range_b, params.reason, params.answer_within_hours, str(flow_run.id) if flow_run.id else None,
+            params.actor_id,
+            params.kind,
+            params.person_a,
+            DateRange(start=params.a_start, end=params.a_end),
+            params.person_b,
+            range_b,
+            params.reason,
+            params.answer_within_hours,
+            str(flow_run.id) if flow_run.id else None,
         )
     except RotaGuardError as refused:
         return RequestOutcome(status="refused", message=str(refused))
     swap_id = created["id"]
     if created["candidates"]:
-        create_table_artifact(key="swap-candidates", table=[{**c, "parts": str(c["parts"])} for c in created["candidates"]], description="Ranked candidates")
+        create_table_artifact(
+            key="swap-candidates",
+            table=[{**c, "parts": str(c["parts"])} for c in created["candidates"]],
+            description="Ranked candidates",
+        )
     if not params.wait_for_answer:
         return RequestOutcome(status=created["status"], swap_id=swap_id, message=created["message"])
-    answer = _pause(SwapAnswer, _describe(created) + "\n\nPerson B: tick **accept** and give your id.", params.answer_within_hours)
+    answer = _pause(
+        SwapAnswer, _describe(created) + "\n\nPerson B: tick **accept** and give your id.", params.answer_within_hours
+    )
     if answer is None:
-        return RequestOutcome(status="pending", swap_id=swap_id, message="no answer before the deadline; it expires unanswered")
+        return RequestOutcome(
+            status="pending", swap_id=swap_id, message="no answer before the deadline; it expires unanswered"
+        )
     try:
         answered = answer_swap_request(swap_id, answer.answered_by, answer.accept, answer.for_person, answer.comment)
         if answered["status"] == "needs_approval":
-            decision = _pause(SwapDecision, _describe(answered) + "\n\nA coordinator: tick **approve** and give your id.", params.decision_timeout_hours)
+            decision = _pause(
+                SwapDecision,
+                _describe(answered) + "\n\nA coordinator: tick **approve** and give your id.",
+                params.decision_timeout_hours,
+            )
             if decision is None:
-                return RequestOutcome(status="needs_approval", swap_id=swap_id, message="no decision before the timeout")
+                return RequestOutcome(
+                    status="needs_approval", swap_id=swap_id, message="no decision before the timeout"
+                )
             answered = decide_swap_request(swap_id, decision.decided_by, decision.approve, decision.comment)
     except RotaGuardError as refused:
         return RequestOutcome(status="refused", swap_id=swap_id, message=str(refused))

@@ -12,12 +12,19 @@ from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
-from rotaguard.domain.base import MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
 from rotaguard.backups.store import BACKUP_ID
+from rotaguard.domain.base import MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
 from rotaguard.flows.gate import audit_approval, holding_schedule_writes, judge_approval
 from rotaguard.flows.generate_schedule import Approval
 from rotaguard.flows.pauses import pause_for_answer
-from rotaguard.tasks.backups import check_restore_source, create_verified_backup, preview_restore, restore_from_backup, undo_restore, verify_restore
+from rotaguard.tasks.backups import (
+    check_restore_source,
+    create_verified_backup,
+    preview_restore,
+    restore_from_backup,
+    undo_restore,
+    verify_restore,
+)
 from rotaguard.tasks.generation import GateError
 
 MAX_RANGE_DAYS = 366
@@ -27,17 +34,28 @@ REQUEST_ID = r"^[A-Za-z0-9\-]{1,36}$"
 class RestoreParams(BaseModel):
     """Which backup, what of it (everything, or the assignments of one date range) and how long to wait."""
 
-    backup_id: str = Field(pattern=BACKUP_ID.pattern, max_length=64, description="The backup's id (rotaguard backup list)")
-    scope: Literal["full", "assignments"] = Field(default="full", description="full: the whole database; assignments: start..end only")
+    backup_id: str = Field(
+        pattern=BACKUP_ID.pattern, max_length=64, description="The backup's id (rotaguard backup list)"
+    )
+    scope: Literal["full", "assignments"] = Field(
+        default="full", description="full: the whole database; assignments: start..end only"
+    )
     start: dt.date | None = Field(ge=MIN_DATE, le=MAX_DATE, default=None, description="First day (assignments scope)")
-    end: dt.date | None = Field(ge=MIN_DATE, le=MAX_DATE, default=None, description="Last day, inclusive (assignments scope)")
-    auto_approve_as: str | None = Field(default=None, max_length=200, pattern=VISIBLE_TEXT_PATTERN, description="Approve without pausing, as this person")
+    end: dt.date | None = Field(
+        ge=MIN_DATE, le=MAX_DATE, default=None, description="Last day, inclusive (assignments scope)"
+    )
+    auto_approve_as: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=VISIBLE_TEXT_PATTERN,
+        description="Approve without pausing, as this person",
+    )
     approval_timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
     lock_wait_seconds: int = Field(default=120, ge=0, le=3600)
     request_id: str | None = Field(default=None, pattern=REQUEST_ID)
 
     @model_validator(mode="after")
-    def _range(self) -> "RestoreParams":
+    def _range(self) -> RestoreParams:
         if self.scope == "full":
             if self.start is not None or self.end is not None:
                 raise ValueError("a full restore takes no start or end (use scope assignments for a range)")
@@ -67,7 +85,9 @@ class RestoreOutcome(BaseModel):
 
 
 def _approval_description(params: RestoreParams, source: dict, pre_restore: dict, changes: list[dict]) -> str:
-    rows = "\n".join(f"| {c['table']} | {c['now']:,} | {c['in_backup']:,} | {c['change']:+,} | {c['note']} |" for c in changes)
+    rows = "\n".join(
+        f"| {c['table']} | {c['now']:,} | {c['in_backup']:,} | {c['change']:+,} | {c['note']} |" for c in changes
+    )
     return (
         f"## Approve restoring {params.what}\n\n"
         f"* From backup **{source['id']}** taken {source['created_at']} ({source['size_bytes']:,} bytes), verified just now\n"
@@ -78,7 +98,9 @@ def _approval_description(params: RestoreParams, source: dict, pre_restore: dict
     )
 
 
-def request_restore_approval(params: RestoreParams, request_id: str, source: dict, pre_restore: dict, changes: list[dict]) -> Approval | None:
+def request_restore_approval(
+    params: RestoreParams, request_id: str, source: dict, pre_restore: dict, changes: list[dict]
+) -> Approval | None:
     """Pause for a person's decision (the Prefect UI form, or `rotaguard backup restore`)."""
     if params.auto_approve_as:
         return Approval(approve=True, approver=params.auto_approve_as, comment="approved on the command line (--yes)")
@@ -90,7 +112,10 @@ def request_restore_approval(params: RestoreParams, request_id: str, source: dic
     )
 
 
-@flow(name="restore-backup", description="Restore a verified backup (whole, or one range of assignments) after a fresh backup and a person's approval.")
+@flow(
+    name="restore-backup",
+    description="Restore a verified backup (whole, or one range of assignments) after a fresh backup and a person's approval.",
+)
 def restore_backup(params: RestoreParams) -> RestoreOutcome:
     logger = get_run_logger()
     this_flow_run = str(flow_run.id) if flow_run.id else None
@@ -98,7 +123,11 @@ def restore_backup(params: RestoreParams) -> RestoreOutcome:
     outcome = RestoreOutcome(status="failed", backup_id=params.backup_id, scope=params.scope, flow_run_id=this_flow_run)
     # recover: an interrupted restore (or generation) is finished before this one captures the audit log.
     with holding_schedule_writes(
-        f"restore-{request_id}", params.lock_wait_seconds, recover=True, approver=params.auto_approve_as, subject="restore"
+        f"restore-{request_id}",
+        params.lock_wait_seconds,
+        recover=True,
+        approver=params.auto_approve_as,
+        subject="restore",
     ) as held:
         if held:
             outcome = _restore(params, request_id, outcome)
@@ -116,17 +145,30 @@ def _restore(params: RestoreParams, request_id: str, outcome: RestoreOutcome) ->
     except GateError as error:
         return outcome.model_copy(update={"status": "failed", "reason": str(error)})
     outcome = outcome.model_copy(update={"pre_restore_backup_id": pre_restore["id"], "changes": changes})
-    create_table_artifact(key="restore-changes", table=changes, description=f"Restoring {params.what} from {params.backup_id}: rows now and in the backup")
+    create_table_artifact(
+        key="restore-changes",
+        table=changes,
+        description=f"Restoring {params.what} from {params.backup_id}: rows now and in the backup",
+    )
     approval = request_restore_approval(params, request_id, source, pre_restore, changes)
     approver = approval.approver if approval else None
     verdict = judge_approval(approver, bool(approval and approval.approve), "restore")
     details = {"scope": params.scope, "pre_restore_backup": pre_restore["id"]}
-    audit_approval("backup.restore_approval", params.backup_id, verdict, approver=approver, comment=approval and approval.comment, details=details)
+    audit_approval(
+        "backup.restore_approval",
+        params.backup_id,
+        verdict,
+        approver=approver,
+        comment=approval and approval.comment,
+        details=details,
+    )
     if not verdict.approved:
         return outcome.model_copy(update={"status": "rejected", "reason": verdict.reason, "approved_by": None})
     outcome = outcome.model_copy(update={"approved_by": approval.approver})
     try:
-        restore_from_backup(params.backup_id, params.scope, params.start, params.end, approval.approver, pre_restore["id"])
+        restore_from_backup(
+            params.backup_id, params.scope, params.start, params.end, approval.approver, pre_restore["id"]
+        )
         verify_restore(params.backup_id, params.scope, params.start, params.end)
     except Exception as error:
         get_run_logger().error("restore failed, putting back %s: %s", pre_restore["id"], error)

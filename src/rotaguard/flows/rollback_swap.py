@@ -8,6 +8,9 @@ from rotaguard.flows.swap_actions import SwapActionParams, SwapOutcome, run_guar
 from rotaguard.tasks.swaps import rollback_swap_request
 
 
-@flow(name="rollback-swap", description="Roll an executed swap back within 24 hours, if its assignments are unchanged since.")
+@flow(
+    name="rollback-swap",
+    description="Roll an executed swap back within 24 hours, if its assignments are unchanged since.",
+)
 def rollback_swap(params: SwapActionParams) -> SwapOutcome:
     return run_guarded(params, "unswap", rollback_swap_request)

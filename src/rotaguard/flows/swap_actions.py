@@ -8,12 +8,12 @@ from prefect.concurrency.sync import concurrency
 from pydantic import BaseModel, Field
 
 from rotaguard.db.locks import SCHEDULE_WRITES
+from rotaguard.db.swaps import SwapRepository
 from rotaguard.errors import RotaGuardError
+from rotaguard.swaps.tentative import window
+from rotaguard.tasks.context import open_database
 from rotaguard.tasks.generation import GateError, ensure_recent_backup
 from rotaguard.tasks.swaps import notify_people
-from rotaguard.tasks.context import open_database
-from rotaguard.db.swaps import SwapRepository
-from rotaguard.swaps.tentative import window
 
 IDENTIFIER = r"^[A-Za-z0-9_.\-]{1,64}$"
 
@@ -51,17 +51,28 @@ def run_guarded(params: SwapActionParams, operation: str, step) -> SwapOutcome:
     logger = get_run_logger()
     try:
         start, end = _swap_span(params.swap_id)
-        with concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=params.lock_wait_seconds, strict=True, lease_duration=60):
+        with concurrency(
+            SCHEDULE_WRITES, occupy=1, timeout_seconds=params.lock_wait_seconds, strict=True, lease_duration=60
+        ):
             backup = ensure_recent_backup(f"{operation}-{params.swap_id}", start, end, operation=operation)
             outcome = step(params.swap_id, params.actor_id)
     except (RotaGuardError, GateError, TimeoutError) as refused:
         logger.warning("swap %s %s refused: %s", params.swap_id, operation, refused)
-        return SwapOutcome(status="refused", swap_id=params.swap_id, message=str(refused) or "locked: another schedule write is in progress")
+        return SwapOutcome(
+            status="refused",
+            swap_id=params.swap_id,
+            message=str(refused) or "locked: another schedule write is in progress",
+        )
     if outcome["moves"]:
         create_table_artifact(key=f"{operation}-moves", table=outcome["moves"], description=outcome["message"])
     if outcome["changed"]:
         notify_people(outcome)
     logger.info(outcome["message"])
     return SwapOutcome(
-        status=outcome["status"], swap_id=params.swap_id, message=outcome["message"], changed=outcome["changed"], backup_id=backup["id"], moves=outcome["moves"]
+        status=outcome["status"],
+        swap_id=params.swap_id,
+        message=outcome["message"],
+        changed=outcome["changed"],
+        backup_id=backup["id"],
+        moves=outcome["moves"],
     )

@@ -25,7 +25,7 @@ class ValidateParams(BaseModel):
     require_n1: bool = Field(default=False, description="Also compute N-1/N-2 resilience, and require N-1")
 
     @model_validator(mode="after")
-    def _range(self) -> "ValidateParams":
+    def _range(self) -> ValidateParams:
         if self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
         if (self.end - self.start).days + 1 > MAX_RANGE_DAYS:
@@ -59,20 +59,33 @@ def _bounded(rows: list[dict], empty: dict) -> list[dict]:
         return [empty]
     if len(rows) <= MAX_TABLE_ROWS:
         return rows
-    more = {key: "" for key in rows[0]} | {"message": f"... and {len(rows) - MAX_TABLE_ROWS} more (rotaguard validate --json lists them all)"}
+    more = dict.fromkeys(rows[0], "") | {
+        "message": f"... and {len(rows) - MAX_TABLE_ROWS} more (rotaguard validate --json lists them all)"
+    }
     return rows[:MAX_TABLE_ROWS] + [more]
 
 
 def _publish(params: ValidateParams, metrics: dict, report) -> None:
     span = f"{params.start} .. {params.end}"
     create_table_artifact(
-        key="validation-metrics", table=[{"metric": k, "value": str(v)} for k, v in metrics.items()], description=f"Validation metrics, {span}"
+        key="validation-metrics",
+        table=[{"metric": k, "value": str(v)} for k, v in metrics.items()],
+        description=f"Validation metrics, {span}",
     )
     violations = [
-        {"rule": v.rule_id, "tier": int(v.tier), "person": v.person_id or "", "date": str(v.date or ""), "message": v.message}
+        {
+            "rule": v.rule_id,
+            "tier": int(v.tier),
+            "person": v.person_id or "",
+            "date": str(v.date or ""),
+            "message": v.message,
+        }
         for v in report.violations
     ]
-    gaps = [{"rule": "coverage_gap", "tier": 0, "person": "", "date": str(g.date), "message": g.message} for g in report.coverage_gaps]
+    gaps = [
+        {"rule": "coverage_gap", "tier": 0, "person": "", "date": str(g.date), "message": g.message}
+        for g in report.coverage_gaps
+    ]
     create_table_artifact(
         key="validation-violations",
         table=_bounded(violations + gaps, {"rule": "none", "tier": 0, "person": "", "date": "", "message": ""}),
@@ -80,7 +93,10 @@ def _publish(params: ValidateParams, metrics: dict, report) -> None:
     )
 
 
-@flow(name="validate-schedule", description="Judge the stored schedule of a date range against every rule; read-only: no backup, no lock, writes nothing.")
+@flow(
+    name="validate-schedule",
+    description="Judge the stored schedule of a date range against every rule; read-only: no backup, no lock, writes nothing.",
+)
 def validate_schedule(params: ValidateParams) -> ValidateOutcome:
     logger = get_run_logger()
     outcome = ValidateOutcome(status="failed", start=params.start, end=params.end)
@@ -94,4 +110,11 @@ def validate_schedule(params: ValidateParams) -> ValidateOutcome:
     reason = _verdict(params, report)
     status = "non_compliant" if reason else "compliant"
     logger.info("validation %s .. %s: %s %s", params.start, params.end, status, reason or "")
-    return outcome.model_copy(update={"status": status, "reason": reason or "", "metrics": metrics, "tier1": [v.message for v in report.tier1[:20]]})
+    return outcome.model_copy(
+        update={
+            "status": status,
+            "reason": reason or "",
+            "metrics": metrics,
+            "tier1": [v.message for v in report.tier1[:20]],
+        }
+    )

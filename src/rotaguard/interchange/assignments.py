@@ -289,7 +289,9 @@ def _parse_json(text: str, source: str) -> list[AssignmentEntry]:
     try:
         raw = json.loads(text, object_pairs_hook=_json_object)
     except json.JSONDecodeError as exc:
-        raise InputError(source, [Problem("$", f"not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}")]) from None
+        raise InputError(
+            source, [Problem("$", f"not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}")]
+        ) from None
     except RecursionError:
         raise InputError(source, [Problem("$", "not valid JSON: nested too deeply")]) from None
     except ValueError as exc:  # e.g. an integer longer than Python converts
@@ -297,8 +299,12 @@ def _parse_json(text: str, source: str) -> list[AssignmentEntry]:
     if isinstance(raw, list):
         return parse_assignment_rows(raw, where_prefix="$", source=source)
     if not isinstance(raw, dict):
-        raise InputError(source, [Problem("$", f'expected a list of assignments or {{"assignments": [...]}}, found {_kind(raw)}')])
-    problems = [Problem(_key_path("$", key), 'unknown field (expected "assignments")') for key in raw if key != "assignments"]
+        raise InputError(
+            source, [Problem("$", f'expected a list of assignments or {{"assignments": [...]}}, found {_kind(raw)}')]
+        )
+    problems = [
+        Problem(_key_path("$", key), 'unknown field (expected "assignments")') for key in raw if key != "assignments"
+    ]
     problems += [Problem(_key_path("$", key), "given twice in one object") for key in raw.repeated]
     if "assignments" not in raw:
         problems.append(Problem("$.assignments", "required field is missing"))
@@ -360,7 +366,9 @@ def _header(cells: list[str], line: int) -> tuple[list[str | None], list[Problem
             problems.append(Problem(where, f"unknown column {_show(name)} (expected {_EXPECTED})"))
             column = None
         elif column in seen:
-            problems.append(Problem(where, f"column {_show(name)} gives the {column} twice (also {_show(seen[column])})"))
+            problems.append(
+                Problem(where, f"column {_show(name)} gives the {column} twice (also {_show(seen[column])})")
+            )
             column = None
         else:
             seen[column] = name
@@ -392,10 +400,10 @@ def _parse_csv(text: str, source: str) -> list[AssignmentEntry]:
                 raise InputError(source, [Problem(source, _too_many(f"more than {MAX_ROWS:,}"))])
             where = f"line {line}"
 
-            def report(column: str, message: str, where: str = where) -> None:
+            def report(column: str, message: str, where: str = where, problems: list = problems) -> None:
                 problems.append(Problem(where, f"{column}: {message}"))
 
-            extra = [cell for cell in cells[len(columns):] if cell.strip()]
+            extra = [cell for cell in cells[len(columns) :] if cell.strip()]
             if extra:
                 problems.append(Problem(where, f"{len(cells)} values, but the header has {len(columns)} columns"))
             given = {
@@ -454,7 +462,7 @@ def _read_bytes(path: Path, source: str) -> bytes:
 
 def _decode(data: bytes, source: str) -> str:
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -474,7 +482,9 @@ def read_assignment_file(path: Path) -> list[AssignmentEntry]:
     kind = path.suffix.lower()
     if kind not in (".json", ".csv"):
         shown = _show(path.suffix) if path.suffix else "(none)"
-        raise InputError(source, [Problem(source, f"unknown file type {shown}: an assignment file ends in .json or .csv")])
+        raise InputError(
+            source, [Problem(source, f"unknown file type {shown}: an assignment file ends in .json or .csv")]
+        )
     text = _decode(_read_bytes(path, source), source)
     if not text.strip():
         raise InputError(source, [Problem(source, "the file is empty")])
@@ -533,7 +543,10 @@ def check_against_program(entries: list[AssignmentEntry], program: Program) -> l
             for absence in absences.get(person.id, ()):
                 if absence.covers(entry.date):
                     here.append(
-                        Problem(where, f"{person.id} is absent on {entry.date} ({absence.kind}, {absence.start} to {absence.end})")
+                        Problem(
+                            where,
+                            f"{person.id} is absent on {entry.date} ({absence.kind}, {absence.start} to {absence.end})",
+                        )
                     )
         if rotation is None:
             here.append(Problem(where, f"unknown rotation {_show(entry.rotation_id)}"))

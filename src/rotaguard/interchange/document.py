@@ -100,7 +100,9 @@ class ProgramDocument(Frozen):
     absences: tuple[Absence, ...] = Field(default=(), max_length=MAX_ABSENCES)
     assignments: tuple[Assignment, ...] = Field(default=(), max_length=MAX_ASSIGNMENTS)
     staff: tuple[StaffMember, ...] = Field(
-        default=(), max_length=MAX_STAFF, description="Coordinators and administrators who may act for anyone (optional)"
+        default=(),
+        max_length=MAX_STAFF,
+        description="Coordinators and administrators who may act for anyone (optional)",
     )
 
     def rule_overrides(self) -> dict:
@@ -241,7 +243,9 @@ def read_document(path: Path) -> ProgramDocument:
     try:
         size = path.stat().st_size
         if size > MAX_DOCUMENT_BYTES:
-            raise InputError(source, [Problem("$", f"document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")])
+            raise InputError(
+                source, [Problem("$", f"document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")]
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(source, [Problem(source, "no such file")]) from None
@@ -278,13 +282,16 @@ def check_document(document: ProgramDocument) -> list[Problem]:
         if member_id in people
     ]
     rotations, dupes = _first_index([r.id for r in document.rotations])
-    problems += [Problem(f"$.rotations[{i}].id", f"duplicate id {v!r} (first at $.rotations[{j}])") for i, v, j in dupes]
+    problems += [
+        Problem(f"$.rotations[{i}].id", f"duplicate id {v!r} (first at $.rotations[{j}])") for i, v, j in dupes
+    ]
 
     try:
         RuleParams(**document.rule_overrides())
     except ValidationError as exc:
         problems += [
-            Problem(json_path(("rules", *item["loc"])), item["msg"].removeprefix("Value error, ")) for item in exc.errors()
+            Problem(json_path(("rules", *item["loc"])), item["msg"].removeprefix("Value error, "))
+            for item in exc.errors()
         ]
 
     absences_by_person: dict[str, list[tuple[int, Absence]]] = defaultdict(list)
@@ -314,7 +321,9 @@ def check_document(document: ProgramDocument) -> list[Problem]:
         elif assignment.slot not in (rotation := document.rotations[rotation_index]).slots:
             slots = ", ".join(s.value for s in rotation.slots)
             problems.append(
-                Problem(f"{path}.slot", f"rotation {rotation.id!r} has no {assignment.slot.value} slot (it has {slots})")
+                Problem(
+                    f"{path}.slot", f"rotation {rotation.id!r} has no {assignment.slot.value} slot (it has {slots})"
+                )
             )
         for absence_index, absence in absences_by_person.get(assignment.person_id, []):
             if absence.covers(assignment.date):
@@ -339,9 +348,13 @@ def document_warnings(document: ProgramDocument) -> list[Problem]:
     for index, rotation in enumerate(document.rotations):
         path = f"$.rotations[{index}]"
         if rotation.moonlighting and 1 in rotation.residents.pgy and rotation.residents.max > 0:
-            warnings.append(Problem(f"{path}.residents.pgy", "PGY-1 residents may not moonlight (ACGME VI.F.5.c / 6.25.b)"))
+            warnings.append(
+                Problem(f"{path}.residents.pgy", "PGY-1 residents may not moonlight (ACGME VI.F.5.c / 6.25.b)")
+            )
         if rotation.supervised and rotation.residents.max > 0 and rotation.faculty.max == 0:
-            warnings.append(Problem(f"{path}.faculty.max", "residents on this supervised rotation can never have faculty"))
+            warnings.append(
+                Problem(f"{path}.faculty.max", "residents on this supervised rotation can never have faculty")
+            )
     for index, assignment in enumerate(document.assignments):
         person, rotation = people.get(assignment.person_id), rotations.get(assignment.rotation_id)
         if person is None or rotation is None:
@@ -349,7 +362,9 @@ def document_warnings(document: ProgramDocument) -> list[Problem]:
         path = f"$.assignments[{index}]"
         day = Weekday.of(assignment.date)
         if day not in rotation.days:
-            warnings.append(Problem(f"{path}.date", f"rotation {rotation.id!r} does not run on {day.value} {assignment.date}"))
+            warnings.append(
+                Problem(f"{path}.date", f"rotation {rotation.id!r} does not run on {day.value} {assignment.date}")
+            )
         if not rotation.accepts(person):
             if person.role is Role.FACULTY:
                 reason = f"rotation {rotation.id!r} takes no faculty"

@@ -40,7 +40,9 @@ def assignment_rows(program: Program, schedule: Schedule) -> list[dict]:
 
 def export_json(program: Program, schedule: Schedule) -> dict:
     return {
-        "people": [{"id": p.id, "role": p.role.value, "pgy": p.pgy} for p in sorted(program.people, key=lambda p: p.id)],
+        "people": [
+            {"id": p.id, "role": p.role.value, "pgy": p.pgy} for p in sorted(program.people, key=lambda p: p.id)
+        ],
         "rotations": [
             {"id": r.id, "kind": r.kind.value, "supervised": r.supervised}
             for r in sorted(program.rotations, key=lambda r: r.id)

@@ -65,12 +65,26 @@ def load_schedule_with_revisions(database: Database, *, start: date, end: date) 
 
 
 def person_calendar(
-    program: Program, schedule: Schedule, person: Person, *, start: date, end: date, now: datetime, revisions: Revisions | None = None
+    program: Program,
+    schedule: Schedule,
+    person: Person,
+    *,
+    start: date,
+    end: date,
+    now: datetime,
+    revisions: Revisions | None = None,
 ) -> bytes:
     """One person's assignments in the range as an iCalendar document."""
     own = Schedule(assignments=schedule.for_person(person.id))
     return _calendar(
-        program, own, name=f"{program.name}: {person.name}", start=start, end=end, now=now, revisions=revisions, with_person=False
+        program,
+        own,
+        name=f"{program.name}: {person.name}",
+        start=start,
+        end=end,
+        now=now,
+        revisions=revisions,
+        with_person=False,
     )
 
 
@@ -78,7 +92,9 @@ def program_calendar(
     program: Program, schedule: Schedule, *, start: date, end: date, now: datetime, revisions: Revisions | None = None
 ) -> bytes:
     """Every assignment in the range, each event naming its person."""
-    return _calendar(program, schedule, name=program.name, start=start, end=end, now=now, revisions=revisions, with_person=True)
+    return _calendar(
+        program, schedule, name=program.name, start=start, end=end, now=now, revisions=revisions, with_person=True
+    )
 
 
 def export_calendars(
@@ -97,7 +113,9 @@ def export_calendars(
             raise RotaGuardError(f"cannot write calendars: {name} for person {person.id!r} would overwrite {other}")
         taken[name.lower()] = f"person {person.id!r}"
         content = person_calendar(program, schedule, person, start=start, end=end, now=now, revisions=revisions)
-        files.append(CalendarFile(name=name, person_id=person.id, events=len(schedule.for_person(person.id)), content=content))
+        files.append(
+            CalendarFile(name=name, person_id=person.id, events=len(schedule.for_person(person.id)), content=content)
+        )
     content = program_calendar(program, schedule, start=start, end=end, now=now, revisions=revisions)
     files.append(CalendarFile(name=PROGRAM_CALENDAR, person_id=None, events=len(schedule.assignments), content=content))
     return files
@@ -123,7 +141,9 @@ def _calendar(
     calendar.add("x-wr-timezone", program.timezone)
     stamp = now.astimezone(UTC).replace(microsecond=0)
     for assignment in schedule.between(start, end).sorted().assignments:
-        calendar.add_component(_event(program, assignment, stamp=stamp, revisions=revisions or {}, with_person=with_person))
+        calendar.add_component(
+            _event(program, assignment, stamp=stamp, revisions=revisions or {}, with_person=with_person)
+        )
     # The zone's rules from the start of the range's year until after its end (a call on
     # 31 December ends next year), enough for every event here and small.
     first, last = date(start.year, 1, 1), date(end.year + 2, 1, 1)
@@ -134,7 +154,9 @@ def _calendar(
     return calendar.to_ical()
 
 
-def _event(program: Program, assignment: Assignment, *, stamp: datetime, revisions: Revisions, with_person: bool) -> Event:
+def _event(
+    program: Program, assignment: Assignment, *, stamp: datetime, revisions: Revisions, with_person: bool
+) -> Event:
     person = program.person(assignment.person_id)
     rotation = program.rotation(assignment.rotation_id)
     interval = program.interval(assignment)

@@ -40,12 +40,17 @@ def conflicts_with_stored(document: ProgramDocument, stored: Program | None, sch
     stored_people = {person.id for person in stored.people}
     stored_staff = {member.id for member in stored.staff}
     problems += [
-        Problem(f"$.people[{index}].id", f"{person.id!r} is a staff member's id in the stored program (one id names one actor)")
+        Problem(
+            f"$.people[{index}].id",
+            f"{person.id!r} is a staff member's id in the stored program (one id names one actor)",
+        )
         for index, person in enumerate(document.people)
         if person.id in stored_staff
     ]
     problems += [
-        Problem(f"$.staff[{index}].id", f"{member.id!r} is a person's id in the stored program (one id names one actor)")
+        Problem(
+            f"$.staff[{index}].id", f"{member.id!r} is a person's id in the stored program (one id names one actor)"
+        )
         for index, member in enumerate(document.staff)
         if member.id in stored_people
     ]
@@ -64,7 +69,11 @@ def _rotations_dropping_used_slots(document: ProgramDocument, kept) -> list[Prob
         example.setdefault((assignment.rotation_id, assignment.slot), assignment)
     problems = []
     for index, rotation in enumerate(document.rotations):
-        lost = [example[(rotation.id, slot)] for slot in Slot if slot not in rotation.slots and (rotation.id, slot) in example]
+        lost = [
+            example[(rotation.id, slot)]
+            for slot in Slot
+            if slot not in rotation.slots and (rotation.id, slot) in example
+        ]
         if lost:
             used = lost[0]
             problems.append(

@@ -13,8 +13,6 @@ from datetime import date, timedelta
 
 from rotaguard.domain import (
     MAX_DATE,
-    StaffMember,
-    StaffRole,
     Absence,
     Credential,
     Person,
@@ -24,6 +22,8 @@ from rotaguard.domain import (
     RotationKind,
     Slot,
     Staffing,
+    StaffMember,
+    StaffRole,
     Weekday,
 )
 from rotaguard.domain.program import BLOCK_DAYS, DEFAULT_BLOCK_ANCHOR
@@ -133,10 +133,18 @@ def synthesize(*, residents: int = 18, faculty: int = 8, seed: int = 1, start: d
         problems.append(Problem("--residents", f"must be {MIN_RESIDENTS}-{MAX_RESIDENTS}, got {residents}"))
     elif not minimum_faculty(residents) <= faculty <= MAX_FACULTY:
         problems.append(
-            Problem("--faculty", f"must be {minimum_faculty(residents)}-{MAX_FACULTY} for {residents} residents, got {faculty}")
+            Problem(
+                "--faculty",
+                f"must be {minimum_faculty(residents)}-{MAX_FACULTY} for {residents} residents, got {faculty}",
+            )
         )
     if start > LATEST_START:
-        problems.append(Problem("--start", f"{start} is too late: a synthetic program's credentials run until mid-{start.year + 3}, past {MAX_DATE}; start by {LATEST_START}"))
+        problems.append(
+            Problem(
+                "--start",
+                f"{start} is too late: a synthetic program's credentials run until mid-{start.year + 3}, past {MAX_DATE}; start by {LATEST_START}",
+            )
+        )
     if problems:
         raise InputError("program synth", problems)
 
@@ -148,7 +156,7 @@ def synthesize(*, residents: int = 18, faculty: int = 8, seed: int = 1, start: d
         return date(start.year + rng.randint(1, 2), rng.choice((3, 6, 9, 12)), 28)
 
     people: list[Person] = []
-    for pgy, count in zip((1, 2, 3), _pgy_counts(residents)):
+    for pgy, count in zip((1, 2, 3), _pgy_counts(residents), strict=True):
         for number in range(1, count + 1):
             credentials = [Credential(name="BLS", expires=expiry())]
             # Seniors carry ACLS for the overnight call; about half the interns have it already.

@@ -6,7 +6,16 @@ goals, warm starts, progress callbacks, a greedy baseline and infeasibility expl
 Never opens a database session and never imports Prefect.
 """
 
-from rotaguard.solver.problem import Conflict, Progress, Request, RequestKind, ScheduleProblem, SolverStatus, SolveResult, Weights
+from rotaguard.solver.problem import (
+    Conflict,
+    Progress,
+    Request,
+    RequestKind,
+    ScheduleProblem,
+    SolveResult,
+    SolverStatus,
+    Weights,
+)
 from rotaguard.solver.search import ALGORITHMS, explain, solve
 
 __all__ = [

@@ -31,7 +31,11 @@ class PersonLedger:
             return False
         if not self.resident:
             return True
-        return self._days_off_ok(tentative, duty, params) and self._periods_ok(tentative, params) and self._calls_ok(tentative, duty, params)
+        return (
+            self._days_off_ok(tentative, duty, params)
+            and self._periods_ok(tentative, params)
+            and self._calls_ok(tentative, duty, params)
+        )
 
     def _windows(self, duty: Duty, params: RuleParams) -> range:
         width = params.averaging_window_days
@@ -117,7 +121,9 @@ def solve_greedy(problem: ScheduleProblem) -> SolveResult:
 
     def take(candidates: list[Duty], count: int, key_extra=lambda d: 0) -> list[Duty]:
         taken = []
-        for duty in sorted(candidates, key=lambda d: (key_extra(d), ledgers[d.person].minutes, model.people[d.person].id)):
+        for duty in sorted(
+            candidates, key=lambda d: (key_extra(d), ledgers[d.person].minutes, model.people[d.person].id)
+        ):
             if len(taken) == count:
                 break
             if (duty.person, duty.day, duty.slot) in busy or not ledgers[duty.person].fits(duty, params):
@@ -148,7 +154,9 @@ def solve_greedy(problem: ScheduleProblem) -> SolveResult:
                     max(0, rotation.residents.min - residents_have),
                     key_extra=(lambda d: model.people[d.person].pgy == 1) if rotation.supervised else (lambda d: 0),
                 )
-                pgy1 = sum(1 for p in already if model.people[p].pgy == 1) + sum(1 for d in residents if model.people[d.person].pgy == 1)
+                pgy1 = sum(1 for p in already if model.people[p].pgy == 1) + sum(
+                    1 for d in residents if model.people[d.person].pgy == 1
+                )
                 seniors = residents_have + len(residents) - pgy1
                 need = rotation.faculty.min
                 if rotation.supervised:

@@ -82,7 +82,8 @@ class ScheduleModel:
         self.days = (self.last_day - self.first_day).days + 1
         zone = program.zone
         self.midnights = [
-            _minutes(datetime.combine(self.first_day + timedelta(days=i), time(0), tzinfo=zone)) for i in range(self.days + 1)
+            _minutes(datetime.combine(self.first_day + timedelta(days=i), time(0), tzinfo=zone))
+            for i in range(self.days + 1)
         ]
         self.range_first = self.index(self.problem.start)
         self.range_last = self.index(self.problem.end)
@@ -164,7 +165,9 @@ class ScheduleModel:
                             continue
                         start, end = self._bounds(day, slot, rotation.id)
                         lit = self.model.new_bool_var(f"x_{person.id}_{day}_{slot.value}_{rotation.id}")
-                        self._add_duty(Duty(person_index, self.index(day), slot_index, rotation_index, start, end, lit, True))
+                        self._add_duty(
+                            Duty(person_index, self.index(day), slot_index, rotation_index, start, end, lit, True)
+                        )
 
     def _add_duty(self, duty: Duty) -> None:
         self.duties.append(duty)
@@ -229,7 +232,11 @@ def add_one_duty_per_slot(model: ScheduleModel, problem: ScheduleProblem, params
         groups[(duty.person, duty.day, duty.slot)].append(duty)
     for (person, _, _), duties in groups.items():
         if len(duties) > 1:
-            model.require(model.model.add_at_most_one(d.lit for d in duties), "schedule.double_booked", _person_label(model, person))
+            model.require(
+                model.model.add_at_most_one(d.lit for d in duties),
+                "schedule.double_booked",
+                _person_label(model, person),
+            )
 
 
 def add_no_overlap(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
@@ -256,7 +263,11 @@ def _add_window_hours(model: ScheduleModel, residents: bool, limit_hours: float,
             continue
         for window in model.window_starts():
             window_start, window_end = model.midnights[window], model.midnights[min(window + width, model.days)]
-            terms = [(_clipped_minutes(d, window_start, window_end), d) for d in duties if d.start < window_end and d.end > window_start]
+            terms = [
+                (_clipped_minutes(d, window_start, window_end), d)
+                for d in duties
+                if d.start < window_end and d.end > window_start
+            ]
             model.at_most(terms, limit, rule_id, _person_label(model, person))
 
 
@@ -381,7 +392,15 @@ def add_continuous_duty_and_rest(model: ScheduleModel, problem: ScheduleProblem,
                     length = duty.end - chain_start
                     if length > longest:
                         if not outside_range(chain_start, duty.end):
-                            _chain_at_most(model, variable_before, fixed_before, duty, len(chain) - 1, "acgme.duty.max_continuous", label)
+                            _chain_at_most(
+                                model,
+                                variable_before,
+                                fixed_before,
+                                duty,
+                                len(chain) - 1,
+                                "acgme.duty.max_continuous",
+                                label,
+                            )
                         continue
                     if length < long_duty:
                         continue
@@ -410,7 +429,9 @@ def add_continuous_duty_and_rest(model: ScheduleModel, problem: ScheduleProblem,
                     stack.append((k, chain + [k]))
 
 
-def _chain_at_most(model: ScheduleModel, variable: list, fixed: int, last: Duty, bound: int, rule_id: str, subject: str) -> None:
+def _chain_at_most(
+    model: ScheduleModel, variable: list, fixed: int, last: Duty, bound: int, rule_id: str, subject: str
+) -> None:
     """Not every member of the chain (earlier slots, then ``last``) may be worked."""
     terms = list(variable) + ([last.lit] if last.is_variable else [])
     constant = fixed + (0 if last.is_variable else 1)
@@ -508,7 +529,9 @@ def add_min_staffing(model: ScheduleModel, problem: ScheduleProblem, params: Rul
                         continue
                     present = [d for d in duties if model.people[d.person].is_resident == residents]
                     filled = sum(d.lit for d in present) if present else 0
-                    shortfall = model.model.new_int_var(0, minimum, f"short_{rotation.id}_{day}_{slot.value}_{residents}")
+                    shortfall = model.model.new_int_var(
+                        0, minimum, f"short_{rotation.id}_{day}_{slot.value}_{residents}"
+                    )
                     model.model.add(shortfall >= minimum - filled)
                     model.penalize("unmet_staffing", problem.weights.unmet_staffing, shortfall)
 

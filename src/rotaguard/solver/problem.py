@@ -53,7 +53,7 @@ class ScheduleProblem(Frozen):
     weights: Weights = Weights()
 
     @model_validator(mode="after")
-    def _range_is_sane(self) -> "ScheduleProblem":
+    def _range_is_sane(self) -> ScheduleProblem:
         if self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
         if (self.end - self.start).days + 1 > MAX_RANGE_DAYS:

@@ -8,7 +8,15 @@ from collections.abc import Callable
 from ortools.sat.python import cp_model
 
 from rotaguard.domain import Schedule
-from rotaguard.solver.model import RULE_TITLES, ScheduleModel, build, current_keys, duty_key, kept_assignments, solution_schedule
+from rotaguard.solver.model import (
+    RULE_TITLES,
+    ScheduleModel,
+    build,
+    current_keys,
+    duty_key,
+    kept_assignments,
+    solution_schedule,
+)
 from rotaguard.solver.problem import Conflict, Progress, ScheduleProblem, SolveResult, SolverStatus, relative_gap
 
 ProgressCallback = Callable[[Progress], None]
@@ -34,10 +42,14 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         if self.first_feasible is None:
             self.first_feasible = elapsed
         if self.report is not None:
-            self.report(Progress(objective=self.objective_value, best_bound=self.best_objective_bound, elapsed_seconds=elapsed))
+            self.report(
+                Progress(objective=self.objective_value, best_bound=self.best_objective_bound, elapsed_seconds=elapsed)
+            )
 
 
-def _parameters(solver: cp_model.CpSolver, *, timeout_seconds: float, seed: int, workers: int, deterministic: bool) -> None:
+def _parameters(
+    solver: cp_model.CpSolver, *, timeout_seconds: float, seed: int, workers: int, deterministic: bool
+) -> None:
     solver.parameters.max_time_in_seconds = timeout_seconds
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = workers
@@ -136,9 +148,17 @@ def explain(problem: ScheduleProblem, *, seed: int = 0) -> tuple[Conflict, ...]:
     _parameters(solver, timeout_seconds=EXPLAIN_SECONDS, seed=seed, workers=1, deterministic=True)
     status = solver.solve(model.model)
     if status != cp_model.INFEASIBLE:
-        return (Conflict(rule_id="unknown", subject="", message="the rules could not all be met, and no smaller cause was found in time"),)
+        return (
+            Conflict(
+                rule_id="unknown",
+                subject="",
+                message="the rules could not all be met, and no smaller cause was found in time",
+            ),
+        )
     conflicts = []
     for index in solver.sufficient_assumptions_for_infeasibility():
         rule_id, subject = model.assumptions[index]
-        conflicts.append(Conflict(rule_id=rule_id, subject=subject, message=f"{RULE_TITLES.get(rule_id, rule_id)}: {subject}"))
+        conflicts.append(
+            Conflict(rule_id=rule_id, subject=subject, message=f"{RULE_TITLES.get(rule_id, rule_id)}: {subject}")
+        )
     return tuple(sorted(conflicts, key=lambda c: (c.rule_id != "lock", c.rule_id, c.subject)))

@@ -41,10 +41,15 @@ SCHEDULED = frozenset({AccessRole.RESIDENT, AccessRole.FACULTY})
 # (role, action) -> the relations that allow it. Anything not listed is denied.
 GRANTS: dict[tuple[AccessRole, Action], frozenset[Relation]] = {
     **{(role, Action.REQUEST): frozenset({Relation.PERSON_A}) for role in SCHEDULED},
-    **{(role, Action.VIEW): frozenset({Relation.REQUESTER, Relation.PERSON_A, Relation.PERSON_B}) for role in SCHEDULED},
+    **{
+        (role, Action.VIEW): frozenset({Relation.REQUESTER, Relation.PERSON_A, Relation.PERSON_B}) for role in SCHEDULED
+    },
     **{(role, Action.ACCEPT): frozenset({Relation.PERSON_B}) for role in SCHEDULED},
     **{(role, Action.DECLINE): frozenset({Relation.PERSON_B}) for role in SCHEDULED},
-    **{(role, Action.EXECUTE): frozenset({Relation.REQUESTER, Relation.PERSON_A, Relation.PERSON_B}) for role in SCHEDULED},
+    **{
+        (role, Action.EXECUTE): frozenset({Relation.REQUESTER, Relation.PERSON_A, Relation.PERSON_B})
+        for role in SCHEDULED
+    },
     **{(role, Action.ROLLBACK): frozenset({Relation.REQUESTER}) for role in SCHEDULED},
     **{(role, action): frozenset(Relation) for role in STAFF for action in Action if action is not Action.ROLLBACK},
     (AccessRole.COORDINATOR, Action.ROLLBACK): frozenset({Relation.REQUESTER}),

@@ -120,9 +120,15 @@ def rank_candidates(
     return ranked
 
 
-def _gives_back(program: Program, giver: Person, person: Person, schedule: Schedule, request: SwapRequest, busy: set) -> bool:
+def _gives_back(
+    program: Program, giver: Person, person: Person, schedule: Schedule, request: SwapRequest, busy: set
+) -> bool:
     back = [a for a in schedule.assignments if a.person_id == person.id and request.range_b.covers(a.date)]
-    leaving = {(giver.id, a.date, a.slot) for a in schedule.assignments if a.person_id == giver.id and request.range_a.covers(a.date)}
+    leaving = {
+        (giver.id, a.date, a.slot)
+        for a in schedule.assignments
+        if a.person_id == giver.id and request.range_a.covers(a.date)
+    }
     return bool(back) and _free_and_eligible(program, giver, back, busy - leaving)
 
 

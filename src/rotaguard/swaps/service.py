@@ -92,7 +92,7 @@ def _one_unit_of_work(method):
     write that could not get into a busy SQLite database is refused with the reason."""
 
     @functools.wraps(method)
-    def wrapper(self: "SwapService", *args, **kwargs):
+    def wrapper(self: SwapService, *args, **kwargs):
         for attempt in range(1, CHAIN_COLLISION_ATTEMPTS + 1):
             try:
                 return method(self, *args, **kwargs)
@@ -112,7 +112,7 @@ def _denials_audited(method):
     """Record every denial, after the refused work's own transaction has ended."""
 
     @functools.wraps(method)
-    def wrapper(self: "SwapService", *args, **kwargs):
+    def wrapper(self: SwapService, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
         except SwapDenied as denied:
@@ -152,7 +152,13 @@ def request_dict(request: SwapRequest) -> dict:
 
 def _move_dict(move: Move) -> dict:
     a = move.before
-    return {"date": a.date.isoformat(), "slot": a.slot.value, "rotation_id": a.rotation_id, "from": a.person_id, "to": move.after.person_id}
+    return {
+        "date": a.date.isoformat(),
+        "slot": a.slot.value,
+        "rotation_id": a.rotation_id,
+        "from": a.person_id,
+        "to": move.after.person_id,
+    }
 
 
 def _moves_from(details: dict) -> tuple[Move, ...]:
@@ -162,7 +168,9 @@ def _moves_from(details: dict) -> tuple[Move, ...]:
 class SwapService:
     """One database; ``clock`` reads "now" (the database's clock unless a test pins it)."""
 
-    def __init__(self, database: Database, *, clock: Clock | None = None, lock_wait_seconds: float = LOCK_WAIT_SECONDS) -> None:
+    def __init__(
+        self, database: Database, *, clock: Clock | None = None, lock_wait_seconds: float = LOCK_WAIT_SECONDS
+    ) -> None:
         self.database = database
         self.clock = clock or database_now
         self.lock_wait_seconds = lock_wait_seconds
@@ -172,7 +180,10 @@ class SwapService:
         with self.database.write() as session:
             _serialize_swap_writes(session)
             AuditLog(session).append(
-                actor=denied.actor_id, action="swap.denied", subject=denied.subject, details={"action": denied.action, "reason": denied.reason}
+                actor=denied.actor_id,
+                action="swap.denied",
+                subject=denied.subject,
+                details={"action": denied.action, "reason": denied.reason},
             )
 
     # -- reading -----------------------------------------------------------------------------
@@ -187,7 +198,9 @@ class SwapService:
         first, last = window(request, program.rules.averaging_window_days)
         return AssignmentRepository(session).schedule(start=first, end=last)
 
-    def _require(self, actor: Actor | None, actor_id: str, action: Action, request: SwapRequest, *, taker: str | None = None):
+    def _require(
+        self, actor: Actor | None, actor_id: str, action: Action, request: SwapRequest, *, taker: str | None = None
+    ):
         decision = authorize(actor, action, request, taker=taker)
         if not decision.allowed:
             raise SwapDenied(decision.reason, actor_id=actor_id, action=action.value, subject=request.id)
@@ -211,7 +224,12 @@ class SwapService:
             program = self._program(session)
             actor = resolve_actor(program, actor_id)
             if actor is None:
-                raise SwapDenied(f"{actor_id!r} is not an active person or staff member of the program", actor_id=actor_id, action=Action.VIEW.value, subject="")
+                raise SwapDenied(
+                    f"{actor_id!r} is not an active person or staff member of the program",
+                    actor_id=actor_id,
+                    action=Action.VIEW.value,
+                    subject="",
+                )
             statuses = [status] if status else None
             return SwapRepository(session).list(person_id=None if actor.is_staff else actor.id, statuses=statuses)
 
@@ -298,18 +316,34 @@ class SwapService:
             self._check_no_open_swap(session, draft)
             self._check_unchanged(session, draft, [m.before for m in moves_or_none] if moves_or_none else given)
             stored = SwapRepository(session).add(request=draft.model_copy(update={"details": details}))
-            AuditLog(session).append(actor=actor_id, action="swap.request", subject=stored.id, details=request_dict(stored))
+            AuditLog(session).append(
+                actor=actor_id, action="swap.request", subject=stored.id, details=request_dict(stored)
+            )
         waiting_for = person_b or f"one of {len(candidates)} candidates"
-        return SwapResult(stored, f"swap {stored.id} waits for {waiting_for} until {stored.deadline:%Y-%m-%d %H:%M} UTC", candidates=candidates, moves=moves_or_none or ())
+        return SwapResult(
+            stored,
+            f"swap {stored.id} waits for {waiting_for} until {stored.deadline:%Y-%m-%d %H:%M} UTC",
+            candidates=candidates,
+            moves=moves_or_none or (),
+        )
 
     def _check_unchanged(self, session: Session, request: SwapRequest, judged: list) -> None:
         """What would change hands is still what was judged in the read transaction before (an
         execution may have moved some of it since)."""
-        spans = [(request.person_a, request.range_a)] + ([(request.person_b, request.range_b)] if request.person_b and request.range_b else [])
+        spans = [(request.person_a, request.range_a)] + (
+            [(request.person_b, request.range_b)] if request.person_b and request.range_b else []
+        )
         repository = AssignmentRepository(session)
-        held = {a for person, span in spans for a in repository.schedule(start=span.start, end=span.end).assignments if a.person_id == person}
+        held = {
+            a
+            for person, span in spans
+            for a in repository.schedule(start=span.start, end=span.end).assignments
+            if a.person_id == person
+        }
         if held != set(judged):
-            raise SwapRefused(f"{request.person_a}'s assignments {request.range_a} changed while the swap was being checked; nothing was stored; try again")
+            raise SwapRefused(
+                f"{request.person_a}'s assignments {request.range_a} changed while the swap was being checked; nothing was stored; try again"
+            )
 
     def _check_people(self, program: Program, request: SwapRequest) -> None:
         for person_id in filter(None, (request.person_a, request.person_b)):
@@ -360,18 +394,33 @@ class SwapService:
                 _serialize_swap_writes(session)
             for request in overdue:
                 repository.update(swap_id=request.id, status=SwapStatus.EXPIRED, decided_at=now)
-                AuditLog(session).append(actor="rotaguard", action="swap.expire", subject=request.id, details={"deadline": request.deadline.isoformat()})
+                AuditLog(session).append(
+                    actor="rotaguard",
+                    action="swap.expire",
+                    subject=request.id,
+                    details={"deadline": request.deadline.isoformat()},
+                )
             return len(overdue)
 
     @_denials_audited
     @_one_unit_of_work
-    def answer(self, *, swap_id: str, actor_id: str, accept: bool, for_person: str | None = None, comment: str = "") -> SwapResult:
+    def answer(
+        self, *, swap_id: str, actor_id: str, accept: bool, for_person: str | None = None, comment: str = ""
+    ) -> SwapResult:
         """Person B (or staff for B) accepts or declines; an acceptance is validated at once
         (judged in a read transaction, recorded in a short write one, as ``request``)."""
         self.expire_overdue()
         with self.database.read() as session:
             program = self._program(session)
-            request, taker, answer = self._answerable(session, program, swap_id=swap_id, actor_id=actor_id, accept=accept, for_person=for_person, comment=comment)
+            request, taker, answer = self._answerable(
+                session,
+                program,
+                swap_id=swap_id,
+                actor_id=actor_id,
+                accept=accept,
+                for_person=for_person,
+                comment=comment,
+            )
             if accept:
                 if request.person_b is None:
                     self._check_people(program, request.model_copy(update={"person_b": taker}))
@@ -390,7 +439,9 @@ class SwapService:
             if accept:
                 self._check_unchanged(session, proposed, [m.before for m in moves])
             if not accept:
-                stored = repository.update(swap_id=swap_id, status=SwapStatus.DECLINED, decided_at=now, details={"answer": answer})
+                stored = repository.update(
+                    swap_id=swap_id, status=SwapStatus.DECLINED, decided_at=now, details={"answer": answer}
+                )
                 AuditLog(session).append(actor=actor_id, action="swap.decline", subject=swap_id, details=answer)
                 return SwapResult(stored, f"swap {swap_id} declined", notify=(request.person_a,))
             status = _status_of(verdict)
@@ -399,14 +450,36 @@ class SwapService:
                 person_b_id=taker,
                 status=status,
                 decided_at=now,
-                details={"answer": answer, "verdict": verdict.as_dict(), "moves": [m.model_dump(mode="json") for m in moves]},
+                details={
+                    "answer": answer,
+                    "verdict": verdict.as_dict(),
+                    "moves": [m.model_dump(mode="json") for m in moves],
+                },
             )
             AuditLog(session).append(actor=actor_id, action="swap.accept", subject=swap_id, details=answer)
-            AuditLog(session).append(actor="rotaguard", action="swap.validate", subject=swap_id, details={"status": status.value, **verdict.as_dict()})
-        return SwapResult(stored, f"swap {swap_id} accepted: {status.value} ({verdict.reason()})", moves=moves, notify=(request.person_a, taker))
+            AuditLog(session).append(
+                actor="rotaguard",
+                action="swap.validate",
+                subject=swap_id,
+                details={"status": status.value, **verdict.as_dict()},
+            )
+        return SwapResult(
+            stored,
+            f"swap {swap_id} accepted: {status.value} ({verdict.reason()})",
+            moves=moves,
+            notify=(request.person_a, taker),
+        )
 
     def _answerable(
-        self, session: Session, program: Program, *, swap_id: str, actor_id: str, accept: bool, for_person: str | None, comment: str
+        self,
+        session: Session,
+        program: Program,
+        *,
+        swap_id: str,
+        actor_id: str,
+        accept: bool,
+        for_person: str | None,
+        comment: str,
     ) -> tuple[SwapRequest, str, dict]:
         """The pending request, who takes it, and the answer to record; refused (or denied) otherwise."""
         request = self._load(session, swap_id)
@@ -438,15 +511,21 @@ class SwapService:
             decision = {"by": actor_id, "approved": approve, "comment": comment}
             _serialize_swap_writes(session)
             stored = SwapRepository(session).update(swap_id=swap_id, status=status, details={"decision": decision})
-            AuditLog(session).append(actor=actor_id, action="swap.approve" if approve else "swap.reject", subject=swap_id, details=decision)
-        return SwapResult(stored, f"swap {swap_id} {status.value} by {actor_id}", notify=(request.person_a, request.person_b))
+            AuditLog(session).append(
+                actor=actor_id, action="swap.approve" if approve else "swap.reject", subject=swap_id, details=decision
+            )
+        return SwapResult(
+            stored, f"swap {swap_id} {status.value} by {actor_id}", notify=(request.person_a, request.person_b)
+        )
 
     # -- executing and rolling back ----------------------------------------------------------
 
     def _write_under_lock(self, step: str, swap_id: str, work: Callable[[Session], SwapResult]) -> SwapResult:
         """``work`` in one transaction while holding the schedule-writes lock."""
         holder = f"swap-{step}-{swap_id}-{uuid.uuid4().hex[:8]}"
-        lease = LockLease(self.database, name=SCHEDULE_WRITES, holder=holder, wait_seconds=self.lock_wait_seconds).__enter__()
+        lease = LockLease(
+            self.database, name=SCHEDULE_WRITES, holder=holder, wait_seconds=self.lock_wait_seconds
+        ).__enter__()
         try:
             if not lease.held:
                 raise SwapRefused("locked: another schedule write is in progress; try again")
@@ -485,11 +564,18 @@ class SwapService:
         request = self._load(session, swap_id, for_update=True)
         self._require(resolve_actor(program, actor_id), actor_id, Action.EXECUTE, request)
         if request.status is SwapStatus.EXECUTED:
-            return SwapResult(request, f"swap {swap_id} was already executed at {request.executed_at:%Y-%m-%d %H:%M:%S} UTC", changed=False, moves=_moves_from(request.details))
+            return SwapResult(
+                request,
+                f"swap {swap_id} was already executed at {request.executed_at:%Y-%m-%d %H:%M:%S} UTC",
+                changed=False,
+                moves=_moves_from(request.details),
+            )
         if request.status is not SwapStatus.APPROVED:
             raise SwapRefused(f"swap {swap_id} is {request.status.value}: only an approved swap is executed")
         repository = SwapRepository(session)
-        spans = [(request.person_a, request.range_a)] + ([(request.person_b, request.range_b)] if request.range_b else [])
+        spans = [(request.person_a, request.range_a)] + (
+            [(request.person_b, request.range_b)] if request.range_b else []
+        )
         repository.lock_assignments(people_ranges=spans)
         schedule = self._schedule_around(session, program, request)
         recorded = _moves_from(request.details)
@@ -498,7 +584,9 @@ class SwapService:
         except SwapConflict:
             current = ()
         if set(current) != set(recorded):
-            raise SwapRefused(f"swap {swap_id} not executed: the assignments changed since it was validated; request it again")
+            raise SwapRefused(
+                f"swap {swap_id} not executed: the assignments changed since it was validated; request it again"
+            )
         try:
             verdict = judge(program, schedule, current)
         except SwapConflict as conflict:
@@ -508,11 +596,21 @@ class SwapService:
         _serialize_swap_writes(session)
         repository.move(before=[m.before for m in current], after=[m.after for m in current])
         now = self.clock(session)
-        stored = repository.update(swap_id=swap_id, status=SwapStatus.EXECUTED, executed_at=now, details={"executed_by": actor_id})
-        AuditLog(session).append(
-            actor=actor_id, action="swap.execute", subject=swap_id, details={"moves": [_move_dict(m) for m in current], "executed_at": now.isoformat()}
+        stored = repository.update(
+            swap_id=swap_id, status=SwapStatus.EXECUTED, executed_at=now, details={"executed_by": actor_id}
         )
-        return SwapResult(stored, f"swap {swap_id} executed: {len(current)} assignments moved", moves=current, notify=(request.person_a, request.person_b))
+        AuditLog(session).append(
+            actor=actor_id,
+            action="swap.execute",
+            subject=swap_id,
+            details={"moves": [_move_dict(m) for m in current], "executed_at": now.isoformat()},
+        )
+        return SwapResult(
+            stored,
+            f"swap {swap_id} executed: {len(current)} assignments moved",
+            moves=current,
+            notify=(request.person_a, request.person_b),
+        )
 
     @_denials_audited
     def rollback(self, *, swap_id: str, actor_id: str) -> SwapResult:
@@ -530,18 +628,24 @@ class SwapService:
         now = self.clock(session)
         closes = request.executed_at + ROLLBACK_WINDOW
         if now >= closes:
-            raise SwapRefused(f"swap {swap_id} can no longer be rolled back: the 24-hour window closed at {closes:%Y-%m-%d %H:%M:%S} UTC")
+            raise SwapRefused(
+                f"swap {swap_id} can no longer be rolled back: the 24-hour window closed at {closes:%Y-%m-%d %H:%M:%S} UTC"
+            )
         moves = _moves_from(request.details)
         back = tuple(Move(before=m.after, after=m.before) for m in moves)
         repository = SwapRepository(session)
-        spans = [(request.person_b, request.range_a)] + ([(request.person_a, request.range_b)] if request.range_b else [])
+        spans = [(request.person_b, request.range_a)] + (
+            [(request.person_a, request.range_b)] if request.range_b else []
+        )
         repository.lock_assignments(people_ranges=spans)
         schedule = self._schedule_around(session, program, request)
         held = set(schedule.assignments)
         changed = [m.before for m in back if m.before not in held]
         if changed:
             a = changed[0]
-            raise SwapRefused(f"swap {swap_id} can no longer be rolled back: {a.person_id}'s {a.rotation_id} on {a.date} {a.slot.value} changed since")
+            raise SwapRefused(
+                f"swap {swap_id} can no longer be rolled back: {a.person_id}'s {a.rotation_id} on {a.date} {a.slot.value} changed since"
+            )
         try:
             verdict = judge(program, schedule, back)
         except SwapConflict as conflict:
@@ -550,9 +654,21 @@ class SwapService:
             raise SwapRefused(f"swap {swap_id} can no longer be rolled back: it {verdict.reason()}")
         _serialize_swap_writes(session)
         repository.move(before=[m.before for m in back], after=[m.after for m in back])
-        stored = repository.update(swap_id=swap_id, status=SwapStatus.ROLLED_BACK, rolled_back_at=now, details={"rolled_back_by": actor_id})
-        AuditLog(session).append(actor=actor_id, action="swap.rollback", subject=swap_id, details={"moves": [_move_dict(m) for m in back], "at": now.isoformat()})
-        return SwapResult(stored, f"swap {swap_id} rolled back: {len(back)} assignments returned", moves=back, notify=(request.person_a, request.person_b))
+        stored = repository.update(
+            swap_id=swap_id, status=SwapStatus.ROLLED_BACK, rolled_back_at=now, details={"rolled_back_by": actor_id}
+        )
+        AuditLog(session).append(
+            actor=actor_id,
+            action="swap.rollback",
+            subject=swap_id,
+            details={"moves": [_move_dict(m) for m in back], "at": now.isoformat()},
+        )
+        return SwapResult(
+            stored,
+            f"swap {swap_id} rolled back: {len(back)} assignments returned",
+            moves=back,
+            notify=(request.person_a, request.person_b),
+        )
 
 
 def _status_of(verdict: Verdict) -> SwapStatus:
@@ -571,7 +687,7 @@ def _given_days(request: SwapRequest) -> set[tuple[str, date]]:
     }
 
 
-def swap_notice(program: Program, outcome: dict) -> "Notice":
+def swap_notice(program: Program, outcome: dict) -> Notice:
     """The e-mail both people get about what just happened to their swap (``SwapResult.as_dict``
     plus ``notify``, the ids of the people to tell)."""
     from rotaguard.notify import Notice
@@ -581,8 +697,13 @@ def swap_notice(program: Program, outcome: dict) -> "Notice":
     lines = [outcome["message"], ""]
     lines += [f"  {m['date']} {m['slot']} {m['rotation_id']}: {m['from']} -> {m['to']}" for m in outcome["moves"]]
     if outcome["status"] == SwapStatus.EXECUTED.value:
-        lines += ["", f"The requester or an administrator can roll it back within 24 hours: rotaguard swap rollback {outcome['id']}"]
-    return Notice(to=addresses, subject=f"RotaGuard swap {outcome['id']}: {outcome['status']}", body="\n".join(lines) + "\n")
+        lines += [
+            "",
+            f"The requester or an administrator can roll it back within 24 hours: rotaguard swap rollback {outcome['id']}",
+        ]
+    return Notice(
+        to=addresses, subject=f"RotaGuard swap {outcome['id']}: {outcome['status']}", body="\n".join(lines) + "\n"
+    )
 
 
 __all__ = ["SwapDenied", "SwapRefused", "SwapResult", "SwapService", "swap_notice"]

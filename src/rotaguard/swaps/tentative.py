@@ -36,7 +36,9 @@ def _held(schedule: Schedule, person_id: str, span: DateRange) -> list[Assignmen
 
 
 def _hand(assignment: Assignment, to: str) -> Move:
-    return Move(before=assignment, after=assignment.model_copy(update={"person_id": to, "source": AssignmentSource.SWAP}))
+    return Move(
+        before=assignment, after=assignment.model_copy(update={"person_id": to, "source": AssignmentSource.SWAP})
+    )
 
 
 def apply_moves(schedule: Schedule, moves: tuple[Move, ...]) -> Schedule:
@@ -53,7 +55,14 @@ def apply_moves(schedule: Schedule, moves: tuple[Move, ...]) -> Schedule:
 
 
 def _key(violation: Violation) -> tuple:
-    return (violation.rule_id, violation.person_id, violation.rotation_id, violation.date, violation.slot, violation.window_start)
+    return (
+        violation.rule_id,
+        violation.person_id,
+        violation.rotation_id,
+        violation.date,
+        violation.slot,
+        violation.window_start,
+    )
 
 
 @dataclass(frozen=True)

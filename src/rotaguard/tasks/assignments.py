@@ -38,14 +38,23 @@ def check_bulk_assignments(entries: list[AssignmentEntry]) -> dict:
     program, existing = load_program_and_schedule(start, end)
     problems = check_against_program(entries, program)
     held = {_key(a): a for a in existing.assignments}
-    for entry, assignment in zip(entries, to_assignments(entries)):
+    for entry, assignment in zip(entries, to_assignments(entries), strict=True):
         current = held.get(_key(assignment))
         if current is not None and current.locked and current.rotation_id != assignment.rotation_id:
-            problems.append(Problem(entry.where, f"{entry.person_id} {entry.date} {entry.slot.value} is locked on {current.rotation_id}"))
+            problems.append(
+                Problem(
+                    entry.where, f"{entry.person_id} {entry.date} {entry.slot.value} is locked on {current.rotation_id}"
+                )
+            )
     if problems:
-        raise GateError(f"{len(problems)} problems in the assignments: " + "; ".join(f"{p.path}: {p.message}" for p in problems[:SHOWN_PROBLEMS]))
+        raise GateError(
+            f"{len(problems)} problems in the assignments: "
+            + "; ".join(f"{p.path}: {p.message}" for p in problems[:SHOWN_PROBLEMS])
+        )
     new = to_assignments(entries)
-    changed = sum(1 for a in new if _key(a) in held and held[_key(a)] != a.model_copy(update={"source": held[_key(a)].source}))
+    changed = sum(
+        1 for a in new if _key(a) in held and held[_key(a)] != a.model_copy(update={"source": held[_key(a)].source})
+    )
     created = sum(1 for a in new if _key(a) not in held)
     tentative = Schedule(assignments=tuple({**held, **{_key(a): a for a in new}}.values()))
     before = validate(existing, program, start=start, end=end, resilience=False)
@@ -53,7 +62,9 @@ def check_bulk_assignments(entries: list[AssignmentEntry]) -> dict:
     introduced = _rule_findings(after) - _rule_findings(before)
     if introduced:
         first = next(v for v in after.tier1 if (v.rule_id, v.person_id, v.date) in introduced)
-        raise GateError(f"the assignments would add {sum(introduced.values())} Tier 1 violations: {first.rule_id}: {first.message}")
+        raise GateError(
+            f"the assignments would add {sum(introduced.values())} Tier 1 violations: {first.rule_id}: {first.message}"
+        )
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
@@ -74,7 +85,12 @@ def write_bulk_assignments(run_id: str, entries: list[AssignmentEntry], actor: s
     try:
         with database.write() as session:
             counts = AssignmentRepository(session).upsert(assignments=to_assignments(entries), run_id=run_id)
-            AuditLog(session).append(actor=actor, action="schedule.bulk_assign", subject=run_id, details={"rows": len(entries), **counts.as_dict()})
+            AuditLog(session).append(
+                actor=actor,
+                action="schedule.bulk_assign",
+                subject=run_id,
+                details={"rows": len(entries), **counts.as_dict()},
+            )
         return counts.as_dict()
     finally:
         database.dispose()
@@ -95,10 +111,20 @@ def preview_clear(start: dt.date, end: dt.date, people: list[str] | None, includ
     database = open_database()
     try:
         with database.read() as session:
-            doomed = session.execute(select(AssignmentRow.person_id, AssignmentRow.rotation_id).where(*_clear_filter(start, end, people, include_locked))).all()
+            doomed = session.execute(
+                select(AssignmentRow.person_id, AssignmentRow.rotation_id).where(
+                    *_clear_filter(start, end, people, include_locked)
+                )
+            ).all()
             kept_locked = 0
             if not include_locked:
-                kept_locked = len(session.scalars(select(AssignmentRow.id).where(*_clear_filter(start, end, people, True), AssignmentRow.locked.is_(True))).all())
+                kept_locked = len(
+                    session.scalars(
+                        select(AssignmentRow.id).where(
+                            *_clear_filter(start, end, people, True), AssignmentRow.locked.is_(True)
+                        )
+                    ).all()
+                )
     finally:
         database.dispose()
     counts = Counter((person, rotation) for person, rotation in doomed)
@@ -110,20 +136,40 @@ def preview_clear(start: dt.date, end: dt.date, people: list[str] | None, includ
 
 
 @task(cache_policy=NO_CACHE)
-def delete_assignments(run_id: str, start: dt.date, end: dt.date, people: list[str] | None, include_locked: bool, actor: str, backup_id: str, expected: int) -> int:
+def delete_assignments(
+    run_id: str,
+    start: dt.date,
+    end: dt.date,
+    people: list[str] | None,
+    include_locked: bool,
+    actor: str,
+    backup_id: str,
+    expected: int,
+) -> int:
     """Delete the range's assignments in ONE transaction, audited with the counts and the backup id;
     refused (nothing deleted) when the rows are no longer the ones the approver saw."""
     database = open_database()
     try:
         with database.write() as session:
-            deleted = session.execute(delete(AssignmentRow).where(*_clear_filter(start, end, people, include_locked))).rowcount
+            deleted = session.execute(
+                delete(AssignmentRow).where(*_clear_filter(start, end, people, include_locked))
+            ).rowcount
             if deleted != expected:
-                raise GateError(f"{deleted} assignments match now, {expected} were approved: the schedule changed meanwhile; nothing deleted")
+                raise GateError(
+                    f"{deleted} assignments match now, {expected} were approved: the schedule changed meanwhile; nothing deleted"
+                )
             AuditLog(session).append(
                 actor=actor,
                 action="schedule.clear",
                 subject=run_id,
-                details={"start": str(start), "end": str(end), "people": people or "all", "include_locked": include_locked, "deleted": deleted, "backup_id": backup_id},
+                details={
+                    "start": str(start),
+                    "end": str(end),
+                    "people": people or "all",
+                    "include_locked": include_locked,
+                    "deleted": deleted,
+                    "backup_id": backup_id,
+                },
             )
         return deleted
     finally:

@@ -59,7 +59,13 @@ def copy_backups_offsite() -> list[dict]:
             updated, error = copy_offsite(settings, store, manifest)
             if error:
                 logger.warning("off-site copy of %s pending: %s", updated.id, error.splitlines()[0])
-            results.append({"id": updated.id, "offsite": updated.offsite.value, "error": (error or "").splitlines()[0] if error else ""})
+            results.append(
+                {
+                    "id": updated.id,
+                    "offsite": updated.offsite.value,
+                    "error": (error or "").splitlines()[0] if error else "",
+                }
+            )
         return results
     finally:
         database.dispose()
@@ -112,13 +118,18 @@ def preview_restore(backup_id: str, scope: str, start: dt.date | None, end: dt.d
     database = open_database()
     try:
         store = open_store(database)
-        return [change.as_dict() for change in store.restore_preview(store.get(backup_id), scope=scope, start=start, end=end)]
+        return [
+            change.as_dict()
+            for change in store.restore_preview(store.get(backup_id), scope=scope, start=start, end=end)
+        ]
     finally:
         database.dispose()
 
 
 @task(cache_policy=NO_CACHE)
-def restore_from_backup(backup_id: str, scope: str, start: dt.date | None, end: dt.date | None, actor: str, pre_restore_id: str) -> None:
+def restore_from_backup(
+    backup_id: str, scope: str, start: dt.date | None, end: dt.date | None, actor: str, pre_restore_id: str
+) -> None:
     """Restore the backup (the whole database or the range's assignments), audited as ``actor``."""
     database = open_database()
     try:
@@ -152,7 +163,12 @@ def undo_restore(pre_restore_id: str, scope: str, start: dt.date | None, end: dt
         store.restore(pre_restore_id, scope=scope, start=start, end=end, actor="rotaguard", pre_restore=pre_restore)
         difference = store.check_restored(pre_restore, scope=scope, start=start, end=end)
         with database.write() as session:
-            AuditLog(session).append(actor="rotaguard", action="backup.restore_undone", subject=pre_restore_id, details={"difference": difference or ""})
+            AuditLog(session).append(
+                actor="rotaguard",
+                action="backup.restore_undone",
+                subject=pre_restore_id,
+                details={"difference": difference or ""},
+            )
     finally:
         database.dispose()
     if difference is not None:

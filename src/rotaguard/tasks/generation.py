@@ -9,13 +9,13 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import OperationalError
 
 from rotaguard.backups import BackupError
-from rotaguard.operations import BACKUP_MAX_AGE
 from rotaguard.compliance import Report, validate
 from rotaguard.db import AssignmentRepository, AuditLog, ProgramRepository
 from rotaguard.db.runs import ScheduleRunRepository
 from rotaguard.domain import Schedule
 from rotaguard.errors import RotaGuardError
 from rotaguard.health import run_checks
+from rotaguard.operations import BACKUP_MAX_AGE
 from rotaguard.settings import Settings
 from rotaguard.solver import Progress, ScheduleProblem, SolveResult, SolverStatus, solve
 from rotaguard.tasks.context import open_database, open_store
@@ -68,7 +68,12 @@ def ensure_recent_backup(run_id: str, start: dt.date, end: dt.date, operation: s
         raise GateError(str(error)) from None
     finally:
         database.dispose()
-    return {"id": manifest.id, "created_at": manifest.created_at.isoformat(), "size_bytes": manifest.size_bytes, "sha256": manifest.sha256}
+    return {
+        "id": manifest.id,
+        "created_at": manifest.created_at.isoformat(),
+        "size_bytes": manifest.size_bytes,
+        "sha256": manifest.sha256,
+    }
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
@@ -112,7 +117,12 @@ def verify_data(start: dt.date, end: dt.date) -> dict:
                     f"{present_faculty} are present"
                 )
         day += dt.timedelta(days=1)
-    return {"people": len(program.people), "rotations": len(program.rotations), "absences": len(program.absences), "assignments_in_range": existing}
+    return {
+        "people": len(program.people),
+        "rotations": len(program.rotations),
+        "absences": len(program.absences),
+        "assignments_in_range": existing,
+    }
 
 
 def _slot(name: str):
@@ -170,7 +180,9 @@ def mark_writing(run_id: str, start: dt.date, end: dt.date, backup_id: str) -> s
     try:
         with database.write() as session:
             digest = AssignmentRepository(session).digest(start=start, end=end)
-            ScheduleRunRepository(session).update(run_id=run_id, status="writing", backup_id=backup_id, metrics={"pre_digest": digest})
+            ScheduleRunRepository(session).update(
+                run_id=run_id, status="writing", backup_id=backup_id, metrics={"pre_digest": digest}
+            )
         return digest
     finally:
         database.dispose()
@@ -182,9 +194,14 @@ def write_schedule(run_id: str, start: dt.date, end: dt.date, schedule: Schedule
     database = open_database()
     try:
         with database.write() as session:
-            counts = AssignmentRepository(session).replace_range(start=start, end=end, assignments=schedule.assignments, run_id=run_id)
+            counts = AssignmentRepository(session).replace_range(
+                start=start, end=end, assignments=schedule.assignments, run_id=run_id
+            )
             AuditLog(session).append(
-                actor="rotaguard", action="schedule.write", subject=run_id, details={"start": str(start), "end": str(end), **counts.as_dict()}
+                actor="rotaguard",
+                action="schedule.write",
+                subject=run_id,
+                details={"start": str(start), "end": str(end), **counts.as_dict()},
             )
         return counts.as_dict()
     finally:
@@ -207,7 +224,12 @@ def restore_range(backup_id: str, start: dt.date, end: dt.date, pre_digest: str,
 
         def audit(session, rows: int) -> None:
             # In the restore's transaction: the range never comes back unaudited.
-            AuditLog(session).append(actor="rotaguard", action="schedule.restore_range", subject=run_id, details={"backup_id": backup_id, "rows": rows})
+            AuditLog(session).append(
+                actor="rotaguard",
+                action="schedule.restore_range",
+                subject=run_id,
+                details={"backup_id": backup_id, "rows": rows},
+            )
 
         store.engine.restore_assignments(store.get(backup_id).path_in(store.directory), start, end, audit=audit)
         with database.read() as session:

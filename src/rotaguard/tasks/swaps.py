@@ -26,15 +26,30 @@ def _done(service: SwapService, result: SwapResult) -> dict:
 
 @task(cache_policy=NO_CACHE)
 def create_swap_request(
-    actor_id: str, kind: str, person_a: str, range_a: DateRange, person_b: str | None, range_b: DateRange | None, reason: str, answer_within_hours: int, flow_run_id: str | None
+    actor_id: str,
+    kind: str,
+    person_a: str,
+    range_a: DateRange,
+    person_b: str | None,
+    range_b: DateRange | None,
+    reason: str,
+    answer_within_hours: int,
+    flow_run_id: str | None,
 ) -> dict:
     """Check and store the request; rank candidates when nobody is named."""
     from datetime import timedelta
 
     service = _service()
     result = service.request(
-        actor_id=actor_id, kind=SwapKind(kind), person_a=person_a, person_b=person_b, range_a=range_a, range_b=range_b,
-        reason=reason, answer_within=timedelta(hours=answer_within_hours), flow_run_id=flow_run_id,
+        actor_id=actor_id,
+        kind=SwapKind(kind),
+        person_a=person_a,
+        person_b=person_b,
+        range_a=range_a,
+        range_b=range_b,
+        reason=reason,
+        answer_within=timedelta(hours=answer_within_hours),
+        flow_run_id=flow_run_id,
     )
     return _done(service, result)
 
@@ -43,7 +58,10 @@ def create_swap_request(
 def answer_swap_request(swap_id: str, actor_id: str, accept: bool, for_person: str | None, comment: str) -> dict:
     """Person B (or staff for B) accepts, which validates the swap, or declines."""
     service = _service()
-    return _done(service, service.answer(swap_id=swap_id, actor_id=actor_id, accept=accept, for_person=for_person, comment=comment))
+    return _done(
+        service,
+        service.answer(swap_id=swap_id, actor_id=actor_id, accept=accept, for_person=for_person, comment=comment),
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -84,12 +102,16 @@ def notify_people(outcome: dict) -> None:
     logger = get_run_logger()
     state = send_swap_email(outcome, return_state=True)
     if state.is_completed():
-        logger.info("swap %s: e-mail %s", outcome["id"], "sent" if state.result() else "off (no SMTP host or no addresses)")
+        logger.info(
+            "swap %s: e-mail %s", outcome["id"], "sent" if state.result() else "off (no SMTP host or no addresses)"
+        )
         return
     logger.error("swap %s: e-mail failed after retries; the swap stands", outcome["id"])
     database = open_database()
     try:
         with database.write() as session:
-            AuditLog(session).append(actor="rotaguard", action="swap.notify_failed", subject=outcome["id"], details={"to": outcome["notify"]})
+            AuditLog(session).append(
+                actor="rotaguard", action="swap.notify_failed", subject=outcome["id"], details={"to": outcome["notify"]}
+            )
     finally:
         database.dispose()

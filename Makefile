@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ROTAGUARD_HOME ?= $(CURDIR)/.rotaguard
 export ROTAGUARD_HOME
 
-.PHONY: install demo test chaos clean
+.PHONY: install demo test lint chaos clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "RotaGuard needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -28,6 +28,12 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint and format check over the whole tree, types (strict on domain, compliance, solver): CI runs it first.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The long variants: crash and fault runs (100 kills per operation and database kind instead of
 # 10), the full swap load, many more hostile-input examples, half a gigabyte through the cipher.

@@ -6,10 +6,11 @@ from datetime import date
 
 import numpy as np
 
-from rotaguard.compliance.model import CoverageGap, Metrics, PersonLoad, Report, Tier, Violation
+from rotaguard.compliance.model import CoverageGap, Metrics, PersonLoad, Report, ResilienceGap, Tier, Violation
 from rotaguard.compliance.resilience import Resilience
 from rotaguard.compliance.rules import (
     RULES,
+    Rule,
     Scope,
     _window_hours,
     call_counts,
@@ -52,7 +53,7 @@ def check_rule(
     return check_person_all(view, scope, [rule_])
 
 
-def check_person_all(view: ScheduleView, scope: Scope, rules) -> list[Violation]:
+def check_person_all(view: ScheduleView, scope: Scope, rules: list[Rule]) -> list[Violation]:
     found: list[Violation] = []
     for timeline in view.timelines:
         found += check_person(timeline, scope, rules)
@@ -152,7 +153,7 @@ def validate(
     gaps, required, filled = _coverage(view)
     calls = call_counts(view)
     weekends = weekend_counts(view)
-    resilience_gaps: list = []
+    resilience_gaps: list[ResilienceGap] = []
     n1_failures = n2_failures = None
     if resilience:
         checker = Resilience(view, params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import IntEnum, StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -98,7 +99,7 @@ class Report(Frozen):
     def publishable(self) -> bool:
         return not self.tier1
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),

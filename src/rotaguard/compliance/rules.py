@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any, Protocol, SupportsFloat, SupportsIndex, SupportsInt, TypeVar
 
 import numpy as np
 
@@ -24,6 +25,8 @@ from rotaguard.compliance.view import (
     SENIOR,
     SLOTS_BY_CODE,
     DayGrid,
+    Flags,
+    Ints,
     Periods,
     ProgramTables,
     ScheduleView,
@@ -66,7 +69,7 @@ class Scope:
     def window(self) -> int:
         return self.params.averaging_window_days
 
-    def window_starts(self) -> np.ndarray:
+    def window_starts(self) -> Ints:
         """Every averaging window that contains a judged day, reaching back into history."""
         return np.arange(max(0, self.first - self.window + 1), self.last + 1)
 
@@ -83,7 +86,7 @@ class Rule:
     applies_to: AppliesTo | None  # None: a schedule-wide rule
     check: Callable[..., list[Violation]]
 
-    def violation(self, message: str, **fields) -> Violation:
+    def violation(self, message: str, **fields: Any) -> Violation:
         severity = Severity.ERROR if self.tier is Tier.REGULATORY else Severity.WARNING
         # Built from checked values only: skipping validation keeps large reports fast.
         return Violation.model_construct(rule_id=self.id, tier=self.tier, severity=severity, message=message, **fields)
@@ -91,9 +94,13 @@ class Rule:
 
 RULES: dict[str, Rule] = {}
 
+_Check = TypeVar("_Check", bound=Callable[..., list[Violation]])
 
-def rule(rule_id: str, *, tier: Tier, cites: str, title: str, applies_to: AppliesTo | None):
-    def register(check):
+
+def rule(
+    rule_id: str, *, tier: Tier, cites: str, title: str, applies_to: AppliesTo | None
+) -> Callable[[_Check], _Check]:
+    def register(check: _Check) -> _Check:
         if rule_id in RULES:
             raise ValueError(f"rule id {rule_id} registered twice")
         RULES[rule_id] = Rule(rule_id, tier, cites, title, applies_to, check)
@@ -115,7 +122,7 @@ def applies(rule_: Rule, timeline: Timeline) -> bool:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def _runs(mask: Flags) -> list[tuple[int, int]]:
     """Inclusive index ranges of consecutive True values."""
     if not mask.any():
         return []
@@ -124,26 +131,49 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def _window_sums(per_day: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
-    cumulative = np.concatenate(([0], np.cumsum(per_day)))
+def _window_sums(per_day: Ints, starts: Ints, width: int) -> Ints:
+    cumulative: Ints = np.concatenate(([0], np.cumsum(per_day)))
     ends = np.minimum(starts + width, len(per_day))
-    return cumulative[ends] - cumulative[starts]
+    sums: Ints = cumulative[ends] - cumulative[starts]
+    return sums
 
 
-def _hours(seconds) -> float:
+def _hours(seconds: SupportsFloat) -> float:
     return round(float(seconds) / HOUR, 2)
 
 
-def _window_hours(timeline: Timeline, scope: Scope, starts: np.ndarray) -> np.ndarray:
+def _window_hours(timeline: Timeline, scope: Scope, starts: Ints) -> Ints:
     """Duty seconds inside each window, clipped at the window's edges."""
     periods = Periods.of(timeline)
     midnights = scope.grid.midnights
     ends = np.minimum(starts + scope.window, len(midnights) - 1)
-    return periods.worked_before(midnights[ends]) - periods.worked_before(midnights[starts])
+    worked: Ints = periods.worked_before(midnights[ends]) - periods.worked_before(midnights[starts])
+    return worked
+
+
+_Number = float | np.number
+"""A measured value: a Python float or a numpy scalar read out of an array."""
+
+
+class _Sentence(Protocol):
+    """How a windowed limit's violation is measured and worded."""
+
+    @property
+    def limit(self) -> float: ...
+    @property
+    def worst_is_max(self) -> bool: ...
+    def measured(self, value: _Number) -> float: ...
+    def sentence(self, person: str, value: _Number, first: date, last: date) -> str: ...
 
 
 def _window_limit_violations(
-    rule_: Rule, timeline: Timeline, scope: Scope, values: np.ndarray, starts: np.ndarray, over: np.ndarray, describe
+    rule_: Rule,
+    timeline: Timeline,
+    scope: Scope,
+    values: Ints,
+    starts: Ints,
+    over: Flags,
+    describe: _Sentence,
 ) -> list[Violation]:
     """One violation per run of consecutive offending windows (one overload breaks up to 28
     overlapping windows), reporting the worst window."""
@@ -175,10 +205,10 @@ class _HoursSentence:
     limit: float
     worst_is_max: bool = True
 
-    def measured(self, value) -> float:
+    def measured(self, value: _Number) -> float:
         return _hours(value)
 
-    def sentence(self, person: str, value, first: date, last: date) -> str:
+    def sentence(self, person: str, value: _Number, first: date, last: date) -> str:
         return f"{person} worked {_hours(value):.1f} h in the 28 days {first}..{last}; limit {self.limit:.1f} h"
 
 
@@ -248,10 +278,10 @@ class _FreeDaysSentence:
     limit: float
     worst_is_max: bool = False
 
-    def measured(self, value) -> float:
+    def measured(self, value: _Number) -> float:
         return float(value)
 
-    def sentence(self, person: str, value, first: date, last: date) -> str:
+    def sentence(self, person: str, value: _Number, first: date, last: date) -> str:
         return (
             f"{person} had {int(value)} free days in the 28 days {first}..{last}; at least {int(self.limit)} required"
         )
@@ -313,13 +343,13 @@ def seven_consecutive_days(timeline: Timeline, scope: Scope) -> list[Violation]:
 # ---------------------------------------------------------------------------- continuous duty and rest
 
 
-def _periods_in_scope(periods: Periods, scope: Scope) -> np.ndarray:
+def _periods_in_scope(periods: Periods, scope: Scope) -> Flags:
     """Periods that touch a judged day."""
     grid = scope.grid
     return (grid.day_of(periods.starts) <= scope.last) & (grid.day_of(periods.ends - 1) >= scope.first)
 
 
-def _moment(scope: Scope, seconds) -> str:
+def _moment(scope: Scope, seconds: SupportsInt) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(int(seconds), tz=UTC).astimezone(scope.program.zone).strftime("%Y-%m-%d %H:%M")
@@ -386,7 +416,9 @@ def rest_after_long_duty(timeline: Timeline, scope: Scope) -> list[Violation]:
     )
 
 
-def _rest_violations(rule_id: str, timeline: Timeline, scope: Scope, needed: float, sentence) -> list[Violation]:
+def _rest_violations(
+    rule_id: str, timeline: Timeline, scope: Scope, needed: float, sentence: Callable[[Periods, int, int], str]
+) -> list[Violation]:
     periods = Periods.of(timeline)
     return [
         _rule(rule_id).violation(
@@ -429,14 +461,14 @@ class _CallsSentence:
     limit: float
     worst_is_max: bool = True
 
-    def measured(self, value) -> float:
+    def measured(self, value: _Number) -> float:
         return float(value)
 
-    def sentence(self, person: str, value, first: date, last: date) -> str:
+    def sentence(self, person: str, value: _Number, first: date, last: date) -> str:
         return f"{person} took {int(value)} in-house calls in the 28 days {first}..{last}; at most {int(self.limit)}"
 
 
-def _call_days(timeline: Timeline, grid: DayGrid) -> np.ndarray:
+def _call_days(timeline: Timeline, grid: DayGrid) -> Ints:
     per_day = np.zeros(grid.size, dtype=np.int64)
     np.add.at(per_day, timeline.days[timeline.in_house_call], 1)
     return per_day
@@ -486,11 +518,11 @@ def consecutive_calls(timeline: Timeline, scope: Scope) -> list[Violation]:
 # ---------------------------------------------------------------------------- who may work where
 
 
-def _in_scope_rows(timeline: Timeline, scope: Scope) -> np.ndarray:
+def _in_scope_rows(timeline: Timeline, scope: Scope) -> Flags:
     return (timeline.days >= scope.first) & (timeline.days <= scope.last)
 
 
-def _assignment_violation(rule_id: str, timeline: Timeline, scope: Scope, i: int, message: str) -> Violation:
+def _assignment_violation(rule_id: str, timeline: Timeline, scope: Scope, i: SupportsIndex, message: str) -> Violation:
     rotation = scope.program.rotations[timeline.rotations[i]]
     return _rule(rule_id).violation(
         message,
@@ -501,7 +533,7 @@ def _assignment_violation(rule_id: str, timeline: Timeline, scope: Scope, i: int
     )
 
 
-def _describe(timeline: Timeline, scope: Scope, i: int) -> str:
+def _describe(timeline: Timeline, scope: Scope, i: SupportsIndex) -> str:
     rotation = scope.program.rotations[timeline.rotations[i]]
     return f"{timeline.person.id} on {rotation.id} {scope.grid.day(timeline.days[i])} {SLOTS_BY_CODE[timeline.slots[i]].value}"
 
@@ -660,11 +692,12 @@ def check_person(timeline: Timeline, scope: Scope, rules: list[Rule]) -> list[Vi
 # ---------------------------------------------------------------------------- schedule-wide rules
 
 
-def faculty_needed(params: RuleParams, pgy1: np.ndarray, seniors: np.ndarray) -> np.ndarray:
+def faculty_needed(params: RuleParams, pgy1: Ints, seniors: Ints) -> Ints:
     """``RuleParams.faculty_needed`` for whole arrays: one ceiling, in integers."""
     per_pgy1, per_senior = params.pgy1_per_faculty, params.senior_residents_per_faculty
     denominator = per_pgy1 * per_senior
-    return (pgy1 * per_senior + seniors * per_pgy1 + denominator - 1) // denominator
+    needed: Ints = (pgy1 * per_senior + seniors * per_pgy1 + denominator - 1) // denominator
+    return needed
 
 
 @rule(
@@ -725,8 +758,13 @@ def above_max(view: ScheduleView, params: RuleParams) -> list[Violation]:
                     limit=float(maximum[rotation_index]),
                 )
             )
-    found.sort(key=lambda v: (v.date, v.rotation_id, list(SLOTS_BY_CODE).index(v.slot)))
+    found.sort(key=_by_day_rotation_slot)
     return found
+
+
+def _by_day_rotation_slot(violation: Violation) -> tuple[date | None, str | None, int]:
+    assert violation.slot is not None  # every staffing violation names its slot
+    return violation.date, violation.rotation_id, SLOTS_BY_CODE.index(violation.slot)
 
 
 def call_counts(view: ScheduleView) -> dict[str, int]:
@@ -758,7 +796,7 @@ def weekend_counts(view: ScheduleView) -> dict[str, int]:
 def _spread_violation(rule_id: str, counts: dict[str, int], limit: int, what: str) -> list[Violation]:
     if len(counts) < 2:
         return []
-    most, least = max(counts, key=counts.get), min(counts, key=counts.get)
+    most, least = max(counts, key=counts.__getitem__), min(counts, key=counts.__getitem__)
     spread = counts[most] - counts[least]
     if spread <= limit:
         return []

@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
+from typing import SupportsIndex, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 from rotaguard.domain import Assignment, Person, Program, RotationKind, Schedule, Slot
 
@@ -18,6 +20,12 @@ HOUR = 3600
 SLOT_CODES = {Slot.AM: 0, Slot.PM: 1, Slot.CALL: 2}
 SLOTS_BY_CODE = (Slot.AM, Slot.PM, Slot.CALL)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+Ints = NDArray[np.int64]
+"""Seconds, grid days, slot, rotation and role codes, counts."""
+Flags = NDArray[np.bool_]
+Positions = NDArray[np.intp]
+"""Indices into another array, as numpy's searches and sorts return them."""
 
 
 def _seconds(moment: datetime) -> int:
@@ -29,7 +37,7 @@ class DayGrid:
     """Consecutive calendar days in the program's zone; ``midnights[i]`` starts day ``i``."""
 
     first: date
-    midnights: np.ndarray  # len(days) + 1 entries, seconds
+    midnights: Ints  # len(days) + 1 entries, seconds
 
     @classmethod
     def covering(cls, program: Program, first: date, last: date) -> DayGrid:
@@ -47,14 +55,18 @@ class DayGrid:
     def index(self, day: date) -> int:
         return (day - self.first).days
 
-    def day(self, index: int) -> date:
+    def day(self, index: SupportsIndex) -> date:
         return self.first + timedelta(days=int(index))
 
-    def day_of(self, seconds: np.ndarray) -> np.ndarray:
+    def day_of(self, seconds: Ints) -> Positions:
         """The grid day each instant falls in."""
         return np.searchsorted(self.midnights, seconds, side="right") - 1
 
-    def weekday(self, index: np.ndarray | int):
+    @overload
+    def weekday(self, index: int) -> int: ...
+    @overload
+    def weekday(self, index: NDArray[np.integer]) -> NDArray[np.integer]: ...
+    def weekday(self, index: NDArray[np.integer] | int) -> NDArray[np.integer] | int:
         return (self.first.weekday() + index) % 7
 
 
@@ -64,19 +76,19 @@ class Timeline:
 
     person: Person
     index: int
-    starts: np.ndarray
-    ends: np.ndarray
-    days: np.ndarray
-    slots: np.ndarray
-    rotations: np.ndarray
-    in_house_call: np.ndarray
-    rows: np.ndarray  # positions in ScheduleView.assignments
+    starts: Ints
+    ends: Ints
+    days: Ints
+    slots: Ints
+    rotations: Ints
+    in_house_call: Flags
+    rows: Positions  # positions in ScheduleView.assignments
 
     def with_duty(self, *, start: int, end: int, day: int, slot: int, rotation: int, in_house_call: bool) -> Timeline:
         """This timeline plus one more duty (a substitute's tentative assignment)."""
         at = int(np.searchsorted(self.starts, start))
 
-        def put(values, value):
+        def put(values: np.ndarray, value: int | bool) -> np.ndarray:
             return np.insert(values, at, value)
 
         return Timeline(
@@ -96,8 +108,8 @@ class Timeline:
 class Periods:
     """Duty periods: overlapping or touching duties merged into one continuous stretch."""
 
-    starts: np.ndarray
-    ends: np.ndarray
+    starts: Ints
+    ends: Ints
 
     @classmethod
     def of(cls, timeline: Timeline) -> Periods:
@@ -111,20 +123,21 @@ class Periods:
         return cls(timeline.starts[first], np.maximum.reduceat(timeline.ends, first))
 
     @property
-    def lengths(self) -> np.ndarray:
+    def lengths(self) -> Ints:
         return self.ends - self.starts
 
-    def worked_before(self, moments: np.ndarray) -> np.ndarray:
+    def worked_before(self, moments: Ints) -> Ints:
         """Seconds of duty from the beginning of time up to each moment (periods never overlap)."""
         if len(self.starts) == 0:
             return np.zeros(len(moments), dtype=np.int64)
-        done = np.concatenate(([0], np.cumsum(self.lengths)))
+        done: Ints = np.concatenate(([0], np.cumsum(self.lengths)))
         finished = np.searchsorted(self.ends, moments, side="right")
         current = np.minimum(finished, len(self.starts) - 1)
         inside = (finished < len(self.starts)) & (self.starts[current] < moments)
-        return done[finished] + np.where(inside, moments - self.starts[current], 0)
+        worked: Ints = done[finished] + np.where(inside, moments - self.starts[current], 0)
+        return worked
 
-    def touched_days(self, grid: DayGrid) -> np.ndarray:
+    def touched_days(self, grid: DayGrid) -> Flags:
         """A boolean per grid day: does any duty period touch it?"""
         marks = np.zeros(grid.size + 1, dtype=np.int64)
         if len(self.starts):
@@ -145,11 +158,11 @@ PGY1, SENIOR, FACULTY = 0, 1, 2
 class ProgramTables:
     """Per person and rotation facts as arrays, so rules look them up instead of looping."""
 
-    accepts: np.ndarray  # [person, rotation] role and PGY eligibility
-    valid_until: np.ndarray  # [person, rotation] last grid day all required credentials hold
-    runs: np.ndarray  # [rotation, weekday, slot] the rotation is staffed then
-    moonlighting: np.ndarray  # [rotation]
-    role: np.ndarray  # [person] PGY1, SENIOR or FACULTY
+    accepts: Flags  # [person, rotation] role and PGY eligibility
+    valid_until: Ints  # [person, rotation] last grid day all required credentials hold
+    runs: Flags  # [rotation, weekday, slot] the rotation is staffed then
+    moonlighting: Flags  # [rotation]
+    role: Ints  # [person] PGY1, SENIOR or FACULTY
 
     @classmethod
     def of(cls, program: Program, grid: DayGrid) -> ProgramTables:
@@ -164,8 +177,8 @@ class ProgramTables:
                 for name in rotation.credentials:
                     if name not in held:
                         valid_until[i, j] = NOT_HELD
-                    elif held[name] is not None:
-                        valid_until[i, j] = min(valid_until[i, j], grid.index(held[name]))
+                    elif (expires := held[name]) is not None:
+                        valid_until[i, j] = min(valid_until[i, j], grid.index(expires))
         runs = np.zeros((len(rotations), 7, 3), dtype=bool)
         for j, rotation in enumerate(rotations):
             for day in rotation.days:
@@ -223,7 +236,7 @@ class ScheduleView:
         # Rows naming an unknown person or rotation stay out of every timeline (a rule reports them).
         owner = np.where(self.rotation >= 0, self.person, -1)
         order = np.lexsort((self.start_s, owner))
-        bounds = np.searchsorted(owner[order], np.arange(len(self.people) + 1))
+        edges = np.searchsorted(owner[order], np.arange(len(self.people) + 1))
         self.timelines = tuple(
             Timeline(
                 person=person,
@@ -237,11 +250,11 @@ class ScheduleView:
                 rows=rows,
             )
             for i, person in enumerate(self.people)
-            for rows in (order[bounds[i] : bounds[i + 1]],)
+            for rows in (order[edges[i] : edges[i + 1]],)
         )
 
     @cached_property
-    def staffing(self) -> np.ndarray:
+    def staffing(self) -> Ints:
         """[rotation, day, slot, role] head counts of the in-range assignments."""
         counts = np.zeros((len(self.rotations), self.grid.size, 3, 3), dtype=np.int64)
         rows = self.in_range & (self.person >= 0) & (self.rotation >= 0)
@@ -249,7 +262,7 @@ class ScheduleView:
         np.add.at(counts, (self.rotation[rows], self.day[rows], self.slot[rows], roles), 1)
         return counts
 
-    def windows(self) -> np.ndarray:
+    def windows(self) -> Ints:
         """Start days of every averaging window that overlaps the range (some reach into history)."""
         width = self.program.rules.averaging_window_days
         return np.arange(max(0, self.range_first - width + 1), self.range_last + 1)

@@ -110,13 +110,14 @@ class Weekday(StrEnum):
     SAT = "sat"
     SUN = "sun"
 
+    # A property named like str.index, which it shadows on purpose: callers read ``day.index``.
     @property
-    def index(self) -> int:
+    def index(self) -> int:  # type: ignore[override]
         """Monday is 0, as ``date.weekday()`` counts."""
         return list(Weekday).index(self)
 
     @classmethod
-    def of(cls, day) -> Weekday:
+    def of(cls, day: date) -> Weekday:
         return list(cls)[day.weekday()]
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, cached_property
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, Field, model_validator
@@ -57,7 +58,8 @@ class SlotTimes(Frozen):
     CALL: SlotTime = SlotTime(start=time(19, 0), hours=12)
 
     def of(self, slot: Slot) -> SlotTime:
-        return getattr(self, slot.value)
+        slot_time: SlotTime = getattr(self, slot.value)
+        return slot_time
 
 
 class Block(Frozen):
@@ -69,9 +71,14 @@ class Block(Frozen):
     end: date
 
 
-def _duplicates(values) -> list:
-    seen: set = set()
-    return sorted({v for v in values if v in seen or seen.add(v)})
+def _duplicates(values: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    dupes: set[str] = set()
+    for value in values:
+        if value in seen:
+            dupes.add(value)
+        seen.add(value)
+    return sorted(dupes)
 
 
 _CACHED_LOOKUPS = ("zone", "people_by_id", "rotations_by_id")
@@ -103,7 +110,7 @@ class Program(Frozen):
             raise ValueError(f"absences of unknown people: {unknown}")
         return self
 
-    def model_copy(self, *, update=None, deep: bool = False) -> Program:
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Program:
         """A copy whose lookups are rebuilt: the cached ones would describe the original."""
         copy = super().model_copy(update=update, deep=deep)
         for name in _CACHED_LOOKUPS:

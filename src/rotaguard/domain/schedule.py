@@ -11,6 +11,8 @@ from rotaguard.domain.base import AssignmentSource, CalendarDate, Frozen, Identi
 
 MAX_ABSENCE_KIND_LENGTH = 40
 
+_Date = date  # inside Assignment, ``date`` names the field, not the type
+
 
 class Absence(Frozen):
     """A person unavailable from ``start`` to ``end``, both inclusive."""
@@ -43,7 +45,7 @@ class Assignment(Frozen):
     locked: bool = False
 
     @property
-    def key(self) -> tuple[str, date, Slot]:
+    def key(self) -> tuple[str, _Date, Slot]:
         """At most one assignment exists per person, day and slot."""
         return (self.person_id, self.date, self.slot)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -74,7 +75,7 @@ class SwapRequest(Frozen):
     deadline: AwareDatetime | None = None
     executed_at: AwareDatetime | None = None
     flow_run_id: str | None = Field(default=None, max_length=64)  # the request-swap run waiting on it
-    details: dict = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _shape(self) -> SwapRequest:

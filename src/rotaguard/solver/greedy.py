@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 
 from rotaguard.domain import RuleParams, Schedule, Slot, days_between
@@ -119,8 +120,8 @@ def solve_greedy(problem: ScheduleProblem) -> SolveResult:
         if duty.in_range and not (duty.is_variable and not duty.locked):
             staffed[(duty.rotation, duty.day, duty.slot)].append(duty.person)
 
-    def take(candidates: list[Duty], count: int, key_extra=lambda d: 0) -> list[Duty]:
-        taken = []
+    def take(candidates: list[Duty], count: int, key_extra: Callable[[Duty], int] = lambda d: 0) -> list[Duty]:
+        taken: list[Duty] = []
         for duty in sorted(
             candidates, key=lambda d: (key_extra(d), ledgers[d.person].minutes, model.people[d.person].id)
         ):

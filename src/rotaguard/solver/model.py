@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -129,23 +130,28 @@ class ScheduleModel:
         problem, program = self.problem, self.program
         taken: set[tuple[int, int, int]] = set()
         for assignment in problem.existing.assignments:
-            person = self.person_index.get(assignment.person_id)
-            rotation = self.rotation_index.get(assignment.rotation_id)
+            fixed_person = self.person_index.get(assignment.person_id)
+            fixed_rotation = self.rotation_index.get(assignment.rotation_id)
             in_range = problem.start <= assignment.date <= problem.end
             inside_horizon = self.first_day - timedelta(days=1) <= assignment.date <= self.last_day
-            if person is None or rotation is None or not inside_horizon or (in_range and not assignment.locked):
+            if (
+                fixed_person is None
+                or fixed_rotation is None
+                or not inside_horizon
+                or (in_range and not assignment.locked)
+            ):
                 continue
             start, end = self._bounds(assignment.date, assignment.slot, assignment.rotation_id)
-            slot = SLOTS.index(assignment.slot)
-            day = self.index(assignment.date)
+            fixed_slot = SLOTS.index(assignment.slot)
+            fixed_day = self.index(assignment.date)
             lit: cp_model.IntVar | int = 1
             if in_range and self.explain:
-                lit = self.model.new_bool_var(f"locked_{assignment.person_id}_{assignment.date}_{slot}")
+                lit = self.model.new_bool_var(f"locked_{assignment.person_id}_{assignment.date}_{fixed_slot}")
                 label = f"{assignment.person_id} {assignment.date} {assignment.slot.value} on {assignment.rotation_id}"
                 self.require(self.model.add(lit == 1), "lock", label)
-            duty = Duty(person, day, slot, rotation, start, end, lit, in_range, locked=in_range)
+            duty = Duty(fixed_person, fixed_day, fixed_slot, fixed_rotation, start, end, lit, in_range, locked=in_range)
             self._add_duty(duty)
-            taken.add((person, day, slot))
+            taken.add((fixed_person, fixed_day, fixed_slot))
         for person_index, person in enumerate(self.people):
             if not person.active:
                 continue
@@ -205,7 +211,7 @@ class ScheduleModel:
             return  # cannot be broken
         self.require(self.model.add(sum(c * lit for c, lit in variable) <= bound - constant), rule_id, subject)
 
-    def penalize(self, name: str, weight: int, expression) -> None:
+    def penalize(self, name: str, weight: int, expression: cp_model.LinearExprT) -> None:
         if weight:
             self.penalties[name].append((weight, expression))
 
@@ -213,7 +219,7 @@ class ScheduleModel:
         return {name: sum(w * e for w, e in terms) for name, terms in self.penalties.items()}
 
 
-def _days(first: date, last: date):
+def _days(first: date, last: date) -> Iterator[date]:
     for offset in range((last - first).days + 1):
         yield first + timedelta(days=offset)
 
@@ -307,8 +313,8 @@ def _touched(model: ScheduleModel) -> dict[int, dict[int, cp_model.IntVar | int]
     return touched
 
 
-def _flag_terms(flags: dict[int, cp_model.IntVar | int], days: range) -> tuple[list, int]:
-    variable = [flags[d] for d in days if d in flags and not isinstance(flags[d], int)]
+def _flag_terms(flags: dict[int, cp_model.IntVar | int], days: range) -> tuple[list[cp_model.IntVar], int]:
+    variable = [flag for flag in (flags[d] for d in days if d in flags) if not isinstance(flag, int)]
     constant = sum(1 for d in days if isinstance(flags.get(d), int))
     return variable, constant
 
@@ -334,7 +340,14 @@ def add_strict_one_in_seven(model: ScheduleModel, problem: ScheduleProblem, para
             _bound(model, variable, constant, run - 1, "acgme.days_off.seven_consecutive", _person_label(model, person))
 
 
-def _bound(model: ScheduleModel, variable: list, constant: int, bound: int, rule_id: str, subject: str) -> None:
+def _bound(
+    model: ScheduleModel,
+    variable: Sequence[cp_model.LinearExprT],
+    constant: int,
+    bound: int,
+    rule_id: str,
+    subject: str,
+) -> None:
     if len(variable) + constant <= bound:
         return
     if not variable:
@@ -352,7 +365,7 @@ def _positions(duties: list[Duty]) -> list[tuple[int, int, list[Duty]]]:
     return sorted(positions, key=lambda p: p[0])
 
 
-def _occupied(position: list[Duty]):
+def _occupied(position: list[Duty]) -> cp_model.LinearExprT:
     """1 when the person works this slot (any rotation); fixed duties are the constant 1."""
     if any(not d.is_variable for d in position):
         return 1
@@ -430,7 +443,13 @@ def add_continuous_duty_and_rest(model: ScheduleModel, problem: ScheduleProblem,
 
 
 def _chain_at_most(
-    model: ScheduleModel, variable: list, fixed: int, last: Duty, bound: int, rule_id: str, subject: str
+    model: ScheduleModel,
+    variable: Sequence[cp_model.LinearExprT],
+    fixed: int,
+    last: Duty,
+    bound: int,
+    rule_id: str,
+    subject: str,
 ) -> None:
     """Not every member of the chain (earlier slots, then ``last``) may be worked."""
     terms = list(variable) + ([last.lit] if last.is_variable else [])
@@ -536,7 +555,7 @@ def add_min_staffing(model: ScheduleModel, problem: ScheduleProblem, params: Rul
                     model.penalize("unmet_staffing", problem.weights.unmet_staffing, shortfall)
 
 
-def _spread(model: ScheduleModel, counts: list, name: str, weight: int, upper: int) -> None:
+def _spread(model: ScheduleModel, counts: list[cp_model.LinearExprT], name: str, weight: int, upper: int) -> None:
     if len(counts) < 2 or not weight:
         return
     most = model.model.new_int_var(0, upper, f"{name}_max")
@@ -584,12 +603,12 @@ def add_call_fairness(model: ScheduleModel, problem: ScheduleProblem, params: Ru
 
 def add_weekend_fairness(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
     """Spread weekend duty days evenly over residents."""
-    counts = []
+    counts: list[cp_model.LinearExprT] = []
     weekend_days = [d for d in _days(problem.start, problem.end) if Weekday.of(d) in WEEKEND]
     for person, duties in model.by_person.items():
         if not model.people[person].is_resident:
             continue
-        worked = []
+        worked: list[cp_model.IntVar | int] = []
         for day in weekend_days:
             on_day = [d for d in duties if d.day == model.index(day)]
             if not on_day:
@@ -649,7 +668,7 @@ def add_rest_between_duties(model: ScheduleModel, problem: ScheduleProblem, para
                     break
 
 
-def _negated(literal):
+def _negated(literal: cp_model.IntVar | int) -> cp_model.LiteralT:
     return literal.Not() if not isinstance(literal, int) else 1 - literal
 
 

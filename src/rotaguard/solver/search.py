@@ -74,6 +74,7 @@ def _hint(model: ScheduleModel) -> None:
             if problem.start <= a.date <= problem.end and not a.locked
         }
     for duty in model.variables():
+        assert not isinstance(duty.lit, int)  # variables() holds the duties that are literals
         model.model.add_hint(duty.lit, duty_key(model, duty) in current)
 
 

@@ -4,8 +4,9 @@
 
 Every solved schedule is judged by ``compliance.validate``; the Tier 1 count must be 0 (the
 script exits 1 otherwise). Prints a line per solve as it goes, then the result table.
-``--smoke``: every benchmark on the smallest synthetic programs with time limits of a few
-seconds and a two-block "year" (tests/test_bench_solve_script.py runs it).
+``--smoke``: every benchmark on the smallest synthetic programs, one week instead of a 28-day
+block, time limits of a few seconds and a "year" of two weeks (tests/test_bench_solve_script.py
+runs it).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ HEADERS = [
 
 @dataclass(frozen=True)
 class Sizes:
+    days: int  # of each solved range ("block")
     block: tuple[int, int]  # (residents, faculty) of the real block
     block_limit: float  # seconds
     large: tuple[int, int]
@@ -54,11 +56,11 @@ class Sizes:
     compare_limit: float
 
 
-FULL = Sizes((18, 8), 60, (90, 30), (10, 60), 13, 60, (1, 2, 3), 60)
-SMOKE = Sizes((8, 4), 2, (10, 4), (1, 2), 2, 2, (1, 2), 2)
+FULL = Sizes(28, (18, 8), 60, (90, 30), (10, 60), 13, 60, (1, 2, 3), 60)
+SMOKE = Sizes(7, (8, 4), 5, (10, 4), (2, 5), 2, 5, (1, 2), 5)  # limits: caps; a week proves in about 1 s
 
 
-def _label(program_size: tuple[int, int], days: int = 28) -> str:
+def _label(program_size: tuple[int, int], days: int) -> str:
     return f"{program_size[0]} R + {program_size[1]} F, {days} days"
 
 
@@ -104,13 +106,13 @@ def _row(rows: list, instance: str, problem: ScheduleProblem, algorithm_label: s
 
 def block(sizes: Sizes, rows: list) -> None:
     program = synthesize(residents=sizes.block[0], faculty=sizes.block[1], seed=1, start=START).to_program()
-    problem = ScheduleProblem(program=program, start=START, end=START + timedelta(days=27))
+    problem = ScheduleProblem(program=program, start=START, end=START + timedelta(days=sizes.days - 1))
     began = time.perf_counter()
     size = build(problem).model.proto
     print(
         f"real block model: {len(size.variables)} variables, {len(size.constraints)} constraints, built in {time.perf_counter() - began:.2f}s"
     )
-    instance = f"real block ({_label(sizes.block)})"
+    instance = f"real block ({_label(sizes.block, sizes.days)})"
     limit = sizes.block_limit
     _row(rows, instance, problem, f"cp_sat free-running, {limit:g} s", timeout_seconds=limit, deterministic=False)
     _row(rows, instance, problem, f"cp_sat deterministic, {limit:g} s", timeout_seconds=limit, deterministic=True)
@@ -119,8 +121,8 @@ def block(sizes: Sizes, rows: list) -> None:
 
 def large(sizes: Sizes, rows: list) -> None:
     program = synthesize(residents=sizes.large[0], faculty=sizes.large[1], seed=1, start=START).to_program()
-    problem = ScheduleProblem(program=program, start=START, end=START + timedelta(days=27))
-    instance = f"large ({_label(sizes.large)})"
+    problem = ScheduleProblem(program=program, start=START, end=START + timedelta(days=sizes.days - 1))
+    instance = f"large ({_label(sizes.large, sizes.days)})"
     for limit in sizes.large_limits:
         _row(rows, instance, problem, f"cp_sat free-running, {limit:g} s", timeout_seconds=limit, deterministic=False)
     _row(rows, instance, problem, "greedy", algorithm="greedy")
@@ -132,8 +134,10 @@ def year(sizes: Sizes, rows: list) -> None:
     began = time.perf_counter()
     statuses, walls = [], []
     for number in range(sizes.year_blocks):
-        first = START + timedelta(days=28 * number)
-        problem = ScheduleProblem(program=program, start=first, end=first + timedelta(days=27), existing=history)
+        first = START + timedelta(days=sizes.days * number)
+        problem = ScheduleProblem(
+            program=program, start=first, end=first + timedelta(days=sizes.days - 1), existing=history
+        )
         result = solve(problem, timeout_seconds=sizes.year_limit, deterministic=False)
         history = result.schedule
         statuses.append(result.status.value)
@@ -143,7 +147,7 @@ def year(sizes: Sizes, rows: list) -> None:
             flush=True,
         )
     total = time.perf_counter() - began
-    days = 28 * sizes.year_blocks
+    days = sizes.days * sizes.year_blocks
     report = validate(history, program, start=START, end=START + timedelta(days=days - 1), resilience=False)
     metrics = report.metrics
     print(
@@ -151,7 +155,7 @@ def year(sizes: Sizes, rows: list) -> None:
     )
     rows.append(
         [
-            f"year: {sizes.year_blocks} blocks of the real-block program, each with the earlier ones as history",
+            f"year: {sizes.year_blocks} blocks of {sizes.days} days of the real-block program, each with the earlier ones as history",
             f"cp_sat free-running, {sizes.year_limit:g} s a block",
             " ".join(f"{statuses.count(s)}× {s}" for s in sorted(set(statuses))),
             f"{total:.1f} s total ({min(walls):.1f}–{max(walls):.1f} s a block)",
@@ -169,8 +173,8 @@ def year(sizes: Sizes, rows: list) -> None:
 def compare(sizes: Sizes, rows: list) -> None:
     for seed in sizes.seeds:
         program = synthesize(residents=sizes.block[0], faculty=sizes.block[1], seed=seed, start=START).to_program()
-        problem = ScheduleProblem(program=program, start=START, end=START + timedelta(days=27))
-        instance = f"real block ({_label(sizes.block)}), seed {seed}"
+        problem = ScheduleProblem(program=program, start=START, end=START + timedelta(days=sizes.days - 1))
+        instance = f"real block ({_label(sizes.block, sizes.days)}), seed {seed}"
         limit = sizes.compare_limit
         _row(rows, instance, problem, f"cp_sat free-running, {limit:g} s", timeout_seconds=limit, deterministic=False)
         _row(rows, instance, problem, "greedy", algorithm="greedy")

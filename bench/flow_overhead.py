@@ -2,11 +2,12 @@
 
     .venv/bin/python bench/flow_overhead.py [--database-url URL] [--smoke]
 
-Default: a throwaway SQLite file. For PostgreSQL pass a URL of an empty database you may drop
-tables in. Prefect runs on its local ephemeral API, or on the server PREFECT_API_URL names; its
-one-time start (the first call to the API: making sure of the schedule-writes limit) is reported
-apart. The bare solve and the flow's solve use the same solver settings (CP-SAT, deterministic,
-the same time limit). Prints the result table; exits 1 when the flow does not publish.
+Default: a throwaway SQLite file (in a temporary home, removed at exit). For PostgreSQL pass a
+URL of an empty database you may drop tables in. Prefect runs on its local ephemeral API, or on
+the server PREFECT_API_URL names; its one-time start (the first call to the API: making sure of
+the schedule-writes limit) is reported apart. The bare solve and the flow's solve use the same
+solver settings (CP-SAT, deterministic, the same time limit). Prints the result table; exits 1
+when the flow does not publish.
 ``--smoke``: one week of the smallest synthetic program, a 5 s time limit (tests/test_bench_scripts.py
 runs it on SQLite and PostgreSQL against the test session's Prefect API).
 """
@@ -14,8 +15,10 @@ runs it on SQLite and PostgreSQL against the test session's Prefect API).
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -41,7 +44,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     sizes = SMOKE if args.smoke else FULL
-    home = Path(tempfile.mkdtemp(prefix="rotaguard-bench-"))
+    home = Path(tempfile.mkdtemp(prefix="rotaguard-flow-overhead-"))
+    # Registered before Prefect's own exit handlers, so it runs after them (its server stopped).
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     os.environ["ROTAGUARD_HOME"] = str(home)
     os.environ["ROTAGUARD_DATABASE_URL"] = args.database_url or f"sqlite:///{home / 'rotaguard.db'}"
     os.environ["ROTAGUARD_BACKUP_DIR"] = str(home / "backups")

@@ -185,7 +185,7 @@ def test_backup_1m_smoke(postgres_server):
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_flow_overhead_smoke(kind, request, prefect_api):
+def test_flow_overhead_smoke(kind, request, prefect_api, tmp_path):
     database_args: list[str] = []  # SQLite: the script's own throwaway file
     server = name = None
     if kind == "postgresql":  # an empty database, as BENCHMARKS.md's command takes
@@ -193,7 +193,13 @@ def test_flow_overhead_smoke(kind, request, prefect_api):
         name = server.create()
         database_args = ["--database-url", server.url(name)]
     try:
-        out = run_bench("flow_overhead.py", "--smoke", *database_args, env={"PREFECT_API_URL": _prefect_api_url()})
+        out = run_bench(
+            "flow_overhead.py",
+            "--smoke",
+            *database_args,
+            env={"PREFECT_API_URL": _prefect_api_url(), "TMPDIR": str(tmp_path)},
+        )
+        assert list(tmp_path.iterdir()) == []  # its temporary home (database, backups) removed
         if server:
             with psycopg.connect(f"{server.admin_url.rpartition('/')[0]}/{name}", connect_timeout=5) as connection:
                 (written,) = connection.execute(

@@ -1,10 +1,11 @@
 """Benchmark: ranking swap candidates on a 120-person program (goal: under 200 ms per request).
 
-    .venv/bin/python bench/swap_candidates.py [--residents 90] [--faculty 30] [--requests 20] [--seed 1]
+    .venv/bin/python bench/swap_candidates.py [--residents 90] [--faculty 30] [--requests 20] [--seed 1] [--smoke]
 
 A synthetic program's block is filled by the greedy solver; then, for residents picked at
 random, an open absorb request of one day of their duties is ranked (Tier 1 checked for each
-candidate kept). Prints the median and p95 of the ranking time and how many candidates came back.
+candidate kept). Prints the median and p95 of the ranking time and how many candidates came back,
+then the result table. ``--smoke``: 12 residents, 6 faculty, 2 requests (tests/test_bench_scripts.py).
 """
 
 from __future__ import annotations
@@ -13,16 +14,29 @@ import argparse
 import datetime as dt
 import random
 import statistics
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchtable import markdown_table
+
+FULL = {"residents": 90, "faculty": 30, "requests": 20}
+SMOKE = {"residents": 12, "faculty": 6, "requests": 2}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--residents", type=int, default=90)
-    parser.add_argument("--faculty", type=int, default=30)
-    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--residents", type=int)
+    parser.add_argument("--faculty", type=int)
+    parser.add_argument("--requests", type=int)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--smoke", action="store_true", help="a tiny program, two requests: the same code path")
     args = parser.parse_args()
+    for name, value in (SMOKE if args.smoke else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
 
     from rotaguard.domain.swaps import DateRange, SwapKind, SwapRequest
     from rotaguard.interchange.synth import synthesize
@@ -60,6 +74,23 @@ def main() -> None:
         f"people={len(program.people)} assignments={len(schedule.assignments)} requests={len(picks)} "
         f"rank median {1000 * statistics.median(timings):.0f} ms, p95 {1000 * p95:.0f} ms, max {1000 * timings[-1]:.0f} ms; "
         f"candidates per request median {statistics.median(counts):g}, min {min(counts)}"
+    )
+    print()
+    print(
+        markdown_table(
+            ["people", "assignments", "requests", "rank median", "p95", "max", "candidates per request (min / max)"],
+            [
+                [
+                    len(program.people),
+                    f"{len(schedule.assignments):,}",
+                    len(picks),
+                    f"{1000 * statistics.median(timings):.0f} ms",
+                    f"{1000 * p95:.0f} ms",
+                    f"{1000 * timings[-1]:.0f} ms",
+                    f"{min(counts)} / {max(counts)}",
+                ]
+            ],
+        )
     )
 
 

@@ -2,9 +2,13 @@
 
     .venv/bin/python bench/swap_load.py [--swaps 50] [--residents 90] [--faculty 30] [--seed 1]
                                        [--database-url postgresql://.../<empty database>] [--sequential]
+                                       [--prefect-api-url http://.../api] [--smoke]
 
 Without --database-url a throwaway database is created on ROTAGUARD_TEST_POSTGRES_URL's server
-(default postgresql://postgres@127.0.0.1:5432/postgres) and dropped afterwards. The script:
+(default postgresql://postgres@127.0.0.1:5432/postgres) and dropped afterwards. Without
+--prefect-api-url a Prefect test harness is started for the run. ``--smoke``: 7 swaps on a
+16-person program (12 residents, 4 faculty), the same steps and checks (tests/test_bench_scripts.py
+runs it on PostgreSQL against the test session's Prefect API). The script:
 
 1. imports a synthetic program (``program synth``) whose next block the greedy solver fills,
 2. plans the swaps against that block: one-day absorbs and one-to-one exchanges (each passes
@@ -70,6 +74,8 @@ CLIENT_TIMEOUT_SECONDS = 900
 # waits 30 s by default: behind a burst of executions it would be refused "locked" (see
 # BENCHMARKS.md); a queued generation is given long enough to get its turn.
 GENERATION_LOCK_WAIT_SECONDS = 900
+FULL = {"swaps": 50, "residents": 90, "faculty": 30}
+SMOKE = {"swaps": 7, "residents": 12, "faculty": 4}
 
 
 # -- the plan ---------------------------------------------------------------------------------
@@ -776,15 +782,20 @@ def throwaway_database(admin_url: str):
 
 
 @contextmanager
-def prefect_api():
-    """A real Prefect API for the generation, with the schedule-writes limit it requires."""
-    from prefect import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+def prefect_api(url: str | None = None):
+    """A real Prefect API for the generation, with the schedule-writes limit it requires: the
+    server at ``url``, or a test harness started for the run."""
+    from rotaguard.deployments.limits import ensure_concurrency_limit
+
+    if url:
+        os.environ["PREFECT_API_URL"] = url
+        ensure_concurrency_limit()
+        yield
+        return
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
-        with get_client(sync_client=True) as client:
-            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name="schedule-writes", limit=1))
+        ensure_concurrency_limit()
         yield
 
 
@@ -817,15 +828,22 @@ def snapshot_schedule(database, scenario: Scenario):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--swaps", type=int, default=50, help="concurrent clients, one swap each")
-    parser.add_argument("--residents", type=int, default=90)
-    parser.add_argument("--faculty", type=int, default=30)
+    parser.add_argument("--swaps", type=int, help=f"concurrent clients, one swap each (default {FULL['swaps']})")
+    parser.add_argument("--residents", type=int, help=f"default {FULL['residents']}")
+    parser.add_argument("--faculty", type=int, help=f"default {FULL['faculty']}")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", help="an empty PostgreSQL database to use (default: a throwaway one)")
     parser.add_argument(
         "--sequential", action="store_true", help="baseline: one client runs the same swaps one after another"
     )
+    parser.add_argument("--prefect-api-url", help="a Prefect API to run the generation on (default: a test harness)")
+    parser.add_argument(
+        "--smoke", action="store_true", help=f"{SMOKE['swaps']} swaps on a tiny program: the same steps and checks"
+    )
     args = parser.parse_args(argv)
+    for name, value in (SMOKE if args.smoke else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.swaps < 3:
         parser.error("--swaps must be at least 3 (one valid, one rival, one Tier 1 breaker)")
 
@@ -838,7 +856,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The harness's telemetry service only adds "database is locked" noise offline.
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
         )
-        with prefect_api():
+        with prefect_api(args.prefect_api_url):
             try:
                 table, result, checks = run_scenario(
                     url,

@@ -83,8 +83,8 @@ def _database_size(database: Database) -> int | None:
         if database.kind == "postgresql":
             return connection.execute(text("SELECT pg_database_size(current_database())")).scalar()
         if database.kind == "sqlite":
-            page_count = connection.exec_driver_sql("PRAGMA page_count").scalar()
-            page_size = connection.exec_driver_sql("PRAGMA page_size").scalar()
+            page_count: int = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
+            page_size: int = connection.exec_driver_sql("PRAGMA page_size").scalar_one()
             return page_count * page_size
     return None
 
@@ -176,7 +176,7 @@ def _backup_checks(settings: Settings, database: Database, s3_problem: str | Non
     awaiting = sum(1 for m in manifests if m.status is BackupStatus.VERIFIED and m.offsite is not Offsite.COPIED)
     enabled = bool(settings.s3_bucket)
     # The key's fingerprint, never the key: enough for ops to tell which key the copies need.
-    encryption_key_id = key_id(settings.backup_key) if settings.backup_encryption_key is not None else None
+    encryption_key_id = key_id(key) if (key := settings.backup_key) is not None else None
     facts = {
         "enabled": enabled,
         "bucket": settings.s3_bucket,
@@ -313,7 +313,8 @@ def run_checks(settings: Settings, database: Database) -> list[Check]:
             )
         )
     except SQLAlchemyError as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+        orig = getattr(exc, "orig", None)  # the driver's error, when SQLAlchemy wraps one (DBAPIError)
+        reason = str(orig if orig else exc).strip().splitlines()[0]
         checks.append(
             Check(
                 "database",
@@ -340,9 +341,9 @@ def run_checks(settings: Settings, database: Database) -> list[Check]:
         )
 
     backup_dir = settings.resolved_backup_dir
-    if (reason := _writable(backup_dir)) is not None:
+    if (unwritable := _writable(backup_dir)) is not None:
         checks.append(
-            Check("backup_dir", False, f"{backup_dir} is not writable: {reason}", facts={"path": str(backup_dir)})
+            Check("backup_dir", False, f"{backup_dir} is not writable: {unwritable}", facts={"path": str(backup_dir)})
         )
     else:
         free = shutil.disk_usage(backup_dir).free

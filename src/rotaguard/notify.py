@@ -33,6 +33,7 @@ def send_notice(settings: Settings, notice: Notice) -> bool:
         if settings.smtp_starttls:
             client.starttls(context=ssl.create_default_context())
         if settings.smtp_username:
+            assert settings.smtp_password is not None  # Settings requires one with a user name
             client.login(settings.smtp_username, settings.smtp_password.get_secret_value())
         client.send_message(message)
     return True

@@ -41,9 +41,12 @@ def recover_interrupted(
         ]
     runs = [run for run in runs if run[0] != skip]
     if any(_wrote(status, backup_id, pre_digest) for _, status, _, _, backup_id, pre_digest in runs):
-        store.ensure_recent(label="pre-op:recover", max_age=operation("recover").requirements.verified_backup_max_age)
+        max_age = operation("recover").requirements.verified_backup_max_age
+        assert max_age is not None  # the registry gates recover on a verified backup
+        store.ensure_recent(label="pre-op:recover", max_age=max_age)
     for run_id, status, start, end, backup_id, pre_digest in runs:
         if _wrote(status, backup_id, pre_digest):
+            assert backup_id is not None and pre_digest is not None  # as _wrote found
             results.append(_restore_range(database, store, actor, run_id, start, end, backup_id, pre_digest))
         else:
             outcome = Recovered(run_id, "closed", "it stopped before writing anything")

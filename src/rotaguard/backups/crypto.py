@@ -30,7 +30,7 @@ import hashlib
 import os
 import struct
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -84,7 +84,19 @@ def _nonce(counter: int, last: bool) -> bytes:
     return counter.to_bytes(_COUNTER_BYTES, "big") + (b"\x01" if last else b"\x00")
 
 
-def read_exactly(source: BinaryIO, size: int) -> bytes:
+class Readable(Protocol):
+    """What the stream functions read from: a file, a network body, a stream with its head put back."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+class Writable(Protocol):
+    """What they write to: a file, or a writer that hashes on the way through."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+def read_exactly(source: Readable, size: int) -> bytes:
     """Up to ``size`` bytes, fewer only at the end: network streams may return short reads."""
     parts, wanted = [], size
     while wanted:
@@ -106,8 +118,8 @@ def _associated_data(header: bytes, context: bytes) -> bytes:
 
 
 def encrypt_stream(
-    source: BinaryIO,
-    target: BinaryIO,
+    source: Readable,
+    target: Writable,
     key: bytes,
     *,
     chunk_size: int = CHUNK_SIZE,
@@ -155,7 +167,7 @@ def _parse_header(header: bytes, key: bytes, what: str) -> tuple[int, bytes]:
 
 
 def decrypt_stream(
-    source: BinaryIO, target: BinaryIO, key: bytes, *, context: bytes = b"", what: str = "the encrypted copy"
+    source: Readable, target: Writable, key: bytes, *, context: bytes = b"", what: str = "the encrypted copy"
 ) -> str:
     """Open what :func:`encrypt_stream` sealed, writing only authenticated chunks to ``target``;
     returns the plaintext's SHA-256 (hex). Any damage raises :class:`EncryptionError` with one

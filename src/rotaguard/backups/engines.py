@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -69,7 +69,7 @@ _TOOL_ENVIRONMENT_PREFIXES = ("LC_", "PG")
 _LOCALE_CATEGORIES = ("LC_CTYPE", "LC_NUMERIC", "LC_TIME", "LC_COLLATE", "LC_MONETARY")
 
 
-def tool_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+def tool_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The part of ``environ`` (default: this process's) that the PostgreSQL client tools may see,
     with their messages in English."""
     environ = os.environ if environ is None else environ
@@ -365,7 +365,7 @@ class PostgresEngine(Engine):
         match = _VERSION.search(output)
         tool_major = int(match.group(1)) if match else 0
         with self.database.engine.connect() as connection:
-            server_major = int(connection.execute(text("SHOW server_version_num")).scalar()) // 10000
+            server_major = int(connection.execute(text("SHOW server_version_num")).scalar_one()) // 10000
         if tool_major < server_major:
             raise BackupError(
                 f"{name} {tool_major} is older than the PostgreSQL {server_major} server: "

@@ -29,6 +29,7 @@ from rotaguard.backups.crypto import (
     FORMAT_VERSION,
     HEADER_SIZE,
     EncryptionError,
+    Readable,
     decrypt_stream,
     encrypt_file,
     is_encrypted,
@@ -81,7 +82,7 @@ def _one_line(error: BaseException) -> str:
 class _Prefixed:
     """A stream with bytes already read from it put back in front (to sniff the header)."""
 
-    def __init__(self, prefix: bytes, rest) -> None:
+    def __init__(self, prefix: bytes, rest: Readable) -> None:
         self.prefix, self.rest = prefix, rest
 
     def read(self, size: int) -> bytes:
@@ -167,7 +168,7 @@ class OffsiteStore:
     def _outgoing(self, manifest: Manifest, path: Path) -> Iterator[tuple[Path, str, dict[str, str]]]:
         """What leaves the machine, its SHA-256 and the object's metadata: the backup itself, or a
         sealed copy beside it (hidden from listings, removed afterwards)."""
-        if not self.encrypting:
+        if self.encryption_key is None:  # not self.encrypting
             yield path, manifest.sha256, {}
             return
         sealed = path.with_name(f".{path.name}{ENCRYPTED_SUFFIX}.{_writer()}.partial")
@@ -309,7 +310,7 @@ class OffsiteStore:
         head = read_exactly(body, HEADER_SIZE)  # a network stream may hand out fewer bytes per read
         stream = _Prefixed(head, body)
         if is_encrypted(head):
-            if not self.encrypting:
+            if self.encryption_key is None:  # not self.encrypting
                 raise EncryptionError(f"{key} is encrypted, but ROTAGUARD_BACKUP_ENCRYPTION_KEY is not set")
             decrypt_stream(stream, out, self.encryption_key, context=context, what=key)
             return

@@ -6,6 +6,7 @@ backup records, so they are re-synchronised from the manifests afterwards).
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import os
@@ -132,6 +133,7 @@ class BackupStore:
 
     # ------------------------------------------------------------------ reading
 
+    # Below this method, ``list`` in the class body names it: annotations there say builtins.list.
     def list(self) -> list[Manifest]:
         if not self.directory.exists():
             return []
@@ -294,7 +296,7 @@ class BackupStore:
         except AnchorError as exc:
             raise BackupError(f"backup {manifest.id} was written, but {exc}") from None
 
-    def verify(self, backup_id: str) -> tuple[Manifest, list[Check]]:
+    def verify(self, backup_id: str) -> tuple[Manifest, builtins.list[Check]]:
         """All four checks; a failure marks the backup bad and deletes nothing."""
         manifest = self.get(backup_id)
         path = manifest.path_in(self.directory)
@@ -342,12 +344,15 @@ class BackupStore:
                 ok = reading.result() and restoring.result()
             checks.sort(key=lambda c: ["sha256", "read_whole", "trial_restore"].index(c.name))
             ok = ok and run("digests", compare)
-        failed = next((c for c in checks if not c.ok), None)
+        failure = None
+        if not ok:
+            failed = next(c for c in checks if not c.ok)
+            failure = f"{failed.name}: {failed.detail}"
         manifest = manifest.model_copy(
             update={
                 "status": BackupStatus.VERIFIED if ok else BackupStatus.BAD,
                 "verified_at": _now() if ok else manifest.verified_at,
-                "failure": None if ok else f"{failed.name}: {failed.detail}",
+                "failure": failure,
             }
         )
         self._save(manifest)
@@ -395,17 +400,18 @@ class BackupStore:
 
     def restore_preview(
         self, manifest: Manifest, *, scope: str, start: dt.date | None = None, end: dt.date | None = None
-    ) -> list[RowCountChange]:
+    ) -> builtins.list[RowCountChange]:
         """Row counts now and in the backup: per table for a full restore, the range's assignments otherwise."""
         self._check_scope(scope, start, end)
         if scope == "assignments":
+            assert start is not None and end is not None  # _check_scope requires them
             in_backup = len(self.engine.assignment_rows(manifest.path_in(self.directory), start, end))
             with self.database.read() as session:
-                now = session.scalar(
+                now = session.execute(
                     select(func.count())
                     .select_from(AssignmentRow)
                     .where(AssignmentRow.date >= start, AssignmentRow.date <= end)
-                )
+                ).scalar_one()
             return [RowCountChange(f"assignments {start}..{end}", now, in_backup, "only this range is replaced")]
         notes = {
             "audit_events": "kept: events newer than the backup are put back",
@@ -415,7 +421,7 @@ class BackupStore:
         changes = []
         with self.database.read() as session:
             for table in Base.metadata.sorted_tables:
-                now = session.scalar(select(func.count()).select_from(table))
+                now = session.execute(select(func.count()).select_from(table)).scalar_one()
                 backed_up = manifest.tables.get(table.name)
                 changes.append(
                     RowCountChange(table.name, now, backed_up.rows if backed_up else 0, notes.get(table.name, ""))
@@ -428,6 +434,7 @@ class BackupStore:
         """None when the database now holds what the backup holds (its data tables, or the range's
         assignments); else what differs."""
         if scope == "assignments":
+            assert start is not None and end is not None  # an assignments restore has its range
             columns = [getattr(AssignmentRow, name) for name in ASSIGNMENT_IDENTITY]
             with self.database.read() as session:
                 live = sorted(
@@ -443,11 +450,11 @@ class BackupStore:
             if live != backed_up:
                 return f"the assignments of {start}..{end} differ from {manifest.id}: {len(live)} rows now, {len(backed_up)} in the backup"
             return None
-        live = self.engine.live_digests()
+        now = self.engine.live_digests()
         differing = [
-            f"{name} ({live[name].rows if name in live else 'missing'} rows vs {digest.rows})"
+            f"{name} ({now[name].rows if name in now else 'missing'} rows vs {digest.rows})"
             for name, digest in manifest.tables.items()
-            if name not in OPERATIONAL_TABLES and live.get(name) != digest
+            if name not in OPERATIONAL_TABLES and now.get(name) != digest
         ]
         return f"tables differ from {manifest.id}: {', '.join(differing)}" if differing else None
 
@@ -488,6 +495,7 @@ class BackupStore:
                 )
             self._restore_marker_path.unlink(missing_ok=True)
         else:
+            assert start is not None and end is not None  # _check_scope requires them
             details = {
                 "backup_id": backup_id,
                 "scope": "assignments",
@@ -510,7 +518,9 @@ class BackupStore:
     def _restore_marker_path(self) -> Path:
         return self.directory / RESTORE_MARKER
 
-    def _write_restore_marker(self, manifest: Manifest, safety: Manifest, actor: str, events: list[dict]) -> None:
+    def _write_restore_marker(
+        self, manifest: Manifest, safety: Manifest, actor: str, events: builtins.list[dict]
+    ) -> None:
         """Durably (temporary name, fsync, rename) record the restore about to replace the database,
         with the audit events the backup does not hold."""
         head = (
@@ -560,9 +570,9 @@ class BackupStore:
         _fsync_directory(self.directory)
         return detail
 
-    def remove_dead_partials(self) -> list[str]:
+    def remove_dead_partials(self) -> builtins.list[str]:
         """Delete the temporary files of backups (and markers) whose writer on this machine is dead."""
-        removed = []
+        removed: list[str] = []
         if not self.directory.exists():
             return removed
         for candidate in self.directory.glob(".*.partial"):
@@ -598,7 +608,7 @@ class BackupStore:
         _fsync_directory(self.directory)
         return True
 
-    def finish_unverified(self) -> list[str]:
+    def finish_unverified(self) -> builtins.list[str]:
         """Verify the backups a killed process left unverified: retention waits on the newest one."""
         finished = []
         for manifest in self.list():
@@ -634,7 +644,7 @@ class BackupStore:
                 plan.delete.append((manifest, f"{age.days} days old, older than {self.retention_days}"))
         return plan
 
-    def prune(self, plan: PrunePlan, *, actor: str) -> list[str]:
+    def prune(self, plan: PrunePlan, *, actor: str) -> builtins.list[str]:
         deleted = []
         for manifest, _ in plan.delete:
             manifest.path_in(self.directory).unlink(missing_ok=True)

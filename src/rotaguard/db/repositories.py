@@ -6,8 +6,9 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, time
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
 from rotaguard.db.tables import (
@@ -264,8 +265,8 @@ class ProgramRepository:
     def _save_people(self, people: Iterable[Person], counter: ChangeCount) -> None:
         existing = {row.id: row for row in self.session.scalars(select(PersonRow))}
         credentials: dict[str, dict[str, CredentialRow]] = {}
-        for row in self.session.scalars(select(CredentialRow)):
-            credentials.setdefault(row.person_id, {})[row.name] = row
+        for credential in self.session.scalars(select(CredentialRow)):
+            credentials.setdefault(credential.person_id, {})[credential.name] = credential
         new_credentials: list[CredentialRow] = []
         for person in people:
             row = existing.get(person.id)
@@ -378,10 +379,14 @@ class AssignmentRepository:
             (row.person_id, row.date, row.slot)
             for row in self.session.scalars(self._rows(start=start, end=end).where(AssignmentRow.locked.is_(True)))
         }
-        removed = self.session.execute(
-            delete(AssignmentRow).where(
-                AssignmentRow.date >= start, AssignmentRow.date <= end, AssignmentRow.locked.is_(False)
-            )
+        # A DELETE's result is a CursorResult, which Session.execute's annotation does not say.
+        removed = cast(
+            "CursorResult[Any]",
+            self.session.execute(
+                delete(AssignmentRow).where(
+                    AssignmentRow.date >= start, AssignmentRow.date <= end, AssignmentRow.locked.is_(False)
+                )
+            ),
         ).rowcount
         added = [
             AssignmentRow(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
@@ -91,6 +92,7 @@ class SwapRepository:
         self.session.flush()
         return _request_from_row(row)
 
+    # Below this method, ``list`` in the class body names it: annotations there say builtins.list.
     def list(
         self, *, person_id: str | None = None, statuses: Iterable[SwapStatus] | None = None, limit: int = 200
     ) -> list[SwapRequest]:
@@ -114,7 +116,7 @@ class SwapRepository:
                 counts[person_id] = counts.get(person_id, 0) + 1
         return counts
 
-    def lock_assignments(self, *, people_ranges: Iterable[tuple[str, DateRange]]) -> list[Assignment]:
+    def lock_assignments(self, *, people_ranges: Iterable[tuple[str, DateRange]]) -> builtins.list[Assignment]:
         """The assignments of each person in each range, locked until the transaction ends
         (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite writers already hold the database)."""
         found: list[Assignment] = []

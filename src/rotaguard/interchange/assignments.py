@@ -16,9 +16,10 @@ import json
 import re
 import stat
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 from rotaguard.domain import Absence, Assignment, AssignmentSource, Program, Slot
 from rotaguard.domain.base import MAX_DATE, MAX_IDENTIFIER_LENGTH, MIN_DATE, Frozen, is_identifier
@@ -147,7 +148,7 @@ _PARSERS: dict[str, Callable[[object], object]] = {
 
 
 def _entry(
-    given: dict[str, tuple[str, object]],
+    given: Mapping[str, tuple[str, object]],
     *,
     where: str,
     report: Callable[[str, str], None],
@@ -305,7 +306,8 @@ def _parse_json(text: str, source: str) -> list[AssignmentEntry]:
     problems = [
         Problem(_key_path("$", key), 'unknown field (expected "assignments")') for key in raw if key != "assignments"
     ]
-    problems += [Problem(_key_path("$", key), "given twice in one object") for key in raw.repeated]
+    # Every object json.loads builds here is a _JsonObject (the object_pairs_hook).
+    problems += [Problem(_key_path("$", key), "given twice in one object") for key in cast(_JsonObject, raw).repeated]
     if "assignments" not in raw:
         problems.append(Problem("$.assignments", "required field is missing"))
         raise InputError(source, problems)
@@ -361,18 +363,17 @@ def _header(cells: list[str], line: int) -> tuple[list[str | None], list[Problem
         column = ALIASES.get(name, name)
         if not name:
             problems.append(Problem(where, f"column {number} has no name"))
-            column = None
         elif column not in COLUMNS:
             problems.append(Problem(where, f"unknown column {_show(name)} (expected {_EXPECTED})"))
-            column = None
         elif column in seen:
             problems.append(
                 Problem(where, f"column {_show(name)} gives the {column} twice (also {_show(seen[column])})")
             )
-            column = None
         else:
             seen[column] = name
-        columns.append(column)
+            columns.append(column)
+            continue
+        columns.append(None)
     problems += [Problem(where, f"missing column {_show(column)}") for column in REQUIRED if column not in seen]
     return columns, problems
 

@@ -10,9 +10,11 @@ import json
 from collections import defaultdict
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, create_model
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from rotaguard.domain import (
     Absence,
@@ -74,18 +76,25 @@ class ProgramSpec(Frozen):
     )
 
 
+def _optional(field: FieldInfo) -> Any:
+    """The field's type, constraints included, or None (a type built at run time, so ``Any``)."""
+    annotation: Any = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+    return annotation | None
+
+
+_OVERRIDE_FIELDS: dict[str, Any] = {
+    # The same bounds as RuleParams, so the published schema states them too.
+    name: (
+        _optional(field),
+        Field(default=None, description=field.description, json_schema_extra={"default": field.default}),
+    )
+    for name, field in RuleParams.model_fields.items()
+}
 RuleOverrides = create_model(
     "RuleOverrides",
     __base__=Frozen,
     __doc__="Overrides of RuleParams by field name; an unknown name is an error.",
-    **{
-        # The same bounds as RuleParams, so the published schema states them too.
-        name: (
-            (Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation) | None,
-            Field(default=None, description=field.description, json_schema_extra={"default": field.default}),
-        )
-        for name, field in RuleParams.model_fields.items()
-    },
+    **_OVERRIDE_FIELDS,
 )
 
 
@@ -94,7 +103,7 @@ class ProgramDocument(Frozen):
 
     format: Literal["rotaguard-program/1"]
     program: ProgramSpec
-    rules: RuleOverrides = RuleOverrides()  # type: ignore[valid-type]
+    rules: RuleOverrides = RuleOverrides()
     people: tuple[Person, ...] = Field(default=(), max_length=MAX_PEOPLE)
     rotations: tuple[Rotation, ...] = Field(default=(), max_length=MAX_ROTATIONS)
     absences: tuple[Absence, ...] = Field(default=(), max_length=MAX_ABSENCES)
@@ -167,14 +176,14 @@ def json_path(location: tuple) -> str:
 
 
 # What a pattern means, in words: the patterns themselves are unreadable in a message.
-_PATTERN_MEANINGS = {
+_PATTERN_MEANINGS: dict[str | None, str] = {
     IDENTIFIER_PATTERN: "an id is letters, digits, '-', '_' and '.' only",
     VISIBLE_TEXT_PATTERN: "a name needs a visible character and may hold no control characters",
     HHMM_PATTERN: "a time is HH:MM (00:00 to 23:59)",
 }
 
 
-def _pattern_message(item: dict) -> str:
+def _pattern_message(item: ErrorDetails) -> str:
     pattern = (item.get("ctx") or {}).get("pattern")
     meaning = _PATTERN_MEANINGS.get(pattern, f"does not match {pattern}")
     return f"{meaning}: found {_shown(item['input'])}"
@@ -345,13 +354,13 @@ def document_warnings(document: ProgramDocument) -> list[Problem]:
     people = {person.id: person for person in document.people}
     rotations = {rotation.id: rotation for rotation in document.rotations}
     warnings = []
-    for index, rotation in enumerate(document.rotations):
+    for index, defined in enumerate(document.rotations):
         path = f"$.rotations[{index}]"
-        if rotation.moonlighting and 1 in rotation.residents.pgy and rotation.residents.max > 0:
+        if defined.moonlighting and 1 in defined.residents.pgy and defined.residents.max > 0:
             warnings.append(
                 Problem(f"{path}.residents.pgy", "PGY-1 residents may not moonlight (ACGME VI.F.5.c / 6.25.b)")
             )
-        if rotation.supervised and rotation.residents.max > 0 and rotation.faculty.max == 0:
+        if defined.supervised and defined.residents.max > 0 and defined.faculty.max == 0:
             warnings.append(
                 Problem(f"{path}.faculty.max", "residents on this supervised rotation can never have faculty")
             )

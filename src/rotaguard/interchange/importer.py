@@ -109,12 +109,14 @@ def _assignments_in_stored_absences(document: ProgramDocument, stored: Program) 
         absences_by_person[absence.person_id].append(absence)
     problems = []
     for index, assignment in enumerate(document.assignments):
-        absence = next((a for a in absences_by_person.get(assignment.person_id, ()) if a.covers(assignment.date)), None)
-        if absence is not None:
+        covering = next(
+            (a for a in absences_by_person.get(assignment.person_id, ()) if a.covers(assignment.date)), None
+        )
+        if covering is not None:
             problems.append(
                 Problem(
                     f"$.assignments[{index}].date",
-                    f"{assignment.person_id} is absent on {assignment.date} (stored {absence.kind} {absence.start}..{absence.end})",
+                    f"{assignment.person_id} is absent on {assignment.date} (stored {covering.kind} {covering.start}..{covering.end})",
                 )
             )
     return problems

@@ -123,6 +123,7 @@ def rank_candidates(
 def _gives_back(
     program: Program, giver: Person, person: Person, schedule: Schedule, request: SwapRequest, busy: set
 ) -> bool:
+    assert request.range_b is not None  # only one-to-one requests give back, and they have range B
     back = [a for a in schedule.assignments if a.person_id == person.id and request.range_b.covers(a.date)]
     leaving = {
         (giver.id, a.date, a.slot)

@@ -9,6 +9,7 @@ On PostgreSQL, swap writes take turns where they extend the audit chain (an advi
 
 from __future__ import annotations
 
+import builtins
 import functools
 import uuid
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 from rotaguard.db import AssignmentRepository, AuditLog, Database, ProgramRepository
 from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
 from rotaguard.db.swaps import SwapRepository, database_now
-from rotaguard.domain import Program, Schedule, days_between
+from rotaguard.domain import Assignment, Program, Schedule, days_between
 from rotaguard.domain.swaps import OPEN_STATUSES, DateRange, Move, SwapKind, SwapRequest, SwapStatus
 from rotaguard.errors import RotaGuardError
 from rotaguard.swaps.authorization import Action, Actor, authorize, resolve_actor
@@ -129,7 +130,7 @@ class SwapResult:
     changed: bool = True
     candidates: tuple[Candidate, ...] = ()
     moves: tuple[Move, ...] = ()
-    notify: tuple[str, ...] = field(default=())  # people whose e-mail should hear about it
+    notify: tuple[str | None, ...] = field(default=())  # people whose e-mail should hear about it (None: no B yet)
 
     def as_dict(self) -> dict:
         return {
@@ -216,6 +217,7 @@ class SwapService:
             self._require(resolve_actor(program, actor_id), actor_id, Action.VIEW, request, taker=taker)
             return request
 
+    # Below this method, ``list`` in the class body names it: annotations there say builtins.list.
     @_denials_audited
     def list(self, *, actor_id: str, status: SwapStatus | None = None) -> list[SwapRequest]:
         """Staff see every request; residents and faculty the ones they are part of."""
@@ -234,14 +236,16 @@ class SwapService:
             return SwapRepository(session).list(person_id=None if actor.is_staff else actor.id, statuses=statuses)
 
     @_denials_audited
-    def candidates(self, *, swap_id: str, actor_id: str) -> list[Candidate]:
+    def candidates(self, *, swap_id: str, actor_id: str) -> builtins.list[Candidate]:
         with self.database.read() as session:
             program = self._program(session)
             request = self._load(session, swap_id)
             self._require(resolve_actor(program, actor_id), actor_id, Action.VIEW, request)
             return self._rank(session, program, request, self._schedule_around(session, program, request))
 
-    def _rank(self, session: Session, program: Program, request: SwapRequest, schedule: Schedule) -> list[Candidate]:
+    def _rank(
+        self, session: Session, program: Program, request: SwapRequest, schedule: Schedule
+    ) -> builtins.list[Candidate]:
         return rank_candidates(program, schedule, request, declines=SwapRepository(session).declines_by_person())
 
     def _load(self, session: Session, swap_id: str, *, for_update: bool = False) -> SwapRequest:
@@ -327,7 +331,7 @@ class SwapService:
             moves=moves_or_none or (),
         )
 
-    def _check_unchanged(self, session: Session, request: SwapRequest, judged: list) -> None:
+    def _check_unchanged(self, session: Session, request: SwapRequest, judged: builtins.list[Assignment]) -> None:
         """What would change hands is still what was judged in the read transaction before (an
         execution may have moved some of it since)."""
         spans = [(request.person_a, request.range_a)] + (
@@ -393,6 +397,7 @@ class SwapService:
             if overdue:
                 _serialize_swap_writes(session)
             for request in overdue:
+                assert request.deadline is not None  # expired_at(now) held for it
                 repository.update(swap_id=request.id, status=SwapStatus.EXPIRED, decided_at=now)
                 AuditLog(session).append(
                     actor="rotaguard",
@@ -573,8 +578,9 @@ class SwapService:
         if request.status is not SwapStatus.APPROVED:
             raise SwapRefused(f"swap {swap_id} is {request.status.value}: only an approved swap is executed")
         repository = SwapRepository(session)
+        # Without a B (never so once approved) there is nothing of B's to lock.
         spans = [(request.person_a, request.range_a)] + (
-            [(request.person_b, request.range_b)] if request.range_b else []
+            [(request.person_b, request.range_b)] if request.person_b is not None and request.range_b else []
         )
         repository.lock_assignments(people_ranges=spans)
         schedule = self._schedule_around(session, program, request)
@@ -626,6 +632,7 @@ class SwapService:
         if request.status is not SwapStatus.EXECUTED:
             raise SwapRefused(f"swap {swap_id} is {request.status.value}: only an executed swap is rolled back")
         now = self.clock(session)
+        assert request.executed_at is not None  # set with the executed status
         closes = request.executed_at + ROLLBACK_WINDOW
         if now >= closes:
             raise SwapRefused(
@@ -634,7 +641,8 @@ class SwapService:
         moves = _moves_from(request.details)
         back = tuple(Move(before=m.after, after=m.before) for m in moves)
         repository = SwapRepository(session)
-        spans = [(request.person_b, request.range_a)] + (
+        # Without a B (never so once executed) there is nothing of B's to lock.
+        spans = ([(request.person_b, request.range_a)] if request.person_b is not None else []) + (
             [(request.person_a, request.range_b)] if request.range_b else []
         )
         repository.lock_assignments(people_ranges=spans)
@@ -693,7 +701,7 @@ def swap_notice(program: Program, outcome: dict) -> Notice:
     from rotaguard.notify import Notice
 
     people = program.people_by_id
-    addresses = tuple(sorted({people[i].email for i in outcome["notify"] if i in people and people[i].email}))
+    addresses = tuple(sorted({email for i in outcome["notify"] if i in people and (email := people[i].email)}))
     lines = [outcome["message"], ""]
     lines += [f"  {m['date']} {m['slot']} {m['rotation_id']}: {m['from']} -> {m['to']}" for m in outcome["moves"]]
     if outcome["status"] == SwapStatus.EXECUTED.value:

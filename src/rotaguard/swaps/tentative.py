@@ -24,6 +24,7 @@ def moves_for(request: SwapRequest, schedule: Schedule, *, person_b: str | None 
         raise SwapConflict(f"{request.person_a} has no assignments {request.range_a}")
     moves = [_hand(a, taker) for a in given]
     if request.kind is SwapKind.ONE_TO_ONE:
+        assert request.range_b is not None  # SwapRequest requires range B of a one-to-one
         taken = _held(schedule, taker, request.range_b)
         if not taken:
             raise SwapConflict(f"{taker} has no assignments {request.range_b} to give back")

@@ -24,6 +24,8 @@ def current_flow_run_id() -> str | None:
 
 @dataclass(frozen=True)
 class RunIds:
+    """The run's own id (its schedule_runs row, its pause, its lock) and its flow run's."""
+
     run_id: str
     flow_run_id: str | None
 

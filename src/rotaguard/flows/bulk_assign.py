@@ -3,19 +3,18 @@ schedule -> approval -> one-transaction write -> validation -> publish, or resto
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
+from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.artifacts import create_table_artifact
-from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import VISIBLE_TEXT_PATTERN
 from rotaguard.errors import RotaGuardError
-from rotaguard.flows.gate import audit, audit_approval, create_run, holding_schedule_writes, judge_approval, record_run
-from rotaguard.flows.generate_schedule import Approval
-from rotaguard.flows.pauses import pause_for_answer
+from rotaguard.flows.gate import audit, record_run, settle_approval
+from rotaguard.flows.generate_schedule import ask_for_approval
+from rotaguard.flows.runs import GatedOutcome, ScheduleRun, gated_run, identify_run
 from rotaguard.interchange.assignments import MAX_ROWS, AssignmentEntry, parse_assignment_rows, read_assignment_file
 from rotaguard.operations import operation
 from rotaguard.tasks.assignments import check_bulk_assignments, write_bulk_assignments
@@ -73,24 +72,27 @@ class BulkAssignParams(BaseModel):
         return self
 
 
-class WriteOutcome(BaseModel):
-    status: str  # published (cleared), rejected, failed or rolled_back
-    reason: str = ""
+class WriteOutcome(GatedOutcome):
+    """The outcome of a bulk load or a clearing: status published (cleared), rejected, failed or rolled_back."""
+
     run_id: str
     backup_id: str | None = None
     approved_by: str | None = None
-    counts: dict = Field(default_factory=dict)
+    counts: dict[str, Any] = Field(default_factory=dict)
     flow_run_id: str | None = None
+
+    def run_columns(self) -> dict[str, Any]:
+        return {**super().run_columns(), "approved_by": self.approved_by, "metrics": self.counts}
 
 
 def load_entries(params: BulkAssignParams) -> list[AssignmentEntry]:
     """Parse every row (a problem anywhere refuses them all, naming each place)."""
     if params.path is not None:
         return read_assignment_file(Path(params.path))
-    return parse_assignment_rows([item.model_dump() for item in params.assignments])
+    return parse_assignment_rows([item.model_dump() for item in params.assignments or []])
 
 
-def _approval_description(check: dict, backup: dict) -> str:
+def _approval_description(check: dict[str, Any], backup: dict[str, Any]) -> str:
     warnings = "".join(f"  * {w}\n" for w in check["tier2_warnings"])
     return (
         f"## Approve loading {check['rows']:,} assignments, {check['start']} .. {check['end']}\n\n"
@@ -106,36 +108,27 @@ def _approval_description(check: dict, backup: dict) -> str:
     description="Load assignments prepared elsewhere: checks, backup, approval, one-transaction write, validation, restore on failure.",
 )
 def bulk_assign(params: BulkAssignParams) -> WriteOutcome:
-    logger = get_run_logger()
-    this_flow_run = str(flow_run.id) if flow_run.id else None
-    run_id = params.run_id or this_flow_run or str(uuid.uuid4())
-    outcome = WriteOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
+    run = identify_run(params.run_id)
+    failed = WriteOutcome(status="failed", run_id=run.run_id, flow_run_id=run.flow_run_id)
     try:
         entries = load_entries(params)
     except RotaGuardError as error:
-        return outcome.model_copy(
+        return failed.model_copy(
             update={
                 "reason": f"{error}: " + "; ".join(f"{p.path}: {p.message}" for p in getattr(error, "problems", [])[:5])
             }
         )
     start, end = min(e.date for e in entries), max(e.date for e in entries)
-    create_run(run_id, start=start, end=end, algorithm="bulk_assign", flow_run_id=this_flow_run)
-    with holding_schedule_writes(
-        run_id, params.lock_wait_seconds, recover=True, approver=params.auto_approve_as, subject=OPERATION.id
-    ) as held:
-        if held:
-            outcome = _load(params, run_id, entries, outcome)
-        else:
-            outcome = outcome.model_copy(update={"status": "rejected", "reason": held.refusal})
-    record_run(
-        run_id,
-        status=outcome.status,
-        error=outcome.reason or None,
-        approved_by=outcome.approved_by,
-        metrics=outcome.counts,
+    return gated_run(
+        run,
+        failed,
+        lambda outcome: _load(params, run.run_id, entries, outcome),
+        name=f"bulk assignment {run.run_id}",
+        lock_wait_seconds=params.lock_wait_seconds,
+        approver=params.auto_approve_as,
+        subject=OPERATION.id,
+        schedule_run=ScheduleRun(start, end, "bulk_assign"),
     )
-    logger.info("bulk assignment %s ended %s %s", run_id, outcome.status, outcome.reason)
-    return outcome
 
 
 def _load(params: BulkAssignParams, run_id: str, entries: list[AssignmentEntry], outcome: WriteOutcome) -> WriteOutcome:
@@ -149,29 +142,26 @@ def _load(params: BulkAssignParams, run_id: str, entries: list[AssignmentEntry],
         record_run(run_id, backup_id=backup["id"], status="running")
     except GateError as error:
         return outcome.model_copy(update={"reason": str(error)})
-    if params.auto_approve_as:
-        approval = Approval(
-            approve=True, approver=params.auto_approve_as, comment="approved on the command line (--yes)"
-        )
-    else:
-        approval = pause_for_answer(
-            Approval,
-            description=_approval_description(check, backup),
-            timeout_seconds=params.approval_timeout_seconds,
-            request_id=run_id,
-        )
-    approver = approval.approver if approval else None
-    verdict = judge_approval(approver, bool(approval and approval.approve), OPERATION.id)
-    details = {"operation": OPERATION.id, "requested_by": params.actor}
-    audit_approval(
-        "schedule.approval", run_id, verdict, approver=approver, comment=approval and approval.comment, details=details
+    approval = ask_for_approval(
+        params.auto_approve_as,
+        description=_approval_description(check, backup),
+        timeout_seconds=params.approval_timeout_seconds,
+        request_id=run_id,
     )
-    if not verdict.approved:
+    verdict = settle_approval(
+        approval,
+        OPERATION.id,
+        action="schedule.approval",
+        audited_subject=run_id,
+        details={"operation": OPERATION.id, "requested_by": params.actor},
+    )
+    approver = verdict.approved_by
+    if approver is None:
         return outcome.model_copy(update={"status": "rejected", "reason": verdict.reason})
-    outcome = outcome.model_copy(update={"approved_by": approval.approver})
+    outcome = outcome.model_copy(update={"approved_by": approver})
     pre_digest = mark_writing(run_id, start, end, backup["id"])
     try:
-        counts = write_bulk_assignments(run_id, entries, approval.approver)
+        counts = write_bulk_assignments(run_id, entries, approver)
         report = validate_written_schedule(start, end, False)
         failed_gate = None
         if len(report.tier1) > check["tier1_before"]:

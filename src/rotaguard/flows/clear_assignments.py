@@ -5,25 +5,18 @@ counts and the backup id."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.artifacts import create_table_artifact
 from prefect.input import RunInput
-from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN, is_identifier
 from rotaguard.flows.bulk_assign import WriteOutcome
-from rotaguard.flows.gate import (
-    Verdict,
-    audit_approval,
-    create_run,
-    holding_schedule_writes,
-    judge_approval,
-    record_run,
-)
+from rotaguard.flows.gate import record_run, settle_approval
 from rotaguard.flows.pauses import pause_for_answer
+from rotaguard.flows.runs import ScheduleRun, gated_run, identify_run
 from rotaguard.operations import operation
 from rotaguard.tasks.assignments import delete_assignments, preview_clear
 from rotaguard.tasks.generation import GateError, ensure_recent_backup, mark_writing
@@ -80,7 +73,7 @@ class ClearConfirmation(RunInput):
     comment: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
 
-def _confirmation_description(params: ClearParams, preview: dict, backup: dict) -> str:
+def _confirmation_description(params: ClearParams, preview: dict[str, Any], backup: dict[str, Any]) -> str:
     rows = "\n".join(
         f"| {r['person']} | {r['rotation']} | {r['assignments']:,} |" for r in preview["by_person_rotation"]
     )
@@ -97,32 +90,50 @@ def _confirmation_description(params: ClearParams, preview: dict, backup: dict) 
     )
 
 
+def request_confirmation(
+    params: ClearParams, preview: dict[str, Any], backup: dict[str, Any], run_id: str
+) -> ClearConfirmation | None:
+    """The range confirmed on the command line, else a person's answer to the pause (the Prefect UI
+    form, or `rotaguard clear`); None when nobody answers in time."""
+    if params.confirm_range_as:
+        return ClearConfirmation(
+            approve=True,
+            approver=params.confirm_range_as,
+            # Never empty: the parameters' validator requires the range typed along with confirm_range_as.
+            typed_range=params.confirmation or "",
+            comment="confirmed on the command line",
+        )
+    return pause_for_answer(
+        ClearConfirmation,
+        description=_confirmation_description(params, preview, backup),
+        timeout_seconds=params.approval_timeout_seconds,
+        request_id=run_id,
+    )
+
+
+def _range_mistyped(params: ClearParams, answer: ClearConfirmation) -> str | None:
+    """Why an approving answer deletes nothing after all: the range it typed is not this one."""
+    if answer.typed_range.strip() == params.range_text:
+        return None
+    return f"the range typed ({answer.typed_range!r}) is not {params.range_text}: nothing deleted"
+
+
 @flow(
     name="clear-assignments",
     description="CRITICAL: delete a range's assignments after a backup and an approval that types the range.",
 )
 def clear_assignments(params: ClearParams) -> WriteOutcome:
-    logger = get_run_logger()
-    this_flow_run = str(flow_run.id) if flow_run.id else None
-    run_id = params.run_id or this_flow_run or str(uuid.uuid4())
-    outcome = WriteOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
-    create_run(run_id, start=params.start, end=params.end, algorithm="clear", flow_run_id=this_flow_run)
-    with holding_schedule_writes(
-        run_id, params.lock_wait_seconds, recover=True, approver=params.confirm_range_as, subject=OPERATION.id
-    ) as held:
-        if held:
-            outcome = _clear(params, run_id, outcome)
-        else:
-            outcome = outcome.model_copy(update={"status": "rejected", "reason": held.refusal})
-    record_run(
-        run_id,
-        status=outcome.status,
-        error=outcome.reason or None,
-        approved_by=outcome.approved_by,
-        metrics=outcome.counts,
+    run = identify_run(params.run_id)
+    return gated_run(
+        run,
+        WriteOutcome(status="failed", run_id=run.run_id, flow_run_id=run.flow_run_id),
+        lambda outcome: _clear(params, run.run_id, outcome),
+        name=f"clearing {run.run_id}",
+        lock_wait_seconds=params.lock_wait_seconds,
+        approver=params.confirm_range_as,
+        subject=OPERATION.id,
+        schedule_run=ScheduleRun(params.start, params.end, "clear"),
     )
-    logger.info("clearing %s ended %s %s", run_id, outcome.status, outcome.reason)
-    return outcome
 
 
 def _clear(params: ClearParams, run_id: str, outcome: WriteOutcome) -> WriteOutcome:
@@ -138,32 +149,17 @@ def _clear(params: ClearParams, run_id: str, outcome: WriteOutcome) -> WriteOutc
         table=preview["by_person_rotation"] or [{"person": "", "rotation": "", "assignments": 0}],
         description=f"To delete: {params.range_text}",
     )
-    if params.confirm_range_as:
-        answer = ClearConfirmation(
-            approve=True,
-            approver=params.confirm_range_as,
-            typed_range=params.confirmation,
-            comment="confirmed on the command line",
-        )
-    else:
-        answer = pause_for_answer(
-            ClearConfirmation,
-            description=_confirmation_description(params, preview, backup),
-            timeout_seconds=params.approval_timeout_seconds,
-            request_id=run_id,
-        )
-    approver = answer.approver if answer else None
-    verdict = judge_approval(approver, bool(answer and answer.approve), OPERATION.id)
-    if verdict.approved and answer.typed_range.strip() != params.range_text:
-        verdict = Verdict(
-            approved=False,
-            reason=f"the range typed ({answer.typed_range!r}) is not {params.range_text}: nothing deleted",
-        )
-    details = {"operation": OPERATION.id, "typed_range": answer.typed_range if answer else ""}
-    audit_approval(
-        "schedule.approval", run_id, verdict, approver=approver, comment=answer and answer.comment, details=details
+    answer = request_confirmation(params, preview, backup, run_id)
+    verdict = settle_approval(
+        answer,
+        OPERATION.id,
+        action="schedule.approval",
+        audited_subject=run_id,
+        details={"operation": OPERATION.id, "typed_range": answer.typed_range if answer else ""},
+        confirm=lambda approving: _range_mistyped(params, approving),
     )
-    if not verdict.approved:
+    approver = verdict.approved_by
+    if approver is None:
         return outcome.model_copy(update={"status": "rejected", "reason": verdict.reason})
     mark_writing(run_id, params.start, params.end, backup["id"])
     try:
@@ -173,16 +169,16 @@ def _clear(params: ClearParams, run_id: str, outcome: WriteOutcome) -> WriteOutc
             params.end,
             params.people,
             params.include_locked,
-            answer.approver,
+            approver,
             backup["id"],
             preview["total"],
         )
     except GateError as error:
-        return outcome.model_copy(update={"status": "failed", "reason": str(error), "approved_by": answer.approver})
+        return outcome.model_copy(update={"status": "failed", "reason": str(error), "approved_by": approver})
     return outcome.model_copy(
         update={
             "status": "cleared",
-            "approved_by": answer.approver,
+            "approved_by": approver,
             "counts": {"deleted": deleted, "kept_locked": preview["kept_locked"]},
         }
     )

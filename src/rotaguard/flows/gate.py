@@ -3,9 +3,11 @@ run record and its audit, and the approval pause."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from prefect import get_run_logger
 from prefect.concurrency.sync import concurrency
@@ -14,7 +16,10 @@ from rotaguard.db import AuditLog
 from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
 from rotaguard.db.runs import ScheduleRunRepository
 from rotaguard.errors import RotaGuardError
-from rotaguard.tasks.context import open_database
+from rotaguard.tasks.context import backup_store, database_session
+
+if TYPE_CHECKING:
+    from rotaguard.recovery import Recovered
 
 LOCKED = "locked: another schedule write is in progress"
 
@@ -45,9 +50,8 @@ def holding_schedule_writes(
         if refused:
             yield Gate(held=False, refusal=refused)
             return
-    lock_database = open_database()
     with ExitStack() as stack:
-        stack.callback(lock_database.dispose)
+        lock_database = stack.enter_context(database_session())
         try:
             # A short lease: a holder killed with SIGKILL frees its slot within a minute.
             stack.enter_context(
@@ -76,11 +80,18 @@ def holding_schedule_writes(
 
 @dataclass(frozen=True)
 class Verdict:
-    """What an approval answer decided: approved, or why not (``refused`` when the matrix said no)."""
+    """What an approval answer decided: approved, or why not (``refused`` when the matrix said no),
+    and who answered (None when nobody did in time)."""
 
     approved: bool
     reason: str = ""
     refused: str | None = None
+    answered_by: str | None = None
+
+    @property
+    def approved_by(self) -> str | None:
+        """Who approved; None unless approved."""
+        return self.answered_by if self.approved else None
 
 
 def judge_approval(approver: str | None, approves: bool, subject: str) -> Verdict:
@@ -89,25 +100,56 @@ def judge_approval(approver: str | None, approves: bool, subject: str) -> Verdic
     if approver is None:
         return Verdict(approved=False, reason="approval timed out")
     if not approves:
-        return Verdict(approved=False, reason=f"rejected by {approver}")
+        return Verdict(approved=False, reason=f"rejected by {approver}", answered_by=approver)
     refused = approver_refusal(approver, subject)
     if refused:
-        return Verdict(approved=False, reason=refused, refused=refused)
-    return Verdict(approved=True)
+        return Verdict(approved=False, reason=refused, refused=refused, answered_by=approver)
+    return Verdict(approved=True, answered_by=approver)
 
 
-def audit_approval(
-    action: str, subject: str, verdict: Verdict, *, approver: str | None, comment: str | None, details: dict
-) -> None:
-    """The approval event, refused or not, in the audit chain (``nobody`` answered a timed-out pause)."""
+class ApprovalAnswer(Protocol):
+    """An approval form's answer (``Approval``, ``ClearConfirmation``): yes or no, by whom, and why."""
+
+    @property
+    def approve(self) -> bool: ...
+
+    @property
+    def approver(self) -> str: ...
+
+    @property
+    def comment(self) -> str: ...
+
+
+Answer = TypeVar("Answer", bound=ApprovalAnswer)
+
+
+def settle_approval(
+    answer: Answer | None,
+    subject: str,
+    *,
+    action: str,
+    audited_subject: str,
+    details: dict[str, Any],
+    confirm: Callable[[Answer], str | None] | None = None,
+) -> Verdict:
+    """Judge ``answer`` (None: nobody answered in time) for ``subject`` under the authorization
+    matrix, and audit the decision, refused or not, as ``action`` on ``audited_subject``.
+    ``confirm`` checks what else an approving answer must hold (the range typed to clear): the
+    reason it does not, or None; such an answer is audited as not approved."""
+    approver = answer.approver if answer is not None else None
+    verdict = judge_approval(approver, answer is not None and answer.approve, subject)
+    unconfirmed = confirm(answer) if verdict.approved and confirm is not None and answer is not None else None
+    if unconfirmed:
+        verdict = Verdict(approved=False, reason=unconfirmed, answered_by=approver)
     refusal_detail = {"refused": verdict.refused} if verdict.refused else {}
     record = {
         **details,
         "approved": verdict.approved,
-        "comment": comment if approver is not None else "timed out",
+        "comment": answer.comment if answer is not None else "timed out",
         **refusal_detail,
     }
-    audit(action, subject, record, actor=approver or "nobody")
+    audit(action, audited_subject, record, actor=approver or "nobody")
+    return verdict
 
 
 def approver_refusal(approver: str, subject: str) -> str | None:
@@ -116,50 +158,31 @@ def approver_refusal(approver: str, subject: str) -> str | None:
     from rotaguard.authorization import refusal
     from rotaguard.interchange.importer import load_program
 
-    database = open_database()
-    try:
+    with database_session() as database:
         stored = load_program(database)
-    finally:
-        database.dispose()
     return refusal(stored[0] if stored else None, approver, subject)
 
 
-def record_run(run_id: str, **values) -> None:
-    database = open_database()
-    try:
-        with database.write() as session:
-            ScheduleRunRepository(session).update(run_id=run_id, **values)
-    finally:
-        database.dispose()
+def record_run(run_id: str, **values: Any) -> None:
+    with database_session() as database, database.write() as session:
+        ScheduleRunRepository(session).update(run_id=run_id, **values)
 
 
-def create_run(run_id: str, *, start, end, algorithm: str, flow_run_id: str | None) -> None:
-    database = open_database()
-    try:
-        with database.write() as session:
-            ScheduleRunRepository(session).create(
-                run_id=run_id, start=start, end=end, algorithm=algorithm, flow_run_id=flow_run_id
-            )
-    finally:
-        database.dispose()
+def create_run(run_id: str, *, start: dt.date, end: dt.date, algorithm: str, flow_run_id: str | None) -> None:
+    with database_session() as database, database.write() as session:
+        ScheduleRunRepository(session).create(
+            run_id=run_id, start=start, end=end, algorithm=algorithm, flow_run_id=flow_run_id
+        )
 
 
-def audit(action: str, subject: str, details: dict, actor: str = "rotaguard") -> None:
-    database = open_database()
-    try:
-        with database.write() as session:
-            AuditLog(session).append(actor=actor, action=action, subject=subject, details=details)
-    finally:
-        database.dispose()
+def audit(action: str, subject: str, details: dict[str, Any], actor: str = "rotaguard") -> None:
+    with database_session() as database, database.write() as session:
+        AuditLog(session).append(actor=actor, action=action, subject=subject, details=details)
 
 
-def _recover_interrupted(own_run_id: str):
+def _recover_interrupted(own_run_id: str) -> list[Recovered]:
     """Runs that died mid-write are put back before this one starts (the caller holds the lock)."""
     from rotaguard.recovery import recover_interrupted
-    from rotaguard.tasks.context import open_store
 
-    database = open_database()
-    try:
-        return recover_interrupted(database, open_store(database), actor="rotaguard", skip=own_run_id)
-    finally:
-        database.dispose()
+    with backup_store() as store:
+        return recover_interrupted(store.database, store, actor="rotaguard", skip=own_run_id)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.input import RunInput
-from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
+from rotaguard.compliance import Report
+from rotaguard.domain import Schedule
 from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
-from rotaguard.flows.gate import audit, audit_approval, create_run, holding_schedule_writes, judge_approval, record_run
+from rotaguard.flows.gate import audit, record_run, settle_approval
 from rotaguard.flows.pauses import pause_for_answer
+from rotaguard.flows.runs import GatedOutcome, ScheduleRun, gated_run, identify_run
+from rotaguard.solver import SolveResult
 from rotaguard.tasks.generation import (
     GateError,
     check_health,
@@ -70,20 +73,28 @@ class Approval(RunInput):
     comment: str = Field(default="", max_length=2000, pattern=FREE_TEXT_PATTERN)
 
 
-class GenerateOutcome(BaseModel):
-    status: str
-    reason: str = ""
+class GenerateOutcome(GatedOutcome):
     run_id: str
     backup_id: str | None = None
     flow_run_id: str | None = None
-    metrics: dict = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+def ask_for_approval(
+    approver: str | None, *, description: str, timeout_seconds: int, request_id: str | None
+) -> Approval | None:
+    """The approval given on the command line (``--yes``, as ``approver``), else a person's answer to
+    the pause (the Prefect UI form, or the command waiting for it); None when nobody answers in time."""
+    if approver:
+        return Approval(approve=True, approver=approver, comment="approved on the command line (--yes)")
+    return pause_for_answer(Approval, description=description, timeout_seconds=timeout_seconds, request_id=request_id)
 
 
 def _count(number: int, singular: str, plural: str | None = None) -> str:
     return f"{number} {singular if number == 1 else plural or singular + 's'}"
 
 
-def _approval_description(params: GenerateParams, backup: dict, counts: dict) -> str:
+def _approval_description(params: GenerateParams, backup: dict[str, Any], counts: dict[str, int]) -> str:
     return (
         f"## Approve schedule generation {params.start} .. {params.end}\n\n"
         f"* Backup **{backup['id']}** taken {backup['created_at']}, {backup['size_bytes']:,} bytes, verified\n"
@@ -94,19 +105,17 @@ def _approval_description(params: GenerateParams, backup: dict, counts: dict) ->
     )
 
 
-def request_approval(params: GenerateParams, backup: dict, counts: dict) -> Approval | None:
+def request_approval(params: GenerateParams, backup: dict[str, Any], counts: dict[str, int]) -> Approval | None:
     """Pause for a person's decision (the Prefect UI form, or `rotaguard generate`)."""
-    if params.auto_approve_as:
-        return Approval(approve=True, approver=params.auto_approve_as, comment="approved on the command line (--yes)")
-    return pause_for_answer(
-        Approval,
+    return ask_for_approval(
+        params.auto_approve_as,
         description=_approval_description(params, backup, counts),
         timeout_seconds=params.approval_timeout_seconds,
         request_id=params.run_id,
     )
 
 
-def _metrics_row(report, result) -> dict:
+def _metrics_row(report: Report, result: SolveResult) -> dict[str, Any]:
     metrics = report.metrics
     return {
         "demand_coverage": metrics.demand_coverage,
@@ -121,7 +130,7 @@ def _metrics_row(report, result) -> dict:
     }
 
 
-def _gates(params: GenerateParams, report) -> str | None:
+def _gates(params: GenerateParams, report: Report) -> str | None:
     if report.metrics.tier1_violations:
         return f"{report.metrics.tier1_violations} Tier 1 violations: {report.tier1[0].message}"
     if report.metrics.demand_coverage < params.min_coverage:
@@ -131,7 +140,7 @@ def _gates(params: GenerateParams, report) -> str | None:
     return None
 
 
-def _schedule_grid(params: GenerateParams, schedule) -> str:
+def _schedule_grid(params: GenerateParams, schedule: Schedule) -> str:
     """People x days in markdown: the rotation (and slot) each person works each day."""
     days = [params.start + dt.timedelta(days=i) for i in range((params.end - params.start).days + 1)]
     cells: dict[tuple[str, dt.date], list[str]] = {}
@@ -145,7 +154,7 @@ def _schedule_grid(params: GenerateParams, schedule) -> str:
     return "\n".join([f"## Schedule {params.start} .. {params.end}", "", header, rule, *rows])
 
 
-def _publish_artifacts(params: GenerateParams, metrics: dict, report, schedule) -> None:
+def _publish_artifacts(params: GenerateParams, metrics: dict[str, Any], report: Report, schedule: Schedule) -> None:
     create_markdown_artifact(
         key="schedule-grid", markdown=_schedule_grid(params, schedule), description="The schedule, people x days"
     )
@@ -167,25 +176,20 @@ def _publish_artifacts(params: GenerateParams, metrics: dict, report, schedule) 
     description="Generate a block schedule safely: backup, approval, solve, atomic write, validation, restore on failure.",
 )
 def generate_schedule(params: GenerateParams) -> GenerateOutcome:
-    logger = get_run_logger()
-    this_flow_run = str(flow_run.id) if flow_run.id else None
-    # A re-run of the same flow run is the same generation: same row, cached backup and solve.
-    run_id = params.run_id or this_flow_run or str(uuid.uuid4())
-    outcome = GenerateOutcome(status="failed", run_id=run_id, flow_run_id=this_flow_run)
-    create_run(run_id, start=params.start, end=params.end, algorithm=params.algorithm, flow_run_id=this_flow_run)
-    with holding_schedule_writes(
-        run_id, params.lock_wait_seconds, recover=True, approver=params.auto_approve_as, subject="generate"
-    ) as held:
-        if held:
-            outcome = _generate(params, run_id, outcome, logger)
-        else:
-            outcome = outcome.model_copy(update={"status": "rejected", "reason": held.refusal})
-            record_run(run_id, status="rejected", error=outcome.reason)
-    logger.info("generation %s ended %s %s", run_id, outcome.status, outcome.reason)
-    return outcome
+    run = identify_run(params.run_id)
+    return gated_run(
+        run,
+        GenerateOutcome(status="failed", run_id=run.run_id, flow_run_id=run.flow_run_id),
+        lambda failed: _generate(params, run.run_id, failed),
+        name=f"generation {run.run_id}",
+        lock_wait_seconds=params.lock_wait_seconds,
+        approver=params.auto_approve_as,
+        subject="generate",
+        schedule_run=ScheduleRun(params.start, params.end, params.algorithm, steps_record_outcome=True),
+    )
 
 
-def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome, logger) -> GenerateOutcome:
+def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome) -> GenerateOutcome:
     try:
         backup = ensure_recent_backup(run_id, params.start, params.end)
         outcome = outcome.model_copy(update={"backup_id": backup["id"]})
@@ -200,13 +204,11 @@ def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome, log
         approval = request_approval(params, backup, counts)
     except Exception as error:  # a pause that times out is a rejection
         approval = None
-        logger.info("approval not given: %s", type(error).__name__)
-    approver = approval.approver if approval else None
-    verdict = judge_approval(approver, bool(approval and approval.approve), "generate")
-    record_run(run_id, approved_by=approver if verdict.refused is None else None, metrics={"awaiting_approval": False})
-    audit_approval(
-        "schedule.approval", run_id, verdict, approver=approver, comment=approval and approval.comment, details={}
-    )
+        get_run_logger().info("approval not given: %s", type(error).__name__)
+    verdict = settle_approval(approval, "generate", action="schedule.approval", audited_subject=run_id, details={})
+    # Who answered, unless the matrix refused them: a rejection is theirs too.
+    approved_by = verdict.answered_by if verdict.refused is None else None
+    record_run(run_id, approved_by=approved_by, metrics={"awaiting_approval": False})
     if not verdict.approved:
         record_run(run_id, status="rejected", error=verdict.reason)
         return outcome.model_copy(update={"status": "rejected", "reason": verdict.reason})

@@ -3,18 +3,18 @@ retention, where deleting anything pauses for a person's confirmation (no answer
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.input import RunInput
-from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from rotaguard.db import AuditLog
 from rotaguard.domain.base import FREE_TEXT_PATTERN, VISIBLE_TEXT_PATTERN
-from rotaguard.flows.gate import Verdict, judge_approval
+from rotaguard.flows.gate import Verdict, audit, judge_approval
 from rotaguard.flows.pauses import pause_for_answer
+from rotaguard.flows.runs import current_flow_run_id
 from rotaguard.tasks.backups import copy_backups_offsite, create_verified_backup, delete_backups, plan_retention
-from rotaguard.tasks.context import open_database
 
 REQUEST_ID = r"^[A-Za-z0-9\-]{1,36}$"
 
@@ -56,7 +56,7 @@ class NightlyOutcome(BaseModel):
     flow_run_id: str | None = None
 
 
-def _deletion_description(plan: dict) -> str:
+def _deletion_description(plan: dict[str, list[dict[str, Any]]]) -> str:
     rows = "\n".join(
         f"| {b['id']} | {b['created_at']} | {b['size_bytes']:,} | {b['offsite']} | {b['reason']} |"
         for b in plan["delete"]
@@ -73,7 +73,7 @@ def _deletion_description(plan: dict) -> str:
 
 
 def request_deletion_confirmation(
-    plan: dict, params: NightlyBackupParams, request_id: str
+    plan: dict[str, list[dict[str, Any]]], params: NightlyBackupParams, request_id: str
 ) -> DeletionConfirmation | None:
     """Pause for a person to confirm the deletions (the Prefect UI form)."""
     return pause_for_answer(
@@ -84,26 +84,31 @@ def request_deletion_confirmation(
     )
 
 
-def _audit_decision(confirmation: DeletionConfirmation | None, plan: dict, verdict: Verdict) -> None:
-    database = open_database()
-    try:
-        with database.write() as session:
-            AuditLog(session).append(
-                actor=confirmation.confirmed_by if confirmation else "nobody",
-                action="backup.prune_decision",
-                subject="",
-                details={
-                    "confirmed": verdict.approved,
-                    **({"refused": verdict.refused} if verdict.refused else {}),
-                    "backups": [b["id"] for b in plan["delete"]],
-                    "comment": confirmation.comment if confirmation else "timed out",
-                },
-            )
-    finally:
-        database.dispose()
+def _audit_decision(
+    confirmation: DeletionConfirmation | None, plan: dict[str, list[dict[str, Any]]], verdict: Verdict
+) -> None:
+    # Not settle_approval's event: this one says "confirmed" and names the backups, as it always has.
+    details = {
+        "confirmed": verdict.approved,
+        **({"refused": verdict.refused} if verdict.refused else {}),
+        "backups": [b["id"] for b in plan["delete"]],
+        "comment": confirmation.comment if confirmation else "timed out",
+    }
+    audit("backup.prune_decision", "", details, actor=confirmation.confirmed_by if confirmation else "nobody")
 
 
-def _publish_table(outcome: NightlyOutcome, plan: dict, copies: list[dict]) -> None:
+def _deletion_decision(verdict: Verdict) -> str:
+    """What became of the deletion, in a few words (``verdict`` approved: nothing to say)."""
+    if verdict.refused:
+        return "deletion refused: " + verdict.refused
+    if verdict.answered_by is not None:
+        return "deletion rejected by " + verdict.answered_by
+    return "deletion not confirmed in time"
+
+
+def _publish_table(
+    outcome: NightlyOutcome, plan: dict[str, list[dict[str, Any]]], copies: list[dict[str, str]]
+) -> None:
     reasons = {b["id"]: b["reason"] for b in plan["keep"] + plan["delete"]}
     offsite = {c["id"]: c["offsite"] for c in copies}
     rows = []
@@ -126,7 +131,7 @@ def _publish_table(outcome: NightlyOutcome, plan: dict, copies: list[dict]) -> N
 )
 def nightly_backup(params: NightlyBackupParams = NightlyBackupParams()) -> NightlyOutcome:
     logger = get_run_logger()
-    this_flow_run = str(flow_run.id) if flow_run.id else None
+    this_flow_run = current_flow_run_id()
     request_id = params.request_id or this_flow_run or ""
     backup = create_verified_backup("regular")
     copies = copy_backups_offsite()
@@ -148,20 +153,12 @@ def nightly_backup(params: NightlyBackupParams = NightlyBackupParams()) -> Night
         )
         _audit_decision(confirmation, plan, verdict)
         candidates = [b["id"] for b in plan["delete"]]
-        if verdict.approved:
-            deleted = delete_backups(candidates, confirmation.confirmed_by)
-            decision = f"{len(deleted)} deleted, confirmed by {confirmation.confirmed_by}"
+        confirmed_by = verdict.approved_by
+        if confirmed_by is not None:
+            deleted = delete_backups(candidates, confirmed_by)
+            decision = f"{len(deleted)} deleted, confirmed by {confirmed_by}"
         else:
-            deleted = []
-            decision = (
-                "deletion refused: " + verdict.refused
-                if verdict.refused
-                else (
-                    "deletion rejected by " + confirmation.confirmed_by
-                    if confirmation
-                    else "deletion not confirmed in time"
-                )
-            )
+            deleted, decision = [], _deletion_decision(verdict)
         outcome = outcome.model_copy(
             update={
                 "deleted": deleted,

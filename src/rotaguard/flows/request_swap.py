@@ -4,18 +4,19 @@ Prefect UI, or ``rotaguard swap accept``), a coordinator's decision when it need
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
-from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE
 from rotaguard.domain.swaps import MAX_SWAP_DAYS, DateRange
 from rotaguard.errors import RotaGuardError
 from rotaguard.flows.execute_swap import execute_swap
+from rotaguard.flows.runs import current_flow_run_id
 from rotaguard.flows.swap_actions import IDENTIFIER, SwapActionParams
 from rotaguard.tasks.swaps import answer_swap_request, create_swap_request, decide_swap_request
 
@@ -69,7 +70,10 @@ class RequestOutcome(BaseModel):
     message: str
 
 
-def _describe(outcome: dict) -> str:
+Form = TypeVar("Form", bound=RunInput)
+
+
+def _describe(outcome: dict[str, Any]) -> str:
     request = outcome["request"]
     lines = [f"## Swap {outcome['id']}: {request['kind']} from {request['person_a']}", "", outcome["message"], ""]
     lines += [f"* {m['date']} {m['slot']} {m['rotation_id']}: {m['from']} -> {m['to']}" for m in outcome["moves"]]
@@ -77,7 +81,7 @@ def _describe(outcome: dict) -> str:
     return "\n".join(lines)
 
 
-def _pause(form, description: str, hours: int):
+def _pause(form: type[Form], description: str, hours: int) -> Form | None:
     try:
         return pause_flow_run(
             wait_for_input=form.with_initial_data(description=description), timeout=hours * 3600, poll_interval=2
@@ -103,7 +107,7 @@ def request_swap(params: RequestSwapParams) -> RequestOutcome:
             range_b,
             params.reason,
             params.answer_within_hours,
-            str(flow_run.id) if flow_run.id else None,
+            current_flow_run_id(),
         )
     except RotaGuardError as refused:
         return RequestOutcome(status="refused", message=str(refused))

@@ -4,19 +4,17 @@ showing what changes -> restore -> prove it -> audit; undo from the pre-restore 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
-from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.backups.store import BACKUP_ID
 from rotaguard.domain.base import MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
-from rotaguard.flows.gate import audit_approval, holding_schedule_writes, judge_approval
-from rotaguard.flows.generate_schedule import Approval
-from rotaguard.flows.pauses import pause_for_answer
+from rotaguard.flows.gate import settle_approval
+from rotaguard.flows.generate_schedule import Approval, ask_for_approval
+from rotaguard.flows.runs import GatedOutcome, gated_run, identify_run
 from rotaguard.tasks.backups import (
     check_restore_source,
     create_verified_backup,
@@ -73,18 +71,20 @@ class RestoreParams(BaseModel):
         return "the whole database" if self.scope == "full" else f"the assignments of {self.start}..{self.end}"
 
 
-class RestoreOutcome(BaseModel):
-    status: str  # restored, rejected, failed or rolled_back
-    reason: str = ""
+class RestoreOutcome(GatedOutcome):
+    """The outcome of a restore: status restored, rejected, failed or rolled_back."""
+
     backup_id: str
     scope: str
     pre_restore_backup_id: str | None = None
     approved_by: str | None = None
-    changes: list[dict] = Field(default_factory=list)
+    changes: list[dict[str, Any]] = Field(default_factory=list)
     flow_run_id: str | None = None
 
 
-def _approval_description(params: RestoreParams, source: dict, pre_restore: dict, changes: list[dict]) -> str:
+def _approval_description(
+    params: RestoreParams, source: dict[str, Any], pre_restore: dict[str, Any], changes: list[dict[str, Any]]
+) -> str:
     rows = "\n".join(
         f"| {c['table']} | {c['now']:,} | {c['in_backup']:,} | {c['change']:+,} | {c['note']} |" for c in changes
     )
@@ -99,13 +99,15 @@ def _approval_description(params: RestoreParams, source: dict, pre_restore: dict
 
 
 def request_restore_approval(
-    params: RestoreParams, request_id: str, source: dict, pre_restore: dict, changes: list[dict]
+    params: RestoreParams,
+    request_id: str,
+    source: dict[str, Any],
+    pre_restore: dict[str, Any],
+    changes: list[dict[str, Any]],
 ) -> Approval | None:
     """Pause for a person's decision (the Prefect UI form, or `rotaguard backup restore`)."""
-    if params.auto_approve_as:
-        return Approval(approve=True, approver=params.auto_approve_as, comment="approved on the command line (--yes)")
-    return pause_for_answer(
-        Approval,
+    return ask_for_approval(
+        params.auto_approve_as,
         description=_approval_description(params, source, pre_restore, changes),
         timeout_seconds=params.approval_timeout_seconds,
         request_id=request_id,
@@ -117,24 +119,19 @@ def request_restore_approval(
     description="Restore a verified backup (whole, or one range of assignments) after a fresh backup and a person's approval.",
 )
 def restore_backup(params: RestoreParams) -> RestoreOutcome:
-    logger = get_run_logger()
-    this_flow_run = str(flow_run.id) if flow_run.id else None
-    request_id = params.request_id or this_flow_run or str(uuid.uuid4())
-    outcome = RestoreOutcome(status="failed", backup_id=params.backup_id, scope=params.scope, flow_run_id=this_flow_run)
-    # recover: an interrupted restore (or generation) is finished before this one captures the audit log.
-    with holding_schedule_writes(
-        f"restore-{request_id}",
-        params.lock_wait_seconds,
-        recover=True,
+    run = identify_run(params.request_id)
+    # The gate recovers first: an interrupted restore (or generation) is finished before this one
+    # captures the audit log.
+    return gated_run(
+        run,
+        RestoreOutcome(status="failed", backup_id=params.backup_id, scope=params.scope, flow_run_id=run.flow_run_id),
+        lambda outcome: _restore(params, run.run_id, outcome),
+        name=f"restore of {params.what} from {params.backup_id}",
+        lock_wait_seconds=params.lock_wait_seconds,
         approver=params.auto_approve_as,
         subject="restore",
-    ) as held:
-        if held:
-            outcome = _restore(params, request_id, outcome)
-        else:
-            outcome = outcome.model_copy(update={"status": "rejected", "reason": held.refusal})
-    logger.info("restore of %s from %s ended %s %s", params.what, params.backup_id, outcome.status, outcome.reason)
-    return outcome
+        holder=f"restore-{run.run_id}",
+    )
 
 
 def _restore(params: RestoreParams, request_id: str, outcome: RestoreOutcome) -> RestoreOutcome:
@@ -151,24 +148,19 @@ def _restore(params: RestoreParams, request_id: str, outcome: RestoreOutcome) ->
         description=f"Restoring {params.what} from {params.backup_id}: rows now and in the backup",
     )
     approval = request_restore_approval(params, request_id, source, pre_restore, changes)
-    approver = approval.approver if approval else None
-    verdict = judge_approval(approver, bool(approval and approval.approve), "restore")
-    details = {"scope": params.scope, "pre_restore_backup": pre_restore["id"]}
-    audit_approval(
-        "backup.restore_approval",
-        params.backup_id,
-        verdict,
-        approver=approver,
-        comment=approval and approval.comment,
-        details=details,
+    verdict = settle_approval(
+        approval,
+        "restore",
+        action="backup.restore_approval",
+        audited_subject=params.backup_id,
+        details={"scope": params.scope, "pre_restore_backup": pre_restore["id"]},
     )
-    if not verdict.approved:
+    approver = verdict.approved_by
+    if approver is None:
         return outcome.model_copy(update={"status": "rejected", "reason": verdict.reason, "approved_by": None})
-    outcome = outcome.model_copy(update={"approved_by": approval.approver})
+    outcome = outcome.model_copy(update={"approved_by": approver})
     try:
-        restore_from_backup(
-            params.backup_id, params.scope, params.start, params.end, approval.approver, pre_restore["id"]
-        )
+        restore_from_backup(params.backup_id, params.scope, params.start, params.end, approver, pre_restore["id"])
         verify_restore(params.backup_id, params.scope, params.start, params.end)
     except Exception as error:
         get_run_logger().error("restore failed, putting back %s: %s", pre_restore["id"], error)

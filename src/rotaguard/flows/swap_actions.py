@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
 from prefect import get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.concurrency.sync import concurrency
@@ -10,8 +14,9 @@ from pydantic import BaseModel, Field
 from rotaguard.db.locks import SCHEDULE_WRITES
 from rotaguard.db.swaps import SwapRepository
 from rotaguard.errors import RotaGuardError
+from rotaguard.flows.gate import LOCKED
 from rotaguard.swaps.tentative import window
-from rotaguard.tasks.context import open_database
+from rotaguard.tasks.context import database_session
 from rotaguard.tasks.generation import GateError, ensure_recent_backup
 from rotaguard.tasks.swaps import notify_people
 
@@ -32,22 +37,22 @@ class SwapOutcome(BaseModel):
     message: str
     changed: bool = False
     backup_id: str | None = None
-    moves: list[dict] = Field(default_factory=list)
+    moves: list[dict[str, Any]] = Field(default_factory=list)
 
 
-def _swap_span(swap_id: str):
-    database = open_database()
-    try:
-        with database.read() as session:
-            request = SwapRepository(session).get(swap_id=swap_id)
-    finally:
-        database.dispose()
+# A swap task: (swap id, actor id) -> the swap's outcome as a dict (status, message, changed, moves).
+SwapStep = Callable[[str, str], dict[str, Any]]
+
+
+def _swap_span(swap_id: str) -> tuple[dt.date, dt.date]:
+    with database_session() as database, database.read() as session:
+        request = SwapRepository(session).get(swap_id=swap_id)
     if request is None:
         raise RotaGuardError(f"no swap request {swap_id!r}")
     return window(request, 0)
 
 
-def run_guarded(params: SwapActionParams, operation: str, step) -> SwapOutcome:
+def run_guarded(params: SwapActionParams, operation: str, step: SwapStep) -> SwapOutcome:
     logger = get_run_logger()
     try:
         start, end = _swap_span(params.swap_id)
@@ -61,7 +66,7 @@ def run_guarded(params: SwapActionParams, operation: str, step) -> SwapOutcome:
         return SwapOutcome(
             status="refused",
             swap_id=params.swap_id,
-            message=str(refused) or "locked: another schedule write is in progress",
+            message=str(refused) or LOCKED,
         )
     if outcome["moves"]:
         create_table_artifact(key=f"{operation}-moves", table=outcome["moves"], description=outcome["message"])

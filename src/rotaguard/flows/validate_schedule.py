@@ -4,11 +4,13 @@ the violations. No backup, no lock, no approval: it writes nothing."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel, Field, model_validator
 
+from rotaguard.compliance import Report
 from rotaguard.domain.base import MAX_DATE, MIN_DATE
 from rotaguard.tasks.generation import GateError, validate_written_schedule
 
@@ -38,15 +40,16 @@ class ValidateOutcome(BaseModel):
     reason: str = ""
     start: dt.date
     end: dt.date
-    metrics: dict = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
     tier1: list[str] = Field(default_factory=list, description="The first Tier 1 messages")
 
 
-def _metrics(report) -> dict:
-    return report.metrics.model_dump(mode="json", exclude={"people"})
+def _metrics(report: Report) -> dict[str, Any]:
+    metrics: dict[str, Any] = report.metrics.model_dump(mode="json", exclude={"people"})
+    return metrics
 
 
-def _verdict(params: ValidateParams, report) -> str | None:
+def _verdict(params: ValidateParams, report: Report) -> str | None:
     if report.metrics.tier1_violations:
         return f"{report.metrics.tier1_violations} Tier 1 violations: {report.tier1[0].message}"
     if params.require_n1 and not report.metrics.n1_compliant:
@@ -54,7 +57,7 @@ def _verdict(params: ValidateParams, report) -> str | None:
     return None
 
 
-def _bounded(rows: list[dict], empty: dict) -> list[dict]:
+def _bounded(rows: list[dict[str, Any]], empty: dict[str, Any]) -> list[dict[str, Any]]:
     if not rows:
         return [empty]
     if len(rows) <= MAX_TABLE_ROWS:
@@ -65,7 +68,7 @@ def _bounded(rows: list[dict], empty: dict) -> list[dict]:
     return rows[:MAX_TABLE_ROWS] + [more]
 
 
-def _publish(params: ValidateParams, metrics: dict, report) -> None:
+def _publish(params: ValidateParams, metrics: dict[str, Any], report: Report) -> None:
     span = f"{params.start} .. {params.end}"
     create_table_artifact(
         key="validation-metrics",

@@ -5,33 +5,40 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any, cast
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, CursorResult, delete, select
 
-from rotaguard.compliance import validate
+from rotaguard.compliance import Report, validate
 from rotaguard.db import AssignmentRepository, AuditLog
 from rotaguard.db.tables import AssignmentRow
-from rotaguard.domain import Schedule
+from rotaguard.domain import Assignment, Schedule, Slot
 from rotaguard.errors import Problem
 from rotaguard.interchange.assignments import AssignmentEntry, check_against_program, to_assignments
-from rotaguard.tasks.context import open_database
+from rotaguard.tasks.context import database_session
 from rotaguard.tasks.generation import GateError, load_program_and_schedule
 
 SHOWN_PROBLEMS = 5
 
 
-def _key(assignment) -> tuple:
+# One person in one slot of one day: at most one assignment each.
+PersonSlot = tuple[str, dt.date, Slot]
+# A Tier 1 finding, told apart from another of the same rule by whom and when.
+Finding = tuple[str, str | None, dt.date | None]
+
+
+def _key(assignment: Assignment) -> PersonSlot:
     return (assignment.person_id, assignment.date, assignment.slot)
 
 
-def _rule_findings(report) -> Counter:
+def _rule_findings(report: Report) -> Counter[Finding]:
     return Counter((v.rule_id, v.person_id, v.date) for v in report.tier1)
 
 
 @task(cache_policy=NO_CACHE)
-def check_bulk_assignments(entries: list[AssignmentEntry]) -> dict:
+def check_bulk_assignments(entries: list[AssignmentEntry]) -> dict[str, Any]:
     """Every entry against the program (people, rotations, absences, eligibility, locked rows), then the
     compliance engine on the tentative schedule (existing plus new): new Tier 1 violations refuse it."""
     start, end = min(e.date for e in entries), max(e.date for e in entries)
@@ -79,24 +86,22 @@ def check_bulk_assignments(entries: list[AssignmentEntry]) -> dict:
 
 
 @task(cache_policy=NO_CACHE)
-def write_bulk_assignments(run_id: str, entries: list[AssignmentEntry], actor: str) -> dict:
+def write_bulk_assignments(run_id: str, entries: list[AssignmentEntry], actor: str) -> dict[str, int]:
     """Insert or update every entry in ONE transaction, audited."""
-    database = open_database()
-    try:
-        with database.write() as session:
-            counts = AssignmentRepository(session).upsert(assignments=to_assignments(entries), run_id=run_id)
-            AuditLog(session).append(
-                actor=actor,
-                action="schedule.bulk_assign",
-                subject=run_id,
-                details={"rows": len(entries), **counts.as_dict()},
-            )
-        return counts.as_dict()
-    finally:
-        database.dispose()
+    with database_session() as database, database.write() as session:
+        counts = AssignmentRepository(session).upsert(assignments=to_assignments(entries), run_id=run_id)
+        AuditLog(session).append(
+            actor=actor,
+            action="schedule.bulk_assign",
+            subject=run_id,
+            details={"rows": len(entries), **counts.as_dict()},
+        )
+    return counts.as_dict()
 
 
-def _clear_filter(start: dt.date, end: dt.date, people: list[str] | None, include_locked: bool):
+def _clear_filter(
+    start: dt.date, end: dt.date, people: list[str] | None, include_locked: bool
+) -> list[ColumnElement[bool]]:
     conditions = [AssignmentRow.date >= start, AssignmentRow.date <= end]
     if people:
         conditions.append(AssignmentRow.person_id.in_(people))
@@ -106,27 +111,23 @@ def _clear_filter(start: dt.date, end: dt.date, people: list[str] | None, includ
 
 
 @task(cache_policy=NO_CACHE)
-def preview_clear(start: dt.date, end: dt.date, people: list[str] | None, include_locked: bool) -> dict:
+def preview_clear(start: dt.date, end: dt.date, people: list[str] | None, include_locked: bool) -> dict[str, Any]:
     """What a clearing deletes, counted per person and rotation, and the locked rows it keeps."""
-    database = open_database()
-    try:
-        with database.read() as session:
-            doomed = session.execute(
-                select(AssignmentRow.person_id, AssignmentRow.rotation_id).where(
-                    *_clear_filter(start, end, people, include_locked)
-                )
-            ).all()
-            kept_locked = 0
-            if not include_locked:
-                kept_locked = len(
-                    session.scalars(
-                        select(AssignmentRow.id).where(
-                            *_clear_filter(start, end, people, True), AssignmentRow.locked.is_(True)
-                        )
-                    ).all()
-                )
-    finally:
-        database.dispose()
+    with database_session() as database, database.read() as session:
+        doomed = session.execute(
+            select(AssignmentRow.person_id, AssignmentRow.rotation_id).where(
+                *_clear_filter(start, end, people, include_locked)
+            )
+        ).all()
+        kept_locked = 0
+        if not include_locked:
+            kept_locked = len(
+                session.scalars(
+                    select(AssignmentRow.id).where(
+                        *_clear_filter(start, end, people, True), AssignmentRow.locked.is_(True)
+                    )
+                ).all()
+            )
     counts = Counter((person, rotation) for person, rotation in doomed)
     return {
         "total": len(doomed),
@@ -148,29 +149,28 @@ def delete_assignments(
 ) -> int:
     """Delete the range's assignments in ONE transaction, audited with the counts and the backup id;
     refused (nothing deleted) when the rows are no longer the ones the approver saw."""
-    database = open_database()
-    try:
-        with database.write() as session:
-            deleted = session.execute(
-                delete(AssignmentRow).where(*_clear_filter(start, end, people, include_locked))
-            ).rowcount
-            if deleted != expected:
-                raise GateError(
-                    f"{deleted} assignments match now, {expected} were approved: the schedule changed meanwhile; nothing deleted"
-                )
-            AuditLog(session).append(
-                actor=actor,
-                action="schedule.clear",
-                subject=run_id,
-                details={
-                    "start": str(start),
-                    "end": str(end),
-                    "people": people or "all",
-                    "include_locked": include_locked,
-                    "deleted": deleted,
-                    "backup_id": backup_id,
-                },
+    with database_session() as database, database.write() as session:
+        # A bulk DELETE's result is a cursor's, which carries the row count.
+        result = cast(
+            CursorResult[Any],
+            session.execute(delete(AssignmentRow).where(*_clear_filter(start, end, people, include_locked))),
+        )
+        deleted = result.rowcount
+        if deleted != expected:
+            raise GateError(
+                f"{deleted} assignments match now, {expected} were approved: the schedule changed meanwhile; nothing deleted"
             )
-        return deleted
-    finally:
-        database.dispose()
+        AuditLog(session).append(
+            actor=actor,
+            action="schedule.clear",
+            subject=run_id,
+            details={
+                "start": str(start),
+                "end": str(end),
+                "people": people or "all",
+                "include_locked": include_locked,
+                "deleted": deleted,
+                "backup_id": backup_id,
+            },
+        )
+    return deleted

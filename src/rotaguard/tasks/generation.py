@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
-from prefect import get_run_logger, task
+from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State, TaskRun
+from prefect.context import TaskRunContext
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from rotaguard.backups import BackupError
 from rotaguard.compliance import Report, validate
 from rotaguard.db import AssignmentRepository, AuditLog, ProgramRepository
 from rotaguard.db.runs import ScheduleRunRepository
-from rotaguard.domain import Schedule
+from rotaguard.domain import Program, Schedule, Slot
 from rotaguard.errors import RotaGuardError
 from rotaguard.health import run_checks
 from rotaguard.operations import BACKUP_MAX_AGE
 from rotaguard.settings import Settings
 from rotaguard.solver import Progress, ScheduleProblem, SolveResult, SolverStatus, solve
-from rotaguard.tasks.context import open_database, open_store
+from rotaguard.tasks.context import backup_store, database_session
 
 BACKUP_REUSE = BACKUP_MAX_AGE
 # The log record attribute that carries a solver Progress, for whoever shows it live (the CLI).
@@ -29,7 +34,7 @@ class GateError(RotaGuardError):
     """A check said no: never retried."""
 
 
-def retry_transient(task, task_run, state) -> bool:
+def retry_transient(task: Task[..., Any], task_run: TaskRun, state: State) -> bool:
     """Retry only what can pass on a second try: the database or the disk, never a decision."""
     try:
         state.result()
@@ -40,11 +45,11 @@ def retry_transient(task, task_run, state) -> bool:
     return False
 
 
-def _per_run_key(step: str):
+def _per_run_key(step: str) -> Callable[[TaskRunContext, dict[str, Any]], str]:
     """Cache per generation run and inputs: a re-run of the same flow run reuses the step's result,
     a different run or range never does."""
 
-    def key(context, parameters) -> str:
+    def key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
         values = "-".join(str(parameters[name]) for name in sorted(parameters))
         return f"rotaguard-{step}-{values}"
 
@@ -59,15 +64,13 @@ def _per_run_key(step: str):
     cache_expiration=dt.timedelta(hours=2),
     persist_result=True,
 )
-def ensure_recent_backup(run_id: str, start: dt.date, end: dt.date, operation: str = "generate") -> dict:
+def ensure_recent_backup(run_id: str, start: dt.date, end: dt.date, operation: str = "generate") -> dict[str, Any]:
     """Reuse a verified backup under 2 hours old, or create and verify one."""
-    database = open_database()
     try:
-        manifest = open_store(database).ensure_recent(label=f"pre-op:{operation}-{start}-{end}", max_age=BACKUP_REUSE)
+        with backup_store() as store:
+            manifest = store.ensure_recent(label=f"pre-op:{operation}-{start}-{end}", max_age=BACKUP_REUSE)
     except BackupError as error:
         raise GateError(str(error)) from None
-    finally:
-        database.dispose()
     return {
         "id": manifest.id,
         "created_at": manifest.created_at.isoformat(),
@@ -77,13 +80,10 @@ def ensure_recent_backup(run_id: str, start: dt.date, end: dt.date, operation: s
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
-def check_health() -> list[dict]:
+def check_health() -> list[dict[str, Any]]:
     """Database reachable, schema at head, backup directory writable with room, S3 when configured."""
-    database = open_database()
-    try:
+    with database_session() as database:
         checks = run_checks(Settings(), database)
-    finally:
-        database.dispose()
     failed = [c for c in checks if not c.ok]
     if failed:
         raise GateError(f"unhealthy: {failed[0].name}: {failed[0].detail}")
@@ -91,15 +91,11 @@ def check_health() -> list[dict]:
 
 
 @task(cache_policy=NO_CACHE)
-def verify_data(start: dt.date, end: dt.date) -> dict:
+def verify_data(start: dt.date, end: dt.date) -> dict[str, int]:
     """People and rotations exist and the minimum demand is at all coverable, by counting."""
-    database = open_database()
-    try:
-        with database.read() as session:
-            program = ProgramRepository(session).load()
-            existing = AssignmentRepository(session).count(start=start, end=end)
-    finally:
-        database.dispose()
+    with database_session() as database, database.read() as session:
+        program = ProgramRepository(session).load()
+        existing = AssignmentRepository(session).count(start=start, end=end)
     if program is None or not program.people or not program.rotations:
         raise GateError("no program with people and rotations is stored: import one first")
     residents = [p for p in program.people if p.is_resident and p.active]
@@ -108,12 +104,12 @@ def verify_data(start: dt.date, end: dt.date) -> dict:
     while day <= end:
         present_residents = sum(1 for p in residents if not program.absent(p.id, day))
         present_faculty = sum(1 for p in faculty if not program.absent(p.id, day))
-        for slot_name in ("AM", "PM", "CALL"):
-            need_r = sum(r.residents.min for r in program.rotations if r.runs_on(day, _slot(slot_name)))
-            need_f = sum(r.faculty.min for r in program.rotations if r.runs_on(day, _slot(slot_name)))
+        for slot in (Slot.AM, Slot.PM, Slot.CALL):
+            need_r = sum(r.residents.min for r in program.rotations if r.runs_on(day, slot))
+            need_f = sum(r.faculty.min for r in program.rotations if r.runs_on(day, slot))
             if need_r > present_residents or need_f > present_faculty:
                 raise GateError(
-                    f"{day} {slot_name} needs {need_r} residents and {need_f} faculty; only {present_residents} and "
+                    f"{day} {slot.value} needs {need_r} residents and {need_f} faculty; only {present_residents} and "
                     f"{present_faculty} are present"
                 )
         day += dt.timedelta(days=1)
@@ -125,24 +121,14 @@ def verify_data(start: dt.date, end: dt.date) -> dict:
     }
 
 
-def _slot(name: str):
-    from rotaguard.domain import Slot
-
-    return Slot(name)
-
-
-def load_program_and_schedule(start: dt.date, end: dt.date):
+def load_program_and_schedule(start: dt.date, end: dt.date) -> tuple[Program, Schedule]:
     """The stored program and every assignment the range's 28-day windows can reach."""
-    database = open_database()
-    try:
-        with database.read() as session:
-            program = ProgramRepository(session).load()
-            if program is None:
-                raise GateError("no program has been imported yet: import one first")
-            reach = dt.timedelta(days=program.rules.averaging_window_days)
-            schedule = AssignmentRepository(session).schedule(start=start - reach, end=end + reach)
-    finally:
-        database.dispose()
+    with database_session() as database, database.read() as session:
+        program = ProgramRepository(session).load()
+        if program is None:
+            raise GateError("no program has been imported yet: import one first")
+        reach = dt.timedelta(days=program.rules.averaging_window_days)
+        schedule = AssignmentRepository(session).schedule(start=start - reach, end=end + reach)
     return program, schedule
 
 
@@ -176,36 +162,28 @@ def solve_block(run_id: str, start: dt.date, end: dt.date, algorithm: str, timeo
 @task(cache_policy=NO_CACHE)
 def mark_writing(run_id: str, start: dt.date, end: dt.date, backup_id: str) -> str:
     """Commit the write-in-progress marker and the range's digest before anything is written."""
-    database = open_database()
-    try:
-        with database.write() as session:
-            digest = AssignmentRepository(session).digest(start=start, end=end)
-            ScheduleRunRepository(session).update(
-                run_id=run_id, status="writing", backup_id=backup_id, metrics={"pre_digest": digest}
-            )
-        return digest
-    finally:
-        database.dispose()
+    with database_session() as database, database.write() as session:
+        digest = AssignmentRepository(session).digest(start=start, end=end)
+        ScheduleRunRepository(session).update(
+            run_id=run_id, status="writing", backup_id=backup_id, metrics={"pre_digest": digest}
+        )
+    return digest
 
 
 @task(cache_policy=NO_CACHE)
-def write_schedule(run_id: str, start: dt.date, end: dt.date, schedule: Schedule) -> dict:
+def write_schedule(run_id: str, start: dt.date, end: dt.date, schedule: Schedule) -> dict[str, int]:
     """Replace the range's unlocked assignments in ONE transaction, audited."""
-    database = open_database()
-    try:
-        with database.write() as session:
-            counts = AssignmentRepository(session).replace_range(
-                start=start, end=end, assignments=schedule.assignments, run_id=run_id
-            )
-            AuditLog(session).append(
-                actor="rotaguard",
-                action="schedule.write",
-                subject=run_id,
-                details={"start": str(start), "end": str(end), **counts.as_dict()},
-            )
-        return counts.as_dict()
-    finally:
-        database.dispose()
+    with database_session() as database, database.write() as session:
+        counts = AssignmentRepository(session).replace_range(
+            start=start, end=end, assignments=schedule.assignments, run_id=run_id
+        )
+        AuditLog(session).append(
+            actor="rotaguard",
+            action="schedule.write",
+            subject=run_id,
+            details={"start": str(start), "end": str(end), **counts.as_dict()},
+        )
+    return counts.as_dict()
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
@@ -218,24 +196,20 @@ def validate_written_schedule(start: dt.date, end: dt.date, require_n1: bool) ->
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
 def restore_range(backup_id: str, start: dt.date, end: dt.date, pre_digest: str, run_id: str) -> str:
     """Put the range back from the pre-op backup and prove it equals its state before the run."""
-    database = open_database()
-    try:
-        store = open_store(database)
 
-        def audit(session, rows: int) -> None:
-            # In the restore's transaction: the range never comes back unaudited.
-            AuditLog(session).append(
-                actor="rotaguard",
-                action="schedule.restore_range",
-                subject=run_id,
-                details={"backup_id": backup_id, "rows": rows},
-            )
+    def audit(session: Session, rows: int) -> None:
+        # In the restore's transaction: the range never comes back unaudited.
+        AuditLog(session).append(
+            actor="rotaguard",
+            action="schedule.restore_range",
+            subject=run_id,
+            details={"backup_id": backup_id, "rows": rows},
+        )
 
+    with backup_store() as store:
         store.engine.restore_assignments(store.get(backup_id).path_in(store.directory), start, end, audit=audit)
-        with database.read() as session:
+        with store.database.read() as session:
             digest = AssignmentRepository(session).digest(start=start, end=end)
-        if digest != pre_digest:
-            raise GateError(f"the range {start}..{end} does not match its state before run {run_id} after the restore")
-        return digest
-    finally:
-        database.dispose()
+    if digest != pre_digest:
+        raise GateError(f"the range {start}..{end} does not match its state before run {run_id} after the restore")
+    return digest

@@ -10,18 +10,57 @@ nothing, and the audit log names someone who was allowed to act.
 The matrix is keyed by what ``rotaguard.operations`` registers: an operation's id, or the name of
 a command or flow that writes only records. tests/security/test_authorization_matrix.py proves
 every command and flow has an entry and that each modifying one refuses the identities it must.
+
+The identities themselves (``AccessRole``, ``Actor``, ``resolve_actor``) live here too, below the
+swaps: the swap table (``rotaguard.swaps.authorization``) grants by these roles and its relation to
+a request, and this matrix names the swap table's actions by value, so that it needs nothing above it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from rotaguard.domain import Program, StaffRole
+from rotaguard.domain import Program, Role, StaffRole
 from rotaguard.errors import RotaGuardError
 from rotaguard.operations import OPERATIONS, RECORD_COMMANDS, RECORD_FLOWS, for_command, for_flow
-from rotaguard.swaps.authorization import AccessRole, Action, Actor, resolve_actor
 
 EX_NOPERM = 77  # sysexits.h: scripts can tell "not allowed" from other failures
+
+
+class AccessRole(StrEnum):
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    FACULTY = "faculty"
+    RESIDENT = "resident"
+
+
+STAFF_ROLES = frozenset({AccessRole.ADMIN, AccessRole.COORDINATOR})
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    name: str
+    role: AccessRole
+    email: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+def resolve_actor(program: Program, actor_id: str) -> Actor | None:
+    """The active person or staff member with this id; None for anyone else."""
+    for member in program.staff:
+        if member.id == actor_id and member.active:
+            role = AccessRole.ADMIN if member.role is StaffRole.ADMIN else AccessRole.COORDINATOR
+            return Actor(member.id, member.name, role, member.email)
+    person = program.people_by_id.get(actor_id)
+    if person is not None and person.active:
+        role = AccessRole.RESIDENT if person.role is Role.RESIDENT else AccessRole.FACULTY
+        return Actor(person.id, person.name, role, person.email)
+    return None
 
 
 class NotAuthorized(RotaGuardError):
@@ -35,7 +74,8 @@ class Permission:
     """Who may run one entry of the matrix.
 
     ``roles``: the staff roles allowed by role alone. ``swap_action``: allowed by the swap table,
-    by role and relation to the request (checked by the swap service, which has the request).
+    by role and relation to the request (checked by the swap service, which has the request); the
+    value of a ``rotaguard.swaps.authorization.Action``.
     ``anyone``: reads, and the schema, for whoever holds the database credentials. ``bootstrap``:
     also allowed to whoever holds them while the stored program names no active admin (an empty or
     lost database, or a program imported without staff, has nobody to name: the first import, the
@@ -43,7 +83,7 @@ class Permission:
     """
 
     roles: frozenset[AccessRole] = frozenset()
-    swap_action: Action | None = None
+    swap_action: str | None = None
     anyone: bool = False
     bootstrap: bool = False
 
@@ -52,7 +92,7 @@ class Permission:
         if self.anyone:
             return "anyone with the database credentials"
         if self.swap_action is not None:
-            return f"the swap table ({self.swap_action.value}: by role and relation to the request)"
+            return f"the swap table ({self.swap_action}: by role and relation to the request)"
         names = " or ".join(sorted(role.value for role in self.roles))
         return names + (
             " (anyone with the database credentials while the program names no active admin)" if self.bootstrap else ""
@@ -63,7 +103,7 @@ def _staff(*roles: AccessRole, bootstrap: bool = False) -> Permission:
     return Permission(roles=frozenset(roles), bootstrap=bootstrap)
 
 
-def _swap(action: Action) -> Permission:
+def _swap(action: str) -> Permission:
     return Permission(swap_action=action)
 
 
@@ -75,23 +115,23 @@ MATRIX: dict[str, Permission] = {
     "generate": _staff(*COORDINATING),
     "bulk_assign": _staff(*COORDINATING),
     "clear_range": _staff(*COORDINATING),
-    "execute_swap": _swap(Action.EXECUTE),
-    "rollback_swap": _swap(Action.ROLLBACK),
+    "execute_swap": _swap("execute"),
+    "rollback_swap": _swap("rollback"),
     "restore": _staff(AccessRole.ADMIN, bootstrap=True),
     # An import can add staff, admins included: only an admin may change who the admins are.
     "import_program": _staff(AccessRole.ADMIN, bootstrap=True),
     "recover": _staff(*COORDINATING, bootstrap=True),
     # Reads. Swap candidates are ranked for those the swap table lets view the request.
     "validate": ANYONE,
-    "candidates": _swap(Action.VIEW),
+    "candidates": _swap("view"),
     "health": ANYONE,
     "export": ANYONE,
     "read": ANYONE,
     # Records.
-    "swap request": _swap(Action.REQUEST),
-    "swap accept": _swap(Action.ACCEPT),
-    "swap decline": _swap(Action.DECLINE),
-    "swap approve": _swap(Action.APPROVE),
+    "swap request": _swap("request"),
+    "swap accept": _swap("accept"),
+    "swap decline": _swap("decline"),
+    "swap approve": _swap("approve"),
     "backup create": _staff(*COORDINATING, bootstrap=True),
     "backup verify": _staff(*COORDINATING, bootstrap=True),
     "backup prune": _staff(AccessRole.ADMIN, bootstrap=True),
@@ -167,10 +207,14 @@ __all__ = [
     "ANYONE",
     "EX_NOPERM",
     "MATRIX",
+    "STAFF_ROLES",
+    "AccessRole",
+    "Actor",
     "NotAuthorized",
     "Permission",
     "authorize",
     "refusal",
+    "resolve_actor",
     "subject_for_command",
     "subject_for_flow",
 ]

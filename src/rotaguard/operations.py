@@ -134,21 +134,23 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 # Commands that write, but none of the schedule tables: the swap workflow's requests and answers
-# (the moves themselves are execute_swap), the backups and their records, and the schema.
+# (the moves themselves are execute_swap), the backups and their records, and the schema. Each
+# description, like an operation's, is what one does in the imperative: refusals read
+# "<role> <id> may not <description>" (rotaguard.authorization).
 RECORD_COMMANDS = {
-    "swap request": "records a swap request",
-    "swap accept": "records B's answer (or resumes the waiting request-swap run, which executes through its gate)",
-    "swap decline": "records B's answer",
-    "swap approve": "records a coordinator's decision (or resumes the waiting run)",
-    "backup create": "writes a backup and its record",
-    "backup verify": "updates a backup's record",
-    "backup prune": "deletes old backups and their records",
-    "backup offsite sync": "copies backups to S3 and updates their records",
-    "backup offsite fetch": "brings a backup back from S3 and records it (restoring it is the restore operation)",
-    "init": "creates or migrates the schema",
+    "swap request": "record a swap request",
+    "swap accept": "record B's answer (or resume the waiting request-swap run, which executes through its gate)",
+    "swap decline": "record B's answer",
+    "swap approve": "record a coordinator's decision (or resume the waiting run)",
+    "backup create": "write a backup and its record",
+    "backup verify": "update a backup's record",
+    "backup prune": "delete old backups and their records",
+    "backup offsite sync": "copy backups to S3 and update their records",
+    "backup offsite fetch": "bring a backup back from S3 and record it (restoring it is the restore operation)",
+    "init": "create or migrate the schema",
 }
 # The nightly backup writes backups, never the schedule tables.
-RECORD_FLOWS = {"nightly-backup": "creates, copies and prunes backups"}
+RECORD_FLOWS = {"nightly-backup": "create, copy and prune backups"}
 
 
 def operation(operation_id: str) -> Operation:

@@ -47,7 +47,10 @@ def assignment_count(cli) -> int:
             ["--end", "2026-02-01", "--format", "xlsx", "--out", "{work}/s.xlsx"],
             "--end: 2026-02-01 is before --start 2026-03-01",
         ),
-        (["--format", "pdf", "--out", "{work}/s.pdf"], "export: --format: 'pdf' is not one of json, csv, ics, xlsx"),
+        (
+            ["--format", "pdf", "--out", "{work}/s.pdf"],
+            "Invalid value for '--format': 'pdf' is not one of 'json', 'csv', 'ics', 'xlsx'.",
+        ),
         (["--format", "xlsx"], "--out: --format xlsx writes a binary workbook: give --out FILE.xlsx"),
         (["--format", "ics", "--out", "{work}/a-file.txt"], "--out: {work}/a-file.txt is a file: --format ics writes"),
         (

@@ -173,7 +173,8 @@ def test_the_whole_swap_from_the_cli_with_e_mail(swap_env, cli, monkeypatch):
         assert executed.code == 0, executed.err
         assert json.loads(executed.out)["status"] == "executed" and _holder(database, day(0), Slot.CALL) == [taker]
         denied = cli("swap", "rollback", swap_id, "--as", taker)
-        assert denied.code == 1 and denied.err.startswith("rotaguard: error: denied:") and denied.err.count("\n") == 1
+        assert denied.code == 77 and denied.err.count("\n") == 1, denied.err
+        assert denied.err.startswith(f"rotaguard: error: resident {taker} may not rollback swap {swap_id}")
         rolled = cli("swap", "rollback", swap_id, "--as", "R2-01", "--json")
         assert rolled.code == 0 and json.loads(rolled.out)["status"] == "rolled_back"
         assert _holder(database, day(0), Slot.CALL) == ["R2-01"]

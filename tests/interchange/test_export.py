@@ -54,7 +54,7 @@ def test_export_rejects_bad_arguments_without_traceback(cli, tmp_path):
     reversed_range = cli("export", "--start", "2026-03-12", "--end", "2026-03-01")
     assert reversed_range.code == 2 and "--end: 2026-03-01 is before --start 2026-03-12" in reversed_range.err
     bad_format = cli("export", "--start", "2026-03-01", "--end", "2026-03-02", "--format", "xml")
-    assert bad_format.code == 2 and "'xml' is not one of json, csv, ics, xlsx" in bad_format.err
+    assert bad_format.code == 2 and "'xml' is not one of 'json', 'csv', 'ics', 'xlsx'" in bad_format.err
 
 
 def test_export_before_import_says_what_to_do(cli):

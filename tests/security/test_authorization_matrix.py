@@ -8,12 +8,15 @@ faculty): each modifying command is run as identities it must refuse (exit 77, o
 database unchanged, the backup directory unchanged), then as the least-privileged identity it must
 allow (exit 0); each modifying flow is given approvers it must refuse, on the command line and
 through its form (rejected, the schedule tables and the backups unchanged); the swap paths refuse
-identities without the relation the swap table needs.
+identities without the relation the swap table needs, and ids that name nobody, with the same
+exit 77 and one line, also when the answer would go to a paused request-swap run.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -23,9 +26,10 @@ import sites
 from dbstate import digest, table_rows
 from entrypoints import command_paths, flows
 from pausing import Running
-from rotaguard.authorization import EX_NOPERM, MATRIX, AccessRole, Action, subject_for_command, subject_for_flow
+from rotaguard.authorization import EX_NOPERM, MATRIX, AccessRole, subject_for_command, subject_for_flow
 from rotaguard.db import Database
 from rotaguard.operations import OPERATIONS, RECORD_COMMANDS, Risk
+from rotaguard.swaps.authorization import Action
 from swapdata import day
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -212,6 +216,21 @@ def test_each_modifying_command_refuses_who_the_matrix_refuses_before_anything_i
         assert done.code == 0, (name, allowed, done.err)
 
 
+def test_a_refusal_names_what_was_refused_in_one_sentence(site):
+    """The matrix's refusals read "<role> <id> may not <what>: that needs <who>"; the records'
+    descriptions are written for it ("may not delete old backups", not "may not deletes")."""
+    site.backup()
+    refused = _not_authorized(site.as_(COORDINATOR, "backup", "prune", "--yes"), COORDINATOR)
+    assert refused == (
+        f"rotaguard: error: coordinator {COORDINATOR} may not delete old backups and their records: that needs "
+        "admin (anyone with the database credentials while the program names no active admin)"
+    )
+    stranger = _not_authorized(site.as_(STRANGER, "backup", "create"), STRANGER)
+    assert (
+        f"{STRANGER!r} is not an active staff member of the program, and to write a backup and its record" in stranger
+    )
+
+
 def test_every_record_and_swap_command_is_checked_somewhere():
     """The commands not run above are decided by the swap table (tested below) or open to anyone."""
     for command in command_paths():
@@ -296,15 +315,68 @@ def test_swap_commands_refuse_who_the_swap_table_refuses(site):
     assert set(refusals) == swap_checked, "a swap command without a refusal here"
     for name, args in refusals.items():
         actor = args[args.index("--as") + 1]
-        result = site.as_(actor, *args)
-        lines = [line for line in result.err.splitlines() if line.strip()]
+        line = _not_authorized(site.as_(actor, *args), actor)
         # Seeing the request comes first: someone it does not concern is refused the view itself.
-        wanted = (f"may not {MATRIX[subject_for_command(name)].swap_action.value}", "may not view")
-        assert result.code == 1 and len(lines) == 1 and any(w in lines[0] for w in wanted) and actor in lines[0], (
-            name,
-            result.err,
-        )
+        wanted = (f"may not {MATRIX[subject_for_command(name)].swap_action}", "may not view")
+        assert any(w in line for w in wanted) and ": that needs " in line, (name, line)
         assert site.schedule_rows() == schedule and _statuses(site) == statuses, f"{name} as {actor} changed something"
+    # An id that names nobody, on every swap command (`swap list` included).
+    strangers = {
+        "swap request": ("swap", "request", "--person", "R2-01", "--start", str(day(2)), "--end", str(day(2))),
+        "swap accept": ("swap", "accept", pending),
+        "swap decline": ("swap", "decline", pending),
+        "swap approve": ("swap", "approve", pending),
+        "swap candidates": ("swap", "candidates", pending),
+        "swap execute": ("swap", "execute", to_execute),
+        "swap rollback": ("swap", "rollback", to_undo),
+        "swap list": ("swap", "list"),
+    }
+    assert set(strangers) == {c for c in command_paths() if c.startswith("swap ")}
+    for name, args in strangers.items():
+        line = _not_authorized(site.as_(STRANGER, *args, "--as", STRANGER), STRANGER)
+        assert f"{STRANGER!r} is not an active person or staff member of the program" in line, (name, line)
+        assert site.schedule_rows() == schedule and _statuses(site) == statuses, (
+            f"{name} as a stranger changed something"
+        )
+
+
+def _paused_request_swap(site: Site) -> tuple[str, threading.Thread]:
+    """A request-swap run (R2-01's call of day 0 to R2-03) paused for R2-03's answer, and its thread."""
+    from prefect import get_client
+
+    from rotaguard.db.swaps import SwapRepository
+    from rotaguard.flows.request_swap import RequestSwapParams, request_swap
+
+    params = RequestSwapParams(actor_id="R2-01", person_a="R2-01", person_b="R2-03", a_start=day(0), a_end=day(0))
+    worker = threading.Thread(target=lambda: request_swap(params), daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and worker.is_alive():
+        with site.database.read() as session:
+            waiting = [r for r in SwapRepository(session).list() if r.flow_run_id]
+        if waiting:
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(uuid.UUID(waiting[0].flow_run_id)).state
+            if state is not None and state.is_paused():
+                return waiting[0].id, worker
+        time.sleep(0.3)
+    raise AssertionError("request-swap never paused for person B")
+
+
+def test_answering_a_paused_request_swap_run_refuses_who_the_swap_table_refuses(site):
+    """`swap accept|decline` resume a waiting run rather than answer in the database; whether the
+    actor may answer is decided before, with the same exit 77, and the run stays paused."""
+    swap_id, worker = _paused_request_swap(site)
+    statuses = _statuses(site)
+    for verb in ("accept", "decline"):
+        # R2-01 asked for it (may see it) but is not person B (may not answer it).
+        line = _not_authorized(site.as_("R2-01", "swap", verb, swap_id, "--as", "R2-01"), "R2-01")
+        assert f"resident R2-01 may not {verb} swap {swap_id} as its requester and person A" in line, line
+        assert _statuses(site) == statuses and worker.is_alive(), f"a refused {verb} answered the run"
+    declined = site.as_("R2-03", "swap", "decline", swap_id, "--as", "R2-03", "--json")
+    assert declined.code == 0 and json.loads(declined.out)["status"] == "declined", declined.err
+    worker.join(timeout=90)
+    assert not worker.is_alive(), "request-swap did not finish after B's answer"
 
 
 # ------------------------------------------------------------------------------------------ flows
@@ -406,9 +478,9 @@ def test_nightly_deletions_confirmed_by_a_coordinator_delete_nothing(site):
     running = Running(lambda: nightly_backup(NightlyBackupParams(request_id=request_id)))
     outcome = running.answer(request_id, {"delete": True, "confirmed_by": COORDINATOR, "comment": "clean up"})
     assert outcome.deleted == [] and sorted(outcome.not_deleted) == sorted(old[:2])
-    assert outcome.deletion_decision.startswith(f"deletion refused: coordinator {COORDINATOR} may not"), (
-        outcome.deletion_decision
-    )
+    assert outcome.deletion_decision.startswith(
+        f"deletion refused: coordinator {COORDINATOR} may not create, copy and prune backups: that needs admin"
+    ), outcome.deletion_decision
     assert {baseline, *old} <= {m.id for m in store.list()}
 
 

@@ -4,8 +4,9 @@ import itertools
 
 import pytest
 
+from rotaguard.authorization import AccessRole, Actor
 from rotaguard.domain.swaps import DateRange, SwapKind, SwapRequest
-from rotaguard.swaps import AccessRole, Action, Actor, SwapDenied, authorize
+from rotaguard.swaps import Action, SwapDenied, authorize
 from swapdata import day
 
 SCHEDULED = ("resident", "faculty")

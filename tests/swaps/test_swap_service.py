@@ -121,10 +121,10 @@ def test_only_person_b_answers_and_staff_answer_on_their_behalf(swaps, database)
     [
         ({"actor_id": "R2-01", "person_a": "R2-01", "person_b": "R2-03", "range_a": span(5)}, "has no assignments"),
         ({"actor_id": "R2-01", "person_a": "R2-01", "person_b": "NOBODY", "range_a": span(0)}, "no person 'NOBODY'"),
-        ({"actor_id": "R2-02", "person_a": "R2-01", "person_b": "R2-03", "range_a": span(0)}, "denied"),
+        ({"actor_id": "R2-02", "person_a": "R2-01", "person_b": "R2-03", "range_a": span(0)}, "may not request"),
         (
             {"actor_id": "GHOST", "person_a": "R2-01", "person_b": "R2-03", "range_a": span(0)},
-            "unknown or inactive actor",
+            "'GHOST' is not an active person or staff member",
         ),
         (
             {"actor_id": "R2-01", "person_a": "R2-01", "person_b": "R2-01", "range_a": span(0)},

@@ -7,10 +7,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
 
 PAUSE_WAIT_SECONDS = 60  # from the flow announcing its pause until the API shows it paused
+
+OutcomeT = TypeVar("OutcomeT")
 
 
 def _wait_until_paused(flow_run_id: str) -> bool:
@@ -26,7 +29,9 @@ def _wait_until_paused(flow_run_id: str) -> bool:
     return False
 
 
-def run_answering(run: Callable[[], object], *, request_id: str, question: str, answer: Callable[[bool], dict]):
+def run_answering(
+    run: Callable[[], OutcomeT], *, request_id: str, question: str, answer: Callable[[bool], dict[str, Any]]
+) -> OutcomeT:
     """Call ``run`` (a flow) in a thread; when it pauses for ``request_id``, show what it asks and
     resume it with ``answer(yes)`` at a terminal, or say where the Prefect UI shows the form."""
     from prefect.flow_runs import resume_flow_run
@@ -34,7 +39,7 @@ def run_answering(run: Callable[[], object], *, request_id: str, question: str, 
 
     from rotaguard.flows.pauses import pending_answer
 
-    box: dict = {}
+    box: dict[str, Any] = {}
 
     def target() -> None:
         try:
@@ -62,4 +67,5 @@ def run_answering(run: Callable[[], object], *, request_id: str, question: str, 
             )
     if "error" in box:
         raise box["error"]
-    return box["outcome"]
+    outcome: OutcomeT = box["outcome"]
+    return outcome

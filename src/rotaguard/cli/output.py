@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,7 +21,7 @@ class _JsonState:
     emitted = False
 
 
-def emit_json(payload) -> None:
+def emit_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
     _JsonState.emitted = True
 
@@ -34,7 +34,7 @@ def reset_json_state() -> None:
     _JsonState.emitted = False
 
 
-def table(title: str, columns: list[str], rows: list[list]) -> Table:
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     result = Table(title=title, title_justify="left")
     for column in columns:
         result.add_column(column)

@@ -1,7 +1,7 @@
 """Swaps between people: authorization, ranked candidates, validation on the tentative
 schedule, atomic execution and 24-hour rollback. No Prefect here: flows/ adapts it."""
 
-from rotaguard.swaps.authorization import GRANTS, AccessRole, Action, Actor, authorize, resolve_actor
+from rotaguard.swaps.authorization import GRANTS, Action, authorize
 from rotaguard.swaps.candidates import Candidate, rank_candidates
 from rotaguard.swaps.service import ROLLBACK_WINDOW, SwapDenied, SwapRefused, SwapResult, SwapService
 from rotaguard.swaps.tentative import SwapConflict, Verdict, apply_moves, judge, moves_for
@@ -9,9 +9,7 @@ from rotaguard.swaps.tentative import SwapConflict, Verdict, apply_moves, judge,
 __all__ = [
     "GRANTS",
     "ROLLBACK_WINDOW",
-    "AccessRole",
     "Action",
-    "Actor",
     "Candidate",
     "SwapConflict",
     "SwapDenied",
@@ -24,5 +22,4 @@ __all__ = [
     "judge",
     "moves_for",
     "rank_candidates",
-    "resolve_actor",
 ]

@@ -22,13 +22,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from rotaguard.authorization import Actor, NotAuthorized, resolve_actor
 from rotaguard.db import AssignmentRepository, AuditLog, Database, ProgramRepository
 from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
 from rotaguard.db.swaps import SwapRepository, database_now
 from rotaguard.domain import Assignment, Program, Schedule, days_between
 from rotaguard.domain.swaps import OPEN_STATUSES, DateRange, Move, SwapKind, SwapRequest, SwapStatus
 from rotaguard.errors import RotaGuardError
-from rotaguard.swaps.authorization import Action, Actor, authorize, resolve_actor
+from rotaguard.swaps.authorization import Action, authorize, unknown_actor
 from rotaguard.swaps.candidates import Candidate, rank_candidates
 from rotaguard.swaps.tentative import SwapConflict, Verdict, apply_moves, judge, moves_for, window
 
@@ -56,11 +57,12 @@ class SwapRefused(RotaGuardError):
     """The swap cannot go ahead, for the reason given; nothing was changed."""
 
 
-class SwapDenied(SwapRefused):
-    """The actor may not do this (the denial is audited)."""
+class SwapDenied(SwapRefused, NotAuthorized):
+    """The actor may not do this (the denial is audited): refused like any swap, and reported like
+    any other authorization denial (exit code 77)."""
 
     def __init__(self, reason: str, *, actor_id: str, action: str, subject: str) -> None:
-        super().__init__(f"denied: {reason}")
+        super().__init__(reason)
         self.reason, self.actor_id, self.action, self.subject = reason, actor_id, action, subject
 
 
@@ -121,6 +123,14 @@ def _denials_audited(method):
             raise
 
     return wrapper
+
+
+def _taker(request: SwapRequest, actor: Actor | None, actor_id: str, for_person: str | None) -> str | None:
+    """Who takes the duties when ``actor_id`` answers: person B, or for an open request the one
+    answering (staff answer for ``for_person``)."""
+    if request.person_b is not None:
+        return request.person_b
+    return for_person if actor is not None and actor.is_staff else actor_id
 
 
 @dataclass(frozen=True)
@@ -202,7 +212,7 @@ class SwapService:
     def _require(
         self, actor: Actor | None, actor_id: str, action: Action, request: SwapRequest, *, taker: str | None = None
     ):
-        decision = authorize(actor, action, request, taker=taker)
+        decision = authorize(actor, action, request, taker=taker, actor_id=actor_id)
         if not decision.allowed:
             raise SwapDenied(decision.reason, actor_id=actor_id, action=action.value, subject=request.id)
         return decision
@@ -219,6 +229,18 @@ class SwapService:
 
     # Below this method, ``list`` in the class body names it: annotations there say builtins.list.
     @_denials_audited
+    def require(self, *, swap_id: str, actor_id: str, action: Action, for_person: str | None = None) -> None:
+        """Refuse (audited) unless the swap table lets ``actor_id`` do ``action`` to the request as
+        it stands; for whoever starts a flow or answers a paused one, which would check only later
+        (``for_person``: the person taking an open request that staff accept or decline for)."""
+        with self.database.read() as session:
+            program = self._program(session)
+            request = self._load(session, swap_id)
+            actor = resolve_actor(program, actor_id)
+            taker = _taker(request, actor, actor_id, for_person) if action in (Action.ACCEPT, Action.DECLINE) else None
+            self._require(actor, actor_id, action, request, taker=taker)
+
+    @_denials_audited
     def list(self, *, actor_id: str, status: SwapStatus | None = None) -> list[SwapRequest]:
         """Staff see every request; residents and faculty the ones they are part of."""
         self.expire_overdue()
@@ -227,7 +249,7 @@ class SwapService:
             actor = resolve_actor(program, actor_id)
             if actor is None:
                 raise SwapDenied(
-                    f"{actor_id!r} is not an active person or staff member of the program",
+                    unknown_actor(actor_id, "list swap requests", "a person or staff member of the program"),
                     actor_id=actor_id,
                     action=Action.VIEW.value,
                     subject="",
@@ -489,9 +511,7 @@ class SwapService:
         """The pending request, who takes it, and the answer to record; refused (or denied) otherwise."""
         request = self._load(session, swap_id)
         actor = resolve_actor(program, actor_id)
-        taker = request.person_b
-        if taker is None:
-            taker = for_person if actor is not None and actor.is_staff else actor_id
+        taker = _taker(request, actor, actor_id, for_person)
         action = Action.ACCEPT if accept else Action.DECLINE
         decision = self._require(actor, actor_id, action, request, taker=taker)
         if request.status is not SwapStatus.PENDING:

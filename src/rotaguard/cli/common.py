@@ -1,0 +1,170 @@
+"""What the command groups share: who acts, dates and ranges, files written whole, the stored
+program, the authorization check, the backup store, Prefect's environment and flow parameters."""
+
+from __future__ import annotations
+
+import errno
+import getpass
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+
+from rotaguard.cli.context import load_settings, open_database, require_current_schema
+from rotaguard.cli.output import console, emit_json
+from rotaguard.domain import Program
+from rotaguard.errors import InputError, Problem, RotaGuardError
+from rotaguard.interchange.importer import load_program
+
+if TYPE_CHECKING:
+    from rotaguard.backups import BackupStore
+    from rotaguard.db import Database
+    from rotaguard.settings import Settings
+
+StartOption = Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")]
+EndOption = Annotated[str, typer.Option(help="Last day, inclusive (YYYY-MM-DD).")]
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")]
+YesOption = Annotated[bool, typer.Option("--yes", help="Approve as the invoking user instead of pausing.")]
+ApprovalTimeoutOption = Annotated[int, typer.Option(min=10, max=604800, help="Seconds to wait for approval.")]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def actor() -> str:
+    """Who acts: ROTAGUARD_ACTOR, else the login name."""
+    try:
+        return os.environ.get("ROTAGUARD_ACTOR") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def parse_date(option: str, value: str) -> date:
+    from rotaguard.domain import MAX_DATE, MIN_DATE
+
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise InputError(option, [Problem(option, f"{value!r} is not a date (YYYY-MM-DD)")]) from None
+    if not MIN_DATE <= parsed <= MAX_DATE:
+        outside = f"{value} is outside the dates RotaGuard schedules ({MIN_DATE}..{MAX_DATE}, docs/limits.md)"
+        raise InputError(option, [Problem(option, outside)])
+    return parsed
+
+
+def date_range(start: str, end: str) -> tuple[date, date]:
+    first, last = parse_date("--start", start), parse_date("--end", end)
+    if last < first:
+        raise InputError("--end", [Problem("--end", f"{last} is before --start {first}")])
+    return first, last
+
+
+def deliver(text: str, out: Path | None, *, json_output: bool, report: dict[str, Any], message: str) -> None:
+    """Print ``text``; or write it to ``out`` atomically and say so (as JSON with --json)."""
+    if out is None:
+        sys.stdout.write(text)
+        return
+    write_file(text, out)
+    if json_output:
+        emit_json({"ok": True, "path": str(out), **report})
+    else:
+        console.print(message)
+
+
+def write_file(text: str, out: Path) -> None:
+    """Temporary file, then rename: a reader never sees half a file."""
+    write_files({out: text.encode("utf-8")})
+
+
+def write_files(files: dict[Path, bytes]) -> None:
+    """Write each file (text or binary) under a temporary name, fsync it, then rename them all into
+    place: a reader never sees half a file, and when any write fails no file is renamed and the
+    temporary ones are removed."""
+    staged: list[tuple[Path, Path]] = []
+    current: Path | None = None
+    try:
+        for out, data in files.items():
+            current = out
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.is_dir():
+                # Found now, not when renaming: by then other files would already be replaced.
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            partial = out.with_name(f".{out.name}.partial")
+            staged.append((partial, out))
+            with open(partial, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for partial, out in staged:
+            current = out
+            partial.replace(out)
+    except OSError as exc:
+        for partial, _ in staged:
+            try:
+                partial.unlink(missing_ok=True)
+            except OSError:
+                pass
+        raise RotaGuardError(f"cannot write {current}: {exc.strerror or exc}") from None
+
+
+def stored_program(database: Database) -> tuple[Program, dict[str, Any]]:
+    """The imported program (and its document's extras); a one-line error when there is none."""
+    require_current_schema(database)
+    stored = load_program(database)
+    if stored is None:
+        raise RotaGuardError("no program has been imported yet: run `rotaguard program import FILE`")
+    return stored
+
+
+def authorize(database: Database, subject: str, *, program: Program | None = None) -> None:
+    """Refuse at once, before any lock, backup or flow, when ROTAGUARD_ACTOR may not do ``subject``
+    (the authorization matrix; the stored program's staff are the identities: ``program`` when the
+    caller has already loaded it)."""
+    from rotaguard.authorization import authorize as check
+
+    if program is None:
+        stored = load_program(database)
+        program = stored[0] if stored else None
+    check(program, actor(), subject)
+
+
+def backup_store() -> tuple[Settings, BackupStore]:
+    """The settings and the backup store over the configured database (its schema current)."""
+    from rotaguard.backups import BackupStore
+
+    settings = load_settings()
+    database = open_database(settings)
+    require_current_schema(database)
+    store = BackupStore(
+        database=database,
+        directory=settings.resolved_backup_dir,
+        retention_days=settings.backup_retention_days,
+        min_keep=settings.backup_min_keep,
+    )
+    return settings, store
+
+
+def prefect_environment(settings: Settings) -> None:
+    """Prefect keeps its state under ROTAGUARD_HOME unless told otherwise (set before importing it)."""
+    os.environ.setdefault("PREFECT_HOME", str(settings.resolved_home / "prefect"))
+    # Prefect makes its home without parents: a fresh ROTAGUARD_HOME would print a warning.
+    Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    # Run logs (solver progress included) reach the API at INFO; the terminal shows warnings only.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    # No network here or in most hospitals' server rooms: no telemetry.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def flow_params(model: type[ModelT], **values: Any) -> ModelT:
+    """A flow's parameters from command-line values; the first problem as a one-line error naming the option."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        item = exc.errors(include_url=False)[0]
+        where = "--" + str(item["loc"][0]).replace("_", "-") if item["loc"] else "arguments"
+        raise InputError(where, [Problem(where, item["msg"].removeprefix("Value error, "))]) from None

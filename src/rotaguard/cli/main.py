@@ -26,6 +26,7 @@ from rotaguard.cli.output import (
     reset_json_state,
     table,
 )
+from rotaguard.cli.prefect_api import stop as _prefect_api_stop
 from rotaguard.cli.swap import swap_app
 from rotaguard.db import AuditLog
 from rotaguard.db.migrate import current_revision, upgrade
@@ -209,6 +210,7 @@ def health(json_output: JsonOption = False) -> None:
     from rotaguard.health import report
 
     settings = load_settings()
+    os.environ.setdefault("PREFECT_HOME", str(settings.resolved_home / "prefect"))  # its profile, as the flows see it
     checks = run_checks(settings, open_database(settings))
     document = report(checks)
     if json_output:
@@ -693,6 +695,13 @@ def _prefect_environment(settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     # No network here or in most hospitals' server rooms: no telemetry.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Leases on disk, where an API started from here (an ephemeral one too) keeps them past a kill.
+    os.environ.setdefault(
+        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE", "prefect.server.concurrency.lease_storage.filesystem"
+    )
+    from rotaguard.cli.prefect_api import use_prefect_api
+
+    use_prefect_api(settings)  # no API configured: this home's local Prefect server, started on first use
 
 
 def _answers_here(yes: bool) -> bool:
@@ -956,11 +965,13 @@ def serve(json_output: JsonOption = False) -> None:
 @app.command()
 def recover(json_output: JsonOption = False) -> None:
     """Put back the range of every generation that died mid-write (kill -9, power loss)."""
+    from rotaguard.cli.prefect_api import free_schedule_writes
     from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
     from rotaguard.recovery import recover_interrupted
 
     settings, store = _backup_store()
     _authorize(store.database, "recover")
+    freed = free_schedule_writes(settings, _prefect_environment)  # the Prefect slot of a holder provably gone
     with LockLease(store.database, name=SCHEDULE_WRITES, holder=f"recover-{os.getpid()}", wait_seconds=120) as lease:
         if not lease.held:
             raise RotaGuardError(
@@ -968,12 +979,17 @@ def recover(json_output: JsonOption = False) -> None:
             )
         results = recover_interrupted(store.database, store, actor=_actor())
     if json_output:
-        emit_json({"ok": True, "recovered": [r.__dict__ for r in results]})
-    elif results:
+        emit_json({"ok": True, "recovered": [r.__dict__ for r in results], "freed": freed})
+    elif results or freed:
+        for sentence in freed:
+            console.print(f"schedule-writes: {sentence}")
         for result in results:
             console.print(f"{result.run_id}: {result.action}: {result.detail}")
     else:
         console.print("Nothing to recover.")
+
+
+app.command("stop")(_prefect_api_stop)
 
 
 @audit_app.command("verify")

@@ -8,12 +8,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from prefect import get_run_logger
-from prefect.concurrency.sync import concurrency
 
 from rotaguard.db import AuditLog
 from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
 from rotaguard.db.runs import ScheduleRunRepository
 from rotaguard.errors import RotaGuardError
+from rotaguard.flows.slots import schedule_writes_slot
 from rotaguard.tasks.context import open_database
 
 LOCKED = "locked: another schedule write is in progress"
@@ -49,10 +49,9 @@ def holding_schedule_writes(
     with ExitStack() as stack:
         stack.callback(lock_database.dispose)
         try:
-            # A short lease: a holder killed with SIGKILL frees its slot within a minute.
-            stack.enter_context(
-                concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=wait_seconds, strict=True, lease_duration=60)
-            )
+            # A holder killed on this machine is given back its slot at once (flows/slots.py); elsewhere
+            # its 60 s lease lapses and the server revokes it (local server: within 5 s more).
+            stack.enter_context(schedule_writes_slot(wait_seconds))
         except TimeoutError:
             yield Gate(held=False, refusal=LOCKED)
             return

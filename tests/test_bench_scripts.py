@@ -1,5 +1,6 @@
 """The benchmark scripts keep working (a smoke run on a tiny program; no timing asserted)."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -40,3 +41,12 @@ def test_swap_load_benchmark_refuses_a_scenario_without_its_conflicts():
         .splitlines()[-1]
         .endswith("--swaps must be at least 3 (one valid, one rival, one Tier 1 breaker)")
     )
+
+
+def test_prefect_start_benchmark_smoke_runs():
+    """One cold and one warm `rotaguard swap execute` on the local Prefect server (about a minute:
+    the cold one starts the server); the script stops the server it started."""
+    out = _run_bench("prefect_start.py", "--smoke")
+    document = json.loads(out.splitlines()[-1])
+    assert document["bench"] == "prefect_start" and set(document["results"]) == {"cold", "warm"}
+    assert all(len(result["samples"]) == 1 for result in document["results"].values())

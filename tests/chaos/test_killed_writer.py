@@ -26,7 +26,7 @@ from factories import dumps, program_document
 from rotaguard.deployments.local_api import stop_local_api
 
 START, END = "2026-03-12", "2026-03-18"
-HOLD_WAIT_SECONDS = 240  # the first command starts the local Prefect server (24-62 s here)
+HOLD_WAIT_SECONDS = 420  # the first command starts the local Prefect server (24-62 s here, more when busy)
 COMMAND_SECONDS = 300
 
 

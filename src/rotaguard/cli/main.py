@@ -688,7 +688,12 @@ def _prefect_environment(settings) -> None:
     """Prefect keeps its state under ROTAGUARD_HOME unless told otherwise (set before importing it)."""
     os.environ.setdefault("PREFECT_HOME", str(settings.resolved_home / "prefect"))
     # Prefect makes its home without parents: a fresh ROTAGUARD_HOME would print a warning.
-    Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+    try:
+        Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RotaGuardError(
+            f"cannot use PREFECT_HOME {os.environ['PREFECT_HOME']}: {error.strerror or error}"
+        ) from None
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     # Run logs (solver progress included) reach the API at INFO; the terminal shows warnings only.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")

@@ -48,7 +48,7 @@ LEASE_DIRECTORY = "concurrency_leases"  # Prefect's filesystem lease storage und
 FILESYSTEM_LEASES = "prefect.server.concurrency.lease_storage.filesystem"
 REPOSSESSOR_LOOP_SECONDS = 5  # Prefect's default is 15
 SLOT_RETRY_SECONDS = 5  # the longest a waiting writer sleeps between two tries (Prefect's default: 30)
-START_TIMEOUT_SECONDS = 120.0
+START_TIMEOUT_SECONDS = 300.0  # a first start migrates its database: 24-62 s here, minutes on a busy machine
 FIRST_START_SECONDS = 30  # announced before a start when no earlier one was timed (measured: 24-62 s)
 STOP_SECONDS = 20.0
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -274,12 +274,12 @@ def _launch(home: Path, timeout: float, announce: Callable[[], None]) -> LocalAp
             announced = True
         if not pid_running(api.pid):
             reason = _last_log_line(log, since) or "it exited without a word"
-            raise LocalApiError(f"the local Prefect server for {home} did not start: {reason} (log: {log})")
+            raise LocalApiError(f"cannot start the local Prefect server for {home}: {reason} (log: {log})")
         if time.monotonic() > deadline:
             _terminate(api)
             raise LocalApiError(
-                f"the local Prefect server for {home} did not answer within {timeout:.0f} s (log: {log}; "
-                f"{START_TIMEOUT_VARIABLE} waits longer)"
+                f"cannot start the local Prefect server for {home}: it did not answer within {timeout:.0f} s "
+                f"(log: {log}; {START_TIMEOUT_VARIABLE} waits longer)"
             )
         time.sleep(0.25)
     return LocalApi(
@@ -321,9 +321,9 @@ def ensure_local_api(home: Path, *, notify: Callable[[str], None] | None = None)
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise LocalApiError(f"cannot use {home} for the local Prefect server: {error.strerror or error}") from None
+        raise LocalApiError(f"cannot start the local Prefect server for {home}: {error.strerror or error}") from None
     if not home.is_dir() or not os.access(home, os.W_OK | os.X_OK):
-        raise LocalApiError(f"cannot use {home} for the local Prefect server: not a writable directory")
+        raise LocalApiError(f"cannot start the local Prefect server for {home}: not a writable directory")
     with _locked(home, timeout + 30):
         current = _read_state(home)
         if current is not None and _answers(current):

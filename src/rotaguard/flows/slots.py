@@ -92,12 +92,19 @@ def schedule_writes_slot(wait_seconds: float) -> Iterator[None]:
     """Hold the one ``schedule-writes`` slot (strict: a missing limit is an error, not no limit),
     with a lease naming this process; raises TimeoutError when not had within ``wait_seconds``.
     A slot held by a process provably gone is given back first."""
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
     from prefect.types._concurrency import ConcurrencyLeaseHolder
 
     try:
-        free_dead_holders()
+        log = get_run_logger()
+    except MissingContextError:
+        log = logger
+    try:
+        for sentence in free_dead_holders():
+            log.warning(sentence)
     except Exception as error:  # never a reason not to try: the slot may well be free
-        logger.warning("could not check the schedule-writes slot's holders: %s", error)
+        log.warning("could not check the schedule-writes slot's holders: %s", error)
     holder = ConcurrencyLeaseHolder(type="flow_run", id=holder_id())
     with concurrency(
         SCHEDULE_WRITES,
@@ -212,8 +219,6 @@ def free_dead_holders() -> list[str]:
                 done.append(
                     f"gave back {unheld} {SCHEDULE_WRITES} slot(s) that no lease holds (their lease memory was lost)"
                 )
-    for sentence in done:
-        logger.warning(sentence)
     return done
 
 

@@ -204,11 +204,11 @@ def free_dead_holders() -> list[str]:
             for lease in _read_leases(directory):
                 if limit_id not in lease.resource_ids:
                     continue
-                expired = lease.expiration <= now
+                expired, gone = lease.expiration <= now, holder_gone(lease.holder)
                 # An expired lease is the server's repossessor's to revoke, where it runs one.
-                if (holder_gone(lease.holder) and not expired) or (expired and not repossessed):
+                if (gone and not expired) or (expired and not repossessed):
                     client.release_concurrency_slots_with_lease(uuid.UUID(lease.id))
-                    why = "it expired" if expired else "its holder's process is gone"
+                    why = "its holder's process is gone" if gone else "it expired"
                     done.append(f"gave back the {SCHEDULE_WRITES} slot of lease {lease.id}: {why}")
             unheld = _unheld_slots(client, directory, limit_id)
             if unheld > 0:

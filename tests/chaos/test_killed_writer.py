@@ -140,3 +140,26 @@ def test_a_writer_killed_holding_the_slot_does_not_lock_out_the_next(database_ur
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["status"] == "published"
     assert "Nothing to recover." in _rotaguard(env, "recover").stdout
+
+    if mode == "local":
+        # What a home whose ephemeral API lost a lease before this fix holds: a slot taken with no
+        # lease anywhere. The next writer gives it back (it checks twice, a second apart).
+        _take_a_slot_without_a_lease(env, home)
+        legacy = _rotaguard(env, *_generate("--json"))
+        assert legacy.returncode == 0, legacy.stderr
+        assert json.loads(legacy.stdout)["status"] == "published"
+        assert "that no lease holds" in legacy.stderr
+
+
+def _take_a_slot_without_a_lease(env: dict[str, str], home: Path) -> None:
+    url = json.loads((home / "prefect" / "server.json").read_text())["url"]
+    code = (
+        "from prefect import get_client\n"
+        "from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate\n"
+        "with get_client(sync_client=True) as client:\n"
+        "    client.update_global_concurrency_limit('schedule-writes', GlobalConcurrencyLimitUpdate(active_slots=1))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env | {"PREFECT_API_URL": url}, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr

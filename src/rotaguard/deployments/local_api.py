@@ -52,6 +52,8 @@ START_TIMEOUT_SECONDS = 300.0  # a first start migrates its database: 24-62 s he
 FIRST_START_SECONDS = 30  # announced before a start when no earlier one was timed (measured: 24-62 s)
 STOP_SECONDS = 20.0
 HEALTH_TIMEOUT_SECONDS = 2.0
+PATIENT_HEALTH_SECONDS = 15.0  # before a running server is taken for hung and replaced (a busy machine is slow)
+PORT_ATTEMPTS = 3
 ANNOUNCE_AFTER_SECONDS = 0.5  # a server that fails within this says so in one line, unannounced
 # Environment that names the local server to this process and its children (rotaguard.flows.slots
 # reads the leases of the API it names).
@@ -147,12 +149,12 @@ def _write_state(home: Path, api: LocalApi) -> None:
     partial.replace(home / STATE_FILE)
 
 
-def _answers(api: LocalApi) -> bool:
-    """Its process runs and its health endpoint says so."""
+def _answers(api: LocalApi, timeout: float = HEALTH_TIMEOUT_SECONDS) -> bool:
+    """Its process runs and its health endpoint says so within ``timeout`` seconds."""
     if not pid_running(api.pid):
         return False
     try:
-        with urllib.request.urlopen(f"{api.url}/health", timeout=HEALTH_TIMEOUT_SECONDS) as response:
+        with urllib.request.urlopen(f"{api.url}/health", timeout=timeout) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -326,8 +328,8 @@ def ensure_local_api(home: Path, *, notify: Callable[[str], None] | None = None)
         raise LocalApiError(f"cannot start the local Prefect server for {home}: not a writable directory")
     with _locked(home, timeout + 30):
         current = _read_state(home)
-        if current is not None and _answers(current):
-            return current  # another command started it meanwhile
+        if current is not None and _answers(current, timeout=PATIENT_HEALTH_SECONDS):
+            return current  # another command started it meanwhile, or it was only slow to answer
         if current is not None and current.pid and pid_running(current.pid):
             _terminate(current)  # not answering: a hung or half-dead server holds nothing worth keeping
             why = "it did not answer"
@@ -337,7 +339,14 @@ def ensure_local_api(home: Path, *, notify: Callable[[str], None] | None = None)
             why = "first use"
         estimate = (current.start_seconds if current is not None else 0) or FIRST_START_SECONDS
         message = f"starting the local Prefect server for {home} ({why}, ~{estimate:.0f} s)…"
-        api = _launch(home, timeout, lambda: notify(message) if notify is not None else None)
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                api = _launch(home, timeout, lambda: notify(message) if notify is not None else None)
+                break
+            except LocalApiError as error:
+                # The free port was taken between choosing it and binding it: choose another.
+                if "already in use" not in str(error) or attempt == PORT_ATTEMPTS:
+                    raise
         _write_state(home, api)
     if notify is not None:
         notify(

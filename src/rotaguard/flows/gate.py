@@ -49,8 +49,9 @@ def holding_schedule_writes(
     with ExitStack() as stack:
         stack.callback(lock_database.dispose)
         try:
-            # A holder killed on this machine is given back its slot at once (flows/slots.py); elsewhere
-            # its 60 s lease lapses and the server revokes it (local server: within 5 s more).
+            # A holder killed on this machine is given back its slot at once (flows/slots.py); one killed
+            # elsewhere holds it until its lease lapses: at most 60 s after the kill, plus the server's
+            # repossessor loop (5 s on the local server, 15 s by default: 75 s at most).
             stack.enter_context(schedule_writes_slot(wait_seconds))
         except TimeoutError:
             yield Gate(held=False, refusal=LOCKED)

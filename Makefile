@@ -25,6 +25,8 @@ demo: install
 	start=$$($(BIN)/python -c 'import datetime as d; from rotaguard.interchange.synth import next_block_start as n; print(n(d.date.today()))'); \
 	end=$$($(BIN)/python -c "import datetime as d; print(d.date.fromisoformat('$$start') + d.timedelta(days=27))"); \
 	ROTAGUARD_ACTOR=$${ROTAGUARD_ACTOR:-C-01} $(BIN)/rotaguard generate --start $$start --end $$end --yes  # C-01: the synthetic program's coordinator
+	@# The local Prefect server the commands started keeps running: its UI shows the runs.
+	@$(BIN)/python -c 'import os, pathlib; from rotaguard.deployments.local_api import local_api_status; 	api = local_api_status(pathlib.Path(os.environ.get("PREFECT_HOME") or os.environ["ROTAGUARD_HOME"] + "/prefect")); 	print(f"Prefect UI: {api.ui_url} (the local Prefect server keeps running; $(BIN)/rotaguard stop stops it)" if api 	else "No local Prefect server runs for this home: PREFECT_API_URL names the Prefect server in use.")'
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

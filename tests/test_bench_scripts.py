@@ -31,6 +31,7 @@ HELPERS = {"benchtable.py", "pattern.py"}
 SMOKE_TESTED = {
     "backup_1m.py": "test_bench_scripts.py",
     "flow_overhead.py": "test_bench_scripts.py",
+    "prefect_start.py": "test_bench_scripts.py",
     "solve_blocks.py": "test_bench_solve_script.py",
     "swap_candidates.py": "test_bench_scripts.py",
     "swap_load.py": "test_bench_scripts.py",
@@ -244,3 +245,12 @@ def test_swap_load_smoke(postgres_server, prefect_api):
     assert result["latency"]["request"]["n"] == 7
     assert f"executed {result['executed']}, rejected {result['rejected']}, errors 0" in table
     assert table.rstrip().endswith("result: OK")
+
+
+def test_prefect_start_smoke():
+    """One cold and one warm `rotaguard swap execute` on the local Prefect server (about a minute:
+    the cold one starts the server); the script stops the server it started."""
+    out = run_bench("prefect_start.py", "--smoke")
+    document = json.loads(out.splitlines()[-1])
+    assert document["bench"] == "prefect_start" and set(document["results"]) == {"cold", "warm"}
+    assert all(len(result["samples"]) == 1 for result in document["results"].values())

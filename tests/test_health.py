@@ -8,8 +8,11 @@ import datetime as dt
 import json
 import socket
 import stat
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -30,6 +33,7 @@ def _clean_environment(monkeypatch):
     """Health reads these from the environment: start every test without them."""
     for name in (
         "PREFECT_API_URL",
+        "PREFECT_PROFILES_PATH",
         "PREFECT_API_AUTH_STRING",
         "PREFECT_API_KEY",
         "ROTAGUARD_S3_BUCKET",
@@ -94,7 +98,9 @@ def test_no_backup_is_a_warning_and_exits_zero(cli, database_url):
     assert document["schema"]["current"] == document["schema"]["head"] == head_revision()
     assert document["offsite"]["enabled"] is False and "off-site copies are off" in document["offsite"]["detail"]
     assert document["prefect_api"]["configured"] is False
-    assert document["prefect_api"]["detail"] == "not configured: flows run on an ephemeral local API"
+    assert document["prefect_api"]["detail"] == (
+        "not configured: the CLI runs flows on this home's local Prefect server, started on first use"
+    )
     human = cli("health")
     assert human.code == 0 and "WARN" in human.out and "FAIL" not in human.out
     assert _gate(database_url) == []
@@ -311,3 +317,39 @@ def test_a_wrong_prefect_auth_string_fails(cli, monkeypatch, prefect_health_serv
     assert f"prefect_api: the Prefect API at {url} answered HTTP 401 to /admin/version" in result.err
     assert "wrong-pass" not in result.out + result.err
     assert document["prefect_api"]["status_code"] == 401
+
+
+def test_a_prefect_api_set_with_prefect_config_set_is_checked_with_its_auth(
+    cli, database_url, monkeypatch, prefect_health_server, tmp_path
+):
+    """Nothing in the environment: the URL and the auth string are in the Prefect profile that
+    `prefect config set` writes (under the PREFECT_HOME the flows use), and health uses them."""
+    url, handler = prefect_health_server
+    expected = "Basic " + base64.b64encode(AUTH_STRING.encode()).decode()
+    handler.expected_authorization = expected
+    home = tmp_path / "prefect-home"
+    monkeypatch.setenv("PREFECT_HOME", str(home))
+    configured = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "prefect"),
+            "config",
+            "set",
+            f"PREFECT_API_URL={url}",
+            f"PREFECT_API_AUTH_STRING={AUTH_STRING}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert configured.returncode == 0, configured.stderr
+    assert url in (home / "profiles.toml").read_text()
+    result, document = _health(cli)
+    assert result.code == 0, result.err
+    prefect = document["prefect_api"]
+    assert (prefect["configured"], prefect["reachable"], prefect["url"]) == (True, True, url)
+    assert handler.received == [("/api/admin/version", expected)]
+    assert AUTH_STRING not in result.out + result.err
+    handler.expected_authorization = "Basic " + base64.b64encode(b"admin:another-pass").decode()
+    refused, document = _health(cli)
+    assert refused.code == 1 and "answered HTTP 401 to /admin/version" in refused.err
+    assert AUTH_STRING not in refused.out + refused.err

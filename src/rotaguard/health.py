@@ -6,13 +6,13 @@ block anything: an old or missing backup (generation takes its own first), off-s
 pending. Each check carries structured ``facts`` besides its one-line ``detail``;
 :func:`report` gathers them into the document ``rotaguard health --json`` prints.
 
-Never imports Prefect: the Prefect API is probed with a plain HTTP GET of ``<PREFECT_API_URL>/admin/version``
-(not ``/health``, which a server protected by basic auth answers without checking credentials).
+The Prefect API is probed through Prefect's own client, so every way of configuring it counts
+(environment, ``prefect config set``, ``.env``), with ``GET /admin/version`` (not ``/health``, which a
+server protected by basic auth answers without checking credentials). Prefect is imported only then.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import os
 import shutil
@@ -40,7 +40,7 @@ MIN_FREE_BYTES = 64 * 1024 * 1024
 # The nightly backup makes one every 24 hours; two hours of slack before it counts as missed.
 BACKUP_MAX_AGE = dt.timedelta(hours=26)
 PREFECT_API_TIMEOUT_SECONDS = 3.0
-EPHEMERAL_API = "not configured: flows run on an ephemeral local API"
+NOT_CONFIGURED = "not configured: the CLI runs flows on this home's local Prefect server, started on first use"
 
 
 @dataclass(frozen=True)
@@ -222,74 +222,78 @@ def _without_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-def _prefect_secrets(url: str, environ) -> list[str]:
+def _prefect_secrets(url: str, settings) -> list[str]:
     """What a message about the Prefect API must never show: the auth string (and its password
     half), the API key, a password written into the URL. Longest first, so a part never
     unmasks the rest of a whole."""
-    auth_string = environ.get("PREFECT_API_AUTH_STRING") or ""
+    auth_string = settings.api.auth_string.get_secret_value() if settings.api.auth_string else ""
+    api_key = settings.api.key.get_secret_value() if settings.api.key else ""
     parts = [auth_string.partition(":")[2]]
     try:
         parts.append(urlsplit(url).password or "")
     except ValueError:
         pass
     # A part as short as a few letters would mask ordinary words; whole credentials always go.
-    candidates = [auth_string, environ.get("PREFECT_API_KEY") or ""] + [part for part in parts if len(part) >= 4]
+    candidates = [auth_string, api_key] + [part for part in parts if len(part) >= 4]
     return sorted({secret for secret in candidates if secret}, key=len, reverse=True)
 
 
-def _prefect_headers(environ) -> dict[str, str]:
-    """What Prefect 3's client sends: ``Basic base64(PREFECT_API_AUTH_STRING)``, else ``Bearer PREFECT_API_KEY``."""
-    if auth_string := environ.get("PREFECT_API_AUTH_STRING"):
-        return {"Authorization": "Basic " + base64.b64encode(auth_string.encode("utf-8")).decode("ascii")}
-    if api_key := environ.get("PREFECT_API_KEY"):
-        return {"Authorization": f"Bearer {api_key}"}
-    return {}
+def _prefect_settings():
+    """Prefect's settings as its client reads them in a fresh process: the environment, the active
+    profile (``prefect config set``, in ``$PREFECT_HOME/profiles.toml``), ``.env`` and ``prefect.toml``."""
+    from prefect.settings import Settings
+
+    return Settings()
 
 
-def _prefect_verify(environ) -> bool | ssl.SSLContext:
-    if environ.get("PREFECT_API_TLS_INSECURE_SKIP_VERIFY", "").strip().lower() in ("1", "true", "yes", "on"):
-        return False
-    if cert_file := environ.get("PREFECT_API_SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=cert_file)
-    return True
-
-
-def check_prefect_api(environ=None) -> Check:
-    """The Prefect API named by PREFECT_API_URL answers ``GET /admin/version`` with our credentials;
-    unset is fine (ephemeral API)."""
+def check_prefect_api() -> Check:
+    """The Prefect API that Prefect's settings name answers ``GET /admin/version`` through Prefect's
+    own client (its auth header, TLS settings and proxies, however they were configured); unset is
+    fine (the CLI then uses the home's local Prefect server)."""
     import httpx
+    from pydantic import ValidationError
 
-    environ = os.environ if environ is None else environ
-    url = environ.get("PREFECT_API_URL", "").strip()
+    try:
+        settings = _prefect_settings()
+    except ValidationError as exc:
+        item = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in item["loc"]) or "settings"
+        return Check(
+            "prefect_api",
+            False,
+            f"Prefect's settings are invalid: {where}: {item['msg']}",
+            facts={"configured": True, "url": None, "reachable": False},
+        )
+    url = (settings.api.url or "").strip()
     if not url:
-        return Check("prefect_api", True, EPHEMERAL_API, facts={"configured": False, "url": None, "reachable": None})
+        return Check("prefect_api", True, NOT_CONFIGURED, facts={"configured": False, "url": None, "reachable": None})
     shown = _without_credentials(url)
-    secrets = _prefect_secrets(url, environ)
+    secrets = _prefect_secrets(url, settings)
 
     def result(ok: bool, detail: str, **facts) -> Check:
         for secret in secrets:  # never echo a credential, whatever an error message quotes
             detail = detail.replace(secret, "***")
         return Check("prefect_api", ok, detail, facts={"configured": True, "url": shown, "reachable": ok, **facts})
 
+    from prefect.client.orchestration import get_client
+    from prefect.context import SettingsContext
+
+    httpx_settings = {"timeout": httpx.Timeout(PREFECT_API_TIMEOUT_SECONDS), "follow_redirects": False}
     try:
-        response = httpx.get(
-            url.rstrip("/") + "/admin/version",
-            headers=_prefect_headers(environ),
-            timeout=PREFECT_API_TIMEOUT_SECONDS,
-            verify=_prefect_verify(environ),
-            follow_redirects=False,
-        )
-    except (httpx.HTTPError, httpx.InvalidURL, ssl.SSLError, OSError, ValueError) as exc:
-        return result(False, f"the Prefect API at {shown} is unreachable: {type(exc).__name__}: {_one_line(exc)}")
-    if response.status_code != 200:
-        hint = ": check PREFECT_API_AUTH_STRING / PREFECT_API_KEY" if response.status_code in (401, 403) else ""
+        context = SettingsContext.get()
+        assert context is not None  # Prefect sets the root settings context when it is imported
+        with SettingsContext(profile=context.profile, settings=settings):
+            with get_client(sync_client=True, httpx_settings=httpx_settings) as client:
+                version = str(client.api_version())
+    except httpx.HTTPStatusError as exc:
+        code = exc.response.status_code
+        hint = ": check PREFECT_API_AUTH_STRING / PREFECT_API_KEY" if code in (401, 403) else ""
         return result(
-            False,
-            f"the Prefect API at {shown} answered HTTP {response.status_code} to /admin/version{hint}",
-            status_code=response.status_code,
+            False, f"the Prefect API at {shown} answered HTTP {code} to /admin/version{hint}", status_code=code
         )
-    version = response.text.strip().strip('"')[:20]
-    return result(True, f"{shown} answers (Prefect {version})", status_code=response.status_code)
+    except (httpx.HTTPError, httpx.InvalidURL, ssl.SSLError, OSError, ValueError, RuntimeError) as exc:
+        return result(False, f"the Prefect API at {shown} is unreachable: {type(exc).__name__}: {_one_line(exc)}")
+    return result(True, f"{shown} answers (Prefect {version.strip().strip(chr(34))[:20]})", status_code=200)
 
 
 # ---------------------------------------------------------------------- all checks

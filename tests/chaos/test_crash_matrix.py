@@ -13,6 +13,12 @@ operation's first visible change, where the steps that must end together crowd: 
 stopped and continued in steps of a fraction of a millisecond while the test looks, so that windows
 of a few milliseconds between two commits are hit too.
 
+The children run on the embedded default's orchestration, a local Prefect server started by
+rotaguard.deployments.local_api (one for the module, stopped at its end). Nothing frees the
+schedule-writes slot or lock by hand: `rotaguard recover`, run in a child of its own, gives back what
+the killed child held (its lease and lock name a process that is provably gone), and the next kill's
+child takes them.
+
 10 kills per operation and database kind under `make test`, 100 under `make chaos`
 (ROTAGUARD_CHAOS=1). ROTAGUARD_CRASH_SEED replays another seed; a failure names the seed, the
 kill and how it was placed.
@@ -34,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, select, update
+from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -49,12 +55,10 @@ from rotaguard.db.tables import (
     BackupRecordRow,
     Base,
     CredentialRow,
-    OperationLockRow,
     PersonRow,
     RotationRow,
     ScheduleRunRow,
     SwapRequestRow,
-    utcnow,
 )
 from rotaguard.domain.swaps import DateRange, Move, SwapKind, SwapStatus
 from rotaguard.operations import SCHEDULE_TABLES
@@ -398,16 +402,26 @@ def assert_whole(place: Place, rotaguard, *, allowed: dict[str, str], audit_befo
 # Processes
 
 
+@pytest.fixture(scope="module")
+def local_prefect(tmp_path_factory):
+    """The local Prefect server every child of this module uses (the embedded default's)."""
+    from rotaguard.deployments.local_api import ensure_local_api, stop_local_api
+
+    home = tmp_path_factory.mktemp("crash-prefect")
+    api = ensure_local_api(home)
+    yield api
+    stop_local_api(home)
+
+
 class Launcher:
     """Children that have imported everything and wait to be told what to run: two wait at any
     time, so that their start-up overlaps the runs and recoveries before them."""
 
     DEPTH = 2
 
-    def __init__(self, logs: Path) -> None:
-        from prefect.settings import PREFECT_API_URL
-
-        self.env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    def __init__(self, logs: Path, api) -> None:
+        inherited = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+        self.env = inherited | api.environment() | {"PREFECT_HOME": api.prefect_home}
         self.logs = logs
         self.logs.mkdir(exist_ok=True)
         self.waiting: list[subprocess.Popen] = []
@@ -438,26 +452,17 @@ class Launcher:
         process.stdin.flush()
         return process
 
+    def run(self, place: Place, argv: list[str]) -> tuple[int, str]:
+        """``rotaguard ARGV`` in a waiting child, to its end: (exit code, stdout)."""
+        process = self.start(place, argv)
+        out, _ = process.communicate(timeout=600)
+        self.prepare_next()
+        return process.returncode, out
+
     def close(self) -> None:
         for process in self.waiting:
             process.kill()
             process.wait()
-
-
-def free_schedule_writes(place: Place) -> None:
-    """A SIGKILLed holder's leases lapse on their own (60 s in Prefect, 90 s in the database); an
-    operator after a crash, and this test, let them go at once."""
-    from prefect import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
-
-    with get_client(sync_client=True) as client:
-        client.update_global_concurrency_limit("schedule-writes", GlobalConcurrencyLimitUpdate(active_slots=0))
-    database = place.database()
-    try:
-        with database.write() as session:
-            session.execute(update(OperationLockRow).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
-    finally:
-        database.dispose()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,7 +567,7 @@ def verified_backup_now(place: Place, rotaguard) -> None:
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_sigkill_at_random_points_then_recover(
-    operation, db_kind, prefect_api, database_url, places, rotaguard, tmp_path
+    operation, db_kind, local_prefect, database_url, places, rotaguard, tmp_path
 ):
     prepared = places.prepared(database_url)
     argv = prepare(operation, prepared, rotaguard)
@@ -571,7 +576,7 @@ def test_sigkill_at_random_points_then_recover(
     database = prepared.database()
     before, audit_before = schedule_digest(database.engine), audit_hashes(database)
     database.dispose()
-    launcher = Launcher(tmp_path / "logs")
+    launcher = Launcher(tmp_path / "logs", local_prefect)
     try:
         # The after-state: the operation run to its end once, on a copy of its own.
         reference = places.copy(prepared, "reference")
@@ -633,10 +638,9 @@ def test_sigkill_at_random_points_then_recover(
                 # (the reference run, the first of its kind, is the slowest).
                 window = min(window, time.monotonic() - started)
             process.communicate(timeout=600)
-            launcher.prepare_next()  # the next child imports while this one is recovered
-            free_schedule_writes(place)
-            code, out, err = rotaguard(place, "recover", "--json")
-            assert code == 0, f"{where}: rotaguard recover failed: {err}"
+            # Whatever the killed child held (the Prefect slot, the lock row) is recover's to give back.
+            code, out = launcher.run(place, ["recover", "--json"])
+            assert code == 0, f"{where}: rotaguard recover failed: {out} (logs in {launcher.logs})"
             state = assert_whole(
                 place, rotaguard, allowed={"before": before, "after": after}, audit_before=audit_before, where=where
             )

@@ -64,9 +64,16 @@ def test_an_uninitialised_database_is_refused_before_prefect_is_asked(tmp_path):
     assert reason == f"the database at {url} is not initialised: run `rotaguard init`"
 
 
-def test_without_a_prefect_server_there_is_nothing_to_serve_to(tmp_path):
-    reason = _one_line(_serve(tmp_path, _migrated(tmp_path)))
-    assert reason.startswith("PREFECT_API_URL is not set: serving needs a Prefect server the UI can reach")
+def test_without_a_prefect_api_url_a_local_server_that_cannot_start_is_one_line(tmp_path):
+    """No PREFECT_API_URL: serving uses the home's local Prefect server, and one that cannot start
+    (here its executable is missing) is one line, exit 1, before anything is registered."""
+    missing = tmp_path / "no-such-prefect"
+    reason = _one_line(_serve(tmp_path, _migrated(tmp_path), ROTAGUARD_PREFECT_EXECUTABLE=str(missing)))
+    home = tmp_path / "home" / "prefect"
+    assert reason == (
+        f"cannot start the local Prefect server for {home}: cannot run {missing}: No such file or directory"
+    )
+    assert not (home / "server.json").exists()
 
 
 @pytest.mark.parametrize("json_output", [False, True])

@@ -62,6 +62,7 @@ def health(json_output: JsonOption = False) -> None:
     from rotaguard.health import report
 
     settings = load_settings()
+    os.environ.setdefault("PREFECT_HOME", str(settings.resolved_home / "prefect"))  # its profile, as the flows see it
     checks = run_checks(settings, open_database(settings))
     document = report(checks)
     if json_output:
@@ -94,11 +95,13 @@ def serve(json_output: JsonOption = False) -> None:
 @commands.command()
 def recover(json_output: JsonOption = False) -> None:
     """Put back the range of every generation that died mid-write (kill -9, power loss)."""
+    from rotaguard.cli.prefect_api import free_schedule_writes
     from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
     from rotaguard.recovery import recover_interrupted
 
-    _, store = backup_store()
+    settings, store = backup_store()
     authorize(store.database, "recover")
+    freed = free_schedule_writes(settings, prefect_environment)  # the Prefect slot of a holder provably gone
     with LockLease(store.database, name=SCHEDULE_WRITES, holder=f"recover-{os.getpid()}", wait_seconds=120) as lease:
         if not lease.held:
             raise RotaGuardError(
@@ -106,8 +109,10 @@ def recover(json_output: JsonOption = False) -> None:
             )
         results = recover_interrupted(store.database, store, actor=actor())
     if json_output:
-        emit_json({"ok": True, "recovered": [r.__dict__ for r in results]})
-    elif results:
+        emit_json({"ok": True, "recovered": [r.__dict__ for r in results], "freed": freed})
+    elif results or freed:
+        for sentence in freed:
+            console.print(f"schedule-writes: {sentence}")
         for result in results:
             console.print(f"{result.run_id}: {result.action}: {result.detail}")
     else:

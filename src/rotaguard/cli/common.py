@@ -151,13 +151,25 @@ def prefect_environment(settings: Settings) -> None:
     """Prefect keeps its state under ROTAGUARD_HOME unless told otherwise (set before importing it)."""
     os.environ.setdefault("PREFECT_HOME", str(settings.resolved_home / "prefect"))
     # Prefect makes its home without parents: a fresh ROTAGUARD_HOME would print a warning.
-    Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+    try:
+        Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RotaGuardError(
+            f"cannot use PREFECT_HOME {os.environ['PREFECT_HOME']}: {error.strerror or error}"
+        ) from None
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     # Run logs (solver progress included) reach the API at INFO; the terminal shows warnings only.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     # No network here or in most hospitals' server rooms: no telemetry.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Leases on disk, where an API started from here (an ephemeral one too) keeps them past a kill.
+    os.environ.setdefault(
+        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE", "prefect.server.concurrency.lease_storage.filesystem"
+    )
+    from rotaguard.cli.prefect_api import use_prefect_api
+
+    use_prefect_api(settings)  # no API configured: this home's local Prefect server, started on first use
 
 
 def flow_params(model: type[ModelT], **values: Any) -> ModelT:

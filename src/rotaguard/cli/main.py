@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from rotaguard.cli import admin, audit, backup, export, program, schedule, swap
+from rotaguard.cli import admin, audit, backup, export, prefect_api, program, schedule, swap
 from rotaguard.cli.context import close_databases
 from rotaguard.cli.output import console, emit_json, fail_line, json_already_emitted, reset_json_state
 from rotaguard.errors import InputError, RotaGuardError
@@ -32,6 +32,7 @@ app.add_typer(program.program_app, name="program")
 app.add_typer(backup.backup_app, name="backup")
 app.add_typer(swap.swap_app, name="swap")
 app.add_typer(audit.audit_app, name="audit")
+app.command("stop")(prefect_api.stop)
 
 EXIT_INTERNAL = 70
 

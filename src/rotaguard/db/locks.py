@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
+from rotaguard.db import processes
 from rotaguard.db.engine import Database
 from rotaguard.db.tables import OperationLockRow, utcnow
 
@@ -19,18 +21,25 @@ def acquire_lock(
     database: Database, *, name: str, holder: str, ttl: timedelta, wait_seconds: float, poll_seconds: float = 0.2
 ) -> bool:
     """Take ``name`` for ``holder`` until ``ttl`` from now; wait up to ``wait_seconds``. A lock past
-    its expiry (its holder died) is taken over. True when held."""
+    its expiry, or whose holding process is provably gone (killed on this machine), is taken over.
+    True when held."""
     deadline = time.monotonic() + wait_seconds
+    host, pid = processes.host_key(), os.getpid()
     while True:
         try:
             with database.write() as session:
                 now = utcnow()
                 row = session.get(OperationLockRow, name, with_for_update=True)
                 if row is None:
-                    session.add(OperationLockRow(name=name, holder=holder, acquired_at=now, expires_at=now + ttl))
+                    session.add(
+                        OperationLockRow(
+                            name=name, holder=holder, acquired_at=now, expires_at=now + ttl, host=host, pid=pid
+                        )
+                    )
                     return True
-                if row.holder == holder or row.expires_at <= now:
+                if row.holder == holder or row.expires_at <= now or processes.is_gone(row.host, row.pid):
                     row.holder, row.acquired_at, row.expires_at = holder, now, now + ttl
+                    row.host, row.pid = host, pid
                     return True
         except (IntegrityError, OperationalError):
             pass  # another writer got there first; try again
@@ -52,7 +61,9 @@ def release_lock(database: Database, *, name: str, holder: str) -> bool:
 def lock_holder(database: Database, *, name: str) -> str | None:
     with database.read() as session:
         row = session.get(OperationLockRow, name)
-        return row.holder if row is not None and row.expires_at > utcnow() else None
+        if row is None or row.expires_at <= utcnow() or processes.is_gone(row.host, row.pid):
+            return None
+        return row.holder
 
 
 class LockLease:

@@ -282,3 +282,6 @@ class OperationLockRow(Base):
     holder: Mapped[str] = mapped_column(String(200), nullable=False)
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # The holding process (rotaguard.db.processes): a holder provably gone is taken over at once.
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from prefect import get_run_logger
-from prefect.concurrency.sync import concurrency
 
 from rotaguard.db import AuditLog
 from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
 from rotaguard.db.runs import ScheduleRunRepository
 from rotaguard.errors import RotaGuardError
+from rotaguard.flows.slots import schedule_writes_slot
 from rotaguard.tasks.context import backup_store, database_session
 
 if TYPE_CHECKING:
@@ -53,10 +53,10 @@ def holding_schedule_writes(
     with ExitStack() as stack:
         lock_database = stack.enter_context(database_session())
         try:
-            # A short lease: a holder killed with SIGKILL frees its slot within a minute.
-            stack.enter_context(
-                concurrency(SCHEDULE_WRITES, occupy=1, timeout_seconds=wait_seconds, strict=True, lease_duration=60)
-            )
+            # A holder killed on this machine is given back its slot at once (flows/slots.py); one killed
+            # elsewhere holds it until its lease lapses: at most 60 s after the kill, plus the server's
+            # repossessor loop (5 s on the local server, 15 s by default: 75 s at most).
+            stack.enter_context(schedule_writes_slot(wait_seconds))
         except TimeoutError:
             yield Gate(held=False, refusal=LOCKED)
             return

@@ -8,13 +8,12 @@ from typing import Any
 
 from prefect import get_run_logger
 from prefect.artifacts import create_table_artifact
-from prefect.concurrency.sync import concurrency
 from pydantic import BaseModel, Field
 
-from rotaguard.db.locks import SCHEDULE_WRITES
 from rotaguard.db.swaps import SwapRepository
 from rotaguard.errors import RotaGuardError
 from rotaguard.flows.gate import LOCKED
+from rotaguard.flows.slots import schedule_writes_slot
 from rotaguard.swaps.tentative import window
 from rotaguard.tasks.context import database_session
 from rotaguard.tasks.generation import GateError, ensure_recent_backup
@@ -56,9 +55,7 @@ def run_guarded(params: SwapActionParams, operation: str, step: SwapStep) -> Swa
     logger = get_run_logger()
     try:
         start, end = _swap_span(params.swap_id)
-        with concurrency(
-            SCHEDULE_WRITES, occupy=1, timeout_seconds=params.lock_wait_seconds, strict=True, lease_duration=60
-        ):
+        with schedule_writes_slot(params.lock_wait_seconds):
             backup = ensure_recent_backup(f"{operation}-{params.swap_id}", start, end, operation=operation)
             outcome = step(params.swap_id, params.actor_id)
     except (RotaGuardError, GateError, TimeoutError) as refused:

@@ -353,6 +353,7 @@ def _read_only_commands(site: Site, out: Path) -> dict:
         "audit verify": ("audit", "verify", "--json"),
         "audit list": ("audit", "list", "--json"),
         "backup list": ("backup", "list", "--json"),
+        "stop": ("stop", "--json"),
     }
 
 

@@ -129,6 +129,8 @@ OPERATIONS: tuple[Operation, ...] = (
             "audit list",
             "backup list",
             "serve",
+            # Stops this home's local Prefect server; no table is touched.
+            "stop",
         ),
     ),
 )

@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from factories import call_rotation, faculty, resident, session_rotation
+from factories import call_rotation, faculty, program, resident, session_rotation
 from rotaguard.domain import ResidentStaffing, RotationKind, Slot, Staffing, Weekday
 
 
@@ -12,15 +12,18 @@ def test_staffing_min_above_max_rejected():
         Staffing(min=3, max=2)
 
 
+# A service's kind is checked against the program's shift types, which only the program knows.
 def test_session_rotation_cannot_use_call_slot():
-    with pytest.raises(ValidationError, match="AM and PM slots only"):
-        session_rotation(slots=(Slot.AM, Slot.CALL))
+    with pytest.raises(ValidationError, match="a session rotation runs no call"):
+        program(rotations=(session_rotation(slots=(Slot.AM, Slot.CALL)),))
+    assert program(rotations=(session_rotation(slots=(Slot.AM, Slot.PM)),)).rotations
 
 
 def test_call_rotation_uses_call_slot_only():
-    with pytest.raises(ValidationError, match="CALL slot only"):
-        call_rotation(slots=(Slot.AM,))
+    with pytest.raises(ValidationError, match="a call rotation runs only call"):
+        program(rotations=(call_rotation(slots=(Slot.AM,)),))
     assert call_rotation().kind is RotationKind.CALL
+    assert program(rotations=(call_rotation(),)).rotations
 
 
 def test_pgy_levels_must_be_valid():

@@ -14,13 +14,55 @@ from rotaguard.domain.base import (
     Slot,
     Weekday,
 )
-from rotaguard.domain.people import MAX_PGY, Credential, Person, StaffMember, StaffRole
-from rotaguard.domain.program import BLOCK_DAYS, Block, Program, SlotTime, SlotTimes
-from rotaguard.domain.rotations import ResidentStaffing, Rotation, Staffing
+from rotaguard.domain.people import MAX_PGY, ClinicSession, Credential, Person, StaffMember, StaffRole
+from rotaguard.domain.plan import (
+    AcademicYear,
+    AttendingAssignment,
+    BlockDates,
+    BlockRotation,
+    Capacity,
+    Count,
+    CurriculumRequirement,
+    DutyPattern,
+    Holiday,
+    PatternDuty,
+    PlanEntry,
+    ProgramRequest,
+    RequestKind,
+    WeeklySession,
+    allowed_count,
+    expected_count,
+)
+from rotaguard.domain.program import BLOCK_DAYS, Block, Program, SlotTime, SlotTimes, model_problems
+from rotaguard.domain.rotations import Coverage, ResidentStaffing, Rotation, Staffing
 from rotaguard.domain.rules import RuleParams
-from rotaguard.domain.schedule import Absence, Assignment, DutyInterval, Schedule, days_between
+from rotaguard.domain.schedule import Absence, Assignment, DutyInterval, Schedule, ShiftId, days_between
+from rotaguard.domain.shifts import CALL_KINDS, ShiftKind, ShiftType
 
 __all__ = [
+    "CALL_KINDS",
+    "AcademicYear",
+    "AttendingAssignment",
+    "BlockDates",
+    "BlockRotation",
+    "Capacity",
+    "ClinicSession",
+    "Count",
+    "Coverage",
+    "CurriculumRequirement",
+    "DutyPattern",
+    "Holiday",
+    "PatternDuty",
+    "PlanEntry",
+    "ProgramRequest",
+    "RequestKind",
+    "ShiftId",
+    "ShiftKind",
+    "ShiftType",
+    "WeeklySession",
+    "allowed_count",
+    "expected_count",
+    "model_problems",
     "ALL_WEEKDAYS",
     "BLOCK_DAYS",
     "MAX_DATE",

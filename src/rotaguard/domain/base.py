@@ -137,5 +137,9 @@ class AssignmentSource(StrEnum):
 
 
 class RotationKind(StrEnum):
+    """A service's kind: v1's session (no in-house call) or call (only in-house call), or v2's
+    service (any shift kinds)."""
+
     SESSION = "session"
     CALL = "call"
+    SERVICE = "service"

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from rotaguard.domain.base import DisplayName, EmailAddress, Frozen, Identifier, Role
+from rotaguard.domain.base import DisplayName, EmailAddress, Frozen, Identifier, Role, Weekday
 
 MAX_PGY = 8
 # A limit that keeps a hostile document small; real people hold a handful (BLS, ACLS, PALS, ...).
@@ -24,6 +24,13 @@ class Credential(Frozen):
         return self.expires is None or day <= self.expires
 
 
+class ClinicSession(Frozen):
+    """A resident's fixed weekly continuity-clinic half day: a weekday and a shift type."""
+
+    day: Weekday
+    shift: Identifier
+
+
 class Person(Frozen):
     id: Identifier
     name: DisplayName
@@ -32,6 +39,8 @@ class Person(Frozen):
     credentials: tuple[Credential, ...] = Field(default=(), max_length=MAX_CREDENTIALS)
     active: bool = True
     email: EmailAddress | None = Field(default=None, description="Where swap notifications go")
+    # Worked every week the person is present on a rotation with clinic (docs/model.md).
+    clinic: ClinicSession | None = None
 
     @field_validator("pgy")
     @classmethod

@@ -9,6 +9,9 @@ from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, mode
 
 from rotaguard.domain.base import AssignmentSource, CalendarDate, Frozen, Identifier, Slot
 
+ShiftId = Identifier
+"""The id of a shift type: ``AM``, ``PM``, ``CALL`` in a v1 program, any the program names in v2."""
+
 MAX_ABSENCE_KIND_LENGTH = 40
 
 _Date = date  # inside Assignment, ``date`` names the field, not the type
@@ -35,17 +38,20 @@ class Absence(Frozen):
 
 
 class Assignment(Frozen):
-    """One person on one rotation for one slot of one day."""
+    """One duty: one person on one service (``rotation_id``, v1's name) for one shift of one day.
+
+    ``slot`` is the id of the shift type (v1's AM, PM, CALL are shift types too).
+    """
 
     person_id: Identifier
     date: CalendarDate
-    slot: Slot
+    slot: ShiftId
     rotation_id: Identifier
     source: AssignmentSource = AssignmentSource.IMPORT
     locked: bool = False
 
     @property
-    def key(self) -> tuple[str, _Date, Slot]:
+    def key(self) -> tuple[str, _Date, str]:
         """At most one assignment exists per person, day and slot."""
         return (self.person_id, self.date, self.slot)
 
@@ -86,7 +92,7 @@ class Schedule(Frozen):
 
     @model_validator(mode="after")
     def _one_per_person_slot(self) -> Schedule:
-        seen: set[tuple[str, date, Slot]] = set()
+        seen: set[tuple[str, date, str]] = set()
         for assignment in self.assignments:
             if assignment.key in seen:
                 person, day, slot = assignment.key
@@ -101,8 +107,13 @@ class Schedule(Frozen):
         return tuple(a for a in self.assignments if a.person_id == person_id)
 
     def sorted(self) -> Schedule:
-        order = {slot: index for index, slot in enumerate(Slot)}
-        return Schedule(assignments=tuple(sorted(self.assignments, key=lambda a: (a.date, order[a.slot], a.person_id))))
+        # v1's slots in their day order, then any other shift by id.
+        order = {slot.value: index for index, slot in enumerate(Slot)}
+        return Schedule(
+            assignments=tuple(
+                sorted(self.assignments, key=lambda a: (a.date, order.get(a.slot, len(order)), a.slot, a.person_id))
+            )
+        )
 
 
-__all__ = ["Absence", "Assignment", "DutyInterval", "Schedule", "days_between"]
+__all__ = ["Absence", "Assignment", "DutyInterval", "Schedule", "ShiftId", "days_between"]

@@ -354,6 +354,7 @@ def _read_only_commands(site: Site, out: Path) -> dict:
         "audit list": ("audit", "list", "--json"),
         "backup list": ("backup", "list", "--json"),
         "stop": ("stop", "--json"),
+        "grid": ("grid", "--start", start, "--end", end),
     }
 
 

@@ -128,6 +128,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "audit verify",
             "audit list",
             "backup list",
+            "grid",
             "serve",
             # Stops this home's local Prefect server; no table is touched.
             "stop",

@@ -16,11 +16,13 @@ from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE
 from rotaguard.flows.gate import audit, record_run, settle_approval
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.flows.runs import GatedOutcome, ScheduleRun, gated_run, identify_run
+from rotaguard.interchange.grid import block_grid_markdown
 from rotaguard.solver import SolveResult
 from rotaguard.tasks.generation import (
     GateError,
     check_health,
     ensure_recent_backup,
+    load_program_and_schedule,
     mark_writing,
     restore_range,
     solve_block,
@@ -140,23 +142,12 @@ def _gates(params: GenerateParams, report: Report) -> str | None:
     return None
 
 
-def _schedule_grid(params: GenerateParams, schedule: Schedule) -> str:
-    """People x days in markdown: the rotation (and slot) each person works each day."""
-    days = [params.start + dt.timedelta(days=i) for i in range((params.end - params.start).days + 1)]
-    cells: dict[tuple[str, dt.date], list[str]] = {}
-    for a in schedule.assignments:
-        if params.start <= a.date <= params.end:
-            cells.setdefault((a.person_id, a.date), []).append(f"{a.rotation_id}/{a.slot.value}")
-    people = sorted({person for person, _ in cells})
-    header = "| person | " + " | ".join(d.strftime("%a %m-%d") for d in days) + " |"
-    rule = "|---" * (len(days) + 1) + "|"
-    rows = [f"| {p} | " + " | ".join(" ".join(cells.get((p, d), [])) for d in days) + " |" for p in people]
-    return "\n".join([f"## Schedule {params.start} .. {params.end}", "", header, rule, *rows])
-
-
 def _publish_artifacts(params: GenerateParams, metrics: dict[str, Any], report: Report, schedule: Schedule) -> None:
+    program, _ = load_program_and_schedule(params.start, params.start)
     create_markdown_artifact(
-        key="schedule-grid", markdown=_schedule_grid(params, schedule), description="The schedule, people x days"
+        key="schedule-grid",
+        markdown=block_grid_markdown(program, schedule, params.start, params.end),
+        description="The block: each person's rotation and what they work each day",
     )
     create_table_artifact(
         key="metrics",

@@ -165,7 +165,7 @@ def _move_dict(move: Move) -> dict:
     a = move.before
     return {
         "date": a.date.isoformat(),
-        "slot": a.slot.value,
+        "slot": a.slot,
         "rotation_id": a.rotation_id,
         "from": a.person_id,
         "to": move.after.person_id,
@@ -672,7 +672,7 @@ class SwapService:
         if changed:
             a = changed[0]
             raise SwapRefused(
-                f"swap {swap_id} can no longer be rolled back: {a.person_id}'s {a.rotation_id} on {a.date} {a.slot.value} changed since"
+                f"swap {swap_id} can no longer be rolled back: {a.person_id}'s {a.rotation_id} on {a.date} {a.slot} changed since"
             )
         try:
             verdict = judge(program, schedule, back)

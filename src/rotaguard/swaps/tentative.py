@@ -50,7 +50,7 @@ def apply_moves(schedule: Schedule, moves: tuple[Move, ...]) -> Schedule:
     for move in moves:
         if move.after.key in taken:
             person, day, slot = move.after.key
-            raise SwapConflict(f"{person} already works {day} {slot.value}")
+            raise SwapConflict(f"{person} already works {day} {slot}")
         taken.add(move.after.key)
     return Schedule(assignments=tuple(kept) + tuple(m.after for m in moves)).sorted()
 

@@ -37,6 +37,28 @@ def test_default_database_is_sqlite_under_home(monkeypatch, tmp_path):
     assert settings.resolved_backup_dir == tmp_path / "home" / "backups"
 
 
+def test_a_home_that_is_a_file_is_one_line_for_every_command(monkeypatch, tmp_path, capsys):
+    """Issue 26, item 8: ROTAGUARD_HOME naming a file was exit 70 (FileExistsError)."""
+    from rotaguard.cli.main import main
+
+    home = tmp_path / "home"
+    home.write_text("not a directory\n")
+    monkeypatch.setenv("ROTAGUARD_HOME", str(home))
+    monkeypatch.delenv("ROTAGUARD_DATABASE_URL", raising=False)
+    for command in (["init"], ["health"], ["program", "show"]):
+        capsys.readouterr()
+        code = main(command)
+        err = capsys.readouterr().err
+        assert code != 70 and code != 0, (command, code)
+        assert (
+            err
+            == f"rotaguard: error: ROTAGUARD_HOME: {home} is not a directory (RotaGuard keeps its database, backups and server there)\n"
+        )
+    assert home.read_text() == "not a directory\n"
+    monkeypatch.setenv("ROTAGUARD_HOME", str(tmp_path / "new-home"))
+    assert Settings().resolved_home == tmp_path / "new-home"
+
+
 def test_environment_overrides(monkeypatch):
     monkeypatch.setenv("ROTAGUARD_DATABASE_URL", "postgres://u@h/db")
     monkeypatch.setenv("ROTAGUARD_S3_BUCKET", "backups")

@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     smtp_from: str | None = None
     smtp_starttls: bool = True
 
+    @field_validator("home")
+    @classmethod
+    def _home_is_a_directory(cls, home: Path) -> Path:
+        # Checked here so every command says it in one line, before anything tries to write under it.
+        path = home.expanduser()
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{path} is not a directory (RotaGuard keeps its database, backups and server there)")
+        return home
+
     @field_validator("backup_encryption_key", mode="before")
     @classmethod
     def _empty_key_means_off(cls, value):

@@ -105,6 +105,29 @@ def test_nobody_to_answer_is_refused_at_once(cli, program, tmp_path, monkeypatch
     assert digest(program) == before
 
 
+def test_clear_naming_an_unknown_person_is_one_line_before_any_backup(cli, program, flow_env):
+    """Issue 26, item 7: a typo in --people took a backup, audited and "cleared 0"."""
+    before = digest(program)
+    backups = cli("backup", "list", "--json").out
+    result = cli(
+        "clear",
+        "--start",
+        "2026-03-11",
+        "--end",
+        "2026-03-12",
+        "--people",
+        "R1-01",
+        "--people",
+        "NOBODY",
+        "--yes",
+        "--confirm",
+        "2026-03-11..2026-03-12",
+    )
+    assert result.code == 2
+    assert _one_line(result) == "rotaguard: error: --people: no such person in the program: NOBODY"
+    assert digest(program) == before and cli("backup", "list", "--json").out == backups
+
+
 def test_clear_with_yes_needs_the_range_typed_exactly(cli, program):
     before = digest(program)
     missing = cli("clear", "--start", "2026-03-11", "--end", "2026-03-12", "--yes")

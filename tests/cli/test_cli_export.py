@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from datetime import date
 from pathlib import Path
 
@@ -170,3 +171,43 @@ def test_a_second_export_replaces_the_calendars(cli, work):
     second = (out / "program.ics").read_bytes()
     assert second.count(b"BEGIN:VEVENT") == assignment_count(cli) > first.count(b"BEGIN:VEVENT")
     assert not [path for path in out.iterdir() if path.name.endswith(".partial")]
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "device"])
+@pytest.mark.parametrize("command", ["export", "program export"])
+def test_out_naming_anything_but_a_regular_file_or_a_new_path_is_refused_and_left_as_it_was(cli, work, kind, command):
+    """A rename over a device node, a FIFO or a symlink would replace it (issue 26, item 5)."""
+    if kind == "symlink":
+        target = work / "a-file.txt"
+        out = work / "link.json"
+        out.symlink_to(target)
+        expected = "is a symbolic link"
+    elif kind == "fifo":
+        out = work / "pipe"
+        os.mkfifo(out)
+        expected = "is a pipe or socket"
+    else:
+        out = Path("/dev/null")
+        expected = "is a device"
+    arguments = ["--out", str(out)]
+    if command == "export":
+        arguments = ["export", "--start", START, "--end", END, "--format", "json", *arguments]
+    else:
+        arguments = ["program", "export", *arguments]
+    before = snapshot(work)
+    result = cli(*arguments)
+    assert result.code == 2, result.err
+    assert result.err.startswith(f"rotaguard: error: --out: {out} {expected}") and result.err.count("\n") == 1
+    assert snapshot(work) == before
+    if kind == "symlink":
+        assert out.is_symlink() and (work / "a-file.txt").read_text() == "keep me\n"
+    elif kind == "fifo":
+        assert stat.S_ISFIFO(out.lstat().st_mode)
+    else:
+        assert stat.S_ISCHR(Path("/dev/null").lstat().st_mode)
+
+
+def test_a_regular_file_is_still_replaced(cli, work):
+    out = work / "a-file.txt"
+    assert cli("export", "--start", START, "--end", END, "--format", "json", "--out", str(out)).code == 0
+    assert json.loads(out.read_text())["assignments"]

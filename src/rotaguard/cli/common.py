@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import getpass
 import os
+import stat
 import sys
 from datetime import date
 from pathlib import Path
@@ -79,10 +80,32 @@ def write_file(text: str, out: Path) -> None:
     write_files({out: text.encode("utf-8")})
 
 
+def special_target(out: Path) -> str | None:
+    """Why ``out`` must not be replaced by a file, or None: a rename would replace a device node, a
+    FIFO or a symlink (and whatever reads them would get nothing), so only regular files and new
+    paths are written."""
+    try:
+        mode = out.lstat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot use {out}: {exc.strerror or exc}"
+    if stat.S_ISLNK(mode):
+        return f"{out} is a symbolic link: give the path of a regular file or a new one"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return f"{out} is a device: give the path of a regular file or a new one"
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        return f"{out} is a pipe or socket: give the path of a regular file or a new one"
+    return None
+
+
 def write_files(files: dict[Path, bytes]) -> None:
     """Write each file (text or binary) under a temporary name, fsync it, then rename them all into
     place: a reader never sees half a file, and when any write fails no file is renamed and the
     temporary ones are removed."""
+    for out in files:
+        if (reason := special_target(out)) is not None:
+            raise InputError("--out", [Problem("--out", reason)])
     staged: list[tuple[Path, Path]] = []
     current: Path | None = None
     try:

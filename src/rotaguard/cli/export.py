@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from rotaguard.cli.common import EndOption, StartOption, date_range, deliver, stored_program, write_files
+from rotaguard.cli.common import (
+    EndOption,
+    StartOption,
+    date_range,
+    deliver,
+    special_target,
+    stored_program,
+    write_files,
+)
 from rotaguard.cli.context import load_settings, open_database
 from rotaguard.cli.output import JsonOption, console, emit_json
 from rotaguard.domain import Program
@@ -94,6 +102,9 @@ def _check_export_out(out: Path, *, directory: bool) -> None:
 
     def refuse(message: str) -> NoReturn:
         raise InputError("--out", [Problem("--out", message)])
+
+    if not directory and (reason := special_target(out)) is not None:
+        refuse(reason)
 
     try:
         if directory:

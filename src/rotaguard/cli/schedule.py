@@ -350,6 +350,10 @@ def clear(
         raise InputError(
             "--confirm", [Problem("--confirm", f"--yes needs --confirm {first}..{last} (the range typed exactly)")]
         )
+    # Named before any backup is taken: clearing nobody's assignments is a typo, not a request.
+    unknown = sorted({p for p in people or () if p not in program.people_by_id})
+    if unknown:
+        raise InputError("--people", [Problem("--people", f"no such person in the program: {', '.join(unknown)}")])
     params, outcome = run_gated_command(
         settings=settings,
         database=database,

@@ -33,6 +33,7 @@ SMOKE_TESTED = {
     "flow_overhead.py": "test_bench_scripts.py",
     "prefect_start.py": "test_bench_scripts.py",
     "solve_blocks.py": "test_bench_solve_script.py",
+    "solve_profiles.py": "test_bench_scripts.py",
     "swap_candidates.py": "test_bench_scripts.py",
     "swap_load.py": "test_bench_scripts.py",
     "validate_year.py": "test_bench_scripts.py",
@@ -132,6 +133,19 @@ def test_validate_year_smoke():
     # The pattern is deliberately not clean (credentials expire mid-year): the rules must find it.
     assert _count(row["Tier 1"]) > 0
     assert row["year validate (median of 1)"].endswith(")") and row["one block with N-1/N-2"].endswith(" s")
+
+
+def test_solve_profiles_smoke():
+    out = run_bench("solve_profiles.py", "--smoke")
+    found, rows = parse_table(out, "profile")
+    assert found[:4] == ["profile", "residents", "days", "status"]
+    assert {row["profile"] for row in rows} == {"internal-medicine", "family-medicine"}
+    for row in rows:
+        assert row["residents"] == "12" and row["days"] == "7"
+        assert row["status"] in {"OPTIMAL", "FEASIBLE"}, row
+        assert row["Tier 1"] == "0" and row["outside plan"] == "0", row
+        # The printed line and the table agree on what was judged.
+        assert f"{row['profile']} 12: status={row['status']}" in out
 
 
 def test_swap_candidates_smoke():

@@ -1,6 +1,7 @@
 """The corruption matrix: every damaged backup is rejected by verify (0 accepted)."""
 
 import random
+import re
 import shutil
 
 import pytest
@@ -72,6 +73,8 @@ def test_damage_is_caught_beyond_the_checksum(store, case, tmp_path, database_fa
     write_manifest(good.model_copy(update={"sha256": file_sha256(path)}), store.directory)
     marked, checks = store.verify(good.id)
     assert marked.status is BackupStatus.BAD
+    assert marked.failure and "\n" not in marked.failure
+    assert store.get(good.id).status is BackupStatus.BAD
     failed = next(c for c in checks if not c.ok)
     assert failed.name in ("read_whole", "trial_restore", "digests")
     if case == "dump of another database":
@@ -95,3 +98,24 @@ def test_a_damaged_clean_statement_is_refused_by_the_trial_restore(store, db_kin
     assert marked.status is BackupStatus.BAD
     assert {c.name: c.ok for c in checks} == {"sha256": True, "read_whole": True, "trial_restore": False}
     assert "\n" not in marked.failure
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_a_backup_whose_rows_cannot_be_read_is_marked_bad_with_one_line(store, db_kind):
+    """Issue 26, item 2: a NUL inside a stored timestamp passes SQLite's integrity check (it is a
+    value, not the file's structure), then the trial restore's reader raised ValueError out of
+    verify: exit 70, and the manifest stayed verified."""
+    good = store.create()
+    path = good.path_in(store.directory)
+    data = bytearray(path.read_bytes())
+    stamp = re.search(rb"20\d\d-\d\d-\d\d \d\d:\d\d:\d\d", data)
+    assert stamp is not None, "no timestamp in the backup file"
+    data[stamp.start() + 9] = 0
+    path.write_bytes(bytes(data))
+    write_manifest(good.model_copy(update={"sha256": file_sha256(path)}), store.directory)
+    marked, checks = store.verify(good.id)
+    assert marked.status is BackupStatus.BAD and store.get(good.id).status is BackupStatus.BAD
+    failed = next(c for c in checks if not c.ok)
+    assert failed.name == "trial_restore" and failed.detail.startswith("unreadable: ValueError")
+    assert "\n" not in marked.failure and marked.failure.startswith("trial_restore: unreadable")
+    assert [c.name for c in checks] == ["sha256", "read_whole", "trial_restore"]

@@ -53,6 +53,12 @@ RESTORE_MARKER = "restore-in-progress.json"
 _RECORD_STATUS = {BackupStatus.UNVERIFIED: "created", BackupStatus.VERIFIED: "verified", BackupStatus.BAD: "bad"}
 
 
+def _one_line(text: str, limit: int = 300) -> str:
+    """A reason fit for one line of output and a manifest field."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -308,7 +314,12 @@ class BackupStore:
                 checks.append(Check(name, True, detail or "ok"))
                 return True
             except (BackupError, OSError) as exc:
-                checks.append(Check(name, False, str(exc)))
+                checks.append(Check(name, False, _one_line(str(exc))))
+                return False
+            except Exception as exc:
+                # A backup that cannot be read is bad whatever the reader raised: a byte cut from a
+                # SQLite file surfaced as ValueError (an ISO date ending in NUL) and left it "verified".
+                checks.append(Check(name, False, _one_line(f"unreadable: {type(exc).__name__}: {exc}")))
                 return False
 
         def checksum() -> str:

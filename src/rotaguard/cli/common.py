@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import getpass
+import logging
 import os
 import stat
 import sys
@@ -193,6 +194,43 @@ def prefect_environment(settings: Settings) -> None:
     from rotaguard.cli.prefect_api import use_prefect_api
 
     use_prefect_api(settings)  # no API configured: this home's local Prefect server, started on first use
+
+
+def _refusal_names() -> frozenset[str]:
+    found: set[str] = set()
+    pending: list[type] = [RotaGuardError]
+    while pending:
+        cls = pending.pop()
+        found.add(cls.__name__)
+        pending.extend(cls.__subclasses__())
+    return frozenset(found)
+
+
+class _HideRefusalsFromTheTerminal(logging.Filter):
+    """A refusal (a gate said no, a backup is bad) is the command's one line on stderr; Prefect also
+    logs the task that raised it, at ERROR with a traceback. That record still reaches the run's log
+    in the API (the UI shows it); only the terminal's copy is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, RotaGuardError):
+            return False
+        if record.levelno >= logging.ERROR and record.name.startswith("prefect.task_runs"):
+            message = record.getMessage()
+            return not any(f"exception {name}:" in message for name in _refusal_names())
+        return True
+
+
+def hide_refusals_from_the_terminal() -> None:
+    """Install the filter on Prefect's console handlers (Prefect configures them when imported)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, PrefectConsoleHandler) and not any(
+                isinstance(f, _HideRefusalsFromTheTerminal) for f in handler.filters
+            ):
+                handler.addFilter(_HideRefusalsFromTheTerminal())
 
 
 def flow_params(model: type[ModelT], **values: Any) -> ModelT:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from rotaguard.cli.common import actor, authorize, flow_params, prefect_environment
+from rotaguard.cli.common import actor, authorize, flow_params, hide_refusals_from_the_terminal, prefect_environment
 from rotaguard.cli.context import close_databases
 from rotaguard.deployments.limits import ensure_concurrency_limit
 from rotaguard.errors import RotaGuardError
@@ -86,6 +86,7 @@ def run_gated_command(
     require_an_answerer(yes, what)
     prefect_environment(settings)
     gated = load_flow()
+    hide_refusals_from_the_terminal()
     request_id = str(uuid.uuid4())
     params = flow_params(gated.params_model, **{gated.request_id_field: request_id}, **values)
     with while_running():

@@ -19,14 +19,19 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/rotaguard init
-	$(BIN)/rotaguard program synth --residents 18 --faculty 8 --seed 1 --out $(ROTAGUARD_HOME)/demo-program.json
+	$(BIN)/rotaguard program synth --profile internal-medicine --residents 36 --seed 1 --out $(ROTAGUARD_HOME)/demo-program.json
 	$(BIN)/rotaguard program import $(ROTAGUARD_HOME)/demo-program.json
 	$(BIN)/rotaguard program show
-	start=$$($(BIN)/python -c 'import datetime as d; from rotaguard.interchange.synth import next_block_start as n; print(n(d.date.today()))'); \
-	end=$$($(BIN)/python -c "import datetime as d; print(d.date.fromisoformat('$$start') + d.timedelta(days=27))"); \
-	ROTAGUARD_ACTOR=$${ROTAGUARD_ACTOR:-C-01} $(BIN)/rotaguard generate --start $$start --end $$end --yes  # C-01: the synthetic program's coordinator
+	@# The next block of the program's academic year (its plan says who is on which rotation).
+	block=$$($(BIN)/python -c 'import datetime as d, json, sys; blocks = json.load(open(sys.argv[1]))["year"]["blocks"]; today = d.date.today().isoformat(); b = next((b for b in blocks if b["start"] > today), blocks[0]); print(b["start"], b["end"])' $(ROTAGUARD_HOME)/demo-program.json); \
+	set -- $$block; \
+	ROTAGUARD_ACTOR=$${ROTAGUARD_ACTOR:-C-01} $(BIN)/rotaguard generate --start $$1 --end $$2 --yes && \
+	$(BIN)/rotaguard grid --start $$1 --end $$2  # C-01: the synthetic program's coordinator
 	@# The local Prefect server the commands started keeps running: its UI shows the runs.
-	@$(BIN)/python -c 'import os, pathlib; from rotaguard.deployments.local_api import local_api_status; 	api = local_api_status(pathlib.Path(os.environ.get("PREFECT_HOME") or os.environ["ROTAGUARD_HOME"] + "/prefect")); 	print(f"Prefect UI: {api.ui_url} (the local Prefect server keeps running; $(BIN)/rotaguard stop stops it)" if api 	else "No local Prefect server runs for this home: PREFECT_API_URL names the Prefect server in use.")'
+	@$(BIN)/python -c 'import os, pathlib; from rotaguard.deployments.local_api import local_api_status; \
+	api = local_api_status(pathlib.Path(os.environ.get("PREFECT_HOME") or os.environ["ROTAGUARD_HOME"] + "/prefect")); \
+	print(f"Prefect UI: {api.ui_url} (the local Prefect server keeps running; $(BIN)/rotaguard stop stops it)" if api \
+	else "No local Prefect server runs for this home: PREFECT_API_URL names the Prefect server in use.")'
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

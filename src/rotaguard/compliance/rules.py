@@ -23,7 +23,6 @@ from rotaguard.compliance.view import (
     HOUR,
     PGY1,
     SENIOR,
-    SLOTS_BY_CODE,
     DayGrid,
     Flags,
     Ints,
@@ -529,13 +528,13 @@ def _assignment_violation(rule_id: str, timeline: Timeline, scope: Scope, i: Sup
         person_id=timeline.person.id,
         rotation_id=rotation.id,
         date=scope.grid.day(timeline.days[i]),
-        slot=SLOTS_BY_CODE[timeline.slots[i]],
+        slot=scope.tables.shifts[timeline.slots[i]],
     )
 
 
 def _describe(timeline: Timeline, scope: Scope, i: SupportsIndex) -> str:
     rotation = scope.program.rotations[timeline.rotations[i]]
-    return f"{timeline.person.id} on {rotation.id} {scope.grid.day(timeline.days[i])} {SLOTS_BY_CODE[timeline.slots[i]].value}"
+    return f"{timeline.person.id} on {rotation.id} {scope.grid.day(timeline.days[i])} {scope.tables.shifts[timeline.slots[i]]}"
 
 
 @rule(
@@ -714,15 +713,15 @@ def supervision(view: ScheduleView, params: RuleParams) -> list[Violation]:
     supervised = np.array([r.supervised for r in view.rotations], dtype=bool)[:, None, None]
     found = []
     for rotation_index, day, slot in np.argwhere(supervised & (faculty < needed)):
-        rotation, when = view.rotations[rotation_index], view.grid.day(day)
+        rotation, when, shift = view.rotations[rotation_index], view.grid.day(day), view.shift_ids[slot]
         have, want = int(faculty[rotation_index, day, slot]), int(needed[rotation_index, day, slot])
         found.append(
             RULES["program.supervision"].violation(
-                f"{rotation.id} {when} {SLOTS_BY_CODE[slot].value}: {have} faculty for {int(pgy1[rotation_index, day, slot])} "
+                f"{rotation.id} {when} {shift}: {have} faculty for {int(pgy1[rotation_index, day, slot])} "
                 f"PGY-1 and {int(seniors[rotation_index, day, slot])} senior residents; at least {want} required",
                 rotation_id=rotation.id,
                 date=when,
-                slot=SLOTS_BY_CODE[slot],
+                slot=shift,
                 measured=float(have),
                 limit=float(want),
             )
@@ -738,41 +737,39 @@ def supervision(view: ScheduleView, params: RuleParams) -> list[Violation]:
     applies_to=None,
 )
 def above_max(view: ScheduleView, params: RuleParams) -> list[Violation]:
-    counts = view.staffing
-    residents = counts[..., PGY1] + counts[..., SENIOR]
     found = []
-    for role, assigned, maximum in (
-        ("residents", residents, np.array([r.residents.max for r in view.rotations], dtype=np.int64)),
-        ("faculty", counts[..., FACULTY], np.array([r.faculty.max for r in view.rotations], dtype=np.int64)),
-    ):
-        for rotation_index, day, slot in np.argwhere(assigned > maximum[:, None, None]):
-            rotation, when = view.rotations[rotation_index], view.grid.day(day)
-            count = int(assigned[rotation_index, day, slot])
-            found.append(
-                RULES["staffing.above_max"].violation(
-                    f"{rotation.id} {when} {SLOTS_BY_CODE[slot].value}: {count} {role}; at most {maximum[rotation_index]}",
-                    rotation_id=rotation.id,
-                    date=when,
-                    slot=SLOTS_BY_CODE[slot],
-                    measured=float(count),
-                    limit=float(maximum[rotation_index]),
-                )
-            )
-    found.sort(key=_by_day_rotation_slot)
+    for rotation_index, rotation in enumerate(view.rotations):
+        for weekday in range(7):
+            # Head counts exist only for range days; the other days of the weekday count zero.
+            days = np.flatnonzero(view.grid.weekday(np.arange(view.grid.size)) == weekday)
+            for slot, shift in enumerate(view.shift_ids):
+                for group in view.tables.groups[rotation_index][weekday][slot]:
+                    assigned = view.group_count(rotation_index, days, slot, group)
+                    for at in np.flatnonzero(assigned > group.maximum):
+                        when, count = view.grid.day(days[at]), int(assigned[at])
+                        found.append(
+                            RULES["staffing.above_max"].violation(
+                                f"{rotation.id} {when} {shift}: {count} {group.label()}; at most {group.maximum}",
+                                rotation_id=rotation.id,
+                                date=when,
+                                slot=shift,
+                                measured=float(count),
+                                limit=float(group.maximum),
+                            )
+                        )
+    order = {shift: code for code, shift in enumerate(view.shift_ids)}
+    # By day, service and shift; a cell's resident groups before its faculty (the sort is stable).
+    found.sort(key=lambda v: (v.date, v.rotation_id, order[v.slot or ""]))
     return found
-
-
-def _by_day_rotation_slot(violation: Violation) -> tuple[date | None, str | None, int]:
-    assert violation.slot is not None  # every staffing violation names its slot
-    return violation.date, violation.rotation_id, SLOTS_BY_CODE.index(violation.slot)
 
 
 def call_counts(view: ScheduleView) -> dict[str, int]:
     """In-house calls in the range per call-eligible resident (zero included)."""
+    call_services = np.asarray(view.tables.runs_call.any(axis=1), dtype=bool)
     eligible = [
         p
         for p in view.people
-        if p.is_resident and any(r.is_call() and r.in_house and r.accepts(p) for r in view.rotations)
+        if p.is_resident and any(call and r.accepts(p) for r, call in zip(view.rotations, call_services, strict=True))
     ]
     counts = {p.id: 0 for p in eligible}
     for row in np.flatnonzero(view.in_range & view.in_house_call & (view.person >= 0)):
@@ -836,8 +833,8 @@ def weekend_spread(view: ScheduleView, params: RuleParams) -> list[Violation]:
 @rule(
     "schedule.unknown_reference",
     tier=Tier.REGULATORY,
-    cites="Data integrity: every assignment names a known person and rotation",
-    title="Assignment of an unknown person or rotation",
+    cites="Data integrity: every assignment names a known person, service (rotation) and shift",
+    title="Assignment of an unknown person, rotation or shift",
     applies_to=None,
 )
 def unknown_reference(view: ScheduleView, params: RuleParams) -> list[Violation]:
@@ -845,10 +842,10 @@ def unknown_reference(view: ScheduleView, params: RuleParams) -> list[Violation]
     for row in view.unknown:
         assignment = view.assignments[row]
         if view.start <= assignment.date <= view.end:
+            unknown = "unknown person or rotation" if assignment.slot in view.shift_index else "unknown shift"
             found.append(
                 RULES["schedule.unknown_reference"].violation(
-                    f"{assignment.person_id} on {assignment.rotation_id} {assignment.date} {assignment.slot.value}: "
-                    "unknown person or rotation",
+                    f"{assignment.person_id} on {assignment.rotation_id} {assignment.date} {assignment.slot}: {unknown}",
                     person_id=assignment.person_id,
                     rotation_id=assignment.rotation_id,
                     date=assignment.date,

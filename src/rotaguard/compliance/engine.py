@@ -65,42 +65,35 @@ def check_person_all(view: ScheduleView, scope: Scope, rules: list[Rule]) -> lis
 def _coverage(view: ScheduleView) -> tuple[list[CoverageGap], int, int]:
     """Shortfalls against each group's minimum (a service's residents of a PGY group, its faculty)
     on the shifts it runs, and the totals: required head count and the part of it filled."""
-    days = np.arange(view.range_first, view.range_last + 1)
-    weekdays = view.grid.weekday(days)
+    weekdays = view.range_weekdays
     keyed: list[tuple[tuple[int, int, int, int], CoverageGap]] = []
     required_total = filled_total = 0
     for rotation_index, rotation in enumerate(view.rotations):
-        for weekday in range(7):
-            on = np.flatnonzero(weekdays == weekday)
-            if len(on) == 0:
-                continue
-            for slot, shift in enumerate(view.shift_ids):
-                if not view.tables.runs[rotation_index, weekday, slot]:
-                    continue
-                for index, group in enumerate(view.tables.groups[rotation_index][weekday][slot]):
-                    want = group.minimum
-                    if want == 0:
-                        continue
-                    assigned = view.group_count(rotation_index, days[on], slot, group)
-                    required_total += want * len(on)
-                    filled_total += int(np.minimum(assigned, want).sum())
-                    for at in np.flatnonzero(assigned < want):
-                        when, have = view.grid.day(days[on[at]]), int(assigned[at])
-                        keyed.append(
-                            (
-                                (rotation_index, int(on[at]), slot, index),
-                                CoverageGap(
-                                    rotation_id=rotation.id,
-                                    date=when,
-                                    slot=shift,
-                                    role=group.role,
-                                    pgy=group.pgy,
-                                    required=want,
-                                    assigned=have,
-                                    message=f"{rotation.id} {when} {shift}: {have} of {want} {group.label()}",
-                                ),
-                            )
-                        )
+        runs = view.tables.runs[rotation_index][weekdays]  # [range day, slot]
+        for table in view.tables.group_tables[rotation_index]:
+            required = np.where(runs & table.present[weekdays], table.minimum[weekdays], 0)
+            assigned = view.range_group_counts(rotation_index, table)
+            required_total += int(required.sum())
+            filled_total += int(np.minimum(assigned, required).sum())
+            group = table.group
+            for at, slot in np.argwhere(assigned < required):
+                when, shift = view.grid.day(view.range_first + at), view.shift_ids[slot]
+                have, want = int(assigned[at, slot]), int(required[at, slot])
+                keyed.append(
+                    (
+                        (rotation_index, int(at), int(slot), int(table.position[weekdays[at], slot])),
+                        CoverageGap(
+                            rotation_id=rotation.id,
+                            date=when,
+                            slot=shift,
+                            role=group.role,
+                            pgy=group.pgy,
+                            required=want,
+                            assigned=have,
+                            message=f"{rotation.id} {when} {shift}: {have} of {want} {group.label()}",
+                        ),
+                    )
+                )
     keyed.sort(key=lambda item: item[0])
     return [gap for _, gap in keyed], required_total, filled_total
 

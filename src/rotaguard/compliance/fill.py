@@ -116,24 +116,15 @@ def _plan_fill(view: ScheduleView) -> tuple[int, int]:
 
 def _pool_fill(view: ScheduleView) -> tuple[int, int]:
     tables = view.tables
-    residents = np.array([p.is_resident for p in view.people], dtype=bool)
+    residents = np.array([p.is_resident for p in view.people] + [False], dtype=bool)  # code -1: no one
     # [person, weekday, slot]: some service the person may staff runs that shift on that weekday.
     may_staff = np.asarray((tables.accepts[:, :, None, None] & tables.runs[None, :, :, :]).any(axis=1), dtype=bool)
-    days = np.arange(view.range_first, view.range_last + 1)
-    weekdays = view.grid.weekday(days)
-    expected = 0
-    for index, person in enumerate(view.people):
-        if not residents[index]:
-            continue
-        present = np.array([(person.id, view.grid.day(d)) not in view.absent_days for d in days], dtype=bool)
-        expected += int(may_staff[index][weekdays[present]].sum())
-    rows = view.in_range & (view.person >= 0) & (view.rotation >= 0) & (view.slot >= 0)
-    filled = 0
-    for row in np.flatnonzero(rows):
-        person, day = view.people[view.person[row]], view.day[row]
-        if not person.is_resident or (person.id, view.grid.day(day)) in view.absent_days:
-            continue
-        filled += bool(may_staff[view.person[row], int(view.grid.weekday(int(day))), view.slot[row]])
+    present = ~view.absent_grid[:, view.range_first : view.range_last + 1]  # [person, range day]
+    staffable = may_staff[:, view.range_weekdays, :] & present[:, :, None]  # [person, range day, slot]
+    expected = int(staffable[residents[:-1]].sum())
+    rows = view.in_range & residents[view.person] & (view.rotation >= 0) & (view.slot >= 0)
+    people, days, slots = view.person[rows], view.day[rows] - view.range_first, view.slot[rows]
+    filled = int(staffable[people, days, slots].sum())
     return expected, filled
 
 

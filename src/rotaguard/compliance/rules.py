@@ -737,30 +737,31 @@ def supervision(view: ScheduleView, params: RuleParams) -> list[Violation]:
     applies_to=None,
 )
 def above_max(view: ScheduleView, params: RuleParams) -> list[Violation]:
-    found = []
+    keyed = []
+    weekdays = view.range_weekdays
     for rotation_index, rotation in enumerate(view.rotations):
-        for weekday in range(7):
-            # Head counts exist only for range days; the other days of the weekday count zero.
-            days = np.flatnonzero(view.grid.weekday(np.arange(view.grid.size)) == weekday)
-            for slot, shift in enumerate(view.shift_ids):
-                for group in view.tables.groups[rotation_index][weekday][slot]:
-                    assigned = view.group_count(rotation_index, days, slot, group)
-                    for at in np.flatnonzero(assigned > group.maximum):
-                        when, count = view.grid.day(days[at]), int(assigned[at])
-                        found.append(
-                            RULES["staffing.above_max"].violation(
-                                f"{rotation.id} {when} {shift}: {count} {group.label()}; at most {group.maximum}",
-                                rotation_id=rotation.id,
-                                date=when,
-                                slot=shift,
-                                measured=float(count),
-                                limit=float(group.maximum),
-                            )
-                        )
-    order = {shift: code for code, shift in enumerate(view.shift_ids)}
-    # By day, service and shift; a cell's resident groups before its faculty (the sort is stable).
-    found.sort(key=lambda v: (v.date, v.rotation_id, order[v.slot or ""]))
-    return found
+        for table in view.tables.group_tables[rotation_index]:
+            assigned = view.range_group_counts(rotation_index, table)  # [range day, slot]
+            over = table.present[weekdays] & (assigned > table.maximum[weekdays])
+            for at, slot in np.argwhere(over):
+                when, count, maximum = (
+                    view.grid.day(view.range_first + at),
+                    int(assigned[at, slot]),
+                    int(table.maximum[weekdays[at], slot]),
+                )
+                shift = view.shift_ids[slot]
+                violation = RULES["staffing.above_max"].violation(
+                    f"{rotation.id} {when} {shift}: {count} {table.group.label()}; at most {maximum}",
+                    rotation_id=rotation.id,
+                    date=when,
+                    slot=shift,
+                    measured=float(count),
+                    limit=float(maximum),
+                )
+                # By day, service and shift; in a cell, its resident groups before its faculty.
+                keyed.append(((when, rotation.id, int(slot), int(table.position[weekdays[at], slot])), violation))
+    keyed.sort(key=lambda item: item[0])
+    return [violation for _, violation in keyed]
 
 
 def call_counts(view: ScheduleView) -> dict[str, int]:

@@ -193,6 +193,42 @@ Cell = tuple[Group, ...]
 """The groups one service needs on one shift of one weekday: resident groups, then faculty."""
 
 
+@dataclass(frozen=True)
+class GroupTable:
+    """One group of a service (its PGY levels, or faculty) across every weekday and shift, as
+    arrays, so a rule compares whole [day, slot] head counts at once."""
+
+    group: Group  # one of its cells' groups (levels, role and label are the same in all)
+    present: Flags  # [weekday, slot] the cell has this group
+    minimum: Ints  # [weekday, slot]
+    maximum: Ints  # [weekday, slot]
+    position: Ints  # [weekday, slot] its index among the cell's groups
+
+
+def _group_tables(cells: tuple[tuple[Cell, ...], ...], slots: int) -> tuple[GroupTable, ...]:
+    by_levels: dict[tuple[int, ...], tuple[Group, Flags, Ints, Ints, Ints]] = {}
+    for weekday, row in enumerate(cells):
+        for slot, cell in enumerate(row):
+            for position, group in enumerate(cell):
+                if group.levels not in by_levels:
+                    zeros = np.zeros((7, slots), dtype=np.int64)
+                    by_levels[group.levels] = (
+                        group,
+                        np.zeros((7, slots), dtype=bool),
+                        zeros,
+                        zeros.copy(),
+                        zeros.copy(),
+                    )
+                _, present, minimum, maximum, at = by_levels[group.levels]
+                present[weekday, slot] = True
+                minimum[weekday, slot], maximum[weekday, slot], at[weekday, slot] = (
+                    group.minimum,
+                    group.maximum,
+                    position,
+                )
+    return tuple(GroupTable(*values) for values in by_levels.values())
+
+
 def _groups(rotation: Rotation, day: date, shift: str) -> Cell:
     """Who ``rotation`` needs on ``shift`` of ``day``'s weekday.
 
@@ -226,6 +262,7 @@ class ProgramTables:
     runs_call: Flags  # [rotation, slot] an in-house call shift the service runs (who is call-eligible)
     session: Flags  # [slot + 1] a half-day session shift (AM, PM in v1); the trailing entry is for code -1
     groups: tuple[tuple[tuple[Cell, ...], ...], ...]  # [rotation][weekday][slot]
+    group_tables: tuple[tuple[GroupTable, ...], ...]  # [rotation]
 
     @classmethod
     def of(cls, program: Program, grid: DayGrid) -> ProgramTables:
@@ -275,6 +312,7 @@ class ProgramTables:
             runs_call=call_shifts,
             session=session,
             groups=groups,
+            group_tables=tuple(_group_tables(cells, len(shifts)) for cells in groups),
         )
 
 
@@ -365,6 +403,18 @@ class ScheduleView:
         counts: Ints = self.staffing_levels[rotation, days, slot][..., list(group.levels)].sum(axis=-1)
         return counts
 
+    @cached_property
+    def range_weekdays(self) -> Ints:
+        """The weekday of each day of the judged range."""
+        weekdays: Ints = np.asarray(self.grid.weekday(np.arange(self.range_first, self.range_last + 1)), dtype=np.int64)
+        return weekdays
+
+    def range_group_counts(self, rotation: int, table: GroupTable) -> Ints:
+        """[range day, slot] head counts of ``table``'s group on ``rotation``."""
+        levels = self.staffing_levels[rotation, self.range_first : self.range_last + 1]
+        counts: Ints = levels[..., list(table.group.levels)].sum(axis=-1)
+        return counts
+
     def cell(self, rotation: int, day: int, slot: int) -> Cell:
         """The groups ``rotation`` needs on ``slot`` of grid day ``day``."""
         return self.tables.groups[rotation][int(self.grid.weekday(day))][slot]
@@ -373,6 +423,17 @@ class ScheduleView:
     def rows_by_key(self) -> dict[tuple[str, date, str], int]:
         """(person, day, shift) -> the row of that duty (a schedule holds at most one)."""
         return {a.key: row for row, a in enumerate(self.assignments)}
+
+    @cached_property
+    def absent_grid(self) -> Flags:
+        """[person, grid day] the person is absent."""
+        absent = np.zeros((len(self.people), self.grid.size), dtype=bool)
+        for a in self.program.absences:
+            person = self.person_index.get(a.person_id)
+            if person is not None:
+                first = max(0, self.grid.index(a.start))
+                absent[person, first : max(first, self.grid.index(a.end) + 1)] = True
+        return absent
 
     @cached_property
     def absent_days(self) -> frozenset[tuple[str, date]]:

@@ -282,3 +282,20 @@ def test_fill_rate_of_a_v1_program_is_assigned_over_present_staffable_resident_s
     away = prog.model_copy(update={"absences": (Absence(person_id="R1-01", start=start, end=start),)})
     assert _metrics(duties, away, start, end).expected_duties == 7 * 2 + 7 * 3 - 2
     assert _metrics(duties, away, start, end).filled_duties == 1  # the duty during the absence is not filled work
+
+
+def test_n1_with_a_plan_takes_substitutes_only_from_residents_whose_rotation_has_the_duty():
+    # WARDS/DAY needs one PGY-1. R1-01 works it; R1-02 could step in only if planned on WARDS.
+    people = (resident(), resident("R1-02"), resident("R2-01", pgy=2))
+    wards_duty = [duty("R1-01", day(1), "DAY", "WARDS")]
+
+    def n1(r1_02_rotation):
+        plan = (block_row("R1-01", "WARDS"), block_row("R1-02", r1_02_rotation), block_row("R2-01", "ICU"))
+        prog = plan_program(people=people, plan=plan)
+        report = validate(Schedule(assignments=tuple(wards_duty)), prog, start=day(1), end=day(1))
+        return report.metrics.n1_compliant, [gap.uncovered for gap in report.resilience]
+
+    compliant, gaps = n1("ICU")
+    assert compliant is False and (f"WARDS {day(1)} DAY (resident PGY-1)",) in gaps
+    compliant, gaps = n1("WARDS")
+    assert compliant is True

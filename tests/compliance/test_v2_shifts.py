@@ -3,7 +3,7 @@ staffing per service, shift, weekday and PGY group, N-1 by group, unknown shifts
 
 from datetime import timedelta
 
-from plan_programs import day, duty, faculty, group, plan_program, resident, service
+from plan_programs import block_row, day, duty, faculty, group, plan_program, resident, service
 
 from rotaguard.compliance import check_rule, validate
 from rotaguard.domain import Coverage, Schedule, Staffing
@@ -164,14 +164,31 @@ def test_n1_needs_a_substitute_from_the_lost_persons_pgy_group():
         Coverage(shift="DAY", residents=(group((1,), 1, 2), group((2, 3), 0, 2)), faculty=Staffing(min=0, max=2)),
     )
     prog_rotations = (wards, *plan_program().rotations[1:])
-    senior_only = plan_program(rotations=prog_rotations, people=(resident(), resident("R2-01", pgy=2)), plan=())
+    # Everyone on the WARDS rotation, so only the PGY group decides who may step in.
+    on_wards = (block_row("R1-01", "WARDS"), block_row("R1-02", "WARDS"), block_row("R2-01", "WARDS"))
+    people = (resident(), resident("R2-01", pgy=2))
+    senior_only = plan_program(rotations=prog_rotations, people=people, plan=(on_wards[0], on_wards[2]))
     report = validate(
         Schedule(assignments=(duty("R1-01", day(0), "DAY", "WARDS"),)), senior_only, start=day(0), end=day(0)
     )
     assert report.metrics.n1_compliant is False
     assert report.resilience[0].uncovered == (f"WARDS {day(0)} DAY (resident PGY-1)",)
-    another_intern = plan_program(rotations=prog_rotations, people=(resident(), resident("R1-02")), plan=())
+    another_intern = plan_program(rotations=prog_rotations, people=(resident(), resident("R1-02")), plan=on_wards[:2])
     report = validate(
         Schedule(assignments=(duty("R1-01", day(0), "DAY", "WARDS"),)), another_intern, start=day(0), end=day(0)
     )
     assert report.metrics.n1_compliant is True
+
+
+def test_eligibility_follows_the_coverage_of_the_shift():
+    # ICU takes PGY-2/3 on its 24-hour call and anyone on its day shift.
+    icu = service(
+        "ICU",
+        Coverage(shift="CALL24", residents=(group((2, 3), 0, 1),)),
+        Coverage(shift="DAY", residents=(group((1, 2, 3), 0, 1),)),
+    )
+    prog = plan_program(rotations=(*(r for r in plan_program().rotations if r.id != "ICU"), icu), plan=())
+    found = check("schedule.eligibility", [duty("R1-01", day(0), "CALL24", "ICU")], prog)
+    assert len(found) == 1 and "does not take PGY-1 on this shift" in found[0].message
+    assert check("schedule.eligibility", [duty("R1-01", day(0), "DAY", "ICU")], prog) == []
+    assert check("schedule.eligibility", [duty("R2-01", day(0), "CALL24", "ICU")], prog) == []

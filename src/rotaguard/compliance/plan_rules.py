@@ -32,7 +32,7 @@ def _resident_duty_rows(view: ScheduleView) -> list[int]:
 # ---------------------------------------------------------------------------- duties against the plan
 
 
-def _outside_reason(program: Program, person: Person, duty: Assignment) -> str | None:
+def outside_reason(program: Program, person: Person, duty: Assignment) -> str | None:
     """Why ``duty`` is not work the resident's plan gives them that day, or None when it is."""
     entry = program.planned(person.id, duty.date)
     if entry is None:
@@ -76,7 +76,7 @@ def outside_rotation(view: ScheduleView, params: RuleParams) -> list[Violation]:
     found = []
     for row in _resident_duty_rows(view):
         duty, person = view.assignments[row], view.people[view.person[row]]
-        reason = _outside_reason(program, person, duty)
+        reason = outside_reason(program, person, duty)
         if reason is not None:
             found.append(
                 RULES["plan.outside_rotation"].violation(

@@ -2,7 +2,8 @@
 
 A loss leaves a hole only where the person's slot had no one to spare (their group, the
 service's residents of their PGY group or its faculty, staffed at or below its minimum). A
-hole is covered by someone of that group, eligible (role, PGY, credentials), present, not
+hole is covered by someone of that group, eligible (role, PGY, credentials; with a block plan,
+a resident whose planned rotation that day has the duty), present, not
 already working at that time, whose own schedule plus the extra duty still passes every
 Tier 1 rule. Each hole needs its own substitute.
 """
@@ -14,9 +15,10 @@ from collections import defaultdict
 import numpy as np
 
 from rotaguard.compliance.model import ResilienceGap, Tier
+from rotaguard.compliance.plan_rules import outside_reason
 from rotaguard.compliance.rules import Scope, check_person, person_rules
 from rotaguard.compliance.view import Group, ScheduleView, Timeline
-from rotaguard.domain import RuleParams
+from rotaguard.domain import Assignment, RuleParams
 
 Hole = tuple[int, int, int, int]  # rotation, day, slot, group (an index into the cell's groups)
 
@@ -75,6 +77,12 @@ class Resilience:
             return False
         if (person, day) in self.absent or candidate.missing_credentials(rotation.credentials, date_):
             return False
+        # With a block plan, a resident steps in only for work their planned rotation gives them
+        # (anything else is Tier 1 plan.outside_rotation).
+        if view.program.has_plan_model and candidate.is_resident:
+            duty = Assignment(person_id=candidate.id, date=date_, slot=shift, rotation_id=rotation.id)
+            if outside_reason(view.program, candidate, duty) is not None:
+                return False
         timeline: Timeline = view.timelines[person]
         began, ended = view.program.interval_bounds(date_, shift, view.program.hours_for(rotation.id, shift))
         start, end = int(began.timestamp()), int(ended.timestamp())

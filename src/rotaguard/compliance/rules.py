@@ -642,11 +642,14 @@ def credentials(timeline: Timeline, scope: Scope) -> list[Violation]:
     applies_to=AppliesTo.EVERYONE,
 )
 def eligibility(timeline: Timeline, scope: Scope) -> list[Violation]:
-    accepts = scope.tables.accepts[timeline.index, timeline.rotations]
-    rows = np.flatnonzero(_in_scope_rows(timeline, scope) & ~accepts)
+    tables = scope.tables
+    accepts = tables.accepts[timeline.index, timeline.rotations]
+    weekdays = scope.grid.weekday(timeline.days)
+    on_shift = tables.cell_takes[timeline.rotations, weekdays, timeline.slots, tables.level[timeline.index]]
+    in_scope = _in_scope_rows(timeline, scope)
     person = timeline.person
     level = f"PGY-{person.pgy}" if person.is_resident else "faculty"
-    return [
+    found = [
         _assignment_violation(
             "schedule.eligibility",
             timeline,
@@ -654,8 +657,20 @@ def eligibility(timeline: Timeline, scope: Scope) -> list[Violation]:
             i,
             f"{_describe(timeline, scope, i)}: the rotation does not take {level}",
         )
-        for i in rows
+        for i in np.flatnonzero(in_scope & ~accepts)
     ]
+    # A v2 service may take a PGY level on some shifts only (its coverage groups per shift).
+    found += [
+        _assignment_violation(
+            "schedule.eligibility",
+            timeline,
+            scope,
+            i,
+            f"{_describe(timeline, scope, i)}: the service does not take {level} on this shift",
+        )
+        for i in np.flatnonzero(in_scope & accepts & ~on_shift)
+    ]
+    return found
 
 
 @rule(

@@ -263,6 +263,9 @@ class ProgramTables:
     session: Flags  # [slot + 1] a half-day session shift (AM, PM in v1); the trailing entry is for code -1
     groups: tuple[tuple[tuple[Cell, ...], ...], ...]  # [rotation][weekday][slot]
     group_tables: tuple[tuple[GroupTable, ...], ...]  # [rotation]
+    # [rotation, weekday, slot, level] the cell takes the level: a v2 service's coverage on that
+    # shift and weekday has a group of it with room (a v1 service's one staffing: ``accepts``).
+    cell_takes: Flags
 
     @classmethod
     def of(cls, program: Program, grid: DayGrid) -> ProgramTables:
@@ -290,6 +293,14 @@ class ProgramTables:
             tuple(tuple(_groups(rotation, day, shift) for shift in shifts) for day in weekdays)
             for rotation in rotations
         )
+        cell_takes = np.ones((len(rotations), 7, len(shifts), LEVELS), dtype=bool)
+        for j, rotation in enumerate(rotations):
+            for w in range(7):
+                for s_, cell in enumerate(groups[j][w]):
+                    if rotation.coverage and cell:
+                        cell_takes[j, w, s_] = [
+                            any(g.takes(lv) and g.maximum > 0 for g in cell) for lv in range(LEVELS)
+                        ]
         in_house_call = np.zeros((len(rotations) + 1, len(shifts) + 1), dtype=bool)
         call_shifts = np.zeros((len(rotations), len(shifts)), dtype=bool)
         for j, rotation in enumerate(rotations):
@@ -313,6 +324,7 @@ class ProgramTables:
             session=session,
             groups=groups,
             group_tables=tuple(_group_tables(cells, len(shifts)) for cells in groups),
+            cell_takes=cell_takes,
         )
 
 

@@ -299,3 +299,24 @@ def test_n1_with_a_plan_takes_substitutes_only_from_residents_whose_rotation_has
     assert compliant is False and (f"WARDS {day(1)} DAY (resident PGY-1)",) in gaps
     compliant, gaps = n1("WARDS")
     assert compliant is True
+
+
+def test_the_worked_example_of_docs_model_md_is_clean_and_fills_17_of_17():
+    # R1-01 on ICU for block 1: CALL24 every 4th day (7), the post-call day free, DAY on 10 of
+    # the 14 other days; 4 days no duty touches. No capacity to judge on the other rotations.
+    rotations = tuple(r.model_copy(update={"capacity": ()}) for r in plan_program().block_rotations)
+    prog = plan_program(people=(resident(),), plan=(block_row("R1-01", "ICU"),), block_rotations=rotations)
+    calls = [duty("R1-01", day(d), "CALL24", "ICU") for d in range(0, 28, 4)]
+    days = [duty("R1-01", day(d), "DAY", "ICU") for d in (2, 3, 6, 7, 10, 11, 14, 15, 18, 19)]
+    report = validate(Schedule(assignments=tuple(calls + days)), prog, start=BLOCKS[0][0], end=BLOCKS[0][1])
+    assert report.violations == ()
+    metrics = report.metrics
+    assert (metrics.expected_duties, metrics.filled_duties, metrics.fill_rate) == (17, 17, 1.0)
+    # One DAY fewer is 16 of 17; one more DAY on a free day breaks one day in seven.
+    assert (
+        validate(Schedule(assignments=tuple(calls + days[:-1])), prog, start=day(0), end=day(27)).metrics.filled_duties
+        == 16
+    )
+    extra = [*calls, *days, duty("R1-01", day(22), "DAY", "ICU")]
+    found = validate(Schedule(assignments=tuple(extra)), prog, start=day(0), end=day(27), resilience=False).tier1
+    assert [v.rule_id for v in found] == ["acgme.days_off.one_in_seven"]

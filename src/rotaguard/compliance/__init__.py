@@ -4,6 +4,14 @@
 institutional rule in a registry (``RULES``) with a stable id, a tier and the requirement
 it cites, plus coverage, fill rate, fairness and N-1/N-2 metrics. Never imports the
 solver, ``backups`` or Prefect.
+
+Duties are judged on the program's own shift types (v1's AM, PM and CALL included) as exact
+intervals; staffing per service, shift, weekday and PGY group. With a block plan
+(``program.has_plan_model``) the block-layer rules of ``plan_rules`` judge the duties against
+the plan (``plan.outside_rotation``), the plan against capacities and the curriculum
+(``plan.capacity``, ``curriculum.requirements``), the weekly clinic (``clinic.missed``) and the
+protected didactics (``didactics.conflict``); ``fill`` gives the expected work behind
+``fill_rate``.
 """
 
 from rotaguard.compliance.engine import check_rule, validate

@@ -6,6 +6,8 @@ from datetime import date
 
 import numpy as np
 
+from rotaguard.compliance import plan_rules  # noqa: F401  (registers the block-layer rules)
+from rotaguard.compliance.fill import fill
 from rotaguard.compliance.model import CoverageGap, Metrics, PersonLoad, Report, ResilienceGap, Tier, Violation
 from rotaguard.compliance.resilience import Resilience
 from rotaguard.compliance.rules import (
@@ -18,7 +20,7 @@ from rotaguard.compliance.rules import (
     person_rules,
     weekend_counts,
 )
-from rotaguard.compliance.view import FACULTY, HOUR, PGY1, SENIOR, SLOTS_BY_CODE, ScheduleView
+from rotaguard.compliance.view import HOUR, ScheduleView
 from rotaguard.domain import Program, RuleParams, Schedule
 
 
@@ -61,42 +63,44 @@ def check_person_all(view: ScheduleView, scope: Scope, rules: list[Rule]) -> lis
 
 
 def _coverage(view: ScheduleView) -> tuple[list[CoverageGap], int, int]:
-    """Shortfalls against each rotation's minimum on the slots it runs, and the totals."""
-    days = np.arange(view.range_first, view.range_last + 1)
-    runs = view.tables.runs[:, view.grid.weekday(days), :]  # [rotation, day, slot]
-    counts = view.staffing[:, days, :, :]
-    gaps, required_total, filled_total = [], 0, 0
-    for role, role_index, assigned in (
-        ("residents", 0, counts[..., PGY1] + counts[..., SENIOR]),
-        ("faculty", 1, counts[..., FACULTY]),
-    ):
-        minimum = np.array([(r.residents.min, r.faculty.min)[role_index] for r in view.rotations], dtype=np.int64)
-        required = np.where(runs, minimum[:, None, None], 0)
-        required_total += int(required.sum())
-        filled_total += int(np.minimum(assigned, required).sum())
-        for rotation_index, day, slot in np.argwhere(assigned < required):
-            rotation, when, slot_ = view.rotations[rotation_index], view.grid.day(days[day]), SLOTS_BY_CODE[slot]
-            have, want = int(assigned[rotation_index, day, slot]), int(required[rotation_index, day, slot])
-            gaps.append(
-                (
-                    (int(rotation_index), int(day), int(slot), role_index),
-                    CoverageGap(
-                        rotation_id=rotation.id,
-                        date=when,
-                        slot=slot_,
-                        role=role,
-                        required=want,
-                        assigned=have,
-                        message=f"{rotation.id} {when} {slot_.value}: {have} of {want} {role}",
-                    ),
+    """Shortfalls against each group's minimum (a service's residents of a PGY group, its faculty)
+    on the shifts it runs, and the totals: required head count and the part of it filled."""
+    weekdays = view.range_weekdays
+    keyed: list[tuple[tuple[int, int, int, int], CoverageGap]] = []
+    required_total = filled_total = 0
+    for rotation_index, rotation in enumerate(view.rotations):
+        runs = view.tables.runs[rotation_index][weekdays]  # [range day, slot]
+        for table in view.tables.group_tables[rotation_index]:
+            required = np.where(runs & table.present[weekdays], table.minimum[weekdays], 0)
+            assigned = view.range_group_counts(rotation_index, table)
+            required_total += int(required.sum())
+            filled_total += int(np.minimum(assigned, required).sum())
+            group = table.group
+            for at, slot in np.argwhere(assigned < required):
+                when, shift = view.grid.day(view.range_first + at), view.shift_ids[slot]
+                have, want = int(assigned[at, slot]), int(required[at, slot])
+                keyed.append(
+                    (
+                        (rotation_index, int(at), int(slot), int(table.position[weekdays[at], slot])),
+                        CoverageGap(
+                            rotation_id=rotation.id,
+                            date=when,
+                            slot=shift,
+                            role=group.role,
+                            pgy=group.pgy,
+                            required=want,
+                            assigned=have,
+                            message=f"{rotation.id} {when} {shift}: {have} of {want} {group.label()}",
+                        ),
+                    )
                 )
-            )
-    gaps.sort(key=lambda keyed: keyed[0])
-    return [gap for _, gap in gaps], required_total, filled_total
+    keyed.sort(key=lambda item: item[0])
+    return [gap for _, gap in keyed], required_total, filled_total
 
 
 def _slot_fill_rate(view: ScheduleView) -> float:
-    """Assigned person half days (AM/PM) over the half days people are present for."""
+    """Assigned person half days (session shifts: v1's AM and PM) over the half days people are
+    present for (two a day)."""
     days = (view.end - view.start).days + 1
     absent_days = sum(
         max(0, (min(a.end, view.end) - max(a.start, view.start)).days + 1)
@@ -104,7 +108,7 @@ def _slot_fill_rate(view: ScheduleView) -> float:
         if a.person_id in view.person_index
     )
     available = 2 * (len(view.people) * days - absent_days)
-    assigned = int(np.count_nonzero(view.in_range & (view.person >= 0) & (view.slot < 2)))
+    assigned = int(np.count_nonzero(view.in_range & (view.person >= 0) & view.tables.session[view.slot]))
     return round(assigned / available, 4) if available else 0.0
 
 
@@ -151,6 +155,7 @@ def validate(
     violations.sort(key=lambda v: (v.tier, v.date or start, v.person_id or "", v.rule_id))
 
     gaps, required, filled = _coverage(view)
+    expected_duties, filled_duties = fill(view)
     calls = call_counts(view)
     weekends = weekend_counts(view)
     resilience_gaps: list[ResilienceGap] = []
@@ -165,6 +170,9 @@ def validate(
     metrics = Metrics(
         demand_coverage=round(filled / required, 4) if required else 1.0,
         slot_fill_rate=_slot_fill_rate(view),
+        fill_rate=round(filled_duties / expected_duties, 4) if expected_duties else 1.0,
+        expected_duties=expected_duties,
+        filled_duties=filled_duties,
         tier1_violations=sum(1 for v in violations if v.tier is Tier.REGULATORY),
         tier2_warnings=sum(1 for v in violations if v.tier is Tier.INSTITUTIONAL),
         coverage_gaps=len(gaps),

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from rotaguard.domain.base import Frozen, Slot
+from rotaguard.domain.base import Frozen
 
 
 class Tier(IntEnum):
@@ -29,7 +29,8 @@ class Violation(Frozen):
     person_id: str | None = None
     rotation_id: str | None = None
     date: dt.date | None = None
-    slot: Slot | None = None
+    # The shift type id (v1: AM, PM, CALL).
+    slot: str | None = None
     window_start: dt.date | None = None
     window_end: dt.date | None = None
     measured: float | None = None
@@ -37,15 +38,19 @@ class Violation(Frozen):
 
 
 class CoverageGap(Frozen):
-    """Fewer people than a rotation's minimum on one slot: demand left unmet (not a rule break)."""
+    """Fewer people than a service's minimum on one shift: demand left unmet (not a rule break).
+
+    ``role`` is ``residents`` or ``faculty``; ``pgy`` names the PGY group of a v2 service's
+    coverage (None for a v1 service, whose one staffing counts every resident)."""
 
     rotation_id: str
     date: dt.date
-    slot: Slot
+    slot: str
     role: str
     required: int
     assigned: int
     message: str
+    pgy: tuple[int, ...] | None = None
 
 
 class PersonLoad(Frozen):
@@ -67,6 +72,10 @@ class ResilienceGap(Frozen):
 class Metrics(Frozen):
     demand_coverage: float
     slot_fill_rate: float
+    # Expected work done: see ``rotaguard.compliance.fill`` for what a program expects.
+    fill_rate: float = 1.0
+    expected_duties: int = 0
+    filled_duties: int = 0
     tier1_violations: int
     tier2_warnings: int
     coverage_gaps: int
@@ -105,7 +114,8 @@ class Report(Frozen):
             "end": self.end.isoformat(),
             "violations": [v.model_dump(mode="json", exclude_none=True) for v in self.tier1],
             "warnings": [v.model_dump(mode="json", exclude_none=True) for v in self.tier2],
-            "coverage_gaps": [g.model_dump(mode="json") for g in self.coverage_gaps],
+            # A v1 gap has no PGY group: it is left out, so v1 reports keep their shape.
+            "coverage_gaps": [g.model_dump(mode="json", exclude_none=True) for g in self.coverage_gaps],
             "resilience_gaps": [g.model_dump(mode="json") for g in self.resilience],
             "metrics": self.metrics.model_dump(mode="json"),
         }

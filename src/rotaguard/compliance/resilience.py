@@ -1,7 +1,9 @@
 """N-1 and N-2: can the schedule lose one person (or a critical pair) on a day and still be staffed?
 
-A loss leaves a hole only where the person's slot had no one to spare (staffed at or below
-its minimum). A hole is covered by someone eligible (role, PGY, credentials), present, not
+A loss leaves a hole only where the person's slot had no one to spare (their group, the
+service's residents of their PGY group or its faculty, staffed at or below its minimum). A
+hole is covered by someone of that group, eligible (role, PGY, credentials; with a block plan,
+a resident whose planned rotation that day has the duty), present, not
 already working at that time, whose own schedule plus the extra duty still passes every
 Tier 1 rule. Each hole needs its own substitute.
 """
@@ -13,11 +15,12 @@ from collections import defaultdict
 import numpy as np
 
 from rotaguard.compliance.model import ResilienceGap, Tier
+from rotaguard.compliance.plan_rules import outside_reason
 from rotaguard.compliance.rules import Scope, check_person, person_rules
-from rotaguard.compliance.view import SLOTS_BY_CODE, ScheduleView, Timeline
-from rotaguard.domain import RuleParams
+from rotaguard.compliance.view import Group, ScheduleView, Timeline
+from rotaguard.domain import Assignment, RuleParams
 
-Hole = tuple[int, int, int, bool]  # rotation, day, slot, needs a resident
+Hole = tuple[int, int, int, int]  # rotation, day, slot, group (an index into the cell's groups)
 
 
 class Resilience:
@@ -41,15 +44,19 @@ class Resilience:
         """The slots that fall below their minimum when ``person`` is lost on ``day``."""
         timeline = self.view.timelines[person]
         found = []
+        level = int(self.view.tables.level[person])
         for i in self.working.get((person, day), []):
             rotation_index, slot = int(timeline.rotations[i]), int(timeline.slots[i])
-            rotation = self.view.rotations[rotation_index]
-            pgy1, seniors, faculty = (int(n) for n in self.view.staffing[rotation_index, day, slot])
-            if timeline.person.is_resident and pgy1 + seniors <= rotation.residents.min:
-                found.append((rotation_index, day, slot, True))
-            elif not timeline.person.is_resident and faculty <= rotation.faculty.min:
-                found.append((rotation_index, day, slot, False))
+            for index, group in enumerate(self.view.cell(rotation_index, day, slot)):
+                if group.takes(level):
+                    if int(self.view.group_count(rotation_index, day, slot, group)) <= group.minimum:
+                        found.append((rotation_index, day, slot, index))
+                    break
         return found
+
+    def group(self, hole: Hole) -> Group:
+        rotation_index, day, slot, index = hole
+        return self.view.cell(rotation_index, day, slot)[index]
 
     def substitutes(self, hole: Hole) -> list[int]:
         """Everyone who could fill the hole without breaking a Tier 1 rule (cached per hole)."""
@@ -58,19 +65,26 @@ class Resilience:
         return self._substitutes[hole]
 
     def _can_fill(self, person: int, hole: Hole) -> bool:
-        rotation_index, day, slot, needs_resident = hole
+        rotation_index, day, slot, _ = hole
         view = self.view
         candidate = view.people[person]
         rotation = view.rotations[rotation_index]
         date_ = view.grid.day(day)
-        if candidate.is_resident != needs_resident or not rotation.accepts(candidate) or not candidate.active:
+        shift = view.shift_ids[slot]
+        if not self.group(hole).takes(int(view.tables.level[person])):
+            return False
+        if not rotation.accepts(candidate) or not candidate.active:
             return False
         if (person, day) in self.absent or candidate.missing_credentials(rotation.credentials, date_):
             return False
+        # With a block plan, a resident steps in only for work their planned rotation gives them
+        # (anything else is Tier 1 plan.outside_rotation).
+        if view.program.has_plan_model and candidate.is_resident:
+            duty = Assignment(person_id=candidate.id, date=date_, slot=shift, rotation_id=rotation.id)
+            if outside_reason(view.program, candidate, duty) is not None:
+                return False
         timeline: Timeline = view.timelines[person]
-        began, ended = view.program.interval_bounds(
-            date_, SLOTS_BY_CODE[slot], view.program.hours_for(rotation.id, SLOTS_BY_CODE[slot])
-        )
+        began, ended = view.program.interval_bounds(date_, shift, view.program.hours_for(rotation.id, shift))
         start, end = int(began.timestamp()), int(ended.timestamp())
         overlapping = (timeline.starts < end) & (timeline.ends > start)
         if overlapping.any():
@@ -81,7 +95,7 @@ class Resilience:
             day=day,
             slot=slot,
             rotation=rotation_index,
-            in_house_call=rotation.is_call() and rotation.in_house,
+            in_house_call=view.program.is_in_house_call(rotation.id, shift),
         )
         scope = Scope.of(view, self.params, first=day, last=day + 1)
         return not check_person(tentative, scope, self.tier1)
@@ -103,10 +117,17 @@ class Resilience:
         return [holes[h] for h in range(len(holes)) if not place(h, set())]
 
     def describe(self, hole: Hole) -> str:
-        rotation_index, day, slot, needs_resident = hole
-        role = "resident" if needs_resident else "faculty"
+        rotation_index, day, slot, _ = hole
+        group = self.group(hole)
+        role = (
+            "faculty"
+            if group.faculty
+            else "resident"
+            if group.pgy is None
+            else group.label().replace("residents", "resident")
+        )
         return (
-            f"{self.view.rotations[rotation_index].id} {self.view.grid.day(day)} {SLOTS_BY_CODE[slot].value} ({role})"
+            f"{self.view.rotations[rotation_index].id} {self.view.grid.day(day)} {self.view.shift_ids[slot]} ({role})"
         )
 
     def n1(self) -> tuple[list[ResilienceGap], list[tuple[int, int, int]]]:

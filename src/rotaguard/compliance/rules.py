@@ -23,7 +23,6 @@ from rotaguard.compliance.view import (
     HOUR,
     PGY1,
     SENIOR,
-    SLOTS_BY_CODE,
     DayGrid,
     Flags,
     Ints,
@@ -529,13 +528,13 @@ def _assignment_violation(rule_id: str, timeline: Timeline, scope: Scope, i: Sup
         person_id=timeline.person.id,
         rotation_id=rotation.id,
         date=scope.grid.day(timeline.days[i]),
-        slot=SLOTS_BY_CODE[timeline.slots[i]],
+        slot=scope.tables.shifts[timeline.slots[i]],
     )
 
 
 def _describe(timeline: Timeline, scope: Scope, i: SupportsIndex) -> str:
     rotation = scope.program.rotations[timeline.rotations[i]]
-    return f"{timeline.person.id} on {rotation.id} {scope.grid.day(timeline.days[i])} {SLOTS_BY_CODE[timeline.slots[i]].value}"
+    return f"{timeline.person.id} on {rotation.id} {scope.grid.day(timeline.days[i])} {scope.tables.shifts[timeline.slots[i]]}"
 
 
 @rule(
@@ -643,11 +642,14 @@ def credentials(timeline: Timeline, scope: Scope) -> list[Violation]:
     applies_to=AppliesTo.EVERYONE,
 )
 def eligibility(timeline: Timeline, scope: Scope) -> list[Violation]:
-    accepts = scope.tables.accepts[timeline.index, timeline.rotations]
-    rows = np.flatnonzero(_in_scope_rows(timeline, scope) & ~accepts)
+    tables = scope.tables
+    accepts = tables.accepts[timeline.index, timeline.rotations]
+    weekdays = scope.grid.weekday(timeline.days)
+    on_shift = tables.cell_takes[timeline.rotations, weekdays, timeline.slots, tables.level[timeline.index]]
+    in_scope = _in_scope_rows(timeline, scope)
     person = timeline.person
     level = f"PGY-{person.pgy}" if person.is_resident else "faculty"
-    return [
+    found = [
         _assignment_violation(
             "schedule.eligibility",
             timeline,
@@ -655,8 +657,20 @@ def eligibility(timeline: Timeline, scope: Scope) -> list[Violation]:
             i,
             f"{_describe(timeline, scope, i)}: the rotation does not take {level}",
         )
-        for i in rows
+        for i in np.flatnonzero(in_scope & ~accepts)
     ]
+    # A v2 service may take a PGY level on some shifts only (its coverage groups per shift).
+    found += [
+        _assignment_violation(
+            "schedule.eligibility",
+            timeline,
+            scope,
+            i,
+            f"{_describe(timeline, scope, i)}: the service does not take {level} on this shift",
+        )
+        for i in np.flatnonzero(in_scope & accepts & ~on_shift)
+    ]
+    return found
 
 
 @rule(
@@ -714,15 +728,15 @@ def supervision(view: ScheduleView, params: RuleParams) -> list[Violation]:
     supervised = np.array([r.supervised for r in view.rotations], dtype=bool)[:, None, None]
     found = []
     for rotation_index, day, slot in np.argwhere(supervised & (faculty < needed)):
-        rotation, when = view.rotations[rotation_index], view.grid.day(day)
+        rotation, when, shift = view.rotations[rotation_index], view.grid.day(day), view.shift_ids[slot]
         have, want = int(faculty[rotation_index, day, slot]), int(needed[rotation_index, day, slot])
         found.append(
             RULES["program.supervision"].violation(
-                f"{rotation.id} {when} {SLOTS_BY_CODE[slot].value}: {have} faculty for {int(pgy1[rotation_index, day, slot])} "
+                f"{rotation.id} {when} {shift}: {have} faculty for {int(pgy1[rotation_index, day, slot])} "
                 f"PGY-1 and {int(seniors[rotation_index, day, slot])} senior residents; at least {want} required",
                 rotation_id=rotation.id,
                 date=when,
-                slot=SLOTS_BY_CODE[slot],
+                slot=shift,
                 measured=float(have),
                 limit=float(want),
             )
@@ -738,41 +752,40 @@ def supervision(view: ScheduleView, params: RuleParams) -> list[Violation]:
     applies_to=None,
 )
 def above_max(view: ScheduleView, params: RuleParams) -> list[Violation]:
-    counts = view.staffing
-    residents = counts[..., PGY1] + counts[..., SENIOR]
-    found = []
-    for role, assigned, maximum in (
-        ("residents", residents, np.array([r.residents.max for r in view.rotations], dtype=np.int64)),
-        ("faculty", counts[..., FACULTY], np.array([r.faculty.max for r in view.rotations], dtype=np.int64)),
-    ):
-        for rotation_index, day, slot in np.argwhere(assigned > maximum[:, None, None]):
-            rotation, when = view.rotations[rotation_index], view.grid.day(day)
-            count = int(assigned[rotation_index, day, slot])
-            found.append(
-                RULES["staffing.above_max"].violation(
-                    f"{rotation.id} {when} {SLOTS_BY_CODE[slot].value}: {count} {role}; at most {maximum[rotation_index]}",
+    keyed = []
+    weekdays = view.range_weekdays
+    for rotation_index, rotation in enumerate(view.rotations):
+        for table in view.tables.group_tables[rotation_index]:
+            assigned = view.range_group_counts(rotation_index, table)  # [range day, slot]
+            over = table.present[weekdays] & (assigned > table.maximum[weekdays])
+            for at, slot in np.argwhere(over):
+                when, count, maximum = (
+                    view.grid.day(view.range_first + at),
+                    int(assigned[at, slot]),
+                    int(table.maximum[weekdays[at], slot]),
+                )
+                shift = view.shift_ids[slot]
+                violation = RULES["staffing.above_max"].violation(
+                    f"{rotation.id} {when} {shift}: {count} {table.group.label()}; at most {maximum}",
                     rotation_id=rotation.id,
                     date=when,
-                    slot=SLOTS_BY_CODE[slot],
+                    slot=shift,
                     measured=float(count),
-                    limit=float(maximum[rotation_index]),
+                    limit=float(maximum),
                 )
-            )
-    found.sort(key=_by_day_rotation_slot)
-    return found
-
-
-def _by_day_rotation_slot(violation: Violation) -> tuple[date | None, str | None, int]:
-    assert violation.slot is not None  # every staffing violation names its slot
-    return violation.date, violation.rotation_id, SLOTS_BY_CODE.index(violation.slot)
+                # By day, service and shift; in a cell, its resident groups before its faculty.
+                keyed.append(((when, rotation.id, int(slot), int(table.position[weekdays[at], slot])), violation))
+    keyed.sort(key=lambda item: item[0])
+    return [violation for _, violation in keyed]
 
 
 def call_counts(view: ScheduleView) -> dict[str, int]:
     """In-house calls in the range per call-eligible resident (zero included)."""
+    call_services = np.asarray(view.tables.runs_call.any(axis=1), dtype=bool)
     eligible = [
         p
         for p in view.people
-        if p.is_resident and any(r.is_call() and r.in_house and r.accepts(p) for r in view.rotations)
+        if p.is_resident and any(call and r.accepts(p) for r, call in zip(view.rotations, call_services, strict=True))
     ]
     counts = {p.id: 0 for p in eligible}
     for row in np.flatnonzero(view.in_range & view.in_house_call & (view.person >= 0)):
@@ -836,8 +849,8 @@ def weekend_spread(view: ScheduleView, params: RuleParams) -> list[Violation]:
 @rule(
     "schedule.unknown_reference",
     tier=Tier.REGULATORY,
-    cites="Data integrity: every assignment names a known person and rotation",
-    title="Assignment of an unknown person or rotation",
+    cites="Data integrity: every assignment names a known person, service (rotation) and shift",
+    title="Assignment of an unknown person, rotation or shift",
     applies_to=None,
 )
 def unknown_reference(view: ScheduleView, params: RuleParams) -> list[Violation]:
@@ -845,10 +858,10 @@ def unknown_reference(view: ScheduleView, params: RuleParams) -> list[Violation]
     for row in view.unknown:
         assignment = view.assignments[row]
         if view.start <= assignment.date <= view.end:
+            unknown = "unknown person or rotation" if assignment.slot in view.shift_index else "unknown shift"
             found.append(
                 RULES["schedule.unknown_reference"].violation(
-                    f"{assignment.person_id} on {assignment.rotation_id} {assignment.date} {assignment.slot.value}: "
-                    "unknown person or rotation",
+                    f"{assignment.person_id} on {assignment.rotation_id} {assignment.date} {assignment.slot}: {unknown}",
                     person_id=assignment.person_id,
                     rotation_id=assignment.rotation_id,
                     date=assignment.date,

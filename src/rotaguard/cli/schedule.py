@@ -88,7 +88,8 @@ def _print_report(report: Report) -> None:
         f"{metrics.tier2_warnings} Tier 2 warnings, {metrics.coverage_gaps} coverage gaps"
     )
     console.print(
-        f"demand coverage {metrics.demand_coverage:.1%}, slot fill rate {metrics.slot_fill_rate:.1%}, "
+        f"demand coverage {metrics.demand_coverage:.1%}, fill rate {metrics.fill_rate:.1%} "
+        f"({metrics.filled_duties} of {metrics.expected_duties} expected duties), "
         f"N-1 {'ok' if metrics.n1_compliant else 'not checked' if metrics.n1_compliant is None else f'{metrics.n1_failures} failures'}"
     )
     for title, items in (("Tier 1 violations", report.tier1), ("Tier 2 warnings", report.tier2)):

@@ -121,6 +121,9 @@ def _metrics_row(report: Report, result: SolveResult) -> dict[str, Any]:
     metrics = report.metrics
     return {
         "demand_coverage": metrics.demand_coverage,
+        "fill_rate": metrics.fill_rate,
+        "expected_duties": metrics.expected_duties,
+        "filled_duties": metrics.filled_duties,
         "slot_fill_rate": metrics.slot_fill_rate,
         "tier1_violations": metrics.tier1_violations,
         "tier2_warnings": metrics.tier2_warnings,

@@ -18,6 +18,7 @@ from ortools.sat.python import cp_model
 
 from rotaguard.domain import Assignment, AssignmentSource, Person, Program, RotationKind, RuleParams, Schedule, Weekday
 from rotaguard.domain.rotations import Coverage, Rotation, Staffing
+from rotaguard.solver.patterns import PATTERN_GOALS, PATTERN_RULES, PATTERN_TITLES, PlanSpan
 from rotaguard.solver.problem import RequestKind, ScheduleProblem
 
 WEEKEND = (Weekday.SAT, Weekday.SUN)
@@ -35,6 +36,7 @@ RULE_TITLES = {
     "staffing.above_max": "staffing maximum",
     "schedule.double_booked": "one duty at a time",
     "lock": "locked assignment",
+    **PATTERN_TITLES,
 }
 
 
@@ -71,6 +73,7 @@ class ScheduleModel:
     penalties: dict[str, list[tuple[int, cp_model.LinearExprT]]] = field(default_factory=lambda: defaultdict(list))
     assumptions: dict[int, tuple[str, str]] = field(default_factory=dict)
     touched: dict[int, dict[int, cp_model.IntVar | int]] | None = None
+    spans: list[PlanSpan] | None = None
     _assumption_literals: dict[tuple[str, str], cp_model.IntVar] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -209,7 +212,7 @@ class ScheduleModel:
         weekday = Weekday.of(day)
         if person.missing_credentials(rotation.credentials, day):
             return []
-        protected = [(service, shift) for service, shift in self.protected_sessions(person, day)]
+        protected = [(service, shift) for _, service, shift in self.protected_sessions(person, day)]
         pairs: list[tuple[str, str]] = [
             (duty.service, duty.shift) for duty in rotation.pattern.duties if weekday in duty.days
         ]
@@ -226,19 +229,20 @@ class ScheduleModel:
             found.append((r, s))
         return found
 
-    def protected_sessions(self, person: Person, day: date) -> list[tuple[str, str]]:
-        """The (service, shift) of the resident's weekly clinic and the didactics on ``day``, when
-        their planned rotation keeps them (``clinic`` / ``didactics`` true on the rotation)."""
+    def protected_sessions(self, person: Person, day: date) -> list[tuple[str, str, str]]:
+        """("clinic" or "didactics", service, shift) of the resident's weekly clinic and the
+        didactics on ``day``, when their planned rotation keeps them (its ``clinic`` / ``didactics``)."""
         program = self.program
         rotation = program.planned_rotation(person.id, day)
         if rotation is None:
             return []
         weekday = Weekday.of(day)
-        sessions: list[tuple[str, str]] = []
+        sessions: list[tuple[str, str, str]] = []
         if rotation.clinic and person.clinic and person.clinic.day is weekday and program.clinic_service:
-            sessions.append((program.clinic_service, person.clinic.shift))
+            sessions.append(("clinic", program.clinic_service, person.clinic.shift))
         if rotation.didactics and program.didactics_service:
-            sessions += [(program.didactics_service, s.shift) for s in program.didactics if s.day is weekday]
+            service = program.didactics_service
+            sessions += [("didactics", service, s.shift) for s in program.didactics if s.day is weekday]
         return sessions
 
     def _overlaps(self, day: date, shift_id: str, service_id: str, session: tuple[str, str]) -> bool:
@@ -280,6 +284,16 @@ class ScheduleModel:
         if sum(max(c, 0) for c, _ in variable) + constant <= bound:
             return  # cannot be broken
         self.require(self.model.add(sum(c * lit for c, lit in variable) <= bound - constant), rule_id, subject)
+
+    def at_most_literals(
+        self, variable: Sequence[cp_model.LinearExprT], constant: int, bound: int, rule_id: str, subject: str
+    ) -> None:
+        """sum(variable) + constant <= bound (for day flags rather than duties)."""
+        _bound(self, variable, constant, bound, rule_id, subject)
+
+    def touched_flags(self) -> dict[int, dict[int, cp_model.IntVar | int]]:
+        """Per resident and horizon day: 1 when a duty touches the day (a literal if it depends)."""
+        return _touched(self)
 
     def penalize(self, name: str, weight: int, expression: cp_model.LinearExprT) -> None:
         if weight:
@@ -605,6 +619,7 @@ def _staffing_groups(model: ScheduleModel, coverage: Coverage, duties: list[Duty
     return groups
 
 
+# Tier 1 and the staffing maximum, then the duty patterns of plan mode (patterns.py; no-ops for v1).
 HARD_RULES = (
     add_one_duty_per_slot,
     add_no_overlap,
@@ -616,6 +631,7 @@ HARD_RULES = (
     add_call_limits,
     add_supervision,
     add_staffing_max,
+    *(rule.builder for rule in PATTERN_RULES),
 )
 
 
@@ -641,7 +657,14 @@ def add_min_staffing(model: ScheduleModel, problem: ScheduleProblem, params: Rul
                     model.penalize("unmet_staffing", problem.weights.unmet_staffing, shortfall)
 
 
-def _spread(model: ScheduleModel, counts: list[cp_model.LinearExprT], name: str, weight: int, upper: int) -> None:
+def _spread(
+    model: ScheduleModel,
+    counts: list[cp_model.LinearExprT],
+    name: str,
+    weight: int,
+    upper: int,
+    penalty: str | None = None,
+) -> None:
     if len(counts) < 2 or not weight:
         return
     most = model.model.new_int_var(0, upper, f"{name}_max")
@@ -649,7 +672,7 @@ def _spread(model: ScheduleModel, counts: list[cp_model.LinearExprT], name: str,
     for count in counts:
         model.model.add(most >= count)
         model.model.add(least <= count)
-    model.penalize(name, weight, most - least)
+    model.penalize(penalty or name, weight, most - least)
 
 
 def add_call_fairness(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
@@ -690,8 +713,9 @@ def add_call_fairness(model: ScheduleModel, problem: ScheduleProblem, params: Ru
 
 
 def add_weekend_fairness(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
-    """Spread weekend duty days evenly over residents."""
-    counts: list[cp_model.LinearExprT] = []
+    """Spread weekend duty days evenly over residents (in plan mode, over the residents on the same
+    rotation at the range's start: a ward team and an ambulatory block are not peers)."""
+    counts: dict[str | None, list[cp_model.LinearExprT]] = defaultdict(list)
     weekend_days = [d for d in _days(problem.start, problem.end) if Weekday.of(d) in WEEKEND]
     for person, duties in model.by_person.items():
         if not model.people[person].is_resident:
@@ -709,8 +733,13 @@ def add_weekend_fairness(model: ScheduleModel, problem: ScheduleProblem, params:
             model.model.add_max_equality(flag, [duty.lit for duty in on_day])
             worked.append(flag)
         if worked:
-            counts.append(sum(worked))
-    _spread(model, counts, "weekend_fairness", problem.weights.weekend_fairness, len(weekend_days))
+            peers = None
+            if model.program.has_plan_model:
+                peers = getattr(model.program.planned(model.people[person].id, problem.start), "rotation_id", None)
+            counts[peers].append(sum(worked))
+    for number, group in enumerate(counts.values()):
+        name = "weekend_fairness" if number == 0 else f"weekend_fairness_{number}"
+        _spread(model, group, name, problem.weights.weekend_fairness, len(weekend_days), penalty="weekend_fairness")
 
 
 def add_continuity(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
@@ -830,8 +859,10 @@ def solution_schedule(model: ScheduleModel, chosen: list[Duty]) -> Schedule:
     return Schedule(assignments=tuple(kept_assignments(model.problem) + made)).sorted()
 
 
+# Most expensive first: coverage gaps, a plan row's expected work and sessions, then fairness.
 SOFT_GOALS = (
     add_min_staffing,
+    *(goal.builder for goal in PATTERN_GOALS),
     add_call_fairness,
     add_weekend_fairness,
     add_continuity,

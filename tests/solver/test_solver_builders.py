@@ -36,7 +36,7 @@ def _solve(prog, days=1, existing=(), requests=(), weights=QUIET, start=DAY):
 
 def _made(result, day=None):
     return sorted(
-        (a.person_id, a.date, a.slot.value, a.rotation_id)
+        (a.person_id, a.date, a.slot, a.rotation_id)
         for a in result.schedule.assignments
         if a.source == "solver" and (day is None or a.date == day)
     )
@@ -57,7 +57,7 @@ def test_staffing_max_is_hard_and_requests_are_soft():
     )
     # One slot each for AM and PM: both wishes can be granted (one works AM, the other PM) at cost 0.
     assert result.objective == 0
-    assert all(sum(1 for a in result.schedule.assignments if a.slot is s) == 1 for s in (Slot.AM, Slot.PM))
+    assert all(sum(1 for a in result.schedule.assignments if a.slot == s) == 1 for s in (Slot.AM, Slot.PM))
 
 
 def test_request_off_is_granted_when_free():

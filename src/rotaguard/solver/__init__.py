@@ -8,6 +8,7 @@ Never opens a database session and never imports Prefect.
 
 from rotaguard.solver.problem import (
     Conflict,
+    GreedyCannotFollowPlan,
     Progress,
     Request,
     RequestKind,
@@ -21,6 +22,7 @@ from rotaguard.solver.search import ALGORITHMS, explain, solve
 __all__ = [
     "ALGORITHMS",
     "Conflict",
+    "GreedyCannotFollowPlan",
     "Progress",
     "Request",
     "RequestKind",

@@ -8,9 +8,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 
-from rotaguard.domain import RuleParams, Schedule, Slot, days_between
+from rotaguard.domain import RuleParams, Schedule, days_between
 from rotaguard.solver.model import Duty, ScheduleModel, solution_schedule
-from rotaguard.solver.problem import ScheduleProblem, SolveResult, SolverStatus
+from rotaguard.solver.problem import GreedyCannotFollowPlan, ScheduleProblem, SolveResult, SolverStatus
 
 
 class PersonLedger:
@@ -102,6 +102,9 @@ class PersonLedger:
 
 
 def solve_greedy(problem: ScheduleProblem) -> SolveResult:
+    if problem.program.has_plan_model:
+        # It fills staffing slot by slot and knows nothing of runs, spacing or per-block counts.
+        raise GreedyCannotFollowPlan("the greedy solver cannot follow a rotation plan; use cp-sat")
     began = time.perf_counter()
     model = ScheduleModel(problem=problem)
     params = problem.program.rules
@@ -140,29 +143,40 @@ def solve_greedy(problem: ScheduleProblem) -> SolveResult:
         busy.discard((duty.person, duty.day, duty.slot))
 
     for day in range(model.range_first, model.range_last + 1):
-        for slot in range(3):
+        for slot in range(len(model.shift_ids)):
             for rotation_index, rotation in enumerate(model.rotations):
+                coverage = rotation.coverage_on(model.date_of(day), model.shift_ids[slot])
+                if coverage is None:
+                    continue
                 key = (rotation_index, day, slot)
                 candidates = options.get(key, [])
                 already = staffed.get(key, [])
                 residents_have = sum(1 for p in already if model.people[p].is_resident)
                 faculty_have = len(already) - residents_have
-                resident_options = [d for d in candidates if model.people[d.person].is_resident]
                 faculty_options = [d for d in candidates if not model.people[d.person].is_resident]
-                # Seniors first on supervised slots: they need half the supervision of interns.
-                residents = take(
-                    resident_options,
-                    max(0, rotation.residents.min - residents_have),
-                    key_extra=(lambda d: model.people[d.person].pgy == 1) if rotation.supervised else (lambda d: 0),
-                )
+                residents: list[Duty] = []
+                for group in coverage.residents:
+                    group_have = sum(
+                        1 for p in already if model.people[p].is_resident and model.people[p].pgy in group.pgy
+                    )
+                    # Seniors first on supervised slots: they need half the supervision of interns.
+                    residents += take(
+                        [
+                            d
+                            for d in candidates
+                            if model.people[d.person].is_resident and model.people[d.person].pgy in group.pgy
+                        ],
+                        max(0, group.min - group_have),
+                        key_extra=(lambda d: model.people[d.person].pgy == 1) if rotation.supervised else (lambda d: 0),
+                    )
                 pgy1 = sum(1 for p in already if model.people[p].pgy == 1) + sum(
                     1 for d in residents if model.people[d.person].pgy == 1
                 )
                 seniors = residents_have + len(residents) - pgy1
-                need = rotation.faculty.min
+                need = coverage.faculty.min
                 if rotation.supervised:
                     need = max(need, params.faculty_needed(pgy1_residents=pgy1, senior_residents=seniors))
-                faculty = take(faculty_options, max(0, min(need, rotation.faculty.max) - faculty_have))
+                faculty = take(faculty_options, max(0, min(need, coverage.faculty.max) - faculty_have))
                 if rotation.supervised:
                     total_faculty = faculty_have + len(faculty)
                     # Too few supervisors: drop residents (interns first) until the ratio holds.
@@ -191,15 +205,19 @@ def solve_greedy(problem: ScheduleProblem) -> SolveResult:
 
 def _unmet(model: ScheduleModel, problem: ScheduleProblem, schedule: Schedule) -> int:
     """People missing from the rotations' minimums (the penalty the greedy leaves unpaid)."""
-    counts: dict[tuple[str, date, Slot, bool], int] = defaultdict(int)
+    counts: dict[tuple[str, date, str, int | None], int] = defaultdict(int)
     for a in schedule.assignments:
         if problem.start <= a.date <= problem.end and a.person_id in model.person_index:
-            counts[(a.rotation_id, a.date, a.slot, model.people[model.person_index[a.person_id]].is_resident)] += 1
+            counts[(a.rotation_id, a.date, a.slot, model.people[model.person_index[a.person_id]].pgy)] += 1
     missing = 0
     for rotation in model.rotations:
         for day in days_between(problem.start, problem.end):
             for slot in rotation.slots:
-                if rotation.runs_on(day, slot):
-                    missing += max(0, rotation.residents.min - counts[(rotation.id, day, slot, True)])
-                    missing += max(0, rotation.faculty.min - counts[(rotation.id, day, slot, False)])
+                coverage = rotation.coverage_on(day, slot)
+                if coverage is None:
+                    continue
+                for group in coverage.residents:
+                    have = sum(counts[(rotation.id, day, slot, pgy)] for pgy in group.pgy)
+                    missing += max(0, group.min - have)
+                missing += max(0, coverage.faculty.min - counts[(rotation.id, day, slot, None)])
     return missing

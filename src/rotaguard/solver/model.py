@@ -16,10 +16,11 @@ from datetime import date, datetime, time, timedelta
 
 from ortools.sat.python import cp_model
 
-from rotaguard.domain import Assignment, AssignmentSource, Program, RotationKind, RuleParams, Schedule, Slot, Weekday
+from rotaguard.domain import Assignment, AssignmentSource, Person, Program, RotationKind, RuleParams, Schedule, Weekday
+from rotaguard.domain.rotations import Coverage, Rotation, Staffing
+from rotaguard.solver.patterns import PATTERN_GOALS, PATTERN_RULES, PATTERN_TITLES, PlanSpan
 from rotaguard.solver.problem import RequestKind, ScheduleProblem
 
-SLOTS = (Slot.AM, Slot.PM, Slot.CALL)
 WEEKEND = (Weekday.SAT, Weekday.SUN)
 
 RULE_TITLES = {
@@ -35,6 +36,7 @@ RULE_TITLES = {
     "staffing.above_max": "staffing maximum",
     "schedule.double_booked": "one duty at a time",
     "lock": "locked assignment",
+    **PATTERN_TITLES,
 }
 
 
@@ -71,6 +73,7 @@ class ScheduleModel:
     penalties: dict[str, list[tuple[int, cp_model.LinearExprT]]] = field(default_factory=lambda: defaultdict(list))
     assumptions: dict[int, tuple[str, str]] = field(default_factory=dict)
     touched: dict[int, dict[int, cp_model.IntVar | int]] | None = None
+    spans: list[PlanSpan] | None = None
     _assumption_literals: dict[tuple[str, str], cp_model.IntVar] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -92,6 +95,9 @@ class ScheduleModel:
         self.person_index = {p.id: i for i, p in enumerate(self.people)}
         self.rotations = program.rotations
         self.rotation_index = {r.id: i for i, r in enumerate(self.rotations)}
+        # A duty's slot is the index of its shift type here (v1: AM, PM, CALL).
+        self.shift_ids: tuple[str, ...] = program.shift_ids
+        self.slot_index = {shift: i for i, shift in enumerate(self.shift_ids)}
         self._create_duties()
 
     # ------------------------------------------------------------------ time
@@ -122,7 +128,7 @@ class ScheduleModel:
 
     # ------------------------------------------------------------------ duties
 
-    def _bounds(self, day: date, slot: Slot, rotation_id: str) -> tuple[int, int]:
+    def _bounds(self, day: date, slot: str, rotation_id: str) -> tuple[int, int]:
         start, end = self.program.interval_bounds(day, slot, self.program.hours_for(rotation_id, slot))
         return _minutes(start), _minutes(end)
 
@@ -132,22 +138,23 @@ class ScheduleModel:
         for assignment in problem.existing.assignments:
             fixed_person = self.person_index.get(assignment.person_id)
             fixed_rotation = self.rotation_index.get(assignment.rotation_id)
+            fixed_slot = self.slot_index.get(assignment.slot)
             in_range = problem.start <= assignment.date <= problem.end
             inside_horizon = self.first_day - timedelta(days=1) <= assignment.date <= self.last_day
             if (
                 fixed_person is None
                 or fixed_rotation is None
+                or fixed_slot is None
                 or not inside_horizon
                 or (in_range and not assignment.locked)
             ):
                 continue
             start, end = self._bounds(assignment.date, assignment.slot, assignment.rotation_id)
-            fixed_slot = SLOTS.index(assignment.slot)
             fixed_day = self.index(assignment.date)
             lit: cp_model.IntVar | int = 1
             if in_range and self.explain:
                 lit = self.model.new_bool_var(f"locked_{assignment.person_id}_{assignment.date}_{fixed_slot}")
-                label = f"{assignment.person_id} {assignment.date} {assignment.slot.value} on {assignment.rotation_id}"
+                label = f"{assignment.person_id} {assignment.date} {assignment.slot} on {assignment.rotation_id}"
                 self.require(self.model.add(lit == 1), "lock", label)
             duty = Duty(fixed_person, fixed_day, fixed_slot, fixed_rotation, start, end, lit, in_range, locked=in_range)
             self._add_duty(duty)
@@ -159,21 +166,89 @@ class ScheduleModel:
             for day in _days(problem.start, problem.end):
                 if day in absent:
                     continue
-                for slot_index, slot in enumerate(SLOTS):
+                for rotation_index, slot_index in self._candidates(person, day):
                     if (person_index, self.index(day), slot_index) in taken:
                         continue
-                    for rotation_index, rotation in enumerate(self.rotations):
-                        if not (rotation.runs_on(day, slot) and rotation.accepts(person)):
-                            continue
-                        if person.missing_credentials(rotation.credentials, day):
-                            continue
-                        if rotation.moonlighting and person.pgy == 1:
-                            continue
-                        start, end = self._bounds(day, slot, rotation.id)
-                        lit = self.model.new_bool_var(f"x_{person.id}_{day}_{slot.value}_{rotation.id}")
-                        self._add_duty(
-                            Duty(person_index, self.index(day), slot_index, rotation_index, start, end, lit, True)
-                        )
+                    rotation, slot = self.rotations[rotation_index], self.shift_ids[slot_index]
+                    start, end = self._bounds(day, slot, rotation.id)
+                    lit = self.model.new_bool_var(f"x_{person.id}_{day}_{slot}_{rotation.id}")
+                    self._add_duty(
+                        Duty(person_index, self.index(day), slot_index, rotation_index, start, end, lit, True)
+                    )
+
+    def _may_staff(self, person: Person, rotation: Rotation, day: date, slot: str) -> bool:
+        """Whether the service runs ``slot`` on ``day`` and takes this person then: a staffing group
+        for their role (and PGY) with room, its credentials held that day, no PGY-1 moonlighting."""
+        coverage = rotation.coverage_on(day, slot)
+        if coverage is None or not _takes(coverage, person):
+            return False
+        if person.missing_credentials(rotation.credentials, day):
+            return False
+        return not (rotation.moonlighting and person.pgy == 1)
+
+    def _candidates(self, person: Person, day: date) -> list[tuple[int, int]]:
+        """(service, shift) index pairs the person may work on ``day``.
+
+        v1 (and faculty without attending rows): every service that takes them. Plan mode: a
+        resident only their planned rotation's pattern duties, their weekly clinic and the
+        didactics; a faculty member with attending rows only their attending service's shifts.
+        """
+        program = self.program
+        pool = [(r, s) for s in range(len(self.shift_ids)) for r in range(len(self.rotations))]
+        if not person.is_resident:
+            if program.attending:
+                service = program.attending_service(person.id, day)
+                pool = [(r, s) for r, s in pool if self.rotations[r].id == service]
+            return [(r, s) for r, s in pool if self._may_staff(person, self.rotations[r], day, self.shift_ids[s])]
+        if not program.has_plan_model:
+            return [(r, s) for r, s in pool if self._may_staff(person, self.rotations[r], day, self.shift_ids[s])]
+        return self._planned_candidates(person, day)
+
+    def _planned_candidates(self, person: Person, day: date) -> list[tuple[int, int]]:
+        program = self.program
+        rotation = program.planned_rotation(person.id, day)
+        if rotation is None:
+            return []
+        weekday = Weekday.of(day)
+        if person.missing_credentials(rotation.credentials, day):
+            return []
+        protected = [(service, shift) for _, service, shift in self.protected_sessions(person, day)]
+        pairs: list[tuple[str, str]] = [
+            (duty.service, duty.shift) for duty in rotation.pattern.duties if weekday in duty.days
+        ]
+        pairs += protected
+        found: list[tuple[int, int]] = []
+        for service_id, shift_id in dict.fromkeys(pairs):
+            r, s = self.rotation_index.get(service_id), self.slot_index.get(shift_id)
+            if r is None or s is None or not self._may_staff(person, self.rotations[r], day, shift_id):
+                continue
+            if (service_id, shift_id) not in protected and any(
+                self._overlaps(day, shift_id, service_id, session) for session in protected
+            ):
+                continue  # the clinic and didactics half days are protected: nothing else then
+            found.append((r, s))
+        return found
+
+    def protected_sessions(self, person: Person, day: date) -> list[tuple[str, str, str]]:
+        """("clinic" or "didactics", service, shift) of the resident's weekly clinic and the
+        didactics on ``day``, when their planned rotation keeps them (its ``clinic`` / ``didactics``)."""
+        program = self.program
+        rotation = program.planned_rotation(person.id, day)
+        if rotation is None:
+            return []
+        weekday = Weekday.of(day)
+        sessions: list[tuple[str, str, str]] = []
+        if rotation.clinic and person.clinic and person.clinic.day is weekday and program.clinic_service:
+            sessions.append(("clinic", program.clinic_service, person.clinic.shift))
+        if rotation.didactics and program.didactics_service:
+            service = program.didactics_service
+            sessions += [("didactics", service, s.shift) for s in program.didactics if s.day is weekday]
+        return sessions
+
+    def _overlaps(self, day: date, shift_id: str, service_id: str, session: tuple[str, str]) -> bool:
+        start, end = self._bounds(day, shift_id, service_id)
+        session_start, session_end = self._bounds(day, session[1], session[0])
+        return start < session_end and session_start < end
 
     def _add_duty(self, duty: Duty) -> None:
         self.duties.append(duty)
@@ -183,8 +258,7 @@ class ScheduleModel:
         return [d for d in self.duties if d.is_variable and not d.locked]
 
     def is_in_house_call(self, duty: Duty) -> bool:
-        rotation = self.rotations[duty.rotation]
-        return rotation.kind is RotationKind.CALL and rotation.in_house
+        return self.program.is_in_house_call(self.rotations[duty.rotation].id, self.shift_ids[duty.slot])
 
     # ------------------------------------------------------------------ constraints
 
@@ -211,12 +285,28 @@ class ScheduleModel:
             return  # cannot be broken
         self.require(self.model.add(sum(c * lit for c, lit in variable) <= bound - constant), rule_id, subject)
 
+    def at_most_literals(
+        self, variable: Sequence[cp_model.LinearExprT], constant: int, bound: int, rule_id: str, subject: str
+    ) -> None:
+        """sum(variable) + constant <= bound (for day flags rather than duties)."""
+        _bound(self, variable, constant, bound, rule_id, subject)
+
+    def touched_flags(self) -> dict[int, dict[int, cp_model.IntVar | int]]:
+        """Per resident and horizon day: 1 when a duty touches the day (a literal if it depends)."""
+        return _touched(self)
+
     def penalize(self, name: str, weight: int, expression: cp_model.LinearExprT) -> None:
         if weight:
             self.penalties[name].append((weight, expression))
 
     def objective_terms(self) -> dict[str, cp_model.LinearExprT]:
         return {name: sum(w * e for w, e in terms) for name, terms in self.penalties.items()}
+
+
+def _takes(coverage: Coverage, person: Person) -> bool:
+    if not person.is_resident:
+        return coverage.faculty.max > 0
+    return any(group.max > 0 and person.pgy in group.pgy for group in coverage.residents)
 
 
 def _days(first: date, last: date) -> Iterator[date]:
@@ -488,7 +578,7 @@ def _slot_groups(model: ScheduleModel) -> dict[tuple[int, int, int], list[Duty]]
 
 
 def _subject(model: ScheduleModel, rotation: int, day: int, slot: int) -> str:
-    return f"{model.rotations[rotation].id} {model.date_of(day)} {SLOTS[slot].value}"
+    return f"{model.rotations[rotation].id} {model.date_of(day)} {model.shift_ids[slot]}"
 
 
 def add_supervision(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
@@ -508,15 +598,28 @@ def add_supervision(model: ScheduleModel, problem: ScheduleProblem, params: Rule
 
 
 def add_staffing_max(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """Each resident group's and the faculty's maximum on the service's coverage that day (hard)."""
     for (rotation_index, day, slot), duties in _slot_groups(model).items():
-        rotation = model.rotations[rotation_index]
+        coverage = model.rotations[rotation_index].coverage_on(model.date_of(day), model.shift_ids[slot])
+        if coverage is None:
+            continue  # a locked duty on a shift the service does not run: compliance reports it
         subject = _subject(model, rotation_index, day, slot)
-        residents = [(1, d) for d in duties if model.people[d.person].is_resident]
-        faculty = [(1, d) for d in duties if not model.people[d.person].is_resident]
-        model.at_most(residents, rotation.residents.max, "staffing.above_max", subject)
-        model.at_most(faculty, rotation.faculty.max, "staffing.above_max", subject)
+        for group, members in _staffing_groups(model, coverage, duties):
+            model.at_most([(1, d) for d in members], group.max, "staffing.above_max", subject)
 
 
+def _staffing_groups(model: ScheduleModel, coverage: Coverage, duties: list[Duty]) -> list[tuple[Staffing, list[Duty]]]:
+    """Each resident group of the coverage with the duties of its PGY levels, then the faculty."""
+    people = model.people
+    groups: list[tuple[Staffing, list[Duty]]] = [
+        (group, [d for d in duties if people[d.person].is_resident and people[d.person].pgy in group.pgy])
+        for group in coverage.residents
+    ]
+    groups.append((coverage.faculty, [d for d in duties if not people[d.person].is_resident]))
+    return groups
+
+
+# Tier 1 and the staffing maximum, then the duty patterns of plan mode (patterns.py; no-ops for v1).
 HARD_RULES = (
     add_one_duty_per_slot,
     add_no_overlap,
@@ -528,6 +631,7 @@ HARD_RULES = (
     add_call_limits,
     add_supervision,
     add_staffing_max,
+    *(rule.builder for rule in PATTERN_RULES),
 )
 
 
@@ -535,27 +639,32 @@ HARD_RULES = (
 
 
 def add_min_staffing(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
-    """Each person missing from a rotation's minimum costs ``unmet_staffing``."""
+    """Each person missing from a staffing group's minimum (demand) costs ``unmet_staffing``."""
     groups = _slot_groups(model)
     for rotation_index, rotation in enumerate(model.rotations):
         for day in _days(problem.start, problem.end):
-            for slot_index, slot in enumerate(SLOTS):
-                if not rotation.runs_on(day, slot):
+            for slot_index, slot in enumerate(model.shift_ids):
+                coverage = rotation.coverage_on(day, slot)
+                if coverage is None:
                     continue
                 duties = groups.get((rotation_index, model.index(day), slot_index), [])
-                for residents, minimum in ((True, rotation.residents.min), (False, rotation.faculty.min)):
-                    if not minimum:
+                for number, (group, members) in enumerate(_staffing_groups(model, coverage, duties)):
+                    if not group.min:
                         continue
-                    present = [d for d in duties if model.people[d.person].is_resident == residents]
-                    filled = sum(d.lit for d in present) if present else 0
-                    shortfall = model.model.new_int_var(
-                        0, minimum, f"short_{rotation.id}_{day}_{slot.value}_{residents}"
-                    )
-                    model.model.add(shortfall >= minimum - filled)
+                    filled = sum(d.lit for d in members) if members else 0
+                    shortfall = model.model.new_int_var(0, group.min, f"short_{rotation.id}_{day}_{slot}_{number}")
+                    model.model.add(shortfall >= group.min - filled)
                     model.penalize("unmet_staffing", problem.weights.unmet_staffing, shortfall)
 
 
-def _spread(model: ScheduleModel, counts: list[cp_model.LinearExprT], name: str, weight: int, upper: int) -> None:
+def _spread(
+    model: ScheduleModel,
+    counts: list[cp_model.LinearExprT],
+    name: str,
+    weight: int,
+    upper: int,
+    penalty: str | None = None,
+) -> None:
     if len(counts) < 2 or not weight:
         return
     most = model.model.new_int_var(0, upper, f"{name}_max")
@@ -563,7 +672,7 @@ def _spread(model: ScheduleModel, counts: list[cp_model.LinearExprT], name: str,
     for count in counts:
         model.model.add(most >= count)
         model.model.add(least <= count)
-    model.penalize(name, weight, most - least)
+    model.penalize(penalty or name, weight, most - least)
 
 
 def add_call_fairness(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
@@ -575,11 +684,13 @@ def add_call_fairness(model: ScheduleModel, problem: ScheduleProblem, params: Ru
     split exactly took it seconds, where a band is proved at once.)
     """
     demand = sum(
-        rotation.residents.min
+        group.min
         for rotation in model.rotations
-        if rotation.kind is RotationKind.CALL and rotation.in_house
+        for slot in model.shift_ids
+        if model.program.is_in_house_call(rotation.id, slot)
         for day in _days(problem.start, problem.end)
-        if rotation.runs_on(day, Slot.CALL)
+        if (coverage := rotation.coverage_on(day, slot)) is not None
+        for group in coverage.residents
     )
     callers: dict[int, list[Duty]] = {}
     for person, duties in model.by_person.items():
@@ -602,8 +713,9 @@ def add_call_fairness(model: ScheduleModel, problem: ScheduleProblem, params: Ru
 
 
 def add_weekend_fairness(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
-    """Spread weekend duty days evenly over residents."""
-    counts: list[cp_model.LinearExprT] = []
+    """Spread weekend duty days evenly over residents (in plan mode, over the residents on the same
+    rotation at the range's start: a ward team and an ambulatory block are not peers)."""
+    counts: dict[str | None, list[cp_model.LinearExprT]] = defaultdict(list)
     weekend_days = [d for d in _days(problem.start, problem.end) if Weekday.of(d) in WEEKEND]
     for person, duties in model.by_person.items():
         if not model.people[person].is_resident:
@@ -621,8 +733,13 @@ def add_weekend_fairness(model: ScheduleModel, problem: ScheduleProblem, params:
             model.model.add_max_equality(flag, [duty.lit for duty in on_day])
             worked.append(flag)
         if worked:
-            counts.append(sum(worked))
-    _spread(model, counts, "weekend_fairness", problem.weights.weekend_fairness, len(weekend_days))
+            peers = None
+            if model.program.has_plan_model:
+                peers = getattr(model.program.planned(model.people[person].id, problem.start), "rotation_id", None)
+            counts[peers].append(sum(worked))
+    for number, group in enumerate(counts.values()):
+        name = "weekend_fairness" if number == 0 else f"weekend_fairness_{number}"
+        _spread(model, group, name, problem.weights.weekend_fairness, len(weekend_days), penalty="weekend_fairness")
 
 
 def add_continuity(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
@@ -678,7 +795,9 @@ def add_requests(model: ScheduleModel, problem: ScheduleProblem, params: RulePar
         if person is None or not problem.start <= request.date <= problem.end:
             continue
         day = model.index(request.date)
-        slots = {SLOTS.index(request.slot)} if request.slot else {0, 1, 2}
+        if request.slot is not None and request.slot not in model.slot_index:
+            continue
+        slots = {model.slot_index[request.slot]} if request.slot else set(range(len(model.shift_ids)))
         duties = [d for d in model.by_person[person] if d.day == day and d.slot in slots and d.is_variable]
         if not duties:
             continue
@@ -691,7 +810,7 @@ def add_requests(model: ScheduleModel, problem: ScheduleProblem, params: RulePar
         model.penalize("request", problem.weights.request * request.weight, missed)
 
 
-def current_keys(problem: ScheduleProblem) -> set[tuple[str, date, Slot, str]]:
+def current_keys(problem: ScheduleProblem) -> set[tuple[str, date, str, str]]:
     return {
         (a.person_id, a.date, a.slot, a.rotation_id)
         for a in problem.existing.assignments
@@ -699,8 +818,13 @@ def current_keys(problem: ScheduleProblem) -> set[tuple[str, date, Slot, str]]:
     }
 
 
-def duty_key(model: ScheduleModel, duty: Duty) -> tuple[str, date, Slot, str]:
-    return (model.people[duty.person].id, model.date_of(duty.day), SLOTS[duty.slot], model.rotations[duty.rotation].id)
+def duty_key(model: ScheduleModel, duty: Duty) -> tuple[str, date, str, str]:
+    return (
+        model.people[duty.person].id,
+        model.date_of(duty.day),
+        model.shift_ids[duty.slot],
+        model.rotations[duty.rotation].id,
+    )
 
 
 def add_minimal_change(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
@@ -726,7 +850,7 @@ def solution_schedule(model: ScheduleModel, chosen: list[Duty]) -> Schedule:
         Assignment(
             person_id=model.people[d.person].id,
             date=model.date_of(d.day),
-            slot=SLOTS[d.slot],
+            slot=model.shift_ids[d.slot],
             rotation_id=model.rotations[d.rotation].id,
             source=AssignmentSource.SOLVER,
         )
@@ -735,8 +859,10 @@ def solution_schedule(model: ScheduleModel, chosen: list[Duty]) -> Schedule:
     return Schedule(assignments=tuple(kept_assignments(model.problem) + made)).sorted()
 
 
+# Most expensive first: coverage gaps, a plan row's expected work and sessions, then fairness.
 SOFT_GOALS = (
     add_min_staffing,
+    *(goal.builder for goal in PATTERN_GOALS),
     add_call_fairness,
     add_weekend_fairness,
     add_continuity,

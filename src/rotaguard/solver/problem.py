@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field, model_validator
 
-from rotaguard.domain import Program, Schedule, Slot
+from rotaguard.domain import Program, Schedule
 from rotaguard.domain.base import Frozen, Identifier
 
 MAX_RANGE_DAYS = 366
@@ -23,21 +23,31 @@ class Request(Frozen):
 
     person_id: Identifier
     date: dt.date
-    slot: Slot | None = None
+    # A shift type id (v1: AM, PM or CALL); none means the whole day.
+    slot: Identifier | None = None
     kind: RequestKind = RequestKind.OFF
     weight: int = Field(default=1, ge=1, le=100)
 
 
 class Weights(Frozen):
-    """Penalty per unit of each soft goal. Unmet minimum staffing outweighs everything else."""
+    """Penalty per unit of each soft goal. Unmet minimum staffing outweighs everything else; a plan
+    row's expected work (``fill``) and its weekly clinic come next, above every fairness goal."""
 
     unmet_staffing: int = Field(default=1000, ge=0)
+    # Plan mode: each pattern duty short of its row's expected count, each clinic or didactics missed.
+    fill: int = Field(default=100, ge=0)
+    clinic: int = Field(default=100, ge=0)
+    didactics: int = Field(default=50, ge=0)
     call_fairness: int = Field(default=20, ge=0)
     weekend_fairness: int = Field(default=10, ge=0)
     continuity: int = Field(default=2, ge=0)
     short_rest: int = Field(default=2, ge=0)
     request: int = Field(default=5, ge=0)
     change: int = Field(default=3, ge=0)
+
+
+class GreedyCannotFollowPlan(ValueError):
+    """The greedy baseline was asked to solve a program whose residents follow a rotation plan."""
 
 
 class ScheduleProblem(Frozen):

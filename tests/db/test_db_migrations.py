@@ -19,7 +19,15 @@ EXPECTED_TABLES = {
     "audit_events",
     "backup_records",
     "operation_locks",
+    # 0006: the v2 model
+    "shift_types",
+    "block_rotations",
+    "rotation_plan",
+    "program_requests",
+    "holidays",
+    "attending_rows",
 }
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006"]
 
 
 def test_upgrade_creates_every_table_and_is_idempotent(empty_database_url):
@@ -50,4 +58,25 @@ def test_downgrade_to_base_removes_everything(empty_database_url):
     downgrade(database, "base")
     assert current_revision(database) is None
     assert not EXPECTED_TABLES & set(inspect(database.engine).get_table_names())
+    database.dispose()
+
+
+def test_the_revisions_form_one_line_ending_at_0006():
+    from alembic.script import ScriptDirectory
+
+    from rotaguard.db.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert [r.revision for r in reversed(list(script.walk_revisions()))] == REVISIONS
+    assert head_revision() == REVISIONS[-1]
+
+
+def test_each_revision_upgrades_and_downgrades_one_step(empty_database_url):
+    database = Database(empty_database_url)
+    for revision in REVISIONS:
+        upgrade(database, revision)
+        assert current_revision(database) == revision
+    for previous in reversed([None, *REVISIONS[:-1]]):
+        downgrade(database, previous or "base")
+        assert current_revision(database) == previous
     database.dispose()

@@ -6,7 +6,13 @@ default) and PostgreSQL through psycopg 3.
 
 from rotaguard.db.audit import AuditLog, ChainCheck
 from rotaguard.db.engine import Database
-from rotaguard.db.repositories import AssignmentRepository, ChangeCount, ProgramChanges, ProgramRepository
+from rotaguard.db.repositories import (
+    AssignmentRepository,
+    ChangeCount,
+    PlanRepository,
+    ProgramChanges,
+    ProgramRepository,
+)
 
 __all__ = [
     "AssignmentRepository",
@@ -14,6 +20,7 @@ __all__ = [
     "ChainCheck",
     "ChangeCount",
     "Database",
+    "PlanRepository",
     "ProgramChanges",
     "ProgramRepository",
 ]

@@ -14,26 +14,44 @@ from sqlalchemy.orm import Session
 from rotaguard.db.tables import (
     AbsenceRow,
     AssignmentRow,
+    AttendingRow,
+    BlockRotationRow,
     CredentialRow,
+    HolidayRow,
     PersonRow,
+    ProgramRequestRow,
     ProgramSettingsRow,
+    RotationPlanRow,
     RotationRow,
+    ShiftTypeRow,
     SlotTimeRow,
     StaffRow,
 )
 from rotaguard.domain import (
     Absence,
+    AcademicYear,
     Assignment,
     AssignmentSource,
+    AttendingAssignment,
+    BlockRotation,
+    ClinicSession,
+    Coverage,
     Credential,
+    CurriculumRequirement,
+    Holiday,
     Person,
+    PlanEntry,
     Program,
+    ProgramRequest,
+    RequestKind,
     ResidentStaffing,
     Role,
     Rotation,
     RotationKind,
     RuleParams,
     Schedule,
+    ShiftKind,
+    ShiftType,
     Slot,
     SlotTime,
     SlotTimes,
@@ -41,6 +59,7 @@ from rotaguard.domain import (
     StaffMember,
     StaffRole,
     Weekday,
+    WeeklySession,
 )
 
 PROGRAM_ROW_ID = 1
@@ -75,11 +94,24 @@ class ProgramChanges:
     rotations: ChangeCount = field(default_factory=ChangeCount)
     absences: ChangeCount = field(default_factory=ChangeCount)
     staff: ChangeCount = field(default_factory=ChangeCount)
+    # v2 (docs/model.md): a v1 program touches none of these.
+    shift_types: ChangeCount = field(default_factory=ChangeCount)
+    block_rotations: ChangeCount = field(default_factory=ChangeCount)
+    plan: ChangeCount = field(default_factory=ChangeCount)
+    requests: ChangeCount = field(default_factory=ChangeCount)
+    holidays: ChangeCount = field(default_factory=ChangeCount)
+    attending: ChangeCount = field(default_factory=ChangeCount)
 
     def as_dict(self) -> dict[str, dict[str, int]]:
-        return {
-            name: getattr(self, name).as_dict() for name in ("settings", "people", "rotations", "absences", "staff")
-        }
+        """Every v1 part; a v2 part only when the program held some of it, so a v1 import reports
+        (and audits) exactly what it did before."""
+        counts = {name: getattr(self, name).as_dict() for name in V1_PARTS}
+        counts.update({name: getattr(self, name).as_dict() for name in V2_PARTS if getattr(self, name).total})
+        return counts
+
+
+V1_PARTS = ("settings", "people", "rotations", "absences", "staff")
+V2_PARTS = ("shift_types", "block_rotations", "plan", "requests", "holidays", "attending")
 
 
 def _apply(row, values: dict) -> bool:
@@ -99,6 +131,8 @@ def _person_values(person: Person) -> dict:
         "pgy": person.pgy,
         "active": person.active,
         "email": person.email,
+        "clinic_day": person.clinic.day.value if person.clinic else None,
+        "clinic_shift": person.clinic.shift if person.clinic else None,
     }
 
 
@@ -110,7 +144,7 @@ def _rotation_values(rotation: Rotation) -> dict:
     return {
         "name": rotation.name,
         "kind": rotation.kind.value,
-        "slots": [slot.value for slot in rotation.slots],
+        "slots": list(rotation.slots),
         "days": [day.value for day in rotation.days],
         "resident_min": rotation.residents.min,
         "resident_max": rotation.residents.max,
@@ -122,6 +156,7 @@ def _rotation_values(rotation: Rotation) -> dict:
         "hours": rotation.hours,
         "in_house": rotation.in_house,
         "moonlighting": rotation.moonlighting,
+        "coverage": [entry.model_dump(mode="json") for entry in rotation.coverage],
     }
 
 
@@ -133,6 +168,11 @@ def _person_from_row(row: PersonRow, credentials: list[CredentialRow]) -> Person
         pgy=row.pgy,
         active=row.active,
         email=row.email,
+        clinic=(
+            ClinicSession(day=Weekday(row.clinic_day), shift=row.clinic_shift)
+            if row.clinic_day is not None and row.clinic_shift is not None
+            else None
+        ),
         credentials=tuple(
             Credential(name=c.name, expires=c.expires) for c in sorted(credentials, key=lambda c: c.name)
         ),
@@ -144,7 +184,7 @@ def _rotation_from_row(row: RotationRow) -> Rotation:
         id=row.id,
         name=row.name,
         kind=RotationKind(row.kind),
-        slots=tuple(Slot(s) for s in row.slots),
+        slots=tuple(row.slots),
         days=tuple(Weekday(d) for d in row.days),
         residents=ResidentStaffing(min=row.resident_min, max=row.resident_max, pgy=tuple(row.resident_pgy)),
         faculty=Staffing(min=row.faculty_min, max=row.faculty_max),
@@ -153,7 +193,58 @@ def _rotation_from_row(row: RotationRow) -> Rotation:
         hours=row.hours,
         in_house=row.in_house,
         moonlighting=row.moonlighting,
+        coverage=tuple(Coverage.model_validate(entry) for entry in row.coverage or ()),
     )
+
+
+def _shift_values(shift: ShiftType, position: int) -> dict:
+    return {
+        "name": shift.name,
+        "kind": shift.kind.value,
+        "start": _format_time(shift.start),
+        "hours": shift.hours,
+        "transition_hours": shift.transition_hours,
+        "position": position,
+    }
+
+
+def _shift_from_row(row: ShiftTypeRow) -> ShiftType:
+    return ShiftType(
+        id=row.id,
+        name=row.name,
+        kind=ShiftKind(row.kind),
+        start=time.fromisoformat(row.start),
+        hours=row.hours,
+        transition_hours=row.transition_hours,
+    )
+
+
+def _block_rotation_values(rotation: BlockRotation, position: int) -> dict:
+    # Everything but the id and name is one JSON definition: read whole, never queried inside.
+    return {
+        "name": rotation.name,
+        "definition": rotation.model_dump(mode="json", exclude={"id", "name"}),
+        "position": position,
+    }
+
+
+def _block_rotation_from_row(row: BlockRotationRow) -> BlockRotation:
+    return BlockRotation.model_validate({**row.definition, "id": row.id, "name": row.name})
+
+
+def plan_entry_from_row(row: RotationPlanRow) -> PlanEntry:
+    return PlanEntry(
+        person_id=row.person_id,
+        start=row.start_date,
+        end=row.end_date,
+        rotation_id=row.rotation_id,
+        locked=row.locked,
+        source=AssignmentSource(row.source),
+    )
+
+
+def _request_key(request: ProgramRequest) -> tuple:
+    return (request.person_id, request.kind.value, request.start, request.end, request.rotation_id)
 
 
 def _format_time(value: time) -> str:
@@ -202,6 +293,38 @@ class ProgramRepository:
             StaffMember(id=row.id, name=row.name, role=StaffRole(row.role), email=row.email, active=row.active)
             for row in self.session.scalars(select(StaffRow).order_by(StaffRow.id))
         )
+        shift_types = tuple(
+            _shift_from_row(row)
+            for row in self.session.scalars(select(ShiftTypeRow).order_by(ShiftTypeRow.position, ShiftTypeRow.id))
+        )
+        block_rotations = tuple(
+            _block_rotation_from_row(row)
+            for row in self.session.scalars(
+                select(BlockRotationRow).order_by(BlockRotationRow.position, BlockRotationRow.id)
+            )
+        )
+        requests = tuple(
+            ProgramRequest(
+                person_id=row.person_id,
+                kind=RequestKind(row.kind),
+                start=row.start_date,
+                end=row.end_date,
+                priority=row.priority,
+                weight=row.weight,
+                rotation_id=row.rotation_id,
+            )
+            for row in self.session.scalars(select(ProgramRequestRow).order_by(ProgramRequestRow.id))
+        )
+        holidays = tuple(
+            Holiday(date=row.date, name=row.name)
+            for row in self.session.scalars(select(HolidayRow).order_by(HolidayRow.date))
+        )
+        attending = tuple(
+            AttendingAssignment(
+                person_id=row.person_id, service_id=row.service_id, start=row.start_date, end=row.end_date
+            )
+            for row in self.session.scalars(select(AttendingRow).order_by(AttendingRow.id))
+        )
         return Program(
             name=settings.name,
             timezone=settings.timezone,
@@ -212,6 +335,17 @@ class ProgramRepository:
             rotations=rotations,
             absences=absences,
             staff=staff,
+            shift_types=shift_types,
+            block_rotations=block_rotations,
+            plan=PlanRepository(self.session).rows(),
+            year=AcademicYear.model_validate(settings.academic_year) if settings.academic_year else None,
+            curriculum=tuple(CurriculumRequirement.model_validate(c) for c in settings.curriculum or ()),
+            requests=requests,
+            holidays=holidays,
+            attending=attending,
+            clinic_service=settings.clinic_service,
+            didactics=tuple(WeeklySession.model_validate(d) for d in settings.didactics or ()),
+            didactics_service=settings.didactics_service,
         )
 
     def rule_overrides(self) -> dict:
@@ -226,6 +360,11 @@ class ProgramRepository:
             "timezone": program.timezone,
             "block_anchor": program.block_anchor,
             "rule_overrides": rule_overrides,
+            "clinic_service": program.clinic_service,
+            "didactics": [session.model_dump(mode="json") for session in program.didactics],
+            "didactics_service": program.didactics_service,
+            "academic_year": program.year.model_dump(mode="json") if program.year else None,
+            "curriculum": [requirement.model_dump(mode="json") for requirement in program.curriculum],
         }
         settings = self.session.get(ProgramSettingsRow, PROGRAM_ROW_ID)
         settings_changed = False
@@ -249,8 +388,91 @@ class ProgramRepository:
         self._save_rotations(program.rotations, changes.rotations)
         self._save_absences(program.absences, changes.absences)
         self._save_staff(program.staff, changes.staff)
+        self._save_shift_types(program.shift_types, changes.shift_types)
+        self._save_block_rotations(program.block_rotations, changes.block_rotations)
+        # Rows below reference people, services and block rotations: those are in the database first.
+        self.session.flush()
+        changes.plan = PlanRepository(self.session).upsert(entries=program.plan)
+        self._save_requests(program.requests, changes.requests)
+        self._save_holidays(program.holidays, changes.holidays)
+        self._save_attending(program.attending, changes.attending)
         self.session.flush()
         return changes
+
+    def _save_shift_types(self, shifts: Iterable[ShiftType], counter: ChangeCount) -> None:
+        existing = {row.id: row for row in self.session.scalars(select(ShiftTypeRow))}
+        for position, shift in enumerate(shifts):
+            row = existing.get(shift.id)
+            if row is None:
+                self.session.add(ShiftTypeRow(id=shift.id, **_shift_values(shift, position)))
+                counter.created += 1
+            else:
+                counter.record_existing(changed=_apply(row, _shift_values(shift, position)))
+
+    def _save_block_rotations(self, rotations: Iterable[BlockRotation], counter: ChangeCount) -> None:
+        existing = {row.id: row for row in self.session.scalars(select(BlockRotationRow))}
+        for position, rotation in enumerate(rotations):
+            row = existing.get(rotation.id)
+            if row is None:
+                self.session.add(BlockRotationRow(id=rotation.id, **_block_rotation_values(rotation, position)))
+                counter.created += 1
+            else:
+                counter.record_existing(changed=_apply(row, _block_rotation_values(rotation, position)))
+
+    def _save_requests(self, requests: Iterable[ProgramRequest], counter: ChangeCount) -> None:
+        # A request is what it asks for (person, kind, dates, rotation); its priority and weight may change.
+        existing = {
+            (row.person_id, row.kind, row.start_date, row.end_date, row.rotation_id): row
+            for row in self.session.scalars(select(ProgramRequestRow))
+        }
+        for request in requests:
+            values = {"priority": request.priority, "weight": request.weight}
+            key = _request_key(request)
+            row = existing.get(key)
+            if row is None:
+                row = ProgramRequestRow(
+                    person_id=request.person_id,
+                    kind=request.kind.value,
+                    start_date=request.start,
+                    end_date=request.end,
+                    rotation_id=request.rotation_id,
+                    **values,
+                )
+                self.session.add(row)
+                existing[key] = row
+                counter.created += 1
+            else:
+                counter.record_existing(changed=_apply(row, values))
+
+    def _save_holidays(self, holidays: Iterable[Holiday], counter: ChangeCount) -> None:
+        existing = {row.date: row for row in self.session.scalars(select(HolidayRow))}
+        for holiday in holidays:
+            row = existing.get(holiday.date)
+            if row is None:
+                row = HolidayRow(date=holiday.date, name=holiday.name)
+                self.session.add(row)
+                existing[holiday.date] = row
+                counter.created += 1
+            else:
+                counter.record_existing(changed=_apply(row, {"name": holiday.name}))
+
+    def _save_attending(self, attending: Iterable[AttendingAssignment], counter: ChangeCount) -> None:
+        existing = {
+            (row.person_id, row.service_id, row.start_date, row.end_date)
+            for row in self.session.scalars(select(AttendingRow))
+        }
+        for entry in attending:
+            key = (entry.person_id, entry.service_id, entry.start, entry.end)
+            if key in existing:
+                counter.unchanged += 1
+                continue
+            self.session.add(
+                AttendingRow(
+                    person_id=entry.person_id, service_id=entry.service_id, start_date=entry.start, end_date=entry.end
+                )
+            )
+            existing.add(key)
+            counter.created += 1
 
     def _save_staff(self, staff: Iterable[StaffMember], counter: ChangeCount) -> None:
         existing = {row.id: row for row in self.session.scalars(select(StaffRow))}
@@ -324,7 +546,7 @@ def assignment_from_row(row: AssignmentRow) -> Assignment:
     return Assignment(
         person_id=row.person_id,
         date=row.date,
-        slot=Slot(row.slot),
+        slot=row.slot,
         rotation_id=row.rotation_id,
         source=AssignmentSource(row.source),
         locked=row.locked,
@@ -365,9 +587,7 @@ class AssignmentRepository:
         """One SHA-256 over the range's assignments: equal digests, equal schedules."""
         digest = hashlib.sha256()
         for a in self.schedule(start=start, end=end).assignments:
-            digest.update(
-                f"{a.person_id}|{a.date}|{a.slot.value}|{a.rotation_id}|{a.source.value}|{a.locked}\n".encode()
-            )
+            digest.update(f"{a.person_id}|{a.date}|{a.slot}|{a.rotation_id}|{a.source.value}|{a.locked}\n".encode())
         return digest.hexdigest()
 
     def replace_range(
@@ -392,14 +612,14 @@ class AssignmentRepository:
             AssignmentRow(
                 person_id=a.person_id,
                 date=a.date,
-                slot=a.slot.value,
+                slot=a.slot,
                 rotation_id=a.rotation_id,
                 source=a.source.value,
                 locked=a.locked,
                 run_id=run_id,
             )
             for a in assignments
-            if start <= a.date <= end and (a.person_id, a.date, a.slot.value) not in locked
+            if start <= a.date <= end and (a.person_id, a.date, a.slot) not in locked
         ]
         self.session.add_all(added)
         self.session.flush()
@@ -422,17 +642,116 @@ class AssignmentRepository:
                 "source": assignment.source.value,
                 "locked": assignment.locked,
             }
-            row = existing.get((assignment.person_id, assignment.date, assignment.slot.value))
+            row = existing.get((assignment.person_id, assignment.date, assignment.slot))
             if row is None:
                 self.session.add(
                     AssignmentRow(
                         person_id=assignment.person_id,
                         date=assignment.date,
-                        slot=assignment.slot.value,
+                        slot=assignment.slot,
                         run_id=run_id,
                         **values,
                     )
                 )
+                counter.created += 1
+            else:
+                counter.record_existing(changed=_apply(row, values))
+        self.session.flush()
+        return counter
+
+
+class PlanRepository:
+    """The block schedule (``rotation_plan``): at most one row per person and start day.
+
+    A row belongs to a range when it starts in it (as a duty belongs to its date); rows that
+    start before the range are history and never touched by a range's replacement.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _query(self, *, start: date | None, end: date | None):
+        query = select(RotationPlanRow)
+        # Overlapping the range: the rows that put someone on a rotation on one of its days.
+        if start is not None:
+            query = query.where(RotationPlanRow.end_date >= start)
+        if end is not None:
+            query = query.where(RotationPlanRow.start_date <= end)
+        return query.order_by(RotationPlanRow.person_id, RotationPlanRow.start_date)
+
+    def rows(self, *, start: date | None = None, end: date | None = None) -> tuple[PlanEntry, ...]:
+        """The plan rows that cover any day of ``start..end`` (every row without bounds), by person and start."""
+        return tuple(plan_entry_from_row(row) for row in self.session.scalars(self._query(start=start, end=end)))
+
+    def count(self, *, start: date | None = None, end: date | None = None) -> int:
+        query = select(func.count()).select_from(RotationPlanRow)
+        if start is not None:
+            query = query.where(RotationPlanRow.end_date >= start)
+        if end is not None:
+            query = query.where(RotationPlanRow.start_date <= end)
+        return self.session.scalar(query) or 0
+
+    def digest(self, *, start: date, end: date) -> str:
+        """One SHA-256 over the plan rows covering the range: equal digests, equal plans."""
+        digest = hashlib.sha256()
+        for e in self.rows(start=start, end=end):
+            digest.update(f"{e.person_id}|{e.start}|{e.end}|{e.rotation_id}|{e.source.value}|{e.locked}\n".encode())
+        return digest.hexdigest()
+
+    def replace_range(
+        self, *, start: date, end: date, entries: Iterable[PlanEntry], run_id: str | None = None
+    ) -> ChangeCount:
+        """Replace the unlocked rows starting in ``start..end`` with ``entries`` (those starting in the
+        range), in the caller's transaction. Locked rows stay, and so do rows that started before the
+        range; an entry that would overlap a row kept is left out, as ``AssignmentRepository.replace_range``
+        leaves out a duty on a locked key. Returns what was removed (``updated``) and added (``created``)."""
+        in_range = (RotationPlanRow.start_date >= start, RotationPlanRow.start_date <= end)
+        removed = cast(
+            "CursorResult[Any]",
+            self.session.execute(delete(RotationPlanRow).where(*in_range, RotationPlanRow.locked.is_(False))),
+        ).rowcount
+        kept: dict[str, list[tuple[date, date]]] = {}
+        for row in self.session.scalars(select(RotationPlanRow).where(RotationPlanRow.end_date >= start)):
+            kept.setdefault(row.person_id, []).append((row.start_date, row.end_date))
+        added: list[RotationPlanRow] = []
+        for entry in entries:
+            if not start <= entry.start <= end:
+                continue
+            spans = kept.setdefault(entry.person_id, [])
+            if any(first <= entry.end and entry.start <= last for first, last in spans):
+                continue
+            spans.append((entry.start, entry.end))
+            added.append(
+                RotationPlanRow(
+                    person_id=entry.person_id,
+                    start_date=entry.start,
+                    end_date=entry.end,
+                    rotation_id=entry.rotation_id,
+                    source=entry.source.value,
+                    locked=entry.locked,
+                    run_id=run_id,
+                )
+            )
+        self.session.add_all(added)
+        self.session.flush()
+        return ChangeCount(created=len(added), updated=removed or 0)
+
+    def upsert(self, *, entries: Iterable[PlanEntry], run_id: str | None = None) -> ChangeCount:
+        """Insert new rows and update the ones held for the same person and start day (a program import)."""
+        counter = ChangeCount()
+        existing = {(row.person_id, row.start_date): row for row in self.session.scalars(select(RotationPlanRow))}
+        for entry in entries:
+            values = {
+                "end_date": entry.end,
+                "rotation_id": entry.rotation_id,
+                "source": entry.source.value,
+                "locked": entry.locked,
+            }
+            row = existing.get((entry.person_id, entry.start))
+            if row is None:
+                row = RotationPlanRow(person_id=entry.person_id, start_date=entry.start, run_id=run_id, **values)
+                self.session.add(row)
+                existing[(entry.person_id, entry.start)] = row
                 counter.created += 1
             else:
                 counter.record_existing(changed=_apply(row, values))

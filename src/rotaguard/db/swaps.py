@@ -143,20 +143,18 @@ class SwapRepository:
                 select(AssignmentRow).where(
                     AssignmentRow.person_id == held.person_id,
                     AssignmentRow.date == held.date,
-                    AssignmentRow.slot == held.slot.value,
+                    AssignmentRow.slot == held.slot,
                 )
             ).first()
             if row is None or assignment_from_row(row) != held:
-                raise LookupError(
-                    f"{held.person_id} no longer holds {held.rotation_id} on {held.date} {held.slot.value}"
-                )
+                raise LookupError(f"{held.person_id} no longer holds {held.rotation_id} on {held.date} {held.slot}")
             self.session.delete(row)
         self.session.flush()
         self.session.add_all(
             AssignmentRow(
                 person_id=a.person_id,
                 date=a.date,
-                slot=a.slot.value,
+                slot=a.slot,
                 rotation_id=a.rotation_id,
                 source=a.source.value,
                 locked=a.locked,

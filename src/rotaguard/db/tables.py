@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -79,6 +80,12 @@ class ProgramSettingsRow(Timestamped, Base):
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     block_anchor: Mapped[date] = mapped_column(Date, nullable=False)
     rule_overrides: Mapped[dict] = mapped_column(JsonDocument, nullable=False, default=dict)
+    # ---- v2 (docs/model.md): program-wide parts that are settings, not schedule rows.
+    clinic_service: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    didactics: Mapped[list] = mapped_column(JsonDocument, nullable=False, default=list, server_default=text("'[]'"))
+    didactics_service: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    academic_year: Mapped[dict | None] = mapped_column(JsonDocument, nullable=True)
+    curriculum: Mapped[list] = mapped_column(JsonDocument, nullable=False, default=list, server_default=text("'[]'"))
 
 
 class SlotTimeRow(Base):
@@ -101,6 +108,11 @@ class PersonRow(Timestamped, Base):
             "(role = 'resident' AND pgy BETWEEN 1 AND 8) OR (role = 'faculty' AND pgy IS NULL)",
             name="pgy_matches_role",
         ),
+        CheckConstraint(
+            "(clinic_day IS NULL AND clinic_shift IS NULL) OR "
+            "(clinic_day IN ('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun') AND clinic_shift IS NOT NULL)",
+            name="clinic_complete",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -109,6 +121,9 @@ class PersonRow(Timestamped, Base):
     pgy: Mapped[int | None] = mapped_column(Integer, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # The weekly continuity-clinic half day: both set or neither.
+    clinic_day: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    clinic_shift: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class StaffRow(Timestamped, Base):
@@ -135,7 +150,7 @@ class CredentialRow(Base):
 class RotationRow(Timestamped, Base):
     __tablename__ = "rotations"
     __table_args__ = (
-        CheckConstraint("kind IN ('session', 'call')", name="known_kind"),
+        CheckConstraint("kind IN ('session', 'call', 'service')", name="known_kind"),
         CheckConstraint("resident_min >= 0 AND resident_min <= resident_max", name="resident_staffing"),
         CheckConstraint("faculty_min >= 0 AND faculty_min <= faculty_max", name="faculty_staffing"),
     )
@@ -155,6 +170,8 @@ class RotationRow(Timestamped, Base):
     hours: Mapped[float | None] = mapped_column(Float, nullable=True)
     in_house: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     moonlighting: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # v2: staffing per shift type, weekday and PGY group (rotaguard.domain.Coverage); [] is v1's one staffing.
+    coverage: Mapped[list] = mapped_column(JsonDocument, nullable=False, default=list, server_default=text("'[]'"))
 
 
 class AbsenceRow(Base):
@@ -193,7 +210,6 @@ class AssignmentRow(Timestamped, Base):
     __tablename__ = "assignments"
     __table_args__ = (
         UniqueConstraint("person_id", "date", "slot"),
-        CheckConstraint("slot IN ('AM', 'PM', 'CALL')", name="known_slot"),
         CheckConstraint("source IN ('import', 'manual', 'solver', 'swap')", name="known_source"),
         Index("ix_assignments_date_slot", "date", "slot"),
     )
@@ -201,13 +217,116 @@ class AssignmentRow(Timestamped, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), nullable=False)
     date: Mapped[date] = mapped_column(Date, nullable=False)
-    slot: Mapped[str] = mapped_column(String(4), nullable=False)
+    # The shift type's id (v1: AM, PM, CALL); the v1 column name is kept so old backups restore a range.
+    slot: Mapped[str] = mapped_column(String(64), nullable=False)
     rotation_id: Mapped[str] = mapped_column(
         ForeignKey("rotations.id", ondelete="RESTRICT"), nullable=False, index=True
     )
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     locked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     run_id: Mapped[str | None] = mapped_column(ForeignKey("schedule_runs.id", ondelete="SET NULL"), nullable=True)
+
+
+SHIFT_KINDS_SQL = "'half_day', 'day', 'night', 'call', 'call_24', 'clinic', 'didactics', 'home_call'"
+SOURCES_SQL = "'import', 'manual', 'solver', 'swap'"
+
+
+class ShiftTypeRow(Timestamped, Base):
+    """A v2 program's shift types; a v1 program has none here (its slots are ``slot_times``)."""
+
+    __tablename__ = "shift_types"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({SHIFT_KINDS_SQL})", name="known_kind"),
+        CheckConstraint("hours > 0 AND hours <= 28", name="hours_range"),
+        CheckConstraint("transition_hours >= 0 AND transition_hours <= 4", name="transition_range"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    start: Mapped[str] = mapped_column(String(5), nullable=False)
+    hours: Mapped[float] = mapped_column(Float, nullable=False)
+    transition_hours: Mapped[float] = mapped_column(Float, nullable=False, default=0)
+    # The document's order: the program lists its shifts in it (exports, reports).
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class BlockRotationRow(Timestamped, Base):
+    """What a resident is on for a block. Its eligibility, capacity and duty pattern are one
+    JSON definition: the solver and the validator read them whole, nothing queries inside."""
+
+    __tablename__ = "block_rotations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    definition: Mapped[dict] = mapped_column(JsonDocument, nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class RotationPlanRow(Timestamped, Base):
+    """The block schedule: one row per person and block (or half-block)."""
+
+    __tablename__ = "rotation_plan"
+    __table_args__ = (
+        UniqueConstraint("person_id", "start_date"),
+        CheckConstraint("end_date >= start_date", name="end_not_before_start"),
+        CheckConstraint(f"source IN ({SOURCES_SQL})", name="known_source"),
+        Index("ix_rotation_plan_dates", "start_date", "end_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), nullable=False)
+    start_date: Mapped[date] = mapped_column(Date, nullable=False)
+    end_date: Mapped[date] = mapped_column(Date, nullable=False)
+    rotation_id: Mapped[str] = mapped_column(
+        ForeignKey("block_rotations.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    locked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("schedule_runs.id", ondelete="SET NULL"), nullable=True)
+
+
+class ProgramRequestRow(Timestamped, Base):
+    __tablename__ = "program_requests"
+    __table_args__ = (
+        CheckConstraint("kind IN ('vacation', 'day_off', 'rotation')", name="known_kind"),
+        CheckConstraint("end_date >= start_date", name="end_not_before_start"),
+        CheckConstraint("(kind = 'rotation') = (rotation_id IS NOT NULL)", name="rotation_named"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    start_date: Mapped[date] = mapped_column(Date, nullable=False)
+    end_date: Mapped[date] = mapped_column(Date, nullable=False)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    weight: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    rotation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("block_rotations.id", ondelete="RESTRICT"), nullable=True
+    )
+
+
+class HolidayRow(Base):
+    __tablename__ = "holidays"
+
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class AttendingRow(Timestamped, Base):
+    """A faculty member attends a service for a range of dates."""
+
+    __tablename__ = "attending_rows"
+    __table_args__ = (
+        UniqueConstraint("person_id", "service_id", "start_date", "end_date"),
+        CheckConstraint("end_date >= start_date", name="end_not_before_start"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False)
+    service_id: Mapped[str] = mapped_column(ForeignKey("rotations.id", ondelete="RESTRICT"), nullable=False)
+    start_date: Mapped[date] = mapped_column(Date, nullable=False)
+    end_date: Mapped[date] = mapped_column(Date, nullable=False)
 
 
 class SwapRequestRow(Base):

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, CursorResult, delete, select
 from rotaguard.compliance import Report, validate
 from rotaguard.db import AssignmentRepository, AuditLog
 from rotaguard.db.tables import AssignmentRow
-from rotaguard.domain import Assignment, Schedule, Slot
+from rotaguard.domain import Assignment, Schedule
 from rotaguard.errors import Problem
 from rotaguard.interchange.assignments import AssignmentEntry, check_against_program, to_assignments
 from rotaguard.tasks.context import database_session
@@ -24,7 +24,7 @@ SHOWN_PROBLEMS = 5
 
 
 # One person in one slot of one day: at most one assignment each.
-PersonSlot = tuple[str, dt.date, Slot]
+PersonSlot = tuple[str, dt.date, str]
 # A Tier 1 finding, told apart from another of the same rule by whom and when.
 Finding = tuple[str, str | None, dt.date | None]
 
@@ -49,9 +49,7 @@ def check_bulk_assignments(entries: list[AssignmentEntry]) -> dict[str, Any]:
         current = held.get(_key(assignment))
         if current is not None and current.locked and current.rotation_id != assignment.rotation_id:
             problems.append(
-                Problem(
-                    entry.where, f"{entry.person_id} {entry.date} {entry.slot.value} is locked on {current.rotation_id}"
-                )
+                Problem(entry.where, f"{entry.person_id} {entry.date} {entry.slot} is locked on {current.rotation_id}")
             )
     if problems:
         raise GateError(

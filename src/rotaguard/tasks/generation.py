@@ -17,7 +17,7 @@ from rotaguard.backups import BackupError
 from rotaguard.compliance import Report, validate
 from rotaguard.db import AssignmentRepository, AuditLog, ProgramRepository
 from rotaguard.db.runs import ScheduleRunRepository
-from rotaguard.domain import Program, Schedule, Slot
+from rotaguard.domain import Program, Schedule
 from rotaguard.errors import RotaGuardError
 from rotaguard.health import run_checks
 from rotaguard.operations import BACKUP_MAX_AGE
@@ -104,12 +104,14 @@ def verify_data(start: dt.date, end: dt.date) -> dict[str, int]:
     while day <= end:
         present_residents = sum(1 for p in residents if not program.absent(p.id, day))
         present_faculty = sum(1 for p in faculty if not program.absent(p.id, day))
-        for slot in (Slot.AM, Slot.PM, Slot.CALL):
-            need_r = sum(r.residents.min for r in program.rotations if r.runs_on(day, slot))
-            need_f = sum(r.faculty.min for r in program.rotations if r.runs_on(day, slot))
+        for slot in program.shift_ids:
+            # The service's staffing on this shift and day: v1's one staffing or a v2 coverage entry.
+            needs = [c for c in (r.coverage_on(day, slot) for r in program.rotations) if c is not None]
+            need_r = sum(group.min for c in needs for group in c.residents)
+            need_f = sum(c.faculty.min for c in needs)
             if need_r > present_residents or need_f > present_faculty:
                 raise GateError(
-                    f"{day} {slot.value} needs {need_r} residents and {need_f} faculty; only {present_residents} and "
+                    f"{day} {slot} needs {need_r} residents and {need_f} faculty; only {present_residents} and "
                     f"{present_faculty} are present"
                 )
         day += dt.timedelta(days=1)

@@ -97,11 +97,18 @@ def _count(number: int, singular: str, plural: str | None = None) -> str:
 
 
 def _approval_description(params: GenerateParams, backup: dict[str, Any], counts: dict[str, int]) -> str:
+    plan_rows = counts.get("plan_rows_in_range", 0)
+    plan_line = (
+        f"* {_count(plan_rows, 'rotation plan row')} in the range: each resident works their planned rotation\n"
+        if plan_rows
+        else ""
+    )
     return (
         f"## Approve schedule generation {params.start} .. {params.end}\n\n"
         f"* Backup **{backup['id']}** taken {backup['created_at']}, {backup['size_bytes']:,} bytes, verified\n"
         f"* {_count(counts['people'], 'person', 'people')}, {_count(counts['rotations'], 'rotation')}, {_count(counts['absences'], 'absence')}\n"
         f"* {_count(counts['assignments_in_range'], 'assignment')} now in the range (unlocked ones will be replaced)\n"
+        f"{plan_line}"
         f"* Algorithm {params.algorithm}, time limit {params.timeout_seconds} s\n\n"
         "Set **approve** and give your staff id to go ahead; anything else rejects."
     )

@@ -100,6 +100,9 @@ def verify_data(start: dt.date, end: dt.date) -> dict[str, int]:
         raise GateError("no program with people and rotations is stored: import one first")
     residents = [p for p in program.people if p.is_resident and p.active]
     faculty = [p for p in program.people if not p.is_resident and p.active]
+    if program.has_plan_model and not any(e.start <= end and e.end >= start for e in program.plan):
+        # Residents work only the rotation they are planned on: without plan rows nobody would work.
+        raise GateError(f"the rotation plan has no rows for {start}..{end}: import or make the block's plan first")
     day = start
     while day <= end:
         present_residents = sum(1 for p in residents if not program.absent(p.id, day))
@@ -120,6 +123,7 @@ def verify_data(start: dt.date, end: dt.date) -> dict[str, int]:
         "rotations": len(program.rotations),
         "absences": len(program.absences),
         "assignments_in_range": existing,
+        "plan_rows_in_range": sum(1 for e in program.plan if e.start <= end and e.end >= start),
     }
 
 

@@ -216,6 +216,9 @@ def test_clinic_and_didactics_kept_each_week():
     assert result.penalties["clinic"] == 0 and result.penalties["didactics"] == 0
     assert len(_worked(result, "R1-05", "CLINIC", "CLINIC_PM")) == 4
     assert len(_worked(result, "R1-05", "ACAD", "ACADEMIC")) == 4
+    # Protected is hard: the four Tuesday AMB afternoons stay gaps (1000 each) rather than take
+    # the clinic's half day, though missing the clinic would cost only 100.
+    assert not {5, 12, 19, 26} & set(_worked(result, "R1-05", "AMB", "PM"))
 
 
 def test_a_locked_duty_over_the_clinic_costs_the_clinic_penalty():

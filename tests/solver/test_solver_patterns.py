@@ -280,3 +280,22 @@ def test_history_over_the_max_forbids_more_but_is_not_infeasible():
     result = _second_week(program, _history("R2-01", "WARDS", "DAY", (0, 1, 2)))
     assert result.status is SolverStatus.OPTIMAL
     assert _worked(result, "R2-01", "WARDS", "DAY") == [0, 1, 2]
+
+
+# ---------------------------------------------------------------- weekend fairness among peers
+
+
+def test_weekend_fairness_compares_residents_on_the_same_rotation():
+    # Both ward residents work Saturday and Sunday (locked); the ICU pair may work no day shift
+    # at all. Across the program that is a spread of 2 weekend days; within each rotation, none.
+    no_days = _rotation("ICU", PatternDuty(service="ICU", shift="DAY", per_block=Count(min=0, max=0)))
+    optional = _one(_wards(24), "R2-01", optional_service="WARDS").rotations_by_id["WARDS"]
+    program = plan_program(
+        teams={"WARDS": ("R2-01", "R3-01"), "ICU": ("R2-03", "R3-02")},
+        rotation_overrides={"WARDS": _wards(24), "ICU": no_days},
+        service_overrides={"WARDS": optional, "ICU": optional.model_copy(update={"id": "ICU"})},
+    )
+    locks = [*_locks("R2-01", "WARDS", "DAY", (2, 3)), *_locks("R3-01", "WARDS", "DAY", (2, 3))]
+    result = _solve(program, days=7, locks=locks, weights=Weights(call_fairness=0, continuity=0, short_rest=0))
+    assert result.status is SolverStatus.OPTIMAL
+    assert result.penalties.get("weekend_fairness", 0) == 0

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from rotaguard.solver.model import Duty, ScheduleModel
     from rotaguard.solver.problem import ScheduleProblem
 
-Literal = cp_model.IntVar | int
+DutyLiteral = cp_model.IntVar | int
 
 
 @dataclass
@@ -54,7 +54,7 @@ class PlanSpan:
         suffix = f" {what}" if what else ""
         return f"{who} {self.rotation.id} {self.row.start}..{self.row.end}{suffix}"
 
-    def literal(self, duty: PatternDuty, day: int) -> Literal:
+    def literal(self, duty: PatternDuty, day: int) -> DutyLiteral:
         """1, 0 or the literal of the person working ``duty`` on ``day``."""
         found = self.duties.get((duty.service, duty.shift), {}).get(day)
         return 0 if found is None else found.lit

@@ -216,6 +216,9 @@ def test_clinic_and_didactics_kept_each_week():
     assert result.penalties["clinic"] == 0 and result.penalties["didactics"] == 0
     assert len(_worked(result, "R1-05", "CLINIC", "CLINIC_PM")) == 4
     assert len(_worked(result, "R1-05", "ACAD", "ACADEMIC")) == 4
+    # Protected is hard: the four Tuesday AMB afternoons stay gaps (1000 each) rather than take
+    # the clinic's half day, though missing the clinic would cost only 100.
+    assert not {5, 12, 19, 26} & set(_worked(result, "R1-05", "AMB", "PM"))
 
 
 def test_a_locked_duty_over_the_clinic_costs_the_clinic_penalty():
@@ -233,3 +236,66 @@ def test_a_rotation_without_clinic_excuses_it():
     assert _worked(result, "R1-05", "CLINIC", "CLINIC_PM") == [] and _worked(result, "R1-05", "ACAD", "ACADEMIC") == []
     # Without the protection, the Tuesday afternoon (day 5) is an ambulatory session.
     assert 5 in _worked(result, "R1-05", "AMB", "PM")
+
+
+# ---------------------------------------------------------------- history before the range
+
+
+def _history(person, service, shift, days):
+    return [
+        Assignment(person_id=person, date=BLOCK_START + timedelta(days=d), slot=shift, rotation_id=service)
+        for d in days
+    ]
+
+
+def _second_week(program, history, locks=()):
+    problem = ScheduleProblem(
+        program=program,
+        start=BLOCK_START + timedelta(days=7),
+        end=BLOCK_START + timedelta(days=13),
+        existing=Schedule(assignments=tuple(history) + tuple(locks)),
+        weights=QUIET,
+    )
+    return solve(problem, timeout_seconds=10, workers=1)
+
+
+@pytest.mark.parametrize("history, night_on_day_7", [(range(3, 7), True), (range(2, 7), False)])
+def test_a_run_begun_in_history_is_finished_and_never_overrun(history, night_on_day_7):
+    result = _second_week(_night_float(), _history("R2-02", "NF", "NIGHT", history))
+    assert result.status is SolverStatus.OPTIMAL
+    assert (7 in _worked(result, "R2-02", "NF", "NIGHT")) is night_on_day_7
+
+
+def test_per_block_max_counts_history():
+    # Solving days 7-13 of the row: the row so far is 14 days, at most ceil(4 * 14 / 28) = 2.
+    program = _one(_wards(4), "R2-01", optional_service="WARDS")
+    history = _history("R2-01", "WARDS", "DAY", (1,))
+    assert _second_week(program, history, _locks("R2-01", "WARDS", "DAY", (8,))).status is SolverStatus.OPTIMAL
+    result = _second_week(program, history, _locks("R2-01", "WARDS", "DAY", (8, 10)))
+    assert result.status is SolverStatus.INFEASIBLE and "pattern.max_per_block" in _rules(result)
+
+
+def test_history_over_the_max_forbids_more_but_is_not_infeasible():
+    program = _one(_wards(4, minimum=4), "R2-01", optional_service="WARDS")
+    result = _second_week(program, _history("R2-01", "WARDS", "DAY", (0, 1, 2)))
+    assert result.status is SolverStatus.OPTIMAL
+    assert _worked(result, "R2-01", "WARDS", "DAY") == [0, 1, 2]
+
+
+# ---------------------------------------------------------------- weekend fairness among peers
+
+
+def test_weekend_fairness_compares_residents_on_the_same_rotation():
+    # Both ward residents work Saturday and Sunday (locked); the ICU pair may work no day shift
+    # at all. Across the program that is a spread of 2 weekend days; within each rotation, none.
+    no_days = _rotation("ICU", PatternDuty(service="ICU", shift="DAY", per_block=Count(min=0, max=0)))
+    optional = _one(_wards(24), "R2-01", optional_service="WARDS").rotations_by_id["WARDS"]
+    program = plan_program(
+        teams={"WARDS": ("R2-01", "R3-01"), "ICU": ("R2-03", "R3-02")},
+        rotation_overrides={"WARDS": _wards(24), "ICU": no_days},
+        service_overrides={"WARDS": optional, "ICU": optional.model_copy(update={"id": "ICU"})},
+    )
+    locks = [*_locks("R2-01", "WARDS", "DAY", (2, 3)), *_locks("R3-01", "WARDS", "DAY", (2, 3))]
+    result = _solve(program, days=7, locks=locks, weights=Weights(call_fairness=0, continuity=0, short_rest=0))
+    assert result.status is SolverStatus.OPTIMAL
+    assert result.penalties.get("weekend_fairness", 0) == 0

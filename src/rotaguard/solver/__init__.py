@@ -4,6 +4,10 @@
 ``RuleParams`` as ``compliance`` (which it never imports); hard Tier 1 rules, weighted soft
 goals, warm starts, progress callbacks, a greedy baseline and infeasibility explanations.
 Never opens a database session and never imports Prefect.
+
+Duties are (person, day, shift type, service) over the program's own shift types; in plan mode
+(``program.has_plan_model``) residents follow their planned rotation's duty pattern
+(``patterns.py``), and the greedy baseline refuses (``GreedyCannotFollowPlan``).
 """
 
 from rotaguard.solver.problem import (

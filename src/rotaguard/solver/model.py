@@ -4,6 +4,12 @@ Every builder has the signature ``add_<rule>(model, problem, params)`` where ``m
 the ``ScheduleModel`` (the CP-SAT model plus the duties and their literals). Hard rules
 are the Tier 1 rules of ``compliance`` (same ids, same ``RuleParams``); soft goals add
 named, weighted penalties. Times are whole minutes, so touching shifts meet exactly.
+
+A duty is (person, day, slot, service) where ``slot`` indexes ``program.shift_ids`` (v1: AM,
+PM, CALL). Staffing comes from ``Rotation.coverage_on`` (per service, shift and weekday, one
+minimum and maximum per PGY group). In plan mode (``program.has_plan_model``) a resident's
+candidates come from their planned rotation (``_planned_candidates``) and the duty-pattern
+builders of ``patterns.py`` join the tables below.
 """
 
 from __future__ import annotations
@@ -210,12 +216,11 @@ class ScheduleModel:
         if rotation is None:
             return []
         weekday = Weekday.of(day)
-        if person.missing_credentials(rotation.credentials, day):
-            return []
         protected = [(service, shift) for _, service, shift in self.protected_sessions(person, day)]
-        pairs: list[tuple[str, str]] = [
-            (duty.service, duty.shift) for duty in rotation.pattern.duties if weekday in duty.days
-        ]
+        pairs: list[tuple[str, str]] = []
+        # The rotation's own credentials gate its pattern duties, not the clinic or the didactics.
+        if not person.missing_credentials(rotation.credentials, day):
+            pairs = [(duty.service, duty.shift) for duty in rotation.pattern.duties if weekday in duty.days]
         pairs += protected
         found: list[tuple[int, int]] = []
         for service_id, shift_id in dict.fromkeys(pairs):

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from rotaguard.solver.model import Duty, ScheduleModel
     from rotaguard.solver.problem import ScheduleProblem
 
-Literal = cp_model.IntVar | int
+DutyLiteral = cp_model.IntVar | int
 
 
 @dataclass
@@ -54,7 +54,7 @@ class PlanSpan:
         suffix = f" {what}" if what else ""
         return f"{who} {self.rotation.id} {self.row.start}..{self.row.end}{suffix}"
 
-    def literal(self, duty: PatternDuty, day: int) -> Literal:
+    def literal(self, duty: PatternDuty, day: int) -> DutyLiteral:
         """1, 0 or the literal of the person working ``duty`` on ``day``."""
         found = self.duties.get((duty.service, duty.shift), {}).get(day)
         return 0 if found is None else found.lit
@@ -111,6 +111,14 @@ def _terms(span: PlanSpan, duty: PatternDuty, days: range) -> list[tuple[int, Du
     return [(1, found[day]) for day in days if day in found]
 
 
+def _at_most(model: ScheduleModel, terms: list[tuple[int, Duty]], bound: int, rule_id: str, subject: str) -> None:
+    """``model.at_most``, but history that already exceeds the bound only forbids adding more: a
+    solve cannot undo the past, and refusing to schedule at all would help no one. Locked duties
+    inside the range are judged in full."""
+    history = sum(1 for _, duty in terms if not duty.in_range)
+    model.at_most(terms, max(bound, history), rule_id, subject)
+
+
 # ====================================================================== hard rules
 
 
@@ -120,7 +128,7 @@ def add_pattern_max(model: ScheduleModel, problem: ScheduleProblem, params: Rule
         for duty in span.rotation.pattern.duties:
             bound = allowed_count(duty.per_block.max, span.present_days, span.block_days)
             terms = _terms(span, duty, range(span.first, span.last + 1))
-            model.at_most(terms, bound, "pattern.max_per_block", span.label(model, f"{duty.service}/{duty.shift}"))
+            _at_most(model, terms, bound, "pattern.max_per_block", span.label(model, f"{duty.service}/{duty.shift}"))
 
 
 def add_pattern_runs(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
@@ -135,7 +143,7 @@ def add_pattern_runs(model: ScheduleModel, problem: ScheduleProblem, params: Rul
             for begin in range(span.first, span.last - longest + 1):
                 days = range(begin, begin + longest + 1)
                 if _reaches_range(model, days[0], days[-1]):
-                    model.at_most(_terms(span, duty, days), longest, "pattern.runs", subject)
+                    _at_most(model, _terms(span, duty, days), longest, "pattern.runs", subject)
             for begin in range(span.first + 1, span.last + 1):
                 for length in range(1, duty.runs.min):
                     after = begin + length
@@ -154,6 +162,8 @@ def _forbid_run(model: ScheduleModel, span: PlanSpan, duty: PatternDuty, begin: 
                 return  # the clause already holds
             continue
         clause.append(literal if worked else literal.Not())
+    if not clause and begin < model.range_first and after - 1 < model.range_first:
+        return  # a short run wholly in history: not this solve's to judge
     model.require(model.model.add_bool_or(clause), "pattern.runs", subject)
 
 
@@ -168,7 +178,7 @@ def add_pattern_every(model: ScheduleModel, problem: ScheduleProblem, params: Ru
             for begin in range(span.first, max(span.first, span.last - duty.every + 1) + 1):
                 days = range(begin, min(begin + duty.every, span.last + 1))
                 if len(days) > 1 and _reaches_range(model, days[0], days[-1]):
-                    model.at_most(_terms(span, duty, days), 1, "pattern.every", subject)
+                    _at_most(model, _terms(span, duty, days), 1, "pattern.every", subject)
 
 
 def add_pattern_days_off(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
@@ -188,8 +198,10 @@ def add_pattern_days_off(model: ScheduleModel, problem: ScheduleProblem, params:
             free = wanted * len(days) // 7
             variable = [f for f in (person_flags.get(d) for d in days) if f is not None and not isinstance(f, int)]
             constant = sum(1 for d in days if isinstance(person_flags.get(d), int))
+            history = sum(1 for d in days if d < model.range_first and isinstance(person_flags.get(d), int))
             subject = span.label(model, f"week of {model.date_of(week_start)}")
-            model.at_most_literals(variable, constant, len(days) - free, "pattern.days_off_per_week", subject)
+            allowed = max(len(days) - free, history)  # as in _at_most: history only forbids more
+            model.at_most_literals(variable, constant, allowed, "pattern.days_off_per_week", subject)
 
 
 # ====================================================================== soft goals

@@ -5,12 +5,12 @@ from datetime import date
 import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
-from v2data import BLOCK1, BLOCK2, v2_program
 
 from factories import program as v1_program
 from rotaguard.db import AssignmentRepository, PlanRepository, ProgramRepository
 from rotaguard.db.tables import PersonRow, RotationPlanRow, RotationRow
 from rotaguard.domain import Assignment, AssignmentSource, PlanEntry, ShiftKind
+from v2data import BLOCK1, BLOCK2, v2_program
 
 
 def _save(database, prog):

@@ -18,14 +18,21 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, delete, insert, select, text
+from sqlalchemy import create_engine, delete, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from rotaguard.backups.manifest import TableDigest, table_digests
 from rotaguard.db import Database
 from rotaguard.db.audit import AuditHead, audit_head
-from rotaguard.db.tables import AssignmentRow, AuditEventRow, Base, OperationLockRow, ScheduleRunRow
+from rotaguard.db.tables import (
+    AssignmentRow,
+    AuditEventRow,
+    Base,
+    OperationLockRow,
+    RotationPlanRow,
+    ScheduleRunRow,
+)
 from rotaguard.errors import RotaGuardError
 
 
@@ -112,6 +119,18 @@ ASSIGNMENT_COLUMNS = (
     "created_at",
     "updated_at",
 )
+# The block schedule's rows; a range holds the rows that start in it (rotaguard.db.PlanRepository).
+PLAN_COLUMNS = (
+    "person_id",
+    "start_date",
+    "end_date",
+    "rotation_id",
+    "source",
+    "locked",
+    "run_id",
+    "created_at",
+    "updated_at",
+)
 
 
 class Engine:
@@ -151,20 +170,42 @@ class Engine:
     def assignment_rows(self, path: Path, start: dt.date, end: dt.date) -> list[dict]:
         raise NotImplementedError
 
+    def plan_rows(self, path: Path, start: dt.date, end: dt.date) -> list[dict] | None:
+        """The backup's rotation-plan rows starting in ``start..end``; None when the backup is from
+        before the plan existed (schema 0005 or older), which says nothing about the plan."""
+        raise NotImplementedError
+
     def restore_assignments(
-        self, path: Path, start: dt.date, end: dt.date, *, audit: Callable[[Session, int], None] | None = None
+        self,
+        path: Path,
+        start: dt.date,
+        end: dt.date,
+        *,
+        audit: Callable[[Session, int], None] | None = None,
+        plan: bool = False,
     ) -> int:
         """Replace the assignments of ``start..end`` with the backup's, in one transaction; ``audit``
-        records it in that same transaction (a crash leaves neither the rows nor the event alone)."""
+        records it in that same transaction (a crash leaves neither the rows nor the event alone).
+        With ``plan``, the rotation-plan rows starting in the range too, when the backup holds a plan
+        (a backup from before the plan existed leaves the plan as it is)."""
         rows = self.assignment_rows(path, start, end)
+        plan_rows = self.plan_rows(path, start, end) if plan else None
         with self.database.write() as session:
             runs = {run_id for (run_id,) in session.execute(select(ScheduleRunRow.id))}
             session.execute(delete(AssignmentRow).where(AssignmentRow.date >= start, AssignmentRow.date <= end))
-            for row in rows:
+            for row in [*rows, *(plan_rows or [])]:
                 if row["run_id"] not in runs:
                     row["run_id"] = None
             if rows:
                 session.execute(insert(AssignmentRow), rows)
+            if plan_rows is not None:
+                session.execute(
+                    delete(RotationPlanRow).where(
+                        RotationPlanRow.start_date >= start, RotationPlanRow.start_date <= end
+                    )
+                )
+                if plan_rows:
+                    session.execute(insert(RotationPlanRow), plan_rows)
             if audit is not None:
                 audit(session, len(rows))
         return len(rows)
@@ -312,6 +353,18 @@ class SqliteEngine(Engine):
         finally:
             engine.dispose()
 
+    def plan_rows(self, path: Path, start: dt.date, end: dt.date) -> list[dict] | None:
+        engine = create_engine("sqlite://", creator=lambda: self._open_read_only(path))
+        try:
+            with engine.connect() as connection:
+                if not inspect(connection).has_table(RotationPlanRow.__tablename__):
+                    return None
+                columns = [getattr(RotationPlanRow.__table__.c, name) for name in PLAN_COLUMNS]
+                query = select(*columns).where(RotationPlanRow.start_date >= start, RotationPlanRow.start_date <= end)
+                return [dict(row._mapping) for row in connection.execute(query)]
+        finally:
+            engine.dispose()
+
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")
 
@@ -320,7 +373,13 @@ def postgres_table_digests(connection) -> dict[str, TableDigest]:
     """Row counts and digests computed inside PostgreSQL: a SHA-256 per row's text form, then
     one SHA-256 over them in primary-key order. Millions of rows take seconds, not minutes."""
     digests = {}
+    # A dump from before a migration lacks its tables: digested as it was then (its whole rows).
+    present = set(
+        connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars()
+    )
     for table in Base.metadata.sorted_tables:
+        if table.name not in present:
+            continue
         order = ", ".join(f't."{column.name}"' for column in table.primary_key.columns)
         count, digest = connection.execute(
             text(
@@ -480,16 +539,29 @@ class PostgresEngine(Engine):
 
     def assignment_rows(self, path: Path, start: dt.date, end: dt.date) -> list[dict]:
         """Stream the assignments table's COPY data out of the dump; keep the range's rows."""
+        records = self._copy_rows(path, "assignments", "date", start, end)
+        return [_typed_assignment(record) for record in records or []]
+
+    def plan_rows(self, path: Path, start: dt.date, end: dt.date) -> list[dict] | None:
+        records = self._copy_rows(path, RotationPlanRow.__tablename__, "start_date", start, end)
+        return None if records is None else [_typed_plan_row(record) for record in records]
+
+    def _copy_rows(
+        self, path: Path, table: str, date_column: str, start: dt.date, end: dt.date
+    ) -> list[dict[str, str | None]] | None:
+        """One table's COPY data from the dump, the rows whose ``date_column`` is in the range, as
+        text; None when the dump holds no such table (it is from before the table's migration)."""
         pg_restore = self._tool("pg_restore")
-        rows: list[dict] = []
+        rows: list[dict[str, str | None]] = []
         columns: list[str] | None = None
         first, last = start.isoformat(), end.isoformat()
+        header = re.compile(rf'^COPY (?:"?[A-Za-z_][A-Za-z0-9_]*"?\.)?"?{re.escape(table)}"? \(')
         # stderr to a file: a pipe nobody reads until stdout ends would stall a chatty pg_restore.
         # Leaving the block (a bad line, say) closes the file and reaps the child.
         with (
             tempfile.TemporaryFile(mode="w+") as errors,
             subprocess.Popen(
-                [pg_restore, "--data-only", "--table=assignments", "-f", "-", str(path)],
+                [pg_restore, "--data-only", f"--table={table}", "-f", "-", str(path)],
                 stdout=subprocess.PIPE,
                 stderr=errors,
                 text=True,
@@ -500,26 +572,25 @@ class PostgresEngine(Engine):
             assert process.stdout is not None
             for line in process.stdout:
                 if columns is None:
-                    if line.startswith("COPY ") and "assignments" in line:
+                    if header.match(line):
                         columns = [c.strip().strip('"') for c in line[line.index("(") + 1 : line.index(")")].split(",")]
-                        date_index = columns.index("date")
+                        date_index = columns.index(date_column)
                     continue
                 if line.startswith("\\."):
                     break
                 values = line.rstrip("\n").split("\t")
                 if not first <= values[date_index] <= last:
                     continue
-                record = {name: _copy_value(value) for name, value in zip(columns, values, strict=True)}
-                rows.append(_typed_assignment(record))
+                rows.append({name: _copy_value(value) for name, value in zip(columns, values, strict=True)})
             process.stdout.close()
             returncode = process.wait()
             errors.seek(0)
             stderr = errors.read()
         if returncode != 0:
             raise BackupError(
-                f"reading assignments from the dump failed: {stderr.strip().splitlines()[-1] if stderr.strip() else 'pg_restore error'}"
+                f"reading {table} from the dump failed: {stderr.strip().splitlines()[-1] if stderr.strip() else 'pg_restore error'}"
             )
-        return rows
+        return rows if columns is not None else None
 
 
 # COPY's text format: a backslash escapes one character, a letter for a control character, or
@@ -551,6 +622,20 @@ def _typed_assignment(record: dict) -> dict:
         "person_id": record["person_id"],
         "date": dt.date.fromisoformat(record["date"]),
         "slot": record["slot"],
+        "rotation_id": record["rotation_id"],
+        "source": record["source"],
+        "locked": record["locked"] == "t",
+        "run_id": record["run_id"],
+        "created_at": dt.datetime.fromisoformat(record["created_at"]),
+        "updated_at": dt.datetime.fromisoformat(record["updated_at"]),
+    }
+
+
+def _typed_plan_row(record: dict) -> dict:
+    return {
+        "person_id": record["person_id"],
+        "start_date": dt.date.fromisoformat(record["start_date"]),
+        "end_date": dt.date.fromisoformat(record["end_date"]),
         "rotation_id": record["rotation_id"],
         "source": record["source"],
         "locked": record["locked"] == "t",

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, inspect, select
 
 from rotaguard.db.private_files import write_private_atomically
 from rotaguard.db.tables import Base
@@ -112,13 +112,23 @@ def table_digests(connection: Connection) -> dict[str, TableDigest]:
 
     Read through the models' column types, so SQLite and PostgreSQL give the same text for
     the same data (timestamps as aware UTC, JSON with sorted keys).
+
+    A snapshot taken at an older schema revision (a backup from before a migration) is digested
+    as it was then: the tables and columns it does not have yet are left out, and the columns it
+    has keep their order, so its manifest still matches after the upgrade.
     """
     digests: dict[str, TableDigest] = {}
+    inspector = inspect(connection)
+    present = set(inspector.get_table_names())
     for table in Base.metadata.sorted_tables:
+        if table.name not in present:
+            continue
+        held = {column["name"] for column in inspector.get_columns(table.name)}
+        columns = [column for column in table.columns if column.name in held]
         digest = hashlib.sha256()
         rows = 0
         result = connection.execution_options(stream_results=True).execute(
-            select(table).order_by(*table.primary_key.columns)
+            select(*columns).order_by(*table.primary_key.columns)
         )
         for row in result:
             digest.update(("\t".join(_canonical(value) for value in row) + "\n").encode("utf-8"))

@@ -39,7 +39,7 @@ from rotaguard.db.private_files import (
     write_private_atomically,
     writer_host,
 )
-from rotaguard.db.tables import AssignmentRow, BackupRecordRow, Base
+from rotaguard.db.tables import AssignmentRow, BackupRecordRow, Base, RotationPlanRow
 from rotaguard.errors import InputError, Problem
 
 BACKUP_ID = re.compile(r"^rotaguard_[A-Za-z0-9_.\-]{1,120}$")
@@ -102,6 +102,7 @@ class Check:
 # of the backups (rebuilt from the manifests) and the locks of the writers running now.
 OPERATIONAL_TABLES = ("audit_events", "backup_records", "operation_locks")
 ASSIGNMENT_IDENTITY = ("person_id", "date", "slot", "rotation_id", "source", "locked")
+PLAN_IDENTITY = ("person_id", "start_date", "end_date", "rotation_id", "source", "locked")
 
 
 @dataclass(frozen=True)
@@ -423,7 +424,21 @@ class BackupStore:
                     .select_from(AssignmentRow)
                     .where(AssignmentRow.date >= start, AssignmentRow.date <= end)
                 ).scalar_one()
-            return [RowCountChange(f"assignments {start}..{end}", now, in_backup, "only this range is replaced")]
+            changes = [RowCountChange(f"assignments {start}..{end}", now, in_backup, "only this range is replaced")]
+            plan = self.engine.plan_rows(manifest.path_in(self.directory), start, end)
+            if plan is not None:
+                with self.database.read() as session:
+                    planned = session.execute(
+                        select(func.count())
+                        .select_from(RotationPlanRow)
+                        .where(RotationPlanRow.start_date >= start, RotationPlanRow.start_date <= end)
+                    ).scalar_one()
+                changes.append(
+                    RowCountChange(
+                        f"rotation_plan {start}..{end}", planned, len(plan), "the rows starting in the range"
+                    )
+                )
+            return changes
         notes = {
             "audit_events": "kept: events newer than the backup are put back",
             "backup_records": "rebuilt from the backup manifests",
@@ -460,6 +475,20 @@ class BackupStore:
             )
             if live != backed_up:
                 return f"the assignments of {start}..{end} differ from {manifest.id}: {len(live)} rows now, {len(backed_up)} in the backup"
+            plan = self.engine.plan_rows(manifest.path_in(self.directory), start, end)
+            if plan is not None:
+                plan_columns = [getattr(RotationPlanRow, name) for name in PLAN_IDENTITY]
+                with self.database.read() as session:
+                    live_plan = sorted(
+                        tuple(row)
+                        for row in session.execute(
+                            select(*plan_columns).where(
+                                RotationPlanRow.start_date >= start, RotationPlanRow.start_date <= end
+                            )
+                        )
+                    )
+                if live_plan != sorted(tuple(row[name] for name in PLAN_IDENTITY) for row in plan):
+                    return f"the rotation plan of {start}..{end} differs from {manifest.id}: {len(live_plan)} rows now, {len(plan)} in the backup"
             return None
         now = self.engine.live_digests()
         differing = [
@@ -520,7 +549,8 @@ class BackupStore:
                     actor=actor, action="backup.restore", subject=backup_id, details={**details, "rows": rows}
                 )
 
-            self.engine.restore_assignments(path, start, end, audit=audit)
+            # A user's range restore puts back the block schedule of the range too (rows starting in it).
+            self.engine.restore_assignments(path, start, end, audit=audit, plan=True)
         return safety
 
     # ------------------------------------------------------------------ crash recovery

@@ -18,6 +18,7 @@ arithmetic of any v2 program from its parts alone; the tests run it on every pro
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import Counter, defaultdict
@@ -25,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from rotaguard.domain import (
     AcademicYear,
@@ -406,11 +408,13 @@ def plan_year(
     """Each resident on one rotation per block: their class's cyclic sequence from some block on.
 
     Residents are taken in order and each starts the sequence at the block that keeps the head
-    count of every (interns or seniors, rotation, block) most even so far, so every rotation's
-    head count varies by as little as the class sizes allow. A resident whose year would put a
-    ``before`` rotation's successor first has that block exchanged with the first later block of
-    a ``flexible`` rotation that follows the required one (a head count moves by one; the
-    capacities are taken from the result). Deterministic: no randomness.
+    count of every (interns or seniors, rotation, block) most even so far (then a few rounds of
+    moving single residents to their best start), so every rotation's head count varies by as
+    little as the class sizes allow. A resident whose year would put a ``before`` rotation's
+    successor first has that block exchanged with the first block of a ``flexible`` rotation
+    after the required one; failing that, the required rotation's first block with the last
+    flexible one before the successor; failing that, the two exchange places (head counts move
+    by one; the profiles take their capacities from the result). Deterministic: no randomness.
     """
     blocks = sorted(year.blocks, key=lambda b: b.start)
     length = len(blocks)
@@ -455,16 +459,18 @@ def plan_year(
                 continue
             chosen = years[person.id]
             for successor in successors:
-                if first not in chosen or successor not in chosen:
+                if first not in chosen:
                     continue
-                at, required = chosen.index(successor), chosen.index(first)
-                if at > required:
-                    continue
-                later = [b for b in range(required + 1, len(chosen)) if chosen[b] in flexible_ids]
-                if not later:
-                    continue
-                swap = later[0]
-                chosen[at], chosen[swap] = chosen[swap], chosen[at]
+                while successor in chosen and (at := chosen.index(successor)) < (required := chosen.index(first)):
+                    later = [b for b in range(required + 1, len(chosen)) if chosen[b] in flexible_ids]
+                    earlier = [b for b in range(at) if chosen[b] in flexible_ids]
+                    if later:  # the successor moves after the required rotation
+                        other = later[0]
+                    elif earlier:  # the required rotation moves before the successor
+                        at, other = required, earlier[-1]
+                    else:  # the two change places
+                        other = required
+                    chosen[at], chosen[other] = chosen[other], chosen[at]
     return tuple(
         PlanEntry(person_id=person.id, start=blocks[b].start, end=blocks[b].end, rotation_id=rotation)
         for person in residents
@@ -653,18 +659,6 @@ def weekly_hours(program: Program, rotation: BlockRotation) -> tuple[float, floa
 # The checker
 
 
-def _ratio(program: Program, groups: Iterable[tuple[tuple[int, ...], int]]) -> int:
-    """Faculty for these resident counts by group (a group holding PGY-1 counts as interns: the
-    worst case), by the program's supervision ratio."""
-    pgy1 = seniors = 0
-    for pgy, count in groups:
-        if 1 in pgy:
-            pgy1 += count
-        else:
-            seniors += count
-    return program.rules.faculty_needed(pgy1_residents=pgy1, senior_residents=seniors)
-
-
 def rotation_problems(program: Program) -> list[str]:
     """Per rotation: its weekly hours (50-80), its call spacing and the days its duties touch."""
     problems: list[str] = []
@@ -800,7 +794,8 @@ def _faculty_problems(program: Program) -> list[str]:
     for service in program.rotations:
         reported = False
         for day in days:
-            at_once = 0
+            # Faculty on shifts that overlap add up; the half-day sessions follow one another.
+            at_once = sessions = 0
             for shift in service.slots:
                 entry = service.coverage_on(day, shift)
                 if entry is None:
@@ -808,16 +803,24 @@ def _faculty_problems(program: Program) -> list[str]:
                 demand[(service.id, (day - first).days // WEEK)] += entry.faculty.min * program.hours_for(
                     service.id, shift
                 )
-                at_once = max(at_once, entry.faculty.min)
-                need = _ratio(program, [(g.pgy, g.min) for g in entry.residents]) if service.supervised else 0
+                if program.shift(shift).is_session:
+                    sessions = max(sessions, entry.faculty.min)
+                else:
+                    at_once += entry.faculty.min
+                need = (
+                    _faculty_for(program.rules, [(g.pgy, g.min) for g in entry.residents]) if service.supervised else 0
+                )
                 if need > entry.faculty.max and not reported:
                     problems.append(
                         f"{service.id}/{shift} {day}: the minimum residents need {need} faculty, at most"
                         f" {entry.faculty.max} may work it"
                     )
                     reported = True
-            if program.attending and at_once > attending[(service.id, day)] and not reported:
-                problems.append(f"{service.id} {day}: {at_once} faculty needed, {attending[(service.id, day)]} attend")
+            if program.attending and at_once + sessions > attending[(service.id, day)] and not reported:
+                problems.append(
+                    f"{service.id} {day}: {at_once + sessions} faculty needed at once,"
+                    f" {attending[(service.id, day)]} attend"
+                )
                 reported = True
     if program.attending:
         heads: Counter[tuple[str, int]] = Counter()
@@ -1123,6 +1126,9 @@ def _service(spec: _Service, staffing: _Staffing | None, rules: RuleParams) -> R
 
 
 def _faculty_for(rules: RuleParams, groups: Iterable[tuple[tuple[int, ...], int]]) -> int:
+    """Faculty for these resident counts by group by the supervision ratio; a group holding PGY-1
+    counts as interns (the worst case)."""
+    groups = list(groups)
     pgy1 = sum(n for pgy, n in groups if 1 in pgy)
     seniors = sum(n for pgy, n in groups if 1 not in pgy)
     return rules.faculty_needed(pgy1_residents=pgy1, senior_residents=seniors)
@@ -1226,7 +1232,51 @@ def profile_figures(program: Program) -> dict:
     }
 
 
+DRAFT_FORMAT = "rotaguard-program/2"
+
+
+def draft_document_v2(program: Program) -> dict[str, Any]:
+    """The program as a v2 document in docs/model.md's vocabulary ("services", "rotations", "plan").
+
+    Provisional: interchange/document_v2.py will own the v2 document; until it lands,
+    ``program synth --profile`` writes this, and then calls that module's writer instead.
+    """
+    data = program.model_dump(mode="json", exclude_none=True)
+    return {
+        "format": DRAFT_FORMAT,
+        "program": {
+            "name": program.name,
+            "timezone": program.timezone,
+            "block_anchor": program.block_anchor.isoformat(),
+            "clinic_service": program.clinic_service,
+            "didactics_service": program.didactics_service,
+            "didactics": data["didactics"],
+        },
+        "rules": {},
+        "year": data["year"],
+        "shift_types": data["shift_types"],
+        "services": data["rotations"],
+        "rotations": data["block_rotations"],
+        "curriculum": data["curriculum"],
+        "people": data["people"],
+        "staff": data["staff"],
+        "absences": data["absences"],
+        "requests": data["requests"],
+        "holidays": data["holidays"],
+        "attending": data["attending"],
+        "plan": data["plan"],
+        "duties": [],
+    }
+
+
+def dump_draft_v2(program: Program) -> str:
+    return json.dumps(draft_document_v2(program), indent=2, ensure_ascii=False) + "\n"
+
+
 __all__ = [
+    "DRAFT_FORMAT",
+    "draft_document_v2",
+    "dump_draft_v2",
     "MAX_PER_BLOCK",
     "SHIFT_TYPES",
     "Profile",

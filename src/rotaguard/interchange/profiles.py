@@ -76,6 +76,10 @@ MAX_WEEKLY_HOURS = 80.0
 MIN_WEEKLY_HOURS = 50.0
 # Faculty hours a week the attending rota plans for (the institutional cap is 80 h).
 FACULTY_PLANNED_HOURS_PER_WEEK = 60
+# The coverage minimum asks for at most this share of the head count possible on the thinnest day
+# (and no more than is expected), so a resident may miss some expected work (fill_rate >= 0.95)
+# without leaving a coverage gap, even on rotations whose pattern leaves no spare duty.
+COVERAGE_MARGIN = 0.9
 VACATION_DAYS = 14  # four weeks a year: two requests of two weeks, each a half-block
 DAY_OFF_REQUESTS = 2
 
@@ -218,8 +222,10 @@ def _common_rotations(inpatient: str) -> tuple[_Rotation, ...]:
         _Rotation(
             id="NF",
             name="Night float",
-            # Five nights (Mon-Fri style runs): each run touches six calendar days, the seventh is free.
-            duties=(_Duty("NF", "NIGHT", EVERY_DAY, 20, 20, runs=(5, 5)),),
+            # Runs of five nights: each touches six calendar days, the seventh is free. Up to four runs
+            # a block, at least 18 nights: a spare night lets a run start where the last block's
+            # days off leave room (the one-in-seven rule is checked on every 28-day window).
+            duties=(_Duty("NF", "NIGHT", EVERY_DAY, 18, 20, runs=(5, 5)),),
             clinic=False,
             vacation=False,
             didactics=False,
@@ -621,16 +627,20 @@ def _streams(program: Program) -> dict[tuple[str, str], list[_Stream]]:
     return streams
 
 
-def _daily(streams: Iterable[_Stream]) -> tuple[Counter[date], defaultdict[date, float]]:
-    """Heads who could work each day, and the head count expected with the work spread evenly."""
+def _daily(streams: Iterable[_Stream]) -> tuple[Counter[date], defaultdict[date, float], defaultdict[date, float]]:
+    """Per day: the heads who could work it, and the head counts expected and possible with each
+    resident's expected and allowed work spread evenly over their workable days."""
     heads: Counter[date] = Counter()
     expected: defaultdict[date, float] = defaultdict(float)
+    possible: defaultdict[date, float] = defaultdict(float)
     for stream in streams:
         share = stream.share
+        most = min(1.0, stream.allowed / len(stream.dates)) if stream.dates else 0.0
         for day in stream.dates:
             heads[day] += 1
             expected[day] += share
-    return heads, expected
+            possible[day] += most
+    return heads, expected, possible
 
 
 # ---------------------------------------------------------------------------------------------
@@ -749,8 +759,8 @@ def _group_problems(
         entry = service.coverage_on(day, shift)
         group = None if entry is None else next((g for g in entry.residents if g.pgy == pgy), None)
         low[day], high[day] = (0, 0) if group is None else (group.min, group.max)
-    heads, _ = _daily(streams)
-    forced, _ = _daily(s for s in streams if s.expected >= s.workable)
+    heads = _daily(streams)[0]
+    forced = _daily(s for s in streams if s.expected >= s.workable)[0]
     for day in days:
         if low[day] > heads[day]:
             problems.append(f"{where} {day}: minimum {low[day]}, only {heads[day]} residents can work it")
@@ -1083,8 +1093,8 @@ _Staffing = dict[tuple[str, str, tuple[Weekday, ...], tuple[int, ...]], tuple[in
 
 def _derived_staffing(program: Program, spec: _Profile) -> _Staffing:
     """Each coverage entry's resident minimum and maximum per group, from the plan: the minimum is
-    the expected head count on the thinnest day of the year (rounded down), the maximum everyone
-    who could work that day on the fullest one."""
+    the head count expected on the thinnest day of the year, at most 90 % of the head count
+    possible there, rounded down; the maximum everyone who could work the fullest day."""
     assert program.year is not None
     streams = _streams(program)
     all_days = _dates(program.year.blocks[0].start, program.year.blocks[-1].end)
@@ -1093,8 +1103,12 @@ def _derived_staffing(program: Program, spec: _Profile) -> _Staffing:
         for entry in service.entries:
             days = [d for d in all_days if _weekday(d) in entry.days]
             for pgy in entry.groups:
-                heads, expected = _daily(s for s in streams.get((service.id, entry.shift), []) if s.pgy in pgy)
-                low = math.floor(min((expected[d] for d in days), default=0) + 1e-9)
+                heads, expected, possible = _daily(
+                    s for s in streams.get((service.id, entry.shift), []) if s.pgy in pgy
+                )
+                thinnest = min((min(expected[d], COVERAGE_MARGIN * possible[d]) for d in days), default=0)
+                # The academic half day is attendance, not staffing: it asks no minimum.
+                low = 0 if service.id == spec.didactics_service else math.floor(thinnest + 1e-9)
                 high = max(max((heads[d] for d in days), default=0), low)
                 staffing[(service.id, entry.shift, entry.days, pgy)] = (low, min(high, MAX_STAFF_PER_SLOT))
     return staffing

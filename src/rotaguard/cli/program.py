@@ -19,6 +19,7 @@ from rotaguard.domain import BLOCK_DAYS, Program, Role
 from rotaguard.errors import RotaGuardError
 from rotaguard.interchange.document import document_warnings, dump_document, json_schema, read_document
 from rotaguard.interchange.importer import check_against_stored, export_document, import_document
+from rotaguard.interchange.profiles import Profile
 from rotaguard.interchange.synth import next_block_start, synthesize
 
 if TYPE_CHECKING:
@@ -183,16 +184,49 @@ def program_show(json_output: JsonOption = False) -> None:
 
 @program_app.command("synth")
 def program_synth(
-    residents: Annotated[int, typer.Option(help="Number of residents (PGY-1..3 mix).")] = 18,
-    faculty: Annotated[int, typer.Option(help="Number of faculty.")] = 8,
+    profile: Annotated[
+        Profile, typer.Option(help="minimal: one block, v1 pool model; the others: a whole v2 academic year.")
+    ] = Profile.MINIMAL,
+    residents: Annotated[
+        int | None, typer.Option(help="Number of residents (PGY-1..3 mix); default 18, or 36 for a profile.")
+    ] = None,
+    faculty: Annotated[int | None, typer.Option(help="Number of faculty (minimal only; default 8).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same program.")] = 1,
     start: Annotated[
-        str | None, typer.Option(help="First day of the block (YYYY-MM-DD); default: the next block's start.")
+        str | None,
+        typer.Option(
+            help="First day of the block (YYYY-MM-DD; default: the next block's start), or with a profile of"
+            " the academic year (default: July 1 of the current one)."
+        ),
     ] = None,
     out: OutOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Write a seeded, synthetic (PII-free) program whose minimum staffing can be met in full."""
+    if profile is not Profile.MINIMAL:
+        from rotaguard.errors import InputError, Problem
+        from rotaguard.interchange.profiles import (
+            DEFAULT_PROFILE_RESIDENTS,
+            default_year_start,
+            dump_draft_v2,
+            synthesize_profile,
+        )
+
+        # A whole year of a realistic program; its faculty follow from its services.
+        if faculty is not None:
+            raise InputError("program synth", [Problem("--faculty", "only the minimal profile takes it")])
+        year_start = parse_date("--start", start) if start else default_year_start(date.today())
+        program = synthesize_profile(
+            profile, DEFAULT_PROFILE_RESIDENTS if residents is None else residents, seed, start=year_start
+        )
+        # Until interchange/document_v2.py lands: then its writer replaces dump_draft_v2.
+        text = dump_draft_v2(program)
+        report = {"people": len(program.people), "profile": profile.value, "year_start": year_start.isoformat()}
+        message = f"Wrote {out}: {profile.value}, {len(program.people)} people, academic year from {year_start}."
+        deliver(text, out, json_output=json_output, report=report, message=message)
+        return
+    residents = 18 if residents is None else residents
+    faculty = 8 if faculty is None else faculty
     block_start = parse_date("--start", start) if start else next_block_start(date.today())
     document = synthesize(residents=residents, faculty=faculty, seed=seed, start=block_start)
     report = {"people": len(document.people), "block_start": block_start.isoformat()}

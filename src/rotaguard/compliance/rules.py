@@ -806,20 +806,43 @@ def weekend_counts(view: ScheduleView) -> dict[str, int]:
     return counts
 
 
-def _spread_violation(rule_id: str, counts: dict[str, int], limit: int, what: str) -> list[Violation]:
-    if len(counts) < 2:
-        return []
-    most, least = max(counts, key=counts.__getitem__), min(counts, key=counts.__getitem__)
-    spread = counts[most] - counts[least]
-    if spread <= limit:
-        return []
-    return [
-        RULES[rule_id].violation(
-            f"{what} range from {counts[least]} ({least}) to {counts[most]} ({most}); spread {spread}, at most {limit}",
-            measured=float(spread),
-            limit=float(limit),
+def _fairness_groups(view: ScheduleView, counts: dict[str, int]) -> list[tuple[str, dict[str, int]]]:
+    """Who is compared with whom: everyone in a v1 program; in a plan program, the residents on
+    the same rotation at the range's start (an ICU resident's calls are not a ward resident's)."""
+    if not view.program.has_plan_model:
+        return [("", counts)]
+    groups: dict[str, dict[str, int]] = {}
+    for person_id, count in counts.items():
+        entry = next(
+            (e for e in view.program.plan_by_person.get(person_id, ()) if e.start <= view.end and e.end >= view.start),
+            None,
         )
-    ]
+        if entry is not None:
+            groups.setdefault(entry.rotation_id, {})[person_id] = count
+    return sorted(groups.items())
+
+
+def _spread_violation(
+    rule_id: str, counts: dict[str, int], limit: int, what: str, view: ScheduleView | None = None
+) -> list[Violation]:
+    found = []
+    for rotation, group in _fairness_groups(view, counts) if view is not None else [("", counts)]:
+        if len(group) < 2:
+            continue
+        most, least = max(group, key=group.__getitem__), min(group, key=group.__getitem__)
+        spread = group[most] - group[least]
+        if spread <= limit:
+            continue
+        among = f" on {rotation}" if rotation else ""
+        found.append(
+            RULES[rule_id].violation(
+                f"{what}{among} range from {group[least]} ({least}) to {group[most]} ({most}); "
+                f"spread {spread}, at most {limit}",
+                measured=float(spread),
+                limit=float(limit),
+            )
+        )
+    return found
 
 
 @rule(
@@ -830,7 +853,7 @@ def _spread_violation(rule_id: str, counts: dict[str, int], limit: int, what: st
     applies_to=None,
 )
 def call_spread(view: ScheduleView, params: RuleParams) -> list[Violation]:
-    return _spread_violation("fairness.call_spread", call_counts(view), params.max_call_spread, "In-house calls")
+    return _spread_violation("fairness.call_spread", call_counts(view), params.max_call_spread, "In-house calls", view)
 
 
 @rule(
@@ -842,7 +865,7 @@ def call_spread(view: ScheduleView, params: RuleParams) -> list[Violation]:
 )
 def weekend_spread(view: ScheduleView, params: RuleParams) -> list[Violation]:
     return _spread_violation(
-        "fairness.weekend_spread", weekend_counts(view), params.max_weekend_spread, "Weekend duty days"
+        "fairness.weekend_spread", weekend_counts(view), params.max_weekend_spread, "Weekend duty days", view
     )
 
 

@@ -468,3 +468,17 @@ def test_internal_medicine_coverage_at_36_residents():
     # Faculty on supervised entries: the 1:2 / 1:4 ratio at the resident minimum.
     weekday = program.rotation("WARDS").coverage[0]
     assert weekday.faculty.min == 3 == program.rules.faculty_needed(pgy1_residents=3, senior_residents=3)
+
+
+@pytest.mark.parametrize(
+    "today, expected",
+    [
+        (date(2026, 12, 3), date(2026, 7, 1)),
+        (date(2027, 6, 30), date(2026, 7, 1)),
+        (date(2027, 7, 1), date(2027, 7, 1)),
+    ],
+)
+def test_the_default_academic_year_is_the_current_one(today, expected):
+    from rotaguard.interchange.profiles import default_year_start
+
+    assert default_year_start(today) == expected

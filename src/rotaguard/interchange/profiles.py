@@ -9,10 +9,11 @@ holidays, faculty with attending rows and a plan for the whole year.
 
 The numbers are made consistent on purpose: the plan comes first (a deterministic
 constructive planner, :func:`plan_year`), and each service's coverage is derived from what the
-residents the plan puts on the rotations feeding it are expected to work (the floor of the
-expected head count on the thinnest day of the year for the minimum, everyone who could work
-for the maximum), so the block solver can meet every minimum and nobody on a rotation is left
-without room for their pattern's expected work. :func:`profile_arithmetic` re-checks the
+residents the plan puts on the rotations feeding it are expected to work (for the minimum the
+head count expected on the thinnest day of the year, at most 90 % of what is possible there,
+rounded down; for the maximum everyone who could work the fullest day), so the block solver can
+meet every minimum with fill to spare and nobody on a rotation is left without room for their
+pattern's expected work. Faculty follow from the supervision ratio at those numbers. :func:`profile_arithmetic` re-checks the
 arithmetic of any v2 program from its parts alone; the tests run it on every profile.
 """
 
@@ -59,7 +60,6 @@ from rotaguard.domain import (
     allowed_count,
     expected_count,
 )
-from rotaguard.domain.plan import MAX_PER_BLOCK
 from rotaguard.domain.rotations import MAX_STAFF_PER_SLOT
 from rotaguard.domain.schedule import Absence
 from rotaguard.errors import InputError, Problem
@@ -1291,7 +1291,6 @@ __all__ = [
     "DRAFT_FORMAT",
     "draft_document_v2",
     "dump_draft_v2",
-    "MAX_PER_BLOCK",
     "SHIFT_TYPES",
     "Profile",
     "academic_year",

@@ -189,7 +189,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="smallest sizes, one week, a few seconds")
     args = parser.parse_args()
     profiles = [args.profile] if args.profile else [p for p in Profile if p is not Profile.MINIMAL]
-    sizes = args.residents or ([12] if args.smoke else [36, 90])
+    sizes = args.residents or ([24] if args.smoke else [36, 90])
     days = 7 if args.smoke else 28
     limit = min(args.limit, 10.0) if args.smoke else args.limit
     rows: list[list] = []

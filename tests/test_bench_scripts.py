@@ -141,11 +141,11 @@ def test_solve_profiles_smoke():
     assert found[:4] == ["profile", "residents", "days", "status"]
     assert {row["profile"] for row in rows} == {"internal-medicine", "family-medicine"}
     for row in rows:
-        assert row["residents"] == "12" and row["days"] == "7"
+        assert row["residents"] == "24" and row["days"] == "7"
         assert row["status"] in {"OPTIMAL", "FEASIBLE"}, row
         assert row["Tier 1"] == "0" and row["outside plan"] == "0", row
         # The printed line and the table agree on what was judged.
-        assert f"{row['profile']} 12: status={row['status']}" in out
+        assert f"{row['profile']} 24: status={row['status']}" in out
 
 
 def test_swap_candidates_smoke():

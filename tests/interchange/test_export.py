@@ -3,6 +3,7 @@ import io
 import json
 
 from factories import dumps, program_document
+from rotaguard.interchange.export import ASSIGNMENT_FIELDS
 
 
 def _import(cli, tmp_path):
@@ -29,6 +30,11 @@ def test_export_json_shape_and_times(cli, tmp_path):
         "start": "2026-03-11T19:00:00-04:00",
         "end": "2026-03-12T07:00:00-04:00",
         "hours": 12.0,
+        # v2's words for the same duty; a v1 program has no plan, so no block rotation.
+        "service_id": "NIGHT",
+        "shift": "CALL",
+        "shift_kind": "call",
+        "rotation": None,
     }
     assert len(data["assignments"]) == 3
 
@@ -46,7 +52,11 @@ def test_export_csv_has_the_same_rows(cli, tmp_path):
     result = cli("export", "--start", "2026-03-01", "--end", "2026-03-31", "--format", "csv", "--out", str(out))
     assert result.code == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    assert [{**r, "hours": float(r["hours"])} for r in rows] == as_json
+    # The CSV keeps v1's columns; the JSON rows add the v2 fields after them.
+    assert list(rows[0]) == list(ASSIGNMENT_FIELDS)
+    assert [{**r, "hours": float(r["hours"])} for r in rows] == [
+        {field: row[field] for field in ASSIGNMENT_FIELDS} for row in as_json
+    ]
 
 
 def test_export_rejects_bad_arguments_without_traceback(cli, tmp_path):

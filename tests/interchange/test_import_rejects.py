@@ -33,7 +33,11 @@ def _append(path, value):
 
 BAD_INPUTS = {
     "unknown top-level field": (_set(["peeple"], []), "$.peeple", "unknown field"),
-    "wrong format": (_set(["format"], "rotaguard-program/2"), "$.format", "expected 'rotaguard-program/1'"),
+    "wrong format": (
+        _set(["format"], "rotaguard-program/3"),
+        "$.format",
+        "expected 'rotaguard-program/1' or 'rotaguard-program/2', found 'rotaguard-program/3'",
+    ),
     "unknown person in an absence": (
         _set(["absences", 0, "person_id"], "R9-99"),
         "$.absences[0].person_id",

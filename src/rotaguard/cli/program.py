@@ -17,7 +17,8 @@ from rotaguard.cli.context import load_settings, open_database, require_current_
 from rotaguard.cli.output import JsonOption, console, emit_json, table
 from rotaguard.domain import BLOCK_DAYS, Program, Role
 from rotaguard.errors import RotaGuardError
-from rotaguard.interchange.document import document_warnings, dump_document, json_schema, read_document
+from rotaguard.interchange import document_v2
+from rotaguard.interchange.document import dump_document, json_schema, read_document
 from rotaguard.interchange.importer import check_against_stored, export_document, import_document
 from rotaguard.interchange.profiles import Profile
 from rotaguard.interchange.synth import next_block_start, synthesize
@@ -62,7 +63,7 @@ def _backup_before(settings: Settings, database: Database, operation_id: str) ->
 
 @program_app.command("import")
 def program_import(
-    file: Annotated[Path, typer.Argument(help="A rotaguard-program/1 JSON document.")],
+    file: Annotated[Path, typer.Argument(help="A rotaguard-program/2 (or /1) JSON document.")],
     json_output: JsonOption = False,
 ) -> None:
     """Check a program document completely, then add and update it in one transaction."""
@@ -82,7 +83,7 @@ def program_import(
         check_against_stored(database, document, source=str(file))
         _backup_before(settings, database, "import_program")
         result = import_document(database, document, actor=actor(), source=file.name)
-    warnings = document_warnings(document)
+    warnings = document.warnings()
     for warning in warnings:
         sys.stderr.write(f"rotaguard: warning: {warning}\n")
     if json_output:
@@ -104,15 +105,15 @@ def program_import(
 
 @program_app.command("export")
 def program_export(out: OutOption = None, json_output: JsonOption = False) -> None:
-    """Write the stored program (with every assignment) as a rotaguard-program/1 document."""
+    """Write the stored program (with its plan and every duty) as a rotaguard-program/2 document."""
     database = open_database(load_settings())
     require_current_schema(database)
     document = export_document(database)
     if document is None:
         raise RotaGuardError("no program has been imported yet: run `rotaguard program import FILE`")
-    counts = {"people": len(document.people), "assignments": len(document.assignments)}
-    message = f"Wrote {out} ({counts['people']} people, {counts['assignments']} assignments)."
-    deliver(dump_document(document), out, json_output=json_output, report=counts, message=message)
+    counts = {"people": len(document.people), "assignments": len(document.duties), "plan": len(document.plan)}
+    message = f"Wrote {out} ({counts['people']} people, {counts['plan']} plan rows, {counts['assignments']} duties)."
+    deliver(document_v2.dump_document(document), out, json_output=json_output, report=counts, message=message)
 
 
 def _summary(program: Program, assignment_count: int) -> dict[str, Any]:
@@ -128,7 +129,7 @@ def _summary(program: Program, assignment_count: int) -> dict[str, Any]:
             {
                 "id": r.id,
                 "kind": r.kind.value,
-                "slots": [s.value for s in r.slots],
+                "slots": list(r.slots),
                 "days": len(r.days),
                 "residents": f"{r.residents.min}-{r.residents.max}",
                 "faculty": f"{r.faculty.min}-{r.faculty.max}",
@@ -235,7 +236,14 @@ def program_synth(
 
 
 @program_app.command("schema")
-def program_schema(out: OutOption = None, json_output: JsonOption = False) -> None:
+def program_schema(
+    format_version: Annotated[
+        int, typer.Option("--format-version", min=1, max=2, help="2 (rotaguard-program/2, the default) or 1.")
+    ] = 2,
+    out: OutOption = None,
+    json_output: JsonOption = False,
+) -> None:
     """Print the JSON Schema of the program document (generated from the models)."""
-    text = json.dumps(json_schema(), indent=2) + "\n"
+    schema = document_v2.json_schema() if format_version == 2 else json_schema()
+    text = json.dumps(schema, indent=2) + "\n"
     deliver(text, out, json_output=json_output, report={}, message=f"Wrote {out}.")

@@ -24,7 +24,7 @@ from typing import cast
 from rotaguard.domain import Absence, Assignment, AssignmentSource, Program, Slot
 from rotaguard.domain.base import MAX_DATE, MAX_IDENTIFIER_LENGTH, MIN_DATE, Frozen, is_identifier
 from rotaguard.errors import InputError, Problem
-from rotaguard.interchange.document import FORMAT, ProgramDocument, ProgramSpec, document_warnings
+from rotaguard.interchange.document import duty_warnings
 
 MAX_ROWS = 50_000
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -46,6 +46,7 @@ class AssignmentEntry(Frozen):
 
     person_id: str
     date: date
+    # One of v1's three slots: the file format predates shift types of a program's own.
     slot: Slot
     rotation_id: str
     locked: bool = False
@@ -195,7 +196,7 @@ class _Duplicates:
     """At most one entry per person, day and slot; a second names the first."""
 
     def __init__(self) -> None:
-        self._first: dict[tuple[str, date, Slot], str] = {}
+        self._first: dict[tuple[str, date, str], str] = {}
 
     def check(self, entry: AssignmentEntry) -> Problem | None:
         key = (entry.person_id, entry.date, entry.slot)
@@ -504,15 +505,11 @@ _ASSIGNMENT_PATH = re.compile(r"^\$\.assignments\[(\d+)\]")
 def _eligibility(program: Program, assignments: list[Assignment]) -> dict[int, list[str]]:
     """The program import's own findings on assignments (role, PGY, credentials, days the
     rotation runs), by position in ``assignments``: one rule set for both ways in."""
-    document = ProgramDocument(
-        format=FORMAT,
-        program=ProgramSpec(name=program.name, timezone=program.timezone, block_anchor=program.block_anchor),
-        people=program.people,
-        rotations=program.rotations,
-        assignments=tuple(assignments),
-    )
     found: dict[int, list[str]] = defaultdict(list)
-    for warning in document_warnings(document):
+    warnings = duty_warnings(
+        program.people, program.rotations, tuple(assignments), services_at="$.rotations", duties_at="$.assignments"
+    )
+    for warning in warnings:
         if (match := _ASSIGNMENT_PATH.match(warning.path)) is not None:
             found[int(match.group(1))].append(warning.message)
     return found
@@ -552,8 +549,8 @@ def check_against_program(entries: list[AssignmentEntry], program: Program) -> l
         if rotation is None:
             here.append(Problem(where, f"unknown rotation {_show(entry.rotation_id)}"))
         elif entry.slot not in rotation.slots:
-            slots = ", ".join(slot.value for slot in rotation.slots)
-            here.append(Problem(where, f"rotation {rotation.id!r} has no {entry.slot.value} slot (it has {slots})"))
+            slots = ", ".join(rotation.slots)
+            here.append(Problem(where, f"rotation {rotation.id!r} has no {entry.slot} slot (it has {slots})"))
         if person is not None and rotation is not None:
             known.append(Assignment(person_id=person.id, date=entry.date, slot=entry.slot, rotation_id=rotation.id))
             known_entry.append(index)

@@ -10,7 +10,7 @@ import json
 from collections import defaultdict
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias
 
 from pydantic import Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
@@ -18,9 +18,9 @@ from pydantic_core import ErrorDetails
 
 from rotaguard.domain import (
     Absence,
-    Assignment,
     Person,
     Program,
+    ResidentStaffing,
     Role,
     Rotation,
     RuleParams,
@@ -31,9 +31,15 @@ from rotaguard.domain import (
     StaffMember,
     Weekday,
 )
+from rotaguard.domain import Assignment as Duty
 from rotaguard.domain.base import IDENTIFIER_PATTERN, VISIBLE_TEXT_PATTERN, CalendarDate, DisplayName, Frozen
 from rotaguard.domain.program import DEFAULT_BLOCK_ANCHOR, TimeZoneName
 from rotaguard.errors import InputError, Problem
+from rotaguard.interchange.v1_models import Assignment as V1Assignment
+from rotaguard.interchange.v1_models import Rotation as V1Rotation
+
+if TYPE_CHECKING:
+    from rotaguard.interchange.document_v2 import ProgramDocumentV2
 
 FORMAT = "rotaguard-program/1"
 SCHEMA_ID = "https://rotaguard.example/schemas/rotaguard-program-1.json"
@@ -105,17 +111,35 @@ class ProgramDocument(Frozen):
     program: ProgramSpec
     rules: RuleOverrides = RuleOverrides()
     people: tuple[Person, ...] = Field(default=(), max_length=MAX_PEOPLE)
-    rotations: tuple[Rotation, ...] = Field(default=(), max_length=MAX_ROTATIONS)
+    rotations: tuple[V1Rotation, ...] = Field(default=(), max_length=MAX_ROTATIONS)
     absences: tuple[Absence, ...] = Field(default=(), max_length=MAX_ABSENCES)
-    assignments: tuple[Assignment, ...] = Field(default=(), max_length=MAX_ASSIGNMENTS)
+    assignments: tuple[V1Assignment, ...] = Field(default=(), max_length=MAX_ASSIGNMENTS)
     staff: tuple[StaffMember, ...] = Field(
         default=(),
         max_length=MAX_STAFF,
         description="Coordinators and administrators who may act for anyone (optional)",
     )
 
+    # Where the importer's findings point, in this version's words (see ``document_v2``).
+    SERVICES_AT: ClassVar[str] = "$.rotations"
+    DUTIES_AT: ClassVar[str] = "$.assignments"
+
     def rule_overrides(self) -> dict:
         return self.rules.model_dump(exclude_none=True)
+
+    def services_list(self) -> tuple[Rotation, ...]:
+        """The rotations as the domain's services, in document order."""
+        return tuple(rotation.to_service() for rotation in self.rotations)
+
+    def duty_list(self) -> tuple[Duty, ...]:
+        """The assignments as the domain's duties, in document order."""
+        return tuple(assignment.to_duty() for assignment in self.assignments)
+
+    def plan_rows(self) -> tuple:
+        return ()
+
+    def warnings(self) -> list[Problem]:
+        return document_warnings(self)
 
     def to_program(self) -> Program:
         slots = SlotTimes(
@@ -131,17 +155,25 @@ class ProgramDocument(Frozen):
             block_anchor=self.program.block_anchor,
             rules=RuleParams(**self.rule_overrides()),
             people=self.people,
-            rotations=self.rotations,
+            rotations=tuple(rotation.to_service() for rotation in self.rotations),
             absences=self.absences,
             staff=self.staff,
         )
 
     def to_schedule(self) -> Schedule:
-        return Schedule(assignments=self.assignments)
+        return Schedule(assignments=tuple(assignment.to_duty() for assignment in self.assignments))
+
+
+AnyDocument: TypeAlias = "ProgramDocument | ProgramDocumentV2"
 
 
 def document_from(program: Program, schedule: Schedule, *, rule_overrides: dict) -> ProgramDocument:
-    """The document for a program and its assignments, in a stable order."""
+    """The v1 document for a program and its assignments, in a stable order.
+
+    Only a v1 program has one: ValueError for a program with v2 parts (write those as
+    ``rotaguard-program/2``, :func:`rotaguard.interchange.document_v2.document_from`)."""
+    if program.shift_types or program.has_plan_model:
+        raise ValueError("a program with shift types or block rotations has no v1 document: export it as v2")
     return ProgramDocument(
         format=FORMAT,
         program=ProgramSpec(
@@ -152,9 +184,9 @@ def document_from(program: Program, schedule: Schedule, *, rule_overrides: dict)
         ),
         rules=RuleOverrides(**rule_overrides),
         people=tuple(sorted(program.people, key=lambda p: p.id)),
-        rotations=tuple(sorted(program.rotations, key=lambda r: r.id)),
+        rotations=tuple(V1Rotation.from_service(r) for r in sorted(program.rotations, key=lambda r: r.id)),
         absences=tuple(sorted(program.absences, key=lambda a: (a.person_id, a.start, a.end, a.kind))),
-        assignments=schedule.sorted().assignments,
+        assignments=tuple(V1Assignment.from_duty(a) for a in schedule.sorted().assignments),
         staff=tuple(sorted(program.staff, key=lambda s: s.id)),
     )
 
@@ -217,8 +249,8 @@ def _refuse_constant(name: str):
     raise NotJsonNumber(f"{name} is not a JSON number")
 
 
-def parse_document(text: str | bytes, *, source: str = "document") -> ProgramDocument:
-    """Parse and check a whole document; raise InputError listing every problem found."""
+def load_json(text: str | bytes, *, source: str) -> dict:
+    """The document's JSON object, or InputError: too large, not JSON, not an object."""
     if len(text) > MAX_DOCUMENT_BYTES:
         raise InputError(source, [Problem("$", f"document is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")])
     try:
@@ -233,9 +265,26 @@ def parse_document(text: str | bytes, *, source: str = "document") -> ProgramDoc
         raise InputError(source, [Problem("$", "not valid JSON: nested too deeply")]) from None
     if not isinstance(raw, dict):
         raise InputError(source, [Problem("$", "a program document is a JSON object")])
-    if raw.get("format") != FORMAT:
-        found = raw.get("format")
-        raise InputError(source, [Problem("$.format", f"expected {FORMAT!r}, found {found!r}")])
+    return raw
+
+
+def parse_document(text: str | bytes, *, source: str = "document") -> AnyDocument:
+    """Parse and check a whole document of either version (by its ``format``); raise InputError
+    listing every problem found. A v1 document stays v1 here: ``to_program`` converts it."""
+    from rotaguard.interchange import document_v2
+
+    raw = load_json(text, source=source)
+    found = raw.get("format")
+    if found == document_v2.FORMAT:
+        return document_v2.parse_v2(text, source=source)
+    if found != FORMAT:
+        expected = f"{FORMAT!r} or {document_v2.FORMAT!r}"
+        raise InputError(source, [Problem("$.format", f"expected {expected}, found {found!r}")])
+    return parse_v1(text, source=source)
+
+
+def parse_v1(text: str | bytes, *, source: str = "document") -> ProgramDocument:
+    """Parse and check a ``rotaguard-program/1`` document (its JSON already known to be an object)."""
     try:
         # Strict JSON mode: "1" is not a PGY level and 20000 is not a date.
         document = ProgramDocument.model_validate_json(text, strict=True)
@@ -247,7 +296,7 @@ def parse_document(text: str | bytes, *, source: str = "document") -> ProgramDoc
     return document
 
 
-def read_document(path: Path) -> ProgramDocument:
+def read_document(path: Path) -> AnyDocument:
     source = str(path)
     try:
         size = path.stat().st_size
@@ -309,7 +358,7 @@ def check_document(document: ProgramDocument) -> list[Problem]:
             problems.append(Problem(f"$.absences[{index}].person_id", f"unknown person {absence.person_id!r}"))
         absences_by_person[absence.person_id].append((index, absence))
 
-    seen: dict[tuple[str, date, Slot], int] = {}
+    seen: dict[tuple[str, date, str], int] = {}
     for index, assignment in enumerate(document.assignments):
         path = f"$.assignments[{index}]"
         if (earlier := seen.get(assignment.key)) is not None:
@@ -351,43 +400,80 @@ def document_warnings(document: ProgramDocument) -> list[Problem]:
     Warnings, not errors: history records what happened, and the format's own example
     places a PGY-1 on a PGY-2/3 call.
     """
-    people = {person.id: person for person in document.people}
-    rotations = {rotation.id: rotation for rotation in document.rotations}
+    return duty_warnings(
+        document.people,
+        tuple(rotation.to_service() for rotation in document.rotations),
+        tuple(assignment.to_duty() for assignment in document.assignments),
+        services_at="$.rotations",
+        duties_at="$.assignments",
+    )
+
+
+def _resident_groups(service: Rotation) -> list[tuple[str, ResidentStaffing]]:
+    """Each resident group of the service with its path under the service (v1 form: one)."""
+    if not service.coverage:
+        return [("residents", service.residents)]
+    return [
+        (f"coverage[{i}].residents[{j}]", group)
+        for i, entry in enumerate(service.coverage)
+        for j, group in enumerate(entry.residents)
+    ]
+
+
+def _faculty_max(service: Rotation) -> int:
+    return (
+        max((entry.faculty.max for entry in service.coverage), default=0) if service.coverage else service.faculty.max
+    )
+
+
+def duty_warnings(
+    people: tuple[Person, ...],
+    services: tuple[Rotation, ...],
+    duties: tuple[Duty, ...],
+    *,
+    services_at: str,
+    duties_at: str,
+) -> list[Problem]:
+    """Eligibility findings on services and duties, at ``{services_at}[i]`` and ``{duties_at}[i]``:
+    one rule set for both document versions and for bulk assignment files."""
+    by_id = {person.id: person for person in people}
+    services_by_id = {service.id: service for service in services}
     warnings = []
-    for index, defined in enumerate(document.rotations):
-        path = f"$.rotations[{index}]"
-        if defined.moonlighting and 1 in defined.residents.pgy and defined.residents.max > 0:
-            warnings.append(
-                Problem(f"{path}.residents.pgy", "PGY-1 residents may not moonlight (ACGME VI.F.5.c / 6.25.b)")
-            )
-        if defined.supervised and defined.residents.max > 0 and defined.faculty.max == 0:
-            warnings.append(
-                Problem(f"{path}.faculty.max", "residents on this supervised rotation can never have faculty")
-            )
-    for index, assignment in enumerate(document.assignments):
-        person, rotation = people.get(assignment.person_id), rotations.get(assignment.rotation_id)
-        if person is None or rotation is None:
+    for index, defined in enumerate(services):
+        path = f"{services_at}[{index}]"
+        groups = _resident_groups(defined)
+        if defined.moonlighting:
+            warnings += [
+                Problem(f"{path}.{where}.pgy", "PGY-1 residents may not moonlight (ACGME VI.F.5.c / 6.25.b)")
+                for where, group in groups
+                if 1 in group.pgy and group.max > 0
+            ]
+        if defined.supervised and any(group.max > 0 for _, group in groups) and _faculty_max(defined) == 0:
+            where = "faculty.max" if not defined.coverage else "coverage"
+            warnings.append(Problem(f"{path}.{where}", "residents on this supervised rotation can never have faculty"))
+    for index, duty in enumerate(duties):
+        person, service = by_id.get(duty.person_id), services_by_id.get(duty.rotation_id)
+        if person is None or service is None:
             continue
-        path = f"$.assignments[{index}]"
-        day = Weekday.of(assignment.date)
-        if day not in rotation.days:
-            warnings.append(
-                Problem(f"{path}.date", f"rotation {rotation.id!r} does not run on {day.value} {assignment.date}")
-            )
-        if not rotation.accepts(person):
+        path = f"{duties_at}[{index}]"
+        day = Weekday.of(duty.date)
+        if duty.slot in service.slots and not service.runs_on(duty.date, duty.slot):
+            warnings.append(Problem(f"{path}.date", f"rotation {service.id!r} does not run on {day.value} {duty.date}"))
+        if not service.accepts(person):
             if person.role is Role.FACULTY:
-                reason = f"rotation {rotation.id!r} takes no faculty"
-            elif rotation.residents.max == 0:
-                reason = f"rotation {rotation.id!r} takes no residents"
+                reason = f"rotation {service.id!r} takes no faculty"
+            elif not any(group.max > 0 for _, group in _resident_groups(service)):
+                reason = f"rotation {service.id!r} takes no residents"
             else:
-                levels = ", ".join(str(level) for level in rotation.residents.pgy)
-                reason = f"{person.id} (PGY-{person.pgy}) is not eligible for {rotation.id!r} (PGY {levels})"
+                eligible = sorted({lvl for _, g in _resident_groups(service) if g.max > 0 for lvl in g.pgy})
+                levels = ", ".join(str(level) for level in eligible)
+                reason = f"{person.id} (PGY-{person.pgy}) is not eligible for {service.id!r} (PGY {levels})"
             warnings.append(Problem(f"{path}.person_id", reason))
-        if missing := person.missing_credentials(rotation.credentials, assignment.date):
+        if missing := person.missing_credentials(service.credentials, duty.date):
             warnings.append(
                 Problem(
                     f"{path}.person_id",
-                    f"{person.id} lacks {', '.join(missing)} (required by {rotation.id!r}) on {assignment.date}",
+                    f"{person.id} lacks {', '.join(missing)} (required by {service.id!r}) on {duty.date}",
                 )
             )
     return warnings

@@ -8,23 +8,32 @@ import io
 from rotaguard.domain import Person, Program, Role, Schedule
 
 ASSIGNMENT_FIELDS = ("person_id", "rotation_id", "date", "slot", "start", "end", "hours")
+# What ``--format json`` adds to v1's fields: the service and shift in v2's words, the shift's
+# kind, and the block rotation the person's plan puts them on that day (null without one).
+DUTY_FIELDS = ("service_id", "shift", "shift_kind", "rotation")
 
 
 def assignment_records(program: Program, schedule: Schedule) -> list[dict]:
     """The export's rows with typed values: ``date`` a date, ``start``/``end`` aware datetimes in
-    the program's time zone, ``hours`` the time that really elapses. Every format is built on these."""
+    the program's time zone, ``hours`` the time that really elapses, then ``DUTY_FIELDS``. Every
+    format is built on these (csv and xlsx keep ``ASSIGNMENT_FIELDS`` only)."""
     rows = []
     for assignment in schedule.sorted().assignments:
         interval = program.interval(assignment)
+        planned = program.planned(assignment.person_id, assignment.date)
         rows.append(
             {
                 "person_id": assignment.person_id,
                 "rotation_id": assignment.rotation_id,
                 "date": assignment.date,
-                "slot": assignment.slot.value,
+                "slot": assignment.slot,
                 "start": interval.start,
                 "end": interval.end,
                 "hours": interval.hours,
+                "service_id": assignment.rotation_id,
+                "shift": assignment.slot,
+                "shift_kind": program.shift(assignment.slot).kind.value,
+                "rotation": None if planned is None else planned.rotation_id,
             }
         )
     return rows
@@ -53,7 +62,7 @@ def export_json(program: Program, schedule: Schedule) -> dict:
 
 def export_csv(program: Program, schedule: Schedule) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=ASSIGNMENT_FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=ASSIGNMENT_FIELDS, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(assignment_rows(program, schedule))
     return buffer.getvalue()

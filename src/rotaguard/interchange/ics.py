@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from rotaguard.db import AssignmentRepository, Database
 from rotaguard.db.tables import AssignmentRow
-from rotaguard.domain import Assignment, Person, Program, Schedule, Slot
+from rotaguard.domain import Assignment, Person, Program, Schedule
 from rotaguard.errors import RotaGuardError
 from rotaguard.interchange.export import export_people
 
@@ -33,7 +33,7 @@ UID_NAMESPACE = uuid.UUID("d1c9d912-8cec-541d-af99-3556a5c31ce9")
 # stays within a signed 32-bit integer until 2088.
 SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
-Revisions = Mapping[tuple[str, date, Slot], datetime]
+Revisions = Mapping[tuple[str, date, str], datetime]
 """When each assignment (by person, day and slot) was last written, as an aware datetime."""
 
 
@@ -46,9 +46,10 @@ class CalendarFile:
     content: bytes
 
 
-def event_uid(program: Program, person_id: str, day: date, slot: Slot) -> str:
-    """The event's UID: a UUID (version 5) of the program's name, the person, the day and the slot."""
-    return str(uuid.uuid5(UID_NAMESPACE, "\x1f".join((program.name, person_id, day.isoformat(), slot.value))))
+def event_uid(program: Program, person_id: str, day: date, slot: str) -> str:
+    """The event's UID: a UUID (version 5) of the program's name, the person, the day and the slot
+    (the shift type's id: v1's AM, PM and CALL give the UIDs they always gave)."""
+    return str(uuid.uuid5(UID_NAMESPACE, "\x1f".join((program.name, person_id, day.isoformat(), str(slot)))))
 
 
 def load_schedule_with_revisions(database: Database, *, start: date, end: date) -> tuple[Schedule, dict]:
@@ -60,7 +61,7 @@ def load_schedule_with_revisions(database: Database, *, start: date, end: date) 
                 AssignmentRow.date >= start, AssignmentRow.date <= end
             )
         )
-        revisions = {(person_id, day, Slot(slot)): updated_at for person_id, day, slot, updated_at in rows}
+        revisions = {(person_id, day, str(slot)): updated_at for person_id, day, slot, updated_at in rows}
     return schedule, revisions
 
 
@@ -160,7 +161,7 @@ def _event(
     person = program.person(assignment.person_id)
     rotation = program.rotation(assignment.rotation_id)
     interval = program.interval(assignment)
-    slot = assignment.slot.value
+    slot = assignment.slot
     summary = f"{rotation.name} ({slot})"
     event = Event()
     event.add("uid", event_uid(program, assignment.person_id, assignment.date, assignment.slot))
@@ -189,7 +190,7 @@ def _description(program: Program, assignment: Assignment, person: Person, hours
     lines = [
         f"Person: {person.name} ({person.id}, {who})",
         f"Rotation: {rotation.name} ({rotation.id})",
-        f"Slot: {assignment.slot.value} on {assignment.date.isoformat()}",
+        f"Slot: {assignment.slot} on {assignment.date.isoformat()}",
         f"Length: {length}",
         f"Program: {program.name} ({program.timezone})",
     ]

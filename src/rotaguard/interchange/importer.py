@@ -6,9 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from rotaguard.db import AssignmentRepository, AuditLog, ChangeCount, Database, ProgramChanges, ProgramRepository
-from rotaguard.domain import Absence, Assignment, Program, Schedule, Slot
+from rotaguard.domain import Absence, Assignment, PlanEntry, Program, Schedule
 from rotaguard.errors import InputError, Problem
-from rotaguard.interchange.document import ProgramDocument, document_from
+from rotaguard.interchange.document import AnyDocument
+from rotaguard.interchange.document_v2 import ProgramDocumentV2, document_from
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class ImportResult:
         return {**self.changes.as_dict(), "assignments": self.assignments.as_dict()}
 
 
-def conflicts_with_stored(document: ProgramDocument, stored: Program | None, schedule: Schedule) -> list[Problem]:
+def conflicts_with_stored(document: AnyDocument, stored: Program | None, schedule: Schedule) -> list[Problem]:
     """What the document would break in the stored program it adds to, each at its JSON path.
 
     Import adds and updates but never deletes, so a document that is right on its own can still
@@ -54,39 +55,65 @@ def conflicts_with_stored(document: ProgramDocument, stored: Program | None, sch
         for index, member in enumerate(document.staff)
         if member.id in stored_people
     ]
-    incoming = {assignment.key for assignment in document.assignments}
+    duties = document.duty_list()
+    incoming = {assignment.key for assignment in duties}
     kept = [assignment for assignment in schedule.assignments if assignment.key not in incoming]
     problems += _rotations_dropping_used_slots(document, kept)
     problems += _absences_over_stored_duties(document, kept)
-    problems += _assignments_in_stored_absences(document, stored)
+    problems += _assignments_in_stored_absences(document, duties, stored)
+    problems += _plan_rows_over_stored_ones(document.plan_rows(), stored.plan)
     return problems
 
 
-def _rotations_dropping_used_slots(document: ProgramDocument, kept) -> list[Problem]:
+def _rotations_dropping_used_slots(document: AnyDocument, kept) -> list[Problem]:
     # One example assignment per rotation and slot, so the check is linear in the stored schedule.
-    example: dict[tuple[str, Slot], Assignment] = {}
+    example: dict[tuple[str, str], Assignment] = {}
     for assignment in kept:
         example.setdefault((assignment.rotation_id, assignment.slot), assignment)
+    used_by: dict[str, list[Assignment]] = defaultdict(list)
+    for (rotation_id, _), assignment in example.items():
+        used_by[rotation_id].append(assignment)
+    # v1 says "rotation" and "slots"; v2 "service" and "coverage".
+    v2 = isinstance(document, ProgramDocumentV2)
     problems = []
-    for index, rotation in enumerate(document.rotations):
-        lost = [
-            example[(rotation.id, slot)]
-            for slot in Slot
-            if slot not in rotation.slots and (rotation.id, slot) in example
-        ]
+    for index, rotation in enumerate(document.services_list()):
+        lost = [a for a in used_by.get(rotation.id, ()) if a.slot not in rotation.slots]
         if lost:
             used = lost[0]
+            where, what = ("coverage", "service") if v2 else ("slots", "rotation")
             problems.append(
                 Problem(
-                    f"$.rotations[{index}].slots",
-                    f"rotation {rotation.id!r} would lose its {used.slot.value} slot, which stored assignments use"
+                    f"{document.SERVICES_AT}[{index}].{where}",
+                    f"{what} {rotation.id!r} would lose its {used.slot} slot, which stored assignments use"
                     f" ({used.person_id} on {used.date})",
                 )
             )
     return problems
 
 
-def _absences_over_stored_duties(document: ProgramDocument, kept) -> list[Problem]:
+def _plan_rows_over_stored_ones(incoming: tuple[PlanEntry, ...], stored: tuple[PlanEntry, ...]) -> list[Problem]:
+    """Import never deletes: a stored plan row the document does not replace (same person and
+    start) stays, so an incoming row must not overlap it."""
+    replaced = {(entry.person_id, entry.start) for entry in incoming}
+    kept: dict[str, list[PlanEntry]] = defaultdict(list)
+    for entry in stored:
+        if (entry.person_id, entry.start) not in replaced:
+            kept[entry.person_id].append(entry)
+    problems = []
+    for index, entry in enumerate(incoming):
+        other = next((e for e in kept.get(entry.person_id, ()) if e.start <= entry.end and entry.start <= e.end), None)
+        if other is not None:
+            problems.append(
+                Problem(
+                    f"$.plan[{index}]",
+                    f"{entry.person_id} is on {other.rotation_id} {other.start}..{other.end} in the stored plan,"
+                    " which this row overlaps",
+                )
+            )
+    return problems
+
+
+def _absences_over_stored_duties(document: AnyDocument, kept) -> list[Problem]:
     by_person: dict[str, list[Assignment]] = defaultdict(list)
     for assignment in kept:
         by_person[assignment.person_id].append(assignment)
@@ -97,32 +124,32 @@ def _absences_over_stored_duties(document: ProgramDocument, kept) -> list[Proble
             problems.append(
                 Problem(
                     f"$.absences[{index}]",
-                    f"{absence.person_id} has a stored assignment on {duty.date} {duty.slot.value} inside this absence",
+                    f"{absence.person_id} has a stored assignment on {duty.date} {duty.slot} inside this absence",
                 )
             )
     return problems
 
 
-def _assignments_in_stored_absences(document: ProgramDocument, stored: Program) -> list[Problem]:
+def _assignments_in_stored_absences(document: AnyDocument, duties, stored: Program) -> list[Problem]:
     absences_by_person: dict[str, list[Absence]] = defaultdict(list)
     for absence in stored.absences:
         absences_by_person[absence.person_id].append(absence)
     problems = []
-    for index, assignment in enumerate(document.assignments):
+    for index, assignment in enumerate(duties):
         covering = next(
             (a for a in absences_by_person.get(assignment.person_id, ()) if a.covers(assignment.date)), None
         )
         if covering is not None:
             problems.append(
                 Problem(
-                    f"$.assignments[{index}].date",
+                    f"{document.DUTIES_AT}[{index}].date",
                     f"{assignment.person_id} is absent on {assignment.date} (stored {covering.kind} {covering.start}..{covering.end})",
                 )
             )
     return problems
 
 
-def check_against_stored(database: Database, document: ProgramDocument, *, source: str) -> None:
+def check_against_stored(database: Database, document: AnyDocument, *, source: str) -> None:
     """Raise InputError when the document contradicts the stored program (see ``conflicts_with_stored``).
 
     Callers run this before anything that writes (a pre-import backup included)."""
@@ -134,7 +161,7 @@ def check_against_stored(database: Database, document: ProgramDocument, *, sourc
         raise InputError(source, problems)
 
 
-def import_document(database: Database, document: ProgramDocument, *, actor: str, source: str) -> ImportResult:
+def import_document(database: Database, document: AnyDocument, *, actor: str, source: str) -> ImportResult:
     """Add and update everything the document holds (never delete what it omits), audited.
 
     Importing the same document twice changes nothing the second time. A document that
@@ -149,7 +176,7 @@ def import_document(database: Database, document: ProgramDocument, *, actor: str
         if problems:
             raise InputError(source, problems)
         changes = repository.save(program=program, rule_overrides=document.rule_overrides())
-        assignments = AssignmentRepository(session).upsert(assignments=document.assignments)
+        assignments = AssignmentRepository(session).upsert(assignments=document.duty_list())
         result = ImportResult(changes=changes, assignments=assignments)
         if result.changed_anything:
             AuditLog(session).append(actor=actor, action="program.import", subject=source, details=result.as_dict())
@@ -164,7 +191,8 @@ def load_program(database: Database) -> tuple[Program, dict] | None:
         return (program, repository.rule_overrides()) if program else None
 
 
-def export_document(database: Database) -> ProgramDocument | None:
+def export_document(database: Database) -> ProgramDocumentV2 | None:
+    """The stored program and every duty as a ``rotaguard-program/2`` document."""
     with database.read() as session:
         repository = ProgramRepository(session)
         program = repository.load()

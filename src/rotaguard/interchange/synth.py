@@ -29,6 +29,7 @@ from rotaguard.domain import (
 from rotaguard.domain.program import BLOCK_DAYS, DEFAULT_BLOCK_ANCHOR
 from rotaguard.errors import InputError, Problem
 from rotaguard.interchange.document import FORMAT, ProgramDocument, ProgramSpec
+from rotaguard.interchange.v1_models import Rotation as V1Rotation
 
 MIN_RESIDENTS = 8
 MAX_RESIDENTS = 600
@@ -187,7 +188,8 @@ def synthesize(*, residents: int = 18, faculty: int = 8, seed: int = 1, start: d
         format=FORMAT,
         program=ProgramSpec(name=f"Synthetic Internal Medicine (seed {seed})", timezone="America/New_York"),
         people=tuple(people),
-        rotations=rotations,
+        # The v1 document holds v1 rotations; these services are all in v1's form.
+        rotations=tuple(V1Rotation.from_service(rotation) for rotation in rotations),
         absences=absences,
         staff=SYNTHETIC_STAFF,
     )

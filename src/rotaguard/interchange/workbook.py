@@ -21,7 +21,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from rotaguard.domain import Program, Schedule, Slot, days_between
+from rotaguard.domain import Program, Schedule, days_between
 from rotaguard.interchange.export import ASSIGNMENT_FIELDS, assignment_records, export_people
 
 GRID_SHEET, LONG_SHEET, ROTATIONS_SHEET = "Grid", "Assignments", "Rotations"
@@ -51,10 +51,11 @@ def export_workbook(program: Program, schedule: Schedule, *, start: date, end: d
 
 def grid_text(program: Program, assignments) -> str:
     """One grid cell: each rotation with its slots in the day's order, e.g. ``WARDS AM/PM, NIGHT CALL``."""
-    order = {slot: index for index, slot in enumerate(Slot)}
+    # The program's shift order (v1: AM, PM, CALL), then by start on the day.
+    order = {shift_id: index for index, shift_id in enumerate(program.shift_ids)}
     slots_by_rotation: dict[str, list[str]] = {}
-    for assignment in sorted(assignments, key=lambda a: order[a.slot]):
-        slots_by_rotation.setdefault(assignment.rotation_id, []).append(assignment.slot.value)
+    for assignment in sorted(assignments, key=lambda a: (order.get(a.slot, len(order)), a.slot)):
+        slots_by_rotation.setdefault(assignment.rotation_id, []).append(assignment.slot)
     return ", ".join(f"{rotation} {'/'.join(slots)}" for rotation, slots in slots_by_rotation.items())
 
 
@@ -129,7 +130,7 @@ def _rotations(sheet: Worksheet, program: Program) -> None:
             rotation.id,
             rotation.name,
             rotation.kind.value,
-            "/".join(slot.value for slot in rotation.slots),
+            "/".join(rotation.slots),
             _rotation_hours(program, rotation),
         ]
         sheet.append(values)
@@ -144,7 +145,7 @@ def _rotation_hours(program: Program, rotation) -> float | str:
     hours = {slot: program.hours_for(rotation.id, slot) for slot in rotation.slots}
     if len(set(hours.values())) == 1:
         return next(iter(hours.values()))
-    return " / ".join(f"{slot.value} {value:g}" for slot, value in hours.items())
+    return " / ".join(f"{slot} {value:g}" for slot, value in hours.items())
 
 
 def _style_header(sheet: Worksheet) -> None:

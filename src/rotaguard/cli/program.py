@@ -15,7 +15,7 @@ import typer
 from rotaguard.cli.common import OutOption, actor, authorize, deliver, parse_date, stored_program
 from rotaguard.cli.context import load_settings, open_database, require_current_schema
 from rotaguard.cli.output import JsonOption, console, emit_json, table
-from rotaguard.domain import BLOCK_DAYS, Program, Role
+from rotaguard.domain import BLOCK_DAYS, Program, Role, Schedule
 from rotaguard.errors import RotaGuardError
 from rotaguard.interchange import document_v2
 from rotaguard.interchange.document import dump_document, json_schema, read_document
@@ -209,7 +209,6 @@ def program_synth(
         from rotaguard.interchange.profiles import (
             DEFAULT_PROFILE_RESIDENTS,
             default_year_start,
-            dump_draft_v2,
             synthesize_profile,
         )
 
@@ -220,8 +219,7 @@ def program_synth(
         program = synthesize_profile(
             profile, DEFAULT_PROFILE_RESIDENTS if residents is None else residents, seed, start=year_start
         )
-        # Until interchange/document_v2.py lands: then its writer replaces dump_draft_v2.
-        text = dump_draft_v2(program)
+        text = document_v2.dump_document(document_v2.document_from(program, Schedule(), rule_overrides={}))
         report = {"people": len(program.people), "profile": profile.value, "year_start": year_start.isoformat()}
         message = f"Wrote {out}: {profile.value}, {len(program.people)} people, academic year from {year_start}."
         deliver(text, out, json_output=json_output, report=report, message=message)

@@ -19,7 +19,6 @@ arithmetic of any v2 program from its parts alone; the tests run it on every pro
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections import Counter, defaultdict
@@ -27,7 +26,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from enum import StrEnum
-from typing import Any
 
 from rotaguard.domain import (
     AcademicYear,
@@ -1246,51 +1244,7 @@ def profile_figures(program: Program) -> dict:
     }
 
 
-DRAFT_FORMAT = "rotaguard-program/2"
-
-
-def draft_document_v2(program: Program) -> dict[str, Any]:
-    """The program as a v2 document in docs/model.md's vocabulary ("services", "rotations", "plan").
-
-    Provisional: interchange/document_v2.py will own the v2 document; until it lands,
-    ``program synth --profile`` writes this, and then calls that module's writer instead.
-    """
-    data = program.model_dump(mode="json", exclude_none=True)
-    return {
-        "format": DRAFT_FORMAT,
-        "program": {
-            "name": program.name,
-            "timezone": program.timezone,
-            "block_anchor": program.block_anchor.isoformat(),
-            "clinic_service": program.clinic_service,
-            "didactics_service": program.didactics_service,
-            "didactics": data["didactics"],
-        },
-        "rules": {},
-        "year": data["year"],
-        "shift_types": data["shift_types"],
-        "services": data["rotations"],
-        "rotations": data["block_rotations"],
-        "curriculum": data["curriculum"],
-        "people": data["people"],
-        "staff": data["staff"],
-        "absences": data["absences"],
-        "requests": data["requests"],
-        "holidays": data["holidays"],
-        "attending": data["attending"],
-        "plan": data["plan"],
-        "duties": [],
-    }
-
-
-def dump_draft_v2(program: Program) -> str:
-    return json.dumps(draft_document_v2(program), indent=2, ensure_ascii=False) + "\n"
-
-
 __all__ = [
-    "DRAFT_FORMAT",
-    "draft_document_v2",
-    "dump_draft_v2",
     "SHIFT_TYPES",
     "Profile",
     "academic_year",

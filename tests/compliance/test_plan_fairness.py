@@ -4,6 +4,7 @@ and ward residents none, and that is the plan, not unfairness."""
 from datetime import timedelta
 
 from plan_programs import BLOCKS, block_row, day, duty, plan_program, resident
+
 from rotaguard.compliance import validate
 from rotaguard.domain import Schedule
 

@@ -103,3 +103,32 @@ def test_only_the_people_asked_for_and_two_different_duties_on_a_day_are_marked(
     text = block_grid(v2, both, BLOCK_START, END, people=("R1-01",))
     rows = [line for line in text.splitlines() if line.startswith("R1-")]
     assert len(rows) == 1 and rows[0].split()[2] == "*......"
+
+
+def test_hours_per_week_are_over_the_days_present_and_clinic_names_its_day():
+    v1 = program()
+    v1 = v1.model_copy(update={"absences": (absence("R1-01", BLOCK_START + timedelta(days=1), END),)})
+    schedule = Schedule(
+        assignments=(assignment("R1-01", BLOCK_START, Slot.AM), assignment("R1-01", BLOCK_START, Slot.PM))
+    )
+    row = next(
+        line.split() for line in block_grid(v1, schedule, BLOCK_START, END).splitlines() if line.startswith("R1-01")
+    )
+    # 12 h on the one day present is 84 h a week of presence, not 12 h over a week mostly away.
+    assert row[2] == "Dvvvvvv" and row[-1] == "84.0"
+    clinic = ShiftType(id="CLINIC", name="Clinic", kind=ShiftKind.CLINIC, start=time(13), hours=4)
+    v2 = _v2_program()
+    v2 = v2.model_copy(
+        update={
+            "shift_types": (*v2.shift_types, clinic),
+            "rotations": (*v2.rotations, Rotation(id="CLIN", name="Clinic", slots=("CLINIC",))),
+        }
+    )
+    both = Schedule(
+        assignments=(
+            assignment("R1-01", BLOCK_START, "DAY", "WARDS"),
+            assignment("R1-01", BLOCK_START, "CLINIC", "CLIN"),
+        )
+    )
+    row = next(line.split() for line in block_grid(v2, both, BLOCK_START, END).splitlines() if line.startswith("R1-01"))
+    assert row[2] == "c......"

@@ -5,8 +5,9 @@ the services they work; each day is one short code of what they work that day:
 
 ``D`` day shift, ``N`` night, ``X`` 24-hour call, ``C`` in-house overnight call, ``H`` at-home
 call, ``a``/``p`` morning/afternoon half day, ``c`` clinic, ``e`` didactics (education),
-``v`` absent, ``.`` free, ``*`` two different duties on one day (AM and PM half days read as
-``D``). One character per day keeps a 28-day block on one line.
+``v`` absent, ``.`` free. Two duties on one day: clinic or didactics with anything read ``c`` or
+``e``, AM and PM half days ``D``, anything else ``*``. One character per day keeps a 28-day block
+on one line; hours per week are over the days present.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ KIND_CODES = {
 }
 LEGEND = (
     "D day  N night  X 24-hour call  C overnight call  H home call  a/p half day  "
-    "c clinic  e didactics  * two duties  v away  . free"
+    "c clinic  e didactics  * two duties  v away  . free; h/week over the days present"
 )
 
 
@@ -41,7 +42,12 @@ def _day_code(program: Program, shifts: list[str]) -> str:
         return "."
     if len(shifts) > 1:
         kinds = {program.shift(s).kind for s in shifts}
-        # Two half days of one kind on a day (AM and PM sessions) read as a day of that work.
+        # The protected half day is what the day is known by: a morning on the ward, clinic after.
+        if ShiftKind.CLINIC in kinds:
+            return "c"
+        if ShiftKind.DIDACTICS in kinds:
+            return "e"
+        # Two half days (AM and PM sessions) read as a day of that work.
         if kinds == {ShiftKind.HALF_DAY}:
             return "D"
         return "*"
@@ -78,7 +84,7 @@ def block_grid(program: Program, schedule: Schedule, start: date, end: date, *, 
     header_days = weeks([d.strftime("%a")[0] for d in days])
     lines = [
         f"Block {start} .. {end}",
-        f"{'person':<{id_width}}  {'rotation':<{label_width}}  {header_days}  hours/week",
+        f"{'person':<{id_width}}  {'rotation':<{label_width}}  {header_days}  h/week",
     ]
     for person in chosen:
         cells = []
@@ -94,8 +100,10 @@ def block_grid(program: Program, schedule: Schedule, start: date, end: date, *, 
             for a in schedule.assignments
             if a.person_id == person.id and start <= a.date <= end
         )
-        per_week = hours / (len(days) / 7) if days else 0.0
-        lines.append(f"{person.id:<{id_width}}  {labels[person.id]:<{label_width}}  {weeks(cells)}  {per_week:5.1f}")
+        # Over the days present, as the 80-hour rule counts them: a vacation week is not a light week.
+        present = sum(1 for day in days if not program.absent(person.id, day))
+        per_week = hours / (present / 7) if present else 0.0
+        lines.append(f"{person.id:<{id_width}}  {labels[person.id]:<{label_width}}  {weeks(cells)}  {per_week:6.1f}")
     lines.append(LEGEND)
     return "\n".join(lines)
 

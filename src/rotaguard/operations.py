@@ -22,6 +22,13 @@ SCHEDULE_TABLES = (
     "rotations",
     "absences",
     "assignments",
+    # v2 (migration 0006): the shift types, the block layer and what the year planner reads.
+    "shift_types",
+    "block_rotations",
+    "rotation_plan",
+    "program_requests",
+    "holidays",
+    "attending_rows",
 )
 BACKUP_MAX_AGE = dt.timedelta(hours=2)
 

@@ -133,3 +133,30 @@ def test_a_v1_backup_leaves_the_plan_alone_in_a_range_restore(upgraded_v1_home):
     assert store.engine.plan_rows(path, FIRST_DAY, LAST_DAY) is None
     preview = store.restore_preview(store.get(_v1_backup_id()), scope="assignments", start=FIRST_DAY, end=LAST_DAY)
     assert [c.table for c in preview] == [f"assignments {FIRST_DAY}..{LAST_DAY}"]
+
+
+def test_a_full_restore_of_a_0005_backup_gives_the_0005_database_which_upgrades_again(v1_database, tmp_path):
+    """On either kind: the database becomes the backup's, schema revision included (the v2 tables
+    it did not have go; they are in the pre-restore backup); ``rotaguard init`` upgrades it."""
+    from rotaguard.db.migrate import current_revision, head_revision
+
+    store = BackupStore(database=v1_database, directory=tmp_path / "backups")
+    old = store.create(label="regular")
+    upgrade(v1_database)
+    from v2data import v2_program
+
+    with v1_database.write() as session:
+        session.execute(delete(AssignmentRow))
+        ProgramRepository(session).save(
+            program=v2_program(people=(), plan=(), requests=(), attending=(), clinic_service=None), rule_overrides={}
+        )
+    store = BackupStore(database=v1_database, directory=tmp_path / "backups")
+    safety = store.restore(old.id, scope="full", actor="A-01")
+    assert safety.schema_revision == head_revision() and V2_TABLES <= set(safety.tables)
+    assert current_revision(v1_database) == "0005"
+    assert store.check_restored(old, scope="full") is None
+    upgrade(v1_database)
+    with v1_database.read() as session:
+        program = ProgramRepository(session).load()
+        assert AssignmentRepository(session).count() == ASSIGNMENTS
+    assert program is not None and not program.has_plan_model and program.shift_types == ()

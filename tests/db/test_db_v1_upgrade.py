@@ -94,3 +94,16 @@ def test_a_downgrade_is_refused_while_a_duty_is_on_a_v2_shift(v1_database, v1_co
     assert current_revision(v1_database) == head_revision()
     with v1_database.read() as session:
         assert AssignmentRepository(session).count() == ASSIGNMENTS + 1
+
+
+def test_saving_the_upgraded_v1_program_back_changes_nothing(v1_database):
+    # The new columns' defaults on old rows (no coverage, no clinic day) are what a v1 program saves.
+    upgrade(v1_database)
+    with v1_database.read() as session:
+        program = ProgramRepository(session).load()
+        overrides = ProgramRepository(session).rule_overrides()
+    assert program is not None
+    with v1_database.write() as session:
+        changes = ProgramRepository(session).save(program=program, rule_overrides=overrides).as_dict()
+    assert set(changes) == {"settings", "people", "rotations", "absences", "staff"}
+    assert all(counts["created"] == counts["updated"] == 0 for counts in changes.values()), changes

@@ -527,9 +527,29 @@ class PostgresEngine(Engine):
             finally:
                 engine.dispose()
 
+    def dumped_tables(self, path: Path) -> set[str]:
+        """The tables the dump holds, from its table of contents."""
+        listing = self._run([self._tool("pg_restore"), "--list", str(path)], tool_environment(), "listing the dump")
+        tables = set()
+        for line in listing.stdout.splitlines():
+            # "215; 1259 16390 TABLE public people postgres"; comments start with ";".
+            parts = line.split()
+            if not line.startswith(";") and len(parts) >= 6 and parts[3] == "TABLE":
+                tables.add(parts[5])
+        return tables
+
     def restore_full(self, path: Path) -> None:
         pg_restore = self._tool("pg_restore")
         dsn, env = self._libpq()
+        # A dump from before a migration lacks the tables it added: --clean cannot drop the dump's
+        # tables while those reference them, so they go first. The database becomes the backup's,
+        # at its schema revision (``rotaguard init`` upgrades it); what they held is in the
+        # pre-restore backup a restore always takes first.
+        newer = [table.name for table in Base.metadata.sorted_tables if table.name not in self.dumped_tables(path)]
+        if newer:
+            with self.database.engine.begin() as connection:
+                for name in reversed(newer):
+                    connection.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
         self.database.dispose()
         self._run(
             [pg_restore, *_PG_RESTORE_OPTIONS, f"--dbname={dsn}", str(path)],

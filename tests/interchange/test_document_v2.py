@@ -412,3 +412,57 @@ def test_the_v2_example_imports_and_exports_unchanged(cli, tmp_path):
     assert cli("program", "import", str(path)).code == 0
     exported = cli("program", "export")
     assert exported.code == 0 and exported.out == EXAMPLE.read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# Against the stored program: import adds and updates, never deletes
+
+
+def _stored_and_incoming(change) -> list:
+    from rotaguard.interchange.importer import conflicts_with_stored
+
+    stored = parse_document(EXAMPLE.read_text())
+    data = example()
+    change(data)
+    incoming = parse_document(json.dumps(data))
+    return conflicts_with_stored(incoming, stored.to_program(), stored.to_schedule())
+
+
+def test_a_plan_row_that_replaces_the_stored_one_is_no_conflict():
+    def move_r1_01(data):
+        row = data["plan"][_index(data["plan"], person_id="R1-01")]
+        row["rotation_id"] = "AMB"  # same person and start: it replaces the stored row
+
+    assert _stored_and_incoming(move_r1_01) == []
+
+
+def test_a_plan_row_overlapping_a_stored_one_it_does_not_replace_is_refused():
+    def half_block(data):
+        row = data["plan"][_index(data["plan"], person_id="R1-01")]
+        row.update(start="2026-10-07", rotation_id="ICU")  # the second half, while WARDS stays stored
+
+    problems = _stored_and_incoming(half_block)
+    index = _index(example()["plan"], person_id="R1-01")
+    assert [(p.path, p.message) for p in problems] == [
+        (
+            f"$.plan[{index}]",
+            "R1-01 is on WARDS 2026-09-23..2026-10-20 in the stored plan, which this row overlaps",
+        )
+    ]
+
+
+def test_a_service_losing_a_shift_stored_duties_use_is_refused():
+    def drop_icu_call(data):
+        icu = data["services"][_index(data["services"], id="ICU")]
+        icu["coverage"] = [entry for entry in icu["coverage"] if entry["shift"] != "CALL24"]
+        _rotation(data, "ICU")["pattern"]["duties"] = [
+            d for d in _rotation(data, "ICU")["pattern"]["duties"] if d["shift"] != "CALL24"
+        ]
+        data["duties"] = [d for d in data["duties"] if d["shift"] != "CALL24"]
+
+    problems = _stored_and_incoming(drop_icu_call)
+    index = _index(example()["services"], id="ICU")
+    assert [p.path for p in problems] == [f"$.services[{index}].coverage"]
+    assert "service 'ICU' would lose its CALL24 slot, which stored assignments use (R1-04 on 2026-10-01)" in (
+        problems[0].message
+    )

@@ -433,16 +433,17 @@ def check_document(document: ProgramDocumentV2) -> list[Problem]:
     problems += _plan_problems(document, people, rotations)
     problems += _curriculum_problems(document, rotations)
     problems += _duty_problems(document, people, services, shifts)
-    if problems:
-        return problems
-    # What is left is the domain's own cross-part check; its lines are mapped to JSON paths.
+    # The domain's own cross-part check (model_problems) knows more; its lines are mapped to JSON
+    # paths, and those the checks above already made at the same place (or inside it) are left out.
     fields = document._program_fields()
     try:
-        constructed = Program.model_construct(**fields)
-        lines = model_problems(constructed)
-    except (KeyError, ValueError) as exc:  # a lookup the checks above should have made safe
-        lines = [str(exc)]
-    problems += [Problem(_path_of(document, line), line) for line in lines]
+        lines = model_problems(Program.model_construct(**fields))
+    except (KeyError, ValueError) as exc:  # a lookup on parts the checks above found broken
+        lines = [] if problems else [str(exc)]
+    for line in lines:
+        path = _path_of(document, line)
+        if not any(p.path.startswith(path) or path.startswith(p.path) for p in problems if path != "$"):
+            problems.append(Problem(path, line))
     if not problems:
         try:
             Program(**fields)

@@ -38,6 +38,7 @@ HEADERS = [
     "wall",
     "objective / bound / gap",
     "Tier 1",
+    "Tier 2",
     "demand coverage",
     "fill rate",
     "outside plan",
@@ -152,7 +153,7 @@ def run_one(profile: Profile, residents: int, days: int, limit: float, workers: 
     print(
         f"{profile.value} {residents}: status={result.status.value} wall={result.wall_seconds:.1f}s "
         f"first_feasible={result.first_feasible_seconds} objective={result.objective} bound={result.best_bound} "
-        f"gap={result.gap} tier1={metrics.tier1_violations} coverage={metrics.demand_coverage} "
+        f"gap={result.gap} tier1={metrics.tier1_violations} tier2={sorted(set(v.rule_id for v in report.tier2))} coverage={metrics.demand_coverage} "
         f"fill={metrics.fill_rate} outside={figures.outside_plan} hours={figures.weekly_hours} "
         f"calls={figures.calls_rested}/{figures.calls} clinic={figures.clinic_weeks}/{figures.clinic_weeks_expected} "
         f"night_runs={sorted(set(runs))} median_run={statistics.median(runs) if runs else None}",
@@ -169,6 +170,7 @@ def run_one(profile: Profile, residents: int, days: int, limit: float, workers: 
             seconds(result.wall_seconds),
             f"{result.objective:,g} / {result.best_bound:,g} / {gap}" if result.objective is not None else "—",
             metrics.tier1_violations,
+            metrics.tier2_warnings,
             f"{metrics.demand_coverage:.1%}",
             f"{metrics.fill_rate:.1%}",
             figures.outside_plan,

@@ -107,7 +107,11 @@ def test_shift_types_are_the_realistic_ones():
     assert (shifts["NIGHT"].start, shifts["NIGHT"].hours) == (time(19), 12)
     call = shifts["CALL24"]
     assert (call.start, call.hours, call.transition_hours, call.kind) == (time(7), 24, 4, ShiftKind.CALL_24)
-    assert (shifts["AM"].start, shifts["AM"].hours, shifts["PM"].start, shifts["PM"].hours) == (time(8), 4, time(13), 4)
+    assert (shifts["AM"].start, shifts["AM"].hours, shifts["PM"].start, shifts["PM"].hours) == (time(8), 5, time(13), 4)
+    # A morning session ends when the afternoon's clinic, session or academic half day begins: a
+    # lunch hour between them would read as 1 h of rest between two duty periods (acgme.rest).
+    for afternoon in ("PM", "CLINIC", "ACADEMIC"):
+        assert shifts[afternoon].start == time(13)
     assert shifts["CLINIC"].kind is ShiftKind.CLINIC and shifts["ACADEMIC"].kind is ShiftKind.DIDACTICS
 
 
@@ -145,7 +149,7 @@ def test_the_documented_weekly_hours():
         "ICU": (58.0, 69.5),
         "NF": (54.0, 60.0),
         "EM": (54.0, 60.0),
-        "AMB": (51.0, 51.0),
+        "AMB": (56.0, 56.0),  # 20 mornings of 5 h, 12 afternoons, 4 weekend ward days, clinic, academic
         "ELEC": (52.0, 52.0),
     }
 

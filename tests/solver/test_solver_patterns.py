@@ -15,6 +15,7 @@ from rotaguard.domain import (
     Coverage,
     DutyPattern,
     PatternDuty,
+    PlanEntry,
     ResidentStaffing,
     Rotation,
     Schedule,
@@ -143,6 +144,30 @@ def test_a_run_too_short_is_infeasible():
 def test_a_run_too_long_is_infeasible():
     result = _solve(_night_float(), locks=_locks("R2-02", "NF", "NIGHT", range(3, 9)))
     assert result.status is SolverStatus.INFEASIBLE and "pattern.runs" in _rules(result)
+
+
+def _night_float_rows(first_days: int, then: str):
+    """R2-02 on NF for the row's first ``first_days`` days, then on ``then`` for the rest of the block."""
+    program = _night_float()
+    middle = BLOCK_START + timedelta(days=first_days)
+    rows = tuple(e for e in program.plan if e.person_id != "R2-02") + (
+        PlanEntry(person_id="R2-02", start=BLOCK_START, end=middle - timedelta(days=1), rotation_id="NF"),
+        PlanEntry(person_id="R2-02", start=middle, end=BLOCK_START + timedelta(days=27), rotation_id=then),
+    )
+    return program.model_copy(update={"plan": rows})
+
+
+@pytest.mark.parametrize("then, feasible", [("NF", True), ("WARDS", False)])
+def test_a_short_run_at_a_row_edge_is_judged_unless_the_same_rotation_goes_on(then, feasible):
+    # Three nights fill a 3-day NF row. When the next row is night float again the run goes on
+    # there (an open edge); when it is another rotation the run really ends after 3 nights.
+    program = _night_float_rows(3, then)
+    assert then in program.block_rotations_by_id
+    result = _solve(program, locks=_locks("R2-02", "NF", "NIGHT", [0, 1, 2]))
+    if feasible:
+        assert result.status is SolverStatus.OPTIMAL
+    else:
+        assert result.status is SolverStatus.INFEASIBLE and "pattern.runs" in _rules(result)
 
 
 def test_a_run_cut_by_the_row_edge_or_an_absence_is_not_judged():

@@ -100,7 +100,7 @@ SHIFT_TYPES = (
     ShiftType(id="DAY", name="Day shift", kind=ShiftKind.DAY, start=time(7, 0), hours=11),
     ShiftType(id="NIGHT", name="Night shift", kind=ShiftKind.NIGHT, start=time(19, 0), hours=12),
     ShiftType(id="CALL24", name="24-hour call", kind=ShiftKind.CALL_24, start=time(7, 0), hours=24, transition_hours=4),
-    ShiftType(id="AM", name="Morning session", kind=ShiftKind.HALF_DAY, start=time(8, 0), hours=4),
+    ShiftType(id="AM", name="Morning session", kind=ShiftKind.HALF_DAY, start=time(8, 0), hours=5),
     ShiftType(id="PM", name="Afternoon session", kind=ShiftKind.HALF_DAY, start=time(13, 0), hours=4),
     ShiftType(id="CLINIC", name="Continuity clinic", kind=ShiftKind.CLINIC, start=time(13, 0), hours=4),
     ShiftType(id="ACADEMIC", name="Academic half day", kind=ShiftKind.DIDACTICS, start=time(13, 0), hours=4),

@@ -44,6 +44,11 @@ class PlanSpan:
     absent: frozenset[int]
     block_days: int
     duties: dict[tuple[str, str], dict[int, Duty]] = field(default_factory=dict)
+    # Whether the row's work may go on past an edge this solve does not see: the row starts
+    # before the horizon, ends after the range, or the person's neighbouring row is the same
+    # rotation. A run at a closed edge is judged (the day beyond it is another rotation's).
+    open_start: bool = True
+    open_end: bool = True
 
     @property
     def present_days(self) -> int:
@@ -61,7 +66,7 @@ class PlanSpan:
 
     def cut(self, day: int) -> bool:
         """Whether ``day`` ends a run without judging it: outside the row as seen, or absent."""
-        return day < self.first or day > self.last or day in self.absent
+        return (day < self.first and self.open_start) or (day > self.last and self.open_end) or day in self.absent
 
 
 def plan_spans(model: ScheduleModel) -> list[PlanSpan]:
@@ -86,7 +91,24 @@ def plan_spans(model: ScheduleModel) -> list[PlanSpan]:
                     if program.absent(person.id, day) is not None
                 )
                 block_start, block_end = program.block_dates(row.start)
-                span = PlanSpan(person_index, row, rotation, first, last, absent, (block_end - block_start).days + 1)
+                rows = program.plan_by_person.get(person.id, ())
+                same_before = any(
+                    r.end == row.start - timedelta(days=1) and r.rotation_id == row.rotation_id for r in rows
+                )
+                same_after = any(
+                    r.start == row.end + timedelta(days=1) and r.rotation_id == row.rotation_id for r in rows
+                )
+                span = PlanSpan(
+                    person_index,
+                    row,
+                    rotation,
+                    first,
+                    last,
+                    absent,
+                    (block_end - block_start).days + 1,
+                    open_start=row.start < model.first_day or same_before,
+                    open_end=row.end > problem.end or same_after,
+                )
                 wanted = {(d.service, d.shift) for d in rotation.pattern.duties}
                 for duty in model.by_person.get(person_index, []):
                     key = (model.rotations[duty.rotation].id, model.shift_ids[duty.slot])
@@ -133,7 +155,7 @@ def add_pattern_max(model: ScheduleModel, problem: ScheduleProblem, params: Rule
 
 def add_pattern_runs(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
     """Consecutive days of a pattern duty come in runs of ``runs.min``..``runs.max``; a run cut by
-    the row's edge (as this solve sees it) or by an absence is not judged."""
+    an open edge of the row (see ``PlanSpan.open_start``) or by an absence is not judged."""
     for span in plan_spans(model):
         for duty in span.rotation.pattern.duties:
             if duty.runs is None:
@@ -144,7 +166,7 @@ def add_pattern_runs(model: ScheduleModel, problem: ScheduleProblem, params: Rul
                 days = range(begin, begin + longest + 1)
                 if _reaches_range(model, days[0], days[-1]):
                     _at_most(model, _terms(span, duty, days), longest, "pattern.runs", subject)
-            for begin in range(span.first + 1, span.last + 1):
+            for begin in range(span.first + (1 if span.open_start else 0), span.last + 1):
                 for length in range(1, duty.runs.min):
                     after = begin + length
                     if span.cut(begin - 1) or span.cut(after) or not _reaches_range(model, begin - 1, after):

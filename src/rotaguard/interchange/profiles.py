@@ -604,10 +604,17 @@ def _streams(program: Program) -> dict[tuple[str, str], list[_Stream]]:
             duties.append((program.clinic_service, person.clinic.shift, frozenset({person.clinic.day}), None, None))
         if rotation.didactics:
             duties += [(program.didactics_service, s.shift, frozenset({s.day}), None, None) for s in program.didactics]
+        protected = _protected_sessions(program, person, rotation)
         for service, shift, days, low, high in duties:
             if service is None:
                 continue
-            dates = frozenset(d for d in present if _weekday(d) in days)
+            # A pattern duty cannot fall on a protected half day it overlaps (the solver offers none).
+            blocked = (
+                set()
+                if low is None and high is None
+                else {day for day, session in protected if _overlaps(program, shift, session)}
+            )
+            dates = frozenset(d for d in present if _weekday(d) in days and _weekday(d) not in blocked)
             # A weekly session is worked every week the person is present.
             expected = len(dates) if low is None else expected_count(low, len(present), block_days)
             allowed = len(dates) if high is None else allowed_count(high, len(present), block_days)
@@ -623,6 +630,28 @@ def _streams(program: Program) -> dict[tuple[str, str], list[_Stream]]:
                 )
             )
     return streams
+
+
+def _protected_sessions(program: Program, person: Person, rotation: BlockRotation) -> list[tuple[Weekday, str]]:
+    """The person's weekly half days the rotation protects: clinic and didactics."""
+    sessions: list[tuple[Weekday, str]] = []
+    if rotation.clinic and person.clinic is not None:
+        sessions.append((person.clinic.day, person.clinic.shift))
+    if rotation.didactics:
+        sessions += [(session.day, session.shift) for session in program.didactics]
+    return sessions
+
+
+def _overlaps(program: Program, first: str, second: str) -> bool:
+    """Whether two shifts on one date overlap on the wall clock (minutes from that midnight)."""
+
+    def span(shift_id: str) -> tuple[float, float]:
+        shift = program.shift(shift_id)
+        start = shift.start.hour * 60 + shift.start.minute
+        return start, start + shift.hours * 60
+
+    (a, b), (c, d) = span(first), span(second)
+    return a < d and c < b
 
 
 def _daily(streams: Iterable[_Stream]) -> tuple[Counter[date], defaultdict[date, float], defaultdict[date, float]]:

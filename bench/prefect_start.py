@@ -87,7 +87,7 @@ def _prepare(home: Path, residents: int, faculty: int, swaps: int) -> list[tuple
     coordinator = next(s.id for s in program.staff if s.role.value == "coordinator")
     residents_ids = {p.id for p in program.people if p.is_resident}
     service, approved, used = SwapService(database), [], set()
-    for duty in sorted(schedule.assignments, key=lambda a: (a.date, a.person_id, a.slot.value)):
+    for duty in sorted(schedule.assignments, key=lambda a: (a.date, a.person_id, a.slot)):
         if len(approved) == swaps:
             break
         if duty.person_id not in residents_ids or (duty.person_id, duty.date) in used or duty.date < start:

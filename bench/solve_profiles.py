@@ -153,7 +153,7 @@ def run_one(profile: Profile, residents: int, days: int, limit: float, workers: 
     print(
         f"{profile.value} {residents}: status={result.status.value} wall={result.wall_seconds:.1f}s "
         f"first_feasible={result.first_feasible_seconds} objective={result.objective} bound={result.best_bound} "
-        f"gap={result.gap} tier1={metrics.tier1_violations} tier2={sorted(set(v.rule_id for v in report.tier2))} coverage={metrics.demand_coverage} "
+        f"gap={result.gap} tier1={metrics.tier1_violations} tier2={sorted({v.rule_id for v in report.tier2})} coverage={metrics.demand_coverage} "
         f"fill={metrics.fill_rate} outside={figures.outside_plan} hours={figures.weekly_hours} "
         f"calls={figures.calls_rested}/{figures.calls} clinic={figures.clinic_weeks}/{figures.clinic_weeks_expected} "
         f"night_runs={sorted(set(runs))} median_run={statistics.median(runs) if runs else None}",

@@ -295,7 +295,7 @@ def _tier1_breakers(program, schedule, first: dt.date, last: dt.date, roster: Ro
     """A night call handed to a senior on call the night before or after: the compliance engine
     rejects it (consecutive nights / rest after 24 h), and the request says which rule."""
     calls = sorted(
-        (a.date, a.person_id) for a in schedule.assignments if a.slot.value == "CALL" and first <= a.date <= last
+        (a.date, a.person_id) for a in schedule.assignments if a.slot == "CALL" and first <= a.date <= last
     )
     on_call = {(person, day) for day, person in calls}
     plans: list[SwapPlan] = []
@@ -381,7 +381,7 @@ def drive_swap(service, plan: SwapPlan) -> ClientOutcome:
         outcome.moves = [
             [
                 m.before.date.isoformat(),
-                m.before.slot.value,
+                m.before.slot,
                 m.before.rotation_id,
                 m.before.person_id,
                 m.after.person_id,
@@ -575,12 +575,12 @@ def check_invariants(database, program, scenario: Scenario, before: Sequence, ru
     duties_before = Counter((a.date, a.slot, a.rotation_id) for a in before)
     duties_after = Counter((a.date, a.slot, a.rotation_id) for a in after)
     executed = [o for o in run.outcomes if o.status == "executed"]
-    expected = Counter((a.person_id, a.date.isoformat(), a.slot.value, a.rotation_id) for a in before)
+    expected = Counter((a.person_id, a.date.isoformat(), a.slot, a.rotation_id) for a in before)
     for outcome in executed:
         for day, slot, rotation, giver, taker in outcome.moves:
             expected[(giver, day, slot, rotation)] -= 1
             expected[(taker, day, slot, rotation)] += 1
-    actual = Counter((a.person_id, a.date.isoformat(), a.slot.value, a.rotation_id) for a in after)
+    actual = Counter((a.person_id, a.date.isoformat(), a.slot, a.rotation_id) for a in after)
     unexplained = sum(((expected - actual) + (actual - expected)).values()) + sum(1 for n in expected.values() if n < 0)
     with database.read() as session:
         key = (AssignmentRow.person_id, AssignmentRow.date, AssignmentRow.slot)

@@ -473,7 +473,7 @@ def test_recover_takes_its_verified_backup_before_restoring(site):
     with site.database.read() as session:
         event = AuditLog(session).events(limit=1)[0]
     assert (event.action, event.subject) == ("schedule.recover", run_id)
-    assert {a.person_id for a in _day_assignments(site, day(0)) if a.slot is Slot.CALL} == {"R2-01"}
+    assert {a.person_id for a in _day_assignments(site, day(0)) if a.slot == Slot.CALL} == {"R2-01"}
 
 
 def _day_assignments(site: Site, when: dt.date):

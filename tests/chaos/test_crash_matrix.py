@@ -364,9 +364,9 @@ def half_moved_swaps(database: Database) -> list[str]:
             side = {"executed": "after", "approved": "before", "rolled_back": "before"}.get(request.status)
             for move in moves if side else []:
                 duty = getattr(move, side)
-                if (duty.person_id, duty.date, duty.slot.value, duty.rotation_id) not in held:
+                if (duty.person_id, duty.date, duty.slot, duty.rotation_id) not in held:
                     found.append(
-                        f"swap {request.id} is {request.status} but {duty.person_id} does not hold {duty.date} {duty.slot.value}"
+                        f"swap {request.id} is {request.status} but {duty.person_id} does not hold {duty.date} {duty.slot}"
                     )
     return found
 

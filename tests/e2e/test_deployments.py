@@ -152,7 +152,7 @@ def test_served_swap_deployments_request_answer_execute_and_roll_back(prefect_se
         assignments = _with(
             database_url, lambda s: AssignmentRepository(s).schedule(start=day(0), end=day(0)).assignments
         )
-        return [a.person_id for a in assignments if a.slot is Slot.CALL]
+        return [a.person_id for a in assignments if a.slot == Slot.CALL]
 
     def swap():
         requests = _with(database_url, lambda s: SwapRepository(s).list())
@@ -277,7 +277,7 @@ def test_served_bulk_assign_and_clear_deployments_with_their_ui_approvals(prefec
         return _with(
             database_url,
             lambda s: sorted(
-                (a.person_id, str(a.date), a.slot.value, a.locked)
+                (a.person_id, str(a.date), a.slot, a.locked)
                 for a in AssignmentRepository(s).schedule(start=start, end=end).assignments
             ),
         )

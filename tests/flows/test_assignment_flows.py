@@ -29,7 +29,7 @@ def _seed(database_url: str) -> Database:
 def _rows(database: Database, start: dt.date, end: dt.date) -> list[tuple]:
     with database.read() as session:
         return sorted(
-            (a.person_id, a.date, a.slot.value, a.rotation_id, a.locked)
+            (a.person_id, a.date, a.slot, a.rotation_id, a.locked)
             for a in AssignmentRepository(session).schedule(start=start, end=end).assignments
         )
 

@@ -41,7 +41,7 @@ def _holder(database, when, slot):
         return [
             a.person_id
             for a in AssignmentRepository(session).schedule(start=when, end=when).assignments
-            if a.slot is slot
+            if a.slot == slot
         ]
 
 

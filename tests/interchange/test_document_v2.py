@@ -405,7 +405,6 @@ def test_json_export_of_an_empty_schedule_has_no_rows():
 # Import through the CLI: the database must store the v2 parts (the db layer's side)
 
 
-@pytest.mark.xfail(strict=True, reason="ProgramRepository does not store v2 programs yet (db helper's work)")
 def test_the_v2_example_imports_and_exports_unchanged(cli, tmp_path):
     path = tmp_path / "program-v2.json"
     path.write_text(EXAMPLE.read_text())

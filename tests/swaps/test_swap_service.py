@@ -20,7 +20,7 @@ def holder(database, when, slot):
         return sorted(
             a.person_id
             for a in AssignmentRepository(session).schedule(start=when, end=when).assignments
-            if a.slot is slot
+            if a.slot == slot
         )
 
 

@@ -68,3 +68,25 @@ def test_bad_arguments_exit_two(cli, tmp_path):
     assert cli("solve", "--start", "2026-03-12", "--end", "2026-03-14", "--algorithm", "magic").code == 2
     assert cli("solve", "--start", "2026-03-12", "--end", "2027-06-30").code == 2
     assert cli("solve", "--start", "2026-03-12", "--end", "2026-03-14", "--timeout", "0").code == 2
+
+
+def test_the_greedy_is_refused_on_a_plan_program_before_anything_is_read_or_written(cli, tmp_path, database_url):
+    """The greedy baseline fills v1's pool: on a program with a rotation plan it would ignore the
+    plan, so solve and generate refuse it with one line (exit 2), before any backup."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "program-v2.json"
+    assert cli("program", "import", str(example)).code == 0
+    database = Database(database_url)
+    try:
+        before = digest(database)
+        for command in (("solve",), ("generate", "--yes")):
+            result = cli(*command, "--start", "2026-09-23", "--end", "2026-10-20", "--algorithm", "greedy")
+            assert result.code == 2, (command, result.err)
+            assert result.err == (
+                "rotaguard: error: --algorithm: the greedy solver cannot follow a rotation plan; use cp-sat (the default)\n"
+            )
+        assert digest(database) == before
+        assert not (tmp_path / "home" / "backups").exists() or not any((tmp_path / "home" / "backups").iterdir())
+    finally:
+        database.dispose()

@@ -31,6 +31,7 @@ from rotaguard.interchange.export import export_json
 
 if TYPE_CHECKING:
     from rotaguard.compliance.model import Report
+    from rotaguard.domain import Program
     from rotaguard.flows.bulk_assign import BulkAssignParams, WriteOutcome
     from rotaguard.flows.clear_assignments import ClearParams
     from rotaguard.flows.generate_schedule import GenerateOutcome, GenerateParams
@@ -105,6 +106,15 @@ def _print_report(report: Report) -> None:
         console.print(table("Resilience gaps", ["gap"], [[g.message] for g in report.resilience]))
 
 
+def refuse_greedy_on_a_plan(program: Program, algorithm: Algorithm) -> None:
+    """The greedy baseline fills v1's pool; it cannot follow a rotation plan (one line, exit 2)."""
+    if algorithm is Algorithm.GREEDY and program.has_plan_model:
+        raise InputError(
+            "--algorithm",
+            [Problem("--algorithm", "the greedy solver cannot follow a rotation plan; use cp-sat (the default)")],
+        )
+
+
 @commands.command()
 def solve(
     start: StartOption,
@@ -130,6 +140,7 @@ def solve(
         raise InputError("--end", [Problem("--end", "a solve covers at most 366 days")])
     database = open_database(load_settings())
     program, _ = stored_program(database)
+    refuse_greedy_on_a_plan(program, algorithm)
     reach = timedelta(days=program.rules.averaging_window_days)
     with database.read() as session:
         existing = AssignmentRepository(session).schedule(start=first - reach, end=last + reach)
@@ -213,6 +224,7 @@ def generate(
     settings = load_settings()
     database = open_database(settings)
     program, _ = stored_program(database)
+    refuse_greedy_on_a_plan(program, algorithm)  # before any backup or approval
     _, outcome = run_gated_command(
         settings=settings,
         database=database,

@@ -22,7 +22,7 @@ from rotaguard.errors import RotaGuardError
 from rotaguard.health import run_checks
 from rotaguard.operations import BACKUP_MAX_AGE
 from rotaguard.settings import Settings
-from rotaguard.solver import Progress, ScheduleProblem, SolveResult, SolverStatus, solve
+from rotaguard.solver import GreedyCannotFollowPlan, Progress, ScheduleProblem, SolveResult, SolverStatus, solve
 from rotaguard.tasks.context import backup_store, database_session
 
 BACKUP_REUSE = BACKUP_MAX_AGE
@@ -158,7 +158,10 @@ def solve_block(run_id: str, start: dt.date, end: dt.date, algorithm: str, timeo
             extra={SOLVER_PROGRESS: progress},
         )
 
-    result = solve(_load_problem(start, end), algorithm=algorithm, timeout_seconds=timeout_seconds, progress=report)
+    try:
+        result = solve(_load_problem(start, end), algorithm=algorithm, timeout_seconds=timeout_seconds, progress=report)
+    except GreedyCannotFollowPlan as refused:  # a flow run from the UI with the greedy on a plan program
+        raise GateError(str(refused)) from None
     if result.status in (SolverStatus.INFEASIBLE, SolverStatus.UNKNOWN):
         reason = result.explanation or f"no schedule found in {timeout_seconds:g} s"
         raise GateError(f"solver {result.status.value}: {reason}")

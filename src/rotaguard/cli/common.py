@@ -87,10 +87,8 @@ def special_target(out: Path) -> str | None:
     paths are written."""
     try:
         mode = out.lstat().st_mode
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"cannot use {out}: {exc.strerror or exc}"
+    except OSError:
+        return None  # a new path, or one that cannot be written: the write itself says which
     if stat.S_ISLNK(mode):
         return f"{out} is a symbolic link: give the path of a regular file or a new one"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):

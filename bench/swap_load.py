@@ -131,6 +131,7 @@ def prepare(database, *, residents: int, faculty: int, seed: int, today: dt.date
     from rotaguard.domain import StaffMember, StaffRole
     from rotaguard.interchange.importer import import_document
     from rotaguard.interchange.synth import synthesize
+    from rotaguard.interchange.v1_models import Assignment as V1Assignment
     from rotaguard.solver import ScheduleProblem, solve
 
     swap_start, swap_end, generation_start, generation_end = scenario_dates(today or dt.date.today())
@@ -148,7 +149,13 @@ def prepare(database, *, residents: int, faculty: int, seed: int, today: dt.date
         raise PlanningError(f"the published block already breaks Tier 1: {report.tier1[0].message}")
     import_document(
         database,
-        document.model_copy(update={"staff": staff, "assignments": schedule.assignments}),
+        document.model_copy(
+            update={
+                "staff": staff,
+                # The v1 document holds its own rows (AM/PM/CALL): the solved duties, as v1 rows.
+                "assignments": tuple(V1Assignment(**a.model_dump()) for a in schedule.assignments),
+            }
+        ),
         actor="swap-load",
         source="bench/swap_load.py",
     )
@@ -294,9 +301,7 @@ def _as_exchange(
 def _tier1_breakers(program, schedule, first: dt.date, last: dt.date, roster: Roster, *, wanted: int) -> list[SwapPlan]:
     """A night call handed to a senior on call the night before or after: the compliance engine
     rejects it (consecutive nights / rest after 24 h), and the request says which rule."""
-    calls = sorted(
-        (a.date, a.person_id) for a in schedule.assignments if a.slot == "CALL" and first <= a.date <= last
-    )
+    calls = sorted((a.date, a.person_id) for a in schedule.assignments if a.slot == "CALL" and first <= a.date <= last)
     on_call = {(person, day) for day, person in calls}
     plans: list[SwapPlan] = []
     for day, giver in calls:

@@ -39,7 +39,7 @@ def program(cli, flow_env, tmp_path):
 def _rows(database: Database, start: dt.date, end: dt.date) -> list[tuple]:
     with database.read() as session:
         return sorted(
-            (a.person_id, str(a.date), a.slot.value, a.locked)
+            (a.person_id, str(a.date), a.slot, a.locked)
             for a in AssignmentRepository(session).schedule(start=start, end=end).assignments
         )
 

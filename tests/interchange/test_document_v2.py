@@ -478,3 +478,14 @@ def test_only_a_v1_kind_of_service_reads_in_v1_form():
     session = parse_document(json.dumps(data)).to_program().rotation("AMB")
     assert session.coverage == () and session.slots == ("AM", "PM") and session.residents.max == 4
     assert session.coverage_on(date(2026, 10, 1), "AM") == program.rotation("AMB").coverage_on(date(2026, 10, 1), "AM")
+
+
+def test_program_show_summarises_coverage_by_pgy_group():
+    from rotaguard.cli.program import _summary
+
+    program = parse_document(EXAMPLE.read_text()).to_program()
+    summary = _summary(program, assignment_count=5)
+    wards = next(r for r in summary["rotations"] if r["id"] == "WARDS")
+    assert (wards["residents"], wards["faculty"], wards["slots"]) == ("PGY-1 2-4, PGY-2/3 1-3", "1-2", ["DAY"])
+    assert summary["block_rotations"] == ["AMB", "ELEC", "ICU", "NF", "WARDS"] and summary["plan_rows"] == 11
+    assert "CALL24" in summary["shift_types"]

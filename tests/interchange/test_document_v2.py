@@ -465,3 +465,26 @@ def test_a_service_losing_a_shift_stored_duties_use_is_refused():
     assert "service 'ICU' would lose its CALL24 slot, which stored assignments use (R1-04 on 2026-10-01)" in (
         problems[0].message
     )
+
+
+def test_only_a_v1_kind_of_service_reads_in_v1_form():
+    program = parse_document(EXAMPLE.read_text()).to_program()
+    # AMB has one staffing for AM and PM but is a v2 service: its coverage stays as written.
+    assert [entry.shift for entry in program.rotation("AMB").coverage] == ["AM", "PM"]
+    data = example()
+    amb = data["services"][_index(data["services"], id="AMB")]
+    amb["kind"] = "session"
+    session = parse_document(json.dumps(data)).to_program().rotation("AMB")
+    assert session.coverage == () and session.slots == ("AM", "PM") and session.residents.max == 4
+    assert session.coverage_on(date(2026, 10, 1), "AM") == program.rotation("AMB").coverage_on(date(2026, 10, 1), "AM")
+
+
+def test_program_show_summarises_coverage_by_pgy_group():
+    from rotaguard.cli.program import _summary
+
+    program = parse_document(EXAMPLE.read_text()).to_program()
+    summary = _summary(program, assignment_count=5)
+    wards = next(r for r in summary["rotations"] if r["id"] == "WARDS")
+    assert (wards["residents"], wards["faculty"], wards["slots"]) == ("PGY-1 2-4, PGY-2/3 1-3", "1-2", ["DAY"])
+    assert summary["block_rotations"] == ["AMB", "ELEC", "ICU", "NF", "WARDS"] and summary["plan_rows"] == 11
+    assert "CALL24" in summary["shift_types"]

@@ -15,7 +15,7 @@ import typer
 from rotaguard.cli.common import OutOption, actor, authorize, deliver, parse_date, stored_program
 from rotaguard.cli.context import load_settings, open_database, require_current_schema
 from rotaguard.cli.output import JsonOption, console, emit_json, table
-from rotaguard.domain import BLOCK_DAYS, Program, Role, Schedule
+from rotaguard.domain import BLOCK_DAYS, Program, Role, Rotation, Schedule
 from rotaguard.errors import RotaGuardError
 from rotaguard.interchange import document_v2
 from rotaguard.interchange.document import dump_document, json_schema, read_document
@@ -116,6 +116,24 @@ def program_export(out: OutOption = None, json_output: JsonOption = False) -> No
     deliver(document_v2.dump_document(document), out, json_output=json_output, report=counts, message=message)
 
 
+def _residents_text(service: Rotation) -> str:
+    """``4-6`` for v1's one staffing; ``PGY-1 2-4, PGY-2/3 1-3`` for coverage by PGY group."""
+    if not service.coverage:
+        return f"{service.residents.min}-{service.residents.max}"
+    groups = dict.fromkeys(
+        f"PGY-{'/'.join(str(level) for level in group.pgy)} {group.min}-{group.max}"
+        for entry in service.coverage
+        for group in entry.residents
+    )
+    return ", ".join(groups) or "0-0"
+
+
+def _faculty_text(service: Rotation) -> str:
+    if not service.coverage:
+        return f"{service.faculty.min}-{service.faculty.max}"
+    return ", ".join(dict.fromkeys(f"{e.faculty.min}-{e.faculty.max}" for e in service.coverage))
+
+
 def _summary(program: Program, assignment_count: int) -> dict[str, Any]:
     residents = [p for p in program.people if p.role is Role.RESIDENT]
     pgy = Counter(p.pgy for p in residents if p.pgy is not None)  # every resident has one: the test is for the types
@@ -131,12 +149,15 @@ def _summary(program: Program, assignment_count: int) -> dict[str, Any]:
                 "kind": r.kind.value,
                 "slots": list(r.slots),
                 "days": len(r.days),
-                "residents": f"{r.residents.min}-{r.residents.max}",
-                "faculty": f"{r.faculty.min}-{r.faculty.max}",
+                "residents": _residents_text(r),
+                "faculty": _faculty_text(r),
                 "supervised": r.supervised,
             }
             for r in program.rotations
         ],
+        "shift_types": list(program.shift_ids),
+        "block_rotations": [r.id for r in program.block_rotations],
+        "plan_rows": len(program.plan),
         "absences": len(program.absences),
         "assignments": assignment_count,
         "person_half_days_per_block": len(program.people) * BLOCK_DAYS * 2,

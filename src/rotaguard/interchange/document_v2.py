@@ -6,8 +6,8 @@ their ``coverage``, ``duties``). Where a domain model says exactly what the docu
 used directly (people, block rotations, plan rows, ...), so the schema cannot drift from it.
 
 A v2 document that says no more than a v1 one (shift types AM, PM and CALL as v1 names them,
-services with one staffing for all their shifts and weekdays) reads as the very program its v1
-document gives: a v1 program exported as v2 and imported again is the program it was.
+services of v1's kinds, session or call, with one staffing for all their shifts and weekdays)
+reads as the very program its v1 document gives: a v1 program exported as v2 and imported again is the program it was.
 """
 
 from __future__ import annotations
@@ -150,7 +150,8 @@ class ServiceSpec(Frozen):
         first = self.coverage[0]
         shifts = [entry.shift for entry in self.coverage]
         uniform = (
-            len(set(shifts)) == len(shifts)
+            self.kind is not RotationKind.SERVICE
+            and len(set(shifts)) == len(shifts)
             and len(first.residents) <= 1
             and all(
                 e.days == first.days and e.residents == first.residents and e.faculty == first.faculty
@@ -158,7 +159,9 @@ class ServiceSpec(Frozen):
             )
         )
         if uniform:
-            # One staffing for every shift and weekday: v1's form, which the domain reads the same way.
+            # A v1 rotation (session or call) with one staffing for every shift and weekday: v1's
+            # form, which the domain reads the same way, so a v1 program exported as v2 comes back
+            # as itself. A service of kind "service" keeps its coverage as given.
             residents = first.residents[0] if first.residents else ResidentStaffing()
             return Rotation(**common, slots=tuple(shifts), days=first.days, residents=residents, faculty=first.faculty)
         return Rotation(**common, coverage=self.coverage)

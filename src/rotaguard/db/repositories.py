@@ -400,24 +400,26 @@ class ProgramRepository:
         return changes
 
     def _save_shift_types(self, shifts: Iterable[ShiftType], counter: ChangeCount) -> None:
-        existing = {row.id: row for row in self.session.scalars(select(ShiftTypeRow))}
-        for position, shift in enumerate(shifts):
-            row = existing.get(shift.id)
+        values = {shift.id: _shift_values(shift, position) for position, shift in enumerate(shifts)}
+        self._upsert_by_id(ShiftTypeRow, values, counter)
+
+    def _upsert_by_id(self, row_type: type, values_by_id: dict[str, dict], counter: ChangeCount) -> None:
+        """Add the rows whose id is new, update those whose values changed, and count both."""
+        rows: list[Any] = list(self.session.scalars(select(row_type)))
+        existing = {row.id: row for row in rows}
+        for row_id, values in values_by_id.items():
+            row = existing.get(row_id)
             if row is None:
-                self.session.add(ShiftTypeRow(id=shift.id, **_shift_values(shift, position)))
+                self.session.add(row_type(id=row_id, **values))
                 counter.created += 1
             else:
-                counter.record_existing(changed=_apply(row, _shift_values(shift, position)))
+                counter.record_existing(changed=_apply(row, values))
 
     def _save_block_rotations(self, rotations: Iterable[BlockRotation], counter: ChangeCount) -> None:
-        existing = {row.id: row for row in self.session.scalars(select(BlockRotationRow))}
-        for position, rotation in enumerate(rotations):
-            row = existing.get(rotation.id)
-            if row is None:
-                self.session.add(BlockRotationRow(id=rotation.id, **_block_rotation_values(rotation, position)))
-                counter.created += 1
-            else:
-                counter.record_existing(changed=_apply(row, _block_rotation_values(rotation, position)))
+        values = {
+            rotation.id: _block_rotation_values(rotation, position) for position, rotation in enumerate(rotations)
+        }
+        self._upsert_by_id(BlockRotationRow, values, counter)
 
     def _save_requests(self, requests: Iterable[ProgramRequest], counter: ChangeCount) -> None:
         # A request is what it asks for (person, kind, dates, rotation); its priority and weight may change.
@@ -475,14 +477,7 @@ class ProgramRepository:
             counter.created += 1
 
     def _save_staff(self, staff: Iterable[StaffMember], counter: ChangeCount) -> None:
-        existing = {row.id: row for row in self.session.scalars(select(StaffRow))}
-        for member in staff:
-            row = existing.get(member.id)
-            if row is None:
-                self.session.add(StaffRow(id=member.id, **_staff_values(member)))
-                counter.created += 1
-            else:
-                counter.record_existing(changed=_apply(row, _staff_values(member)))
+        self._upsert_by_id(StaffRow, {member.id: _staff_values(member) for member in staff}, counter)
 
     def _save_people(self, people: Iterable[Person], counter: ChangeCount) -> None:
         existing = {row.id: row for row in self.session.scalars(select(PersonRow))}
@@ -515,14 +510,7 @@ class ProgramRepository:
         self.session.add_all(new_credentials)
 
     def _save_rotations(self, rotations: Iterable[Rotation], counter: ChangeCount) -> None:
-        existing = {row.id: row for row in self.session.scalars(select(RotationRow))}
-        for rotation in rotations:
-            row = existing.get(rotation.id)
-            if row is None:
-                self.session.add(RotationRow(id=rotation.id, **_rotation_values(rotation)))
-                counter.created += 1
-            else:
-                counter.record_existing(changed=_apply(row, _rotation_values(rotation)))
+        self._upsert_by_id(RotationRow, {rotation.id: _rotation_values(rotation) for rotation in rotations}, counter)
 
     def _save_absences(self, absences: Iterable[Absence], counter: ChangeCount) -> None:
         existing = {

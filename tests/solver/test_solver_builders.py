@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from factories import BLOCK_START, assignment, call_rotation, faculty, program, resident, session_rotation
+from rotaguard.compliance import validate
 from rotaguard.domain import Credential, ResidentStaffing, RuleParams, Schedule, Slot, Staffing
 from rotaguard.solver import Request, RequestKind, ScheduleProblem, SolverStatus, Weights, solve
 
@@ -177,28 +178,65 @@ def test_locked_assignments_are_kept_and_unlocked_ones_replaced():
     assert result.penalties.get("change", 0) == 0
 
 
+def _short_rest_warnings(result, prog, first, last):
+    report = validate(result.schedule, prog, start=first, end=last, resilience=False)
+    return sum(1 for v in report.violations if v.rule_id == "acgme.rest.between_duties")
+
+
 def test_short_rest_is_avoided_when_someone_else_can_work():
-    """A PM six hours after a call ends is a Tier 2 warning: the solver gives it to the other senior."""
+    """A PM six hours after a call ends is a Tier 2 warning: with no AM to fill the gap, R2-01's
+    wish to work that PM would be a short rest, and rest (the plan level) comes before requests."""
     seniors = (resident("R2-01", pgy=2, credentials=ACLS), resident("R2-02", pgy=2, credentials=ACLS))
     prog = program(
         people=seniors,
         rotations=(
-            _wards(0, maximum=1, days=("fri",)),
+            _wards(0, maximum=1, days=("fri",), slots=(Slot.PM,)),
             call_rotation(residents=ResidentStaffing(min=0, max=1, pgy=(2, 3))),
         ),
     )
     locked_call = [assignment("R2-01", DAY, Slot.CALL, "NIGHT", locked=True)]
-    want_pm = [
-        Request(person_id=p, date=DAY + timedelta(days=1), slot=Slot.PM, kind=RequestKind.WORK, weight=1)
-        for p in ("R2-01",)
-    ]
+    want_pm = [Request(person_id="R2-01", date=DAY + timedelta(days=1), slot=Slot.PM, kind=RequestKind.WORK)]
     result = _solve(
         prog,
         days=2,
         existing=locked_call,
         requests=want_pm,
-        weights=Weights(call_fairness=0, weekend_fairness=0, continuity=0, request=1, short_rest=2),
+        weights=Weights(call_fairness=0, weekend_fairness=0, continuity=0, request=100, short_rest=2),
     )
-    # Granting R2-01's wish would cost short_rest 2 > request 1: the wish is refused.
-    assert result.penalties["short_rest"] == 0 and result.penalties["request"] == 1
+    # Even at a request weight of 100 against 2 for the rest: the levels decide, not the weights.
+    assert result.penalties["short_rest"] == 0 and result.penalties["request"] == 100
     assert ("R2-01", DAY + timedelta(days=1), "PM", "WARDS") not in _made(result)
+    assert [level.id for level in result.levels][-2:] == ["plan", "requests"]
+
+
+def test_a_24_hour_call_is_one_duty_period_not_a_short_rest():
+    """AM, PM and the night CALL back to back (07:00-07:00) are one 24-hour period: the 6 h between
+    the AM's end and the CALL's start is filled, so neither the solver nor validate counts it."""
+    senior = resident("R2-01", pgy=2, credentials=ACLS)
+    prog = program(
+        people=(senior,),
+        rotations=(
+            _wards(1, maximum=1, days=("thu",)),
+            call_rotation(residents=ResidentStaffing(min=1, max=1, pgy=(2, 3)), days=("thu",)),
+        ),
+    )
+    result = _solve(prog, weights=Weights(call_fairness=0, weekend_fairness=0, continuity=0, short_rest=2))
+    assert _made(result) == [("R2-01", DAY, s, r) for s, r in (("AM", "WARDS"), ("CALL", "NIGHT"), ("PM", "WARDS"))]
+    assert result.penalties["unmet_staffing"] == 0 and result.penalties["short_rest"] == 0
+    assert _short_rest_warnings(result, prog, DAY, DAY) == 0
+
+
+def test_a_real_short_rest_is_charged_once_as_validate_counts_it():
+    """An AM that ends at 13:00 and the CALL at 19:00 with the PM off: 6 h of rest, one warning."""
+    senior = resident("R2-01", pgy=2, credentials=ACLS)
+    prog = program(
+        people=(senior,),
+        rotations=(
+            _wards(1, maximum=1, days=("thu",), slots=(Slot.AM,)),
+            call_rotation(residents=ResidentStaffing(min=1, max=1, pgy=(2, 3)), days=("thu",)),
+        ),
+    )
+    result = _solve(prog, weights=Weights(call_fairness=0, weekend_fairness=0, continuity=0, short_rest=2))
+    assert _made(result) == [("R2-01", DAY, "AM", "WARDS"), ("R2-01", DAY, "CALL", "NIGHT")]
+    assert result.penalties["short_rest"] == 2  # one short rest, weight 2
+    assert _short_rest_warnings(result, prog, DAY, DAY) == 1

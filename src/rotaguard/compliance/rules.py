@@ -781,12 +781,7 @@ def above_max(view: ScheduleView, params: RuleParams) -> list[Violation]:
 
 def call_counts(view: ScheduleView) -> dict[str, int]:
     """In-house calls in the range per call-eligible resident (zero included)."""
-    call_services = np.asarray(view.tables.runs_call.any(axis=1), dtype=bool)
-    eligible = [
-        p
-        for p in view.people
-        if p.is_resident and any(call and r.accepts(p) for r, call in zip(view.rotations, call_services, strict=True))
-    ]
+    eligible = [p for p in view.people if view.program.call_eligible(p, view.start, view.end)]
     counts = {p.id: 0 for p in eligible}
     for row in np.flatnonzero(view.in_range & view.in_house_call & (view.person >= 0)):
         person_id = view.people[view.person[row]].id
@@ -809,16 +804,11 @@ def weekend_counts(view: ScheduleView) -> dict[str, int]:
 def _fairness_groups(view: ScheduleView, counts: dict[str, int]) -> list[tuple[str, dict[str, int]]]:
     """Who is compared with whom: everyone in a v1 program; in a plan program, the residents on
     the same rotation at the range's start (an ICU resident's calls are not a ward resident's)."""
-    if not view.program.has_plan_model:
-        return [("", counts)]
     groups: dict[str, dict[str, int]] = {}
     for person_id, count in counts.items():
-        entry = next(
-            (e for e in view.program.plan_by_person.get(person_id, ()) if e.start <= view.end and e.end >= view.start),
-            None,
-        )
-        if entry is not None:
-            groups.setdefault(entry.rotation_id, {})[person_id] = count
+        peers = view.program.fairness_peers(person_id, view.start, view.end)
+        if peers is not None:
+            groups.setdefault(peers, {})[person_id] = count
     return sorted(groups.items())
 
 

@@ -237,6 +237,31 @@ class Program(Frozen):
         """The plan row that puts the person on a rotation on ``day``, if any."""
         return next((e for e in self.plan_by_person.get(person_id, ()) if e.covers(day)), None)
 
+    def fairness_peers(self, person_id: str, start: date, end: date) -> str | None:
+        """Whom a resident's calls and weekends are compared with over ``start..end``: everyone
+        ("") in a v1 program; in a plan program the residents whose first plan row in the range
+        is on the same rotation (None: no row in the range, compared with nobody). ``compliance``
+        and the solver both read this, so a fairness penalty is what ``validate`` reports."""
+        if not self.has_plan_model:
+            return ""
+        entry = next((e for e in self.plan_by_person.get(person_id, ()) if e.start <= end and e.end >= start), None)
+        return None if entry is None else entry.rotation_id
+
+    def call_eligible(self, person: Person, start: date, end: date) -> bool:
+        """A resident some service taking them runs in-house call for, on some day of the range."""
+        if not person.is_resident:
+            return False
+        days = [start + timedelta(days=i) for i in range(min((end - start).days + 1, 7))]
+        return any(
+            rotation.accepts(person)
+            and any(
+                self.is_in_house_call(rotation.id, shift) and rotation.runs_on(day, shift)
+                for shift in self.shift_ids
+                for day in days
+            )
+            for rotation in self.rotations
+        )
+
     def planned_rotation(self, person_id: str, day: date) -> BlockRotation | None:
         entry = self.planned(person_id, day)
         return None if entry is None else self.block_rotations_by_id.get(entry.rotation_id)

@@ -23,9 +23,11 @@ from datetime import date, datetime, time, timedelta
 from ortools.sat.python import cp_model
 
 from rotaguard.domain import Assignment, AssignmentSource, Person, Program, RotationKind, RuleParams, Schedule, Weekday
+from rotaguard.domain.plan import RequestKind as PlanRequestKind
 from rotaguard.domain.rotations import Coverage, Rotation, Staffing
+from rotaguard.solver.counting import CountedShortfall, add_counted_bounds
 from rotaguard.solver.patterns import PATTERN_GOALS, PATTERN_RULES, PATTERN_TITLES, PlanSpan
-from rotaguard.solver.problem import RequestKind, ScheduleProblem
+from rotaguard.solver.problem import Request, RequestKind, ScheduleProblem
 
 WEEKEND = (Weekday.SAT, Weekday.SUN)
 
@@ -69,6 +71,18 @@ class Duty:
         return not isinstance(self.lit, int)
 
 
+@dataclass(frozen=True)
+class ShortfallCell:
+    """How many people a staffing group of one (service, day, shift) is short of its minimum."""
+
+    rotation: int
+    day: int
+    slot: int
+    minimum: int
+    variable: cp_model.IntVar
+    pgy: frozenset[int] | None  # the resident group's PGY levels; None for the faculty
+
+
 @dataclass
 class ScheduleModel:
     problem: ScheduleProblem
@@ -80,6 +94,12 @@ class ScheduleModel:
     assumptions: dict[int, tuple[str, str]] = field(default_factory=dict)
     touched: dict[int, dict[int, cp_model.IntVar | int]] | None = None
     spans: list[PlanSpan] | None = None
+    # Each staffing group's shortfall below its minimum (``add_min_staffing``), and what counting
+    # proves about them (``counting.add_counted_bounds``).
+    shortfall_cells: list[ShortfallCell] = field(default_factory=list)
+    counted_shortfalls: list[CountedShortfall] = field(default_factory=list)
+    # The warm start is partial (it breaks a hard rule): the first search repairs it.
+    repair: bool = False
     _assumption_literals: dict[tuple[str, str], cp_model.IntVar] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -660,28 +680,61 @@ def add_min_staffing(model: ScheduleModel, problem: ScheduleProblem, params: Rul
                     shortfall = model.model.new_int_var(0, group.min, f"short_{rotation.id}_{day}_{slot}_{number}")
                     model.model.add(shortfall >= group.min - filled)
                     model.penalize("unmet_staffing", problem.weights.unmet_staffing, shortfall)
+                    is_faculty = number == len(coverage.residents)
+                    pgy = None if is_faculty else frozenset(coverage.residents[number].pgy)
+                    model.shortfall_cells.append(
+                        ShortfallCell(rotation_index, model.index(day), slot_index, group.min, shortfall, pgy)
+                    )
+    add_counted_bounds(model)
 
 
-def _spread(
-    model: ScheduleModel,
-    counts: list[cp_model.LinearExprT],
-    name: str,
-    weight: int,
-    upper: int,
-    penalty: str | None = None,
+def _spread_excess(
+    model: ScheduleModel, counts: list[cp_model.LinearExprT], name: str, weight: int, upper: int, limit: int
 ) -> None:
+    """Penalise how far the spread (most - least) of ``counts`` exceeds ``limit``: what
+    ``compliance`` measures for its fairness warning, one unit per call or day over."""
     if len(counts) < 2 or not weight:
         return
     most = model.model.new_int_var(0, upper, f"{name}_max")
     least = model.model.new_int_var(0, upper, f"{name}_min")
-    for count in counts:
-        model.model.add(most >= count)
-        model.model.add(least <= count)
-    model.penalize(penalty or name, weight, most - least)
+    model.model.add_max_equality(most, counts)
+    model.model.add_min_equality(least, counts)
+    excess = model.model.new_int_var(0, upper, f"{name}_excess")
+    model.model.add(excess >= most - least - limit)
+    model.penalize(name, weight, excess)
+
+
+def _peer_groups(model: ScheduleModel, people: list[int]) -> dict[str, list[int]]:
+    """Residents compared with each other (``Program.fairness_peers``, as ``compliance`` does)."""
+    problem = model.problem
+    groups: dict[str, list[int]] = defaultdict(list)
+    for person in people:
+        peers = model.program.fairness_peers(model.people[person].id, problem.start, problem.end)
+        if peers is not None:
+            groups[peers].append(person)
+    return dict(sorted(groups.items()))
+
+
+def _range_calls(model: ScheduleModel, person: int) -> list[Duty]:
+    return [d for d in model.by_person.get(person, []) if d.in_range and model.is_in_house_call(d)]
 
 
 def add_call_fairness(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
-    """Each call above or below a resident's fair share costs ``call_fairness``.
+    """Each in-house call by which the spread among peers exceeds ``max_call_spread`` costs
+    ``call_fairness``: the call-eligible residents (``Program.call_eligible``, absent ones
+    included with their calls) are the ones ``validate`` compares."""
+    eligible = [
+        i for i, person in enumerate(model.people) if model.program.call_eligible(person, problem.start, problem.end)
+    ]
+    days = (problem.end - problem.start).days + 1
+    for members in _peer_groups(model, eligible).values():
+        counts: list[cp_model.LinearExprT] = [sum(d.lit for d in _range_calls(model, p)) for p in members]
+        _spread_excess(model, counts, "call_fairness", problem.weights.call_fairness, days, params.max_call_spread)
+
+
+def add_call_share(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """Each call above or below a resident's fair share costs ``call_share`` (a preference inside
+    the spread ``validate`` allows; it reports nothing of it).
 
     The fair share is the range's in-house call demand split over the residents who can take
     call, in proportion to the days each is present; anywhere between its floor and ceiling is
@@ -698,8 +751,8 @@ def add_call_fairness(model: ScheduleModel, problem: ScheduleProblem, params: Ru
         for group in coverage.residents
     )
     callers: dict[int, list[Duty]] = {}
-    for person, duties in model.by_person.items():
-        calls = [d for d in duties if d.in_range and model.is_in_house_call(d)]
+    for person in model.by_person:
+        calls = _range_calls(model, person)
         if model.people[person].is_resident and any(d.is_variable for d in calls):
             callers[person] = calls
     if not callers or not demand:
@@ -714,17 +767,19 @@ def add_call_fairness(model: ScheduleModel, problem: ScheduleProblem, params: Ru
         under = model.model.new_int_var(0, low, f"calls_under_{person}")
         model.model.add(over >= count - high)
         model.model.add(under >= low - count)
-        model.penalize("call_fairness", problem.weights.call_fairness, over + under)
+        model.penalize("call_share", problem.weights.call_share, over + under)
 
 
 def add_weekend_fairness(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
-    """Spread weekend duty days evenly over residents (in plan mode, over the residents on the same
-    rotation at the range's start: a ward team and an ambulatory block are not peers)."""
-    counts: dict[str | None, list[cp_model.LinearExprT]] = defaultdict(list)
+    """Each weekend duty day by which the spread among peers exceeds ``max_weekend_spread`` costs
+    ``weekend_fairness`` (in plan mode peers share a rotation: a ward team and an ambulatory block
+    are not peers)."""
     weekend_days = [d for d in _days(problem.start, problem.end) if Weekday.of(d) in WEEKEND]
-    for person, duties in model.by_person.items():
-        if not model.people[person].is_resident:
+    worked_days: dict[int, cp_model.LinearExprT] = {}
+    for person, person_obj in enumerate(model.people):
+        if not person_obj.is_resident:
             continue
+        duties = model.by_person.get(person, [])
         worked: list[cp_model.IntVar | int] = []
         for day in weekend_days:
             on_day = [d for d in duties if d.day == model.index(day)]
@@ -737,14 +792,16 @@ def add_weekend_fairness(model: ScheduleModel, problem: ScheduleProblem, params:
             # Exactly "works that day": a free upper bound would let the solver fake fairness.
             model.model.add_max_equality(flag, [duty.lit for duty in on_day])
             worked.append(flag)
-        if worked:
-            peers = None
-            if model.program.has_plan_model:
-                peers = getattr(model.program.planned(model.people[person].id, problem.start), "rotation_id", None)
-            counts[peers].append(sum(worked))
-    for number, group in enumerate(counts.values()):
-        name = "weekend_fairness" if number == 0 else f"weekend_fairness_{number}"
-        _spread(model, group, name, problem.weights.weekend_fairness, len(weekend_days), penalty="weekend_fairness")
+        worked_days[person] = sum(worked) if worked else 0
+    for members in _peer_groups(model, list(worked_days)).values():
+        _spread_excess(
+            model,
+            [worked_days[p] for p in members],
+            "weekend_fairness",
+            problem.weights.weekend_fairness,
+            len(weekend_days),
+            params.max_weekend_spread,
+        )
 
 
 def add_continuity(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
@@ -769,22 +826,46 @@ def add_continuity(model: ScheduleModel, problem: ScheduleProblem, params: RuleP
 
 
 def add_rest_between_duties(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
-    """VI.F.2.a / 6.21 (a Detail, Tier 2): two duties less than 8 h apart cost ``short_rest``."""
+    """VI.F.2.a / 6.21 (a Detail, Tier 2): each rest shorter than 8 h between two duty periods costs
+    ``short_rest``, counted as ``compliance`` counts it.
+
+    A pair (earlier duty, later slot) less than 8 h apart is a short rest only when nothing is
+    worked between them: a filled gap (AM, PM, then the night CALL) is one 24-hour period, judged
+    by the 24-hour rules, not a short rest. Duties never overlap, so a duty worked between them
+    lies inside the gap; listing the duties that cross the gap is exact. After a period of 24 h
+    or more the 14-hour rest is hard, so every short rest left is one ``validate`` warns of.
+    """
     minimum = round(params.min_rest_between_duties_hours * 60)
     for person, duties in model.by_person.items():
         if not model.people[person].is_resident:
             continue
         positions = _positions(duties)
         for i, (_, _, group) in enumerate(positions):
-            for later_start, _, later_group in positions[i + 1 :]:
+            for k in range(i + 1, len(positions)):
+                later_start, _, later_group = positions[k]
                 for duty in group:
                     gap = later_start - duty.end
-                    if not 0 < gap < minimum or not (duty.is_variable or any(d.is_variable for d in later_group)):
+                    if not 0 < gap < minimum or not (duty.in_range or any(d.in_range for d in later_group)):
+                        continue
+                    # Sorted by start: a slot begun before this one that ends after it overlaps it.
+                    between = [
+                        d
+                        for _, _, other in positions[i + 1 : k]
+                        for d in other
+                        if d.start < later_start and d.end > duty.end
+                    ]
+                    if any(not d.is_variable for d in between):
+                        continue  # a fixed duty fills the gap
+                    variable = duty.is_variable or any(d.is_variable for d in later_group + between)
+                    if not variable:
+                        model.penalize("short_rest", problem.weights.short_rest, 1)
                         continue
                     both = model.model.new_bool_var(f"short_rest_{person}_{duty.start}_{later_start}")
                     for later in later_group:
-                        # both >= duty AND later; the penalty keeps it at its least value.
-                        model.model.add_bool_or([both, _negated(duty.lit), _negated(later.lit)])
+                        # both >= duty AND later AND nothing between; the penalty keeps it at its least.
+                        model.model.add_bool_or(
+                            [both, _negated(duty.lit), _negated(later.lit), *(d.lit for d in between)]
+                        )
                     model.penalize("short_rest", problem.weights.short_rest, both)
                 if later_start - max(d.end for d in group) >= minimum:
                     break
@@ -794,8 +875,21 @@ def _negated(literal: cp_model.IntVar | int) -> cp_model.LiteralT:
     return literal.Not() if not isinstance(literal, int) else 1 - literal
 
 
+def _day_off_requests(problem: ScheduleProblem) -> list[Request]:
+    """The program's day-off requests (v2 documents) for days of the range, one per day."""
+    found = []
+    for wish in problem.program.requests:
+        if wish.kind is not PlanRequestKind.DAY_OFF:
+            continue
+        for day in _days(max(wish.start, problem.start), min(wish.end, problem.end)):
+            found.append(Request(person_id=wish.person_id, date=day, weight=wish.weight))
+    return found
+
+
 def add_requests(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
-    for request in problem.requests:
+    """Each request not granted costs ``request`` times its weight: the problem's and the
+    program's day-off requests."""
+    for request in (*problem.requests, *_day_off_requests(problem)):
         person = model.person_index.get(request.person_id)
         if person is None or not problem.start <= request.date <= problem.end:
             continue
@@ -869,6 +963,7 @@ SOFT_GOALS = (
     add_min_staffing,
     *(goal.builder for goal in PATTERN_GOALS),
     add_call_fairness,
+    add_call_share,
     add_weekend_fairness,
     add_continuity,
     add_rest_between_duties,

@@ -30,16 +30,20 @@ class Request(Frozen):
 
 
 class Weights(Frozen):
-    """Penalty per unit of each soft goal. Unmet minimum staffing outweighs everything else; a plan
-    row's expected work (``fill``) and its weekly clinic come next, above every fairness goal."""
+    """Penalty per unit of each soft goal. Which goals come first is ``levels.LEVELS`` (staffing,
+    the plan, requests, stability, fairness), solved in turn: a weight only orders the goals of
+    one level (and every goal in the weighted mode, ``solve(lexicographic=False)``)."""
 
     unmet_staffing: int = Field(default=1000, ge=0)
     # Plan mode: each pattern duty short of its row's expected count, each clinic or didactics missed.
     fill: int = Field(default=100, ge=0)
     clinic: int = Field(default=100, ge=0)
     didactics: int = Field(default=50, ge=0)
+    # Per call or weekend day by which the spread among peers exceeds the rule's limit (what
+    # ``validate`` warns of), and per call off a resident's proportional share (a preference).
     call_fairness: int = Field(default=20, ge=0)
     weekend_fairness: int = Field(default=10, ge=0)
+    call_share: int = Field(default=1, ge=0)
     continuity: int = Field(default=2, ge=0)
     short_rest: int = Field(default=2, ge=0)
     request: int = Field(default=5, ge=0)
@@ -97,10 +101,33 @@ class Progress(Frozen):
     objective: float
     best_bound: float
     elapsed_seconds: float
+    # The priority being solved (``levels.LEVELS``); objective and bound are that level's.
+    level: str | None = None
 
     @property
     def gap(self) -> float:
         return relative_gap(self.objective, self.best_bound)
+
+
+class LevelResult(Frozen):
+    """What one level's solve found: its value (weighted penalty units), the bound proved for it
+    given the levels above at their values, and how long it took."""
+
+    id: str
+    title: str
+    status: str  # OPTIMAL (proved), FEASIBLE (best found when time ran out), or UNKNOWN
+    value: float
+    bound: float
+    seconds: float
+    penalties: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def proved(self) -> bool:
+        return self.value == self.bound
+
+    @property
+    def gap(self) -> float:
+        return relative_gap(self.value, self.bound)
 
 
 class SolveResult(Frozen):
@@ -117,6 +144,10 @@ class SolveResult(Frozen):
     variables: int = 0
     constraints: int = 0
     conflicts: tuple[Conflict, ...] = ()
+    # The priorities in order (``levels.LEVELS``), each with its value and bound; and where the
+    # staffing shortfall is, explained by counting (who could take it, how much they may take).
+    levels: tuple[LevelResult, ...] = ()
+    shortfalls: tuple[str, ...] = ()
 
     @property
     def explanation(self) -> str:

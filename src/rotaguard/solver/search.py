@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
+from datetime import date
+from typing import Any
 
 from ortools.sat.python import cp_model
 
 from rotaguard.domain import Schedule
+from rotaguard.solver.levels import LEVEL_OF_PENALTY, LEVELS, Level, time_for_level
 from rotaguard.solver.model import (
     RULE_TITLES,
     ScheduleModel,
@@ -17,7 +21,15 @@ from rotaguard.solver.model import (
     kept_assignments,
     solution_schedule,
 )
-from rotaguard.solver.problem import Conflict, Progress, ScheduleProblem, SolveResult, SolverStatus, relative_gap
+from rotaguard.solver.problem import (
+    Conflict,
+    LevelResult,
+    Progress,
+    ScheduleProblem,
+    SolveResult,
+    SolverStatus,
+    relative_gap,
+)
 
 ProgressCallback = Callable[[Progress], None]
 ALGORITHMS = ("cp_sat", "greedy")
@@ -37,6 +49,7 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         self.began = began
         self.report = report
         self.first_feasible: float | None = None
+        self.level: str | None = None
 
     def on_solution_callback(self) -> None:
         elapsed = time.perf_counter() - self.began
@@ -44,14 +57,27 @@ class _Progress(cp_model.CpSolverSolutionCallback):
             self.first_feasible = elapsed
         if self.report is not None:
             self.report(
-                Progress(objective=self.objective_value, best_bound=self.best_objective_bound, elapsed_seconds=elapsed)
+                Progress(
+                    objective=self.objective_value,
+                    best_bound=self.best_objective_bound,
+                    elapsed_seconds=elapsed,
+                    level=self.level,
+                )
             )
 
 
 def _parameters(
-    solver: cp_model.CpSolver, *, timeout_seconds: float, seed: int, workers: int, deterministic: bool
+    solver: cp_model.CpSolver,
+    *,
+    timeout_seconds: float,
+    seed: int,
+    workers: int,
+    deterministic: bool,
+    repair: bool = False,
 ) -> None:
     solver.parameters.max_time_in_seconds = timeout_seconds
+    if repair:
+        solver.parameters.repair_hint = True
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = workers
     if workers == 2:
@@ -66,24 +92,79 @@ def _parameters(
         solver.parameters.interleave_batch_size = 1
 
 
-def _hint(model: ScheduleModel) -> None:
-    """Warm start from the current plan, or else from the greedy baseline's schedule (v1 only: the
-    greedy cannot follow a rotation plan, and a hint that breaks the patterns only misleads)."""
+def _hinted_duties(model: ScheduleModel) -> set[tuple[str, date, str, str]] | None:
+    """The warm start's duties: the current plan (a regeneration), or else the greedy baseline's
+    schedule (v1 only: the greedy cannot follow a rotation plan, and a hint that breaks the
+    patterns only misleads)."""
     current = current_keys(model.problem)
-    if not current and model.program.has_plan_model:
-        return
-    if not current:
-        from rotaguard.solver.greedy import solve_greedy
+    if current:
+        return current
+    if model.program.has_plan_model:
+        return None
+    from rotaguard.solver.greedy import solve_greedy
 
-        problem = model.problem
-        current = {
-            (a.person_id, a.date, a.slot, a.rotation_id)
-            for a in solve_greedy(problem).schedule.assignments
-            if problem.start <= a.date <= problem.end and not a.locked
-        }
-    for duty in model.variables():
+    problem = model.problem
+    return {
+        (a.person_id, a.date, a.slot, a.rotation_id)
+        for a in solve_greedy(problem).schedule.assignments
+        if problem.start <= a.date <= problem.end and not a.locked
+    }
+
+
+def _hint(model: ScheduleModel, *, seed: int, seconds: float) -> str:
+    """Warm start the search with a complete, feasible hint when there is one.
+
+    The duties alone leave every helper variable (shortfalls, day flags, fairness counts) unset,
+    and CP-SAT then rarely takes the hint as its first solution. So the hinted duties are fixed in
+    a copy of the model, which a single worker completes at the least cost (every helper is then
+    implied). When that copy is infeasible (a current plan that a changed rule or absence now
+    breaks), the duties stay as a partial hint for the search to repair. Returns what was done.
+    """
+    hinted = _hinted_duties(model)
+    if hinted is None:
+        return "none"
+    duties = [(duty, duty_key(model, duty) in hinted) for duty in model.variables()]
+    trial = model.model.clone()
+    for duty, value in duties:
         assert not isinstance(duty.lit, int)  # variables() holds the duties that are literals
-        model.model.add_hint(duty.lit, duty_key(model, duty) in current)
+        trial.add(trial.get_bool_var_from_proto_index(duty.lit.index) == int(value))
+    terms = model.objective_terms()
+    if terms:
+        trial.minimize(sum(terms.values()))
+    solver = cp_model.CpSolver()
+    _parameters(solver, timeout_seconds=max(seconds, 0.1), seed=seed, workers=1, deterministic=True)
+    if solver.solve(trial) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        _complete_hint(model, list(solver.response_proto.solution))
+        return "complete"
+    for duty, value in duties:
+        assert not isinstance(duty.lit, int)
+        model.model.add_hint(duty.lit, value)
+    model.repair = True
+    return "partial"
+
+
+def _complete_hint(model: ScheduleModel, values: list[int]) -> None:
+    """Every variable hinted with a known solution's value."""
+    proto = model.model.proto
+    proto.clear_solution_hint()
+    proto.solution_hint.vars.extend(range(len(values)))
+    proto.solution_hint.values.extend(values)
+
+
+def _active_levels(model: ScheduleModel) -> list[tuple[Level, cp_model.LinearExprT]]:
+    terms = model.objective_terms()
+    active: list[tuple[Level, Any]] = []
+    for level in LEVELS:
+        names = [name for name in level.penalties if name in terms]
+        if names:
+            active.append((level, sum(terms[name] for name in names)))
+    unplaced = sorted(set(terms) - set(LEVEL_OF_PENALTY))
+    if unplaced:  # a goal added without a level joins the last one rather than being dropped
+        if not active:
+            active.append((LEVELS[-1], 0))
+        level, expression = active[-1]
+        active[-1] = (level, expression + sum(terms[name] for name in unplaced))
+    return active
 
 
 def solve(
@@ -95,9 +176,12 @@ def solve(
     workers: int = 2,
     deterministic: bool = True,
     progress: ProgressCallback | None = None,
+    lexicographic: bool = True,
 ) -> SolveResult:
-    """Solve ``problem``. With ``deterministic`` (the default) the same problem, seed and worker
-    count give the same schedule whenever the search ends before ``timeout_seconds``."""
+    """Solve ``problem``: each priority of ``levels.LEVELS`` in turn (or, with ``lexicographic``
+    off, one weighted sum of every penalty). With ``deterministic`` (the default) the same
+    problem, seed and worker count give the same schedule whenever every level ends before the
+    time limit."""
     if algorithm == "greedy":
         from rotaguard.solver.greedy import solve_greedy
 
@@ -106,43 +190,96 @@ def solve(
         raise ValueError(f"unknown algorithm {algorithm!r}: one of {', '.join(ALGORITHMS)}")
     began = time.perf_counter()
     model = build(problem)
-    _hint(model)
-    solver = cp_model.CpSolver()
-    _parameters(solver, timeout_seconds=timeout_seconds, seed=seed, workers=workers, deterministic=deterministic)
-    callback = _Progress(began, progress)
-    status = _STATUS.get(solver.solve(model.model, callback), SolverStatus.UNKNOWN)
+    _hint(model, seed=seed, seconds=min(5.0, timeout_seconds / 6))
     proto = model.model.proto
     size = {"variables": len(proto.variables), "constraints": len(proto.constraints)}
-    if status is SolverStatus.INFEASIBLE:
-        conflicts = explain(problem, seed=seed)
-        return SolveResult(
-            schedule=Schedule(assignments=tuple(kept_assignments(problem))),
-            status=status,
-            algorithm=algorithm,
-            wall_seconds=time.perf_counter() - began,
-            conflicts=conflicts,
-            **size,
+    shortfalls = tuple(bound.sentence for bound in model.counted_shortfalls)
+    levels = _active_levels(model)
+    if not lexicographic and levels:
+        everything = sum(expression for _, expression in levels)
+        levels = [(Level("all", "every penalty, weighted", tuple(model.penalties)), everything)]
+    if not levels:  # nothing soft to weigh: one feasibility solve
+        levels = [(Level("feasible", "every hard rule", ()), 0)]
+    done: list[LevelResult] = []
+    callback = _Progress(began, progress)
+    solver: cp_model.CpSolver | None = None
+    for number, (level, expression) in enumerate(levels):
+        remaining = timeout_seconds - (time.perf_counter() - began)
+        if solver is not None and remaining < 0.05:
+            value = float(solver.value(expression))
+            done.append(LevelResult(id=level.id, title=level.title, status="UNKNOWN", value=value, bound=0, seconds=0))
+            continue
+        model.model.minimize(expression)
+        attempt = cp_model.CpSolver()
+        _parameters(
+            attempt,
+            timeout_seconds=max(time_for_level(remaining, len(levels) - number), 0.05),
+            seed=seed,
+            workers=workers,
+            deterministic=deterministic,
+            repair=model.repair and solver is None,
         )
-    if status is SolverStatus.UNKNOWN:
-        return SolveResult(
-            schedule=Schedule(assignments=tuple(kept_assignments(problem))),
-            status=status,
-            algorithm=algorithm,
-            wall_seconds=time.perf_counter() - began,
-            **size,
+        callback.level = level.id
+        level_began = time.perf_counter()
+        status = _STATUS.get(attempt.solve(model.model, callback), SolverStatus.UNKNOWN)
+        if solver is None and status in (SolverStatus.INFEASIBLE, SolverStatus.UNKNOWN):
+            conflicts = explain(problem, seed=seed) if status is SolverStatus.INFEASIBLE else ()
+            return SolveResult(
+                schedule=Schedule(assignments=tuple(kept_assignments(problem))),
+                status=status,
+                algorithm=algorithm,
+                wall_seconds=time.perf_counter() - began,
+                conflicts=conflicts,
+                shortfalls=shortfalls,
+                **size,
+            )
+        if status not in (SolverStatus.OPTIMAL, SolverStatus.FEASIBLE):
+            # No better schedule in time: the one found above stands (its value, a bound of 0).
+            assert solver is not None
+            value = float(solver.value(expression))
+            seconds = time.perf_counter() - level_began
+            done.append(
+                LevelResult(id=level.id, title=level.title, status="UNKNOWN", value=value, bound=0, seconds=seconds)
+            )
+            continue
+        solver = attempt
+        value = round(solver.objective_value)
+        done.append(
+            LevelResult(
+                id=level.id,
+                title=level.title,
+                status=status.value,
+                value=value,
+                bound=min(float(math.ceil(solver.best_objective_bound - 1e-6)), value),
+                seconds=time.perf_counter() - level_began,
+                penalties={
+                    name: float(solver.value(model.objective_terms()[name]))
+                    for name in level.penalties
+                    if name in model.penalties
+                },
+            )
         )
-    objective, bound = solver.objective_value, solver.best_objective_bound
+        if number + 1 < len(levels):
+            # The next levels may not give back what this one won, and start from its schedule.
+            model.model.add(expression <= value)
+            _complete_hint(model, list(solver.response_proto.solution))
+    assert solver is not None
+    objective = sum(level.value for level in done)
+    bound = sum(level.bound for level in done)
+    final = "OPTIMAL" if all(level.status == "OPTIMAL" for level in done) else "FEASIBLE"
     return SolveResult(
         schedule=solution_schedule(model, [d for d in model.variables() if solver.boolean_value(d.lit)]),
-        status=status,
+        status=SolverStatus(final),
         algorithm=algorithm,
         objective=objective,
         best_bound=bound,
         gap=relative_gap(objective, bound),
         wall_seconds=time.perf_counter() - began,
-        solver_seconds=solver.wall_time,
+        solver_seconds=sum(level.seconds for level in done),
         first_feasible_seconds=callback.first_feasible,
         penalties={name: float(solver.value(term)) for name, term in model.objective_terms().items()},
+        levels=tuple(done),
+        shortfalls=shortfalls,
         **size,
     )
 

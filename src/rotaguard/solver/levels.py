@@ -1,0 +1,44 @@
+"""The priorities a coordinator recognises, solved one after the other (lexicographically).
+
+Each level owns some of the model's named penalties. ``search.solve`` minimises the first level
+that has any, fixes it at the value found (``<=``), then minimises the next with the whole
+previous solution as a complete hint, and so on: no weight has to outweigh every lower level,
+and each level's value comes with its own bound. When a level is proved (value equals bound),
+no schedule is better on it without being worse on a level above.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Level:
+    id: str
+    title: str
+    # Penalty names (``ScheduleModel.penalize``) this level minimises.
+    penalties: tuple[str, ...]
+
+
+LEVELS = (
+    Level("staffing", "staffing: people short of each shift's minimum", ("unmet_staffing",)),
+    Level(
+        "plan",
+        "the rotation plan's expected work, weekly clinic and didactics, 8 h between duty periods",
+        ("fill", "clinic", "didactics", "short_rest"),
+    ),
+    Level("requests", "residents' requests", ("request",)),
+    Level("stability", "changes to the current schedule", ("change",)),
+    Level(
+        "fairness",
+        "fairness (call and weekend spread, each resident's share of calls) and continuity",
+        ("call_fairness", "weekend_fairness", "call_share", "continuity"),
+    ),
+)
+LEVEL_OF_PENALTY = {name: level.id for level in LEVELS for name in level.penalties}
+
+
+def time_for_level(remaining: float, levels_left: int) -> float:
+    """Seconds a level may search: half of what remains, the last level all of it. A level that
+    is proved early hands the rest down."""
+    return remaining if levels_left <= 1 else remaining / 2

@@ -154,3 +154,45 @@ def build_case(name: str, *, days: int = 28):
     start, end = BLOCK_START, BLOCK_START + timedelta(days=days - 1)
     requests = day_off_requests(program, start, days, 72 * days // 28) if base == "dense+leave+requests" else ()
     return program, ScheduleProblem(program=program, start=start, end=end, requests=requests)
+
+
+# Each solver penalty that ``validate`` also judges, and how validate's findings count it.
+JUDGED_BY_VALIDATE = {
+    "unmet_staffing": "people missing from coverage minimums (coverage gaps)",
+    "short_rest": "acgme.rest.between_duties warnings",
+    "call_fairness": "fairness.call_spread: calls over the spread allowed",
+    "weekend_fairness": "fairness.weekend_spread: weekend days over the spread allowed",
+    "clinic": "clinic.missed warnings",
+}
+
+
+def findings_in_units(report) -> dict[str, float]:
+    """What ``validate`` found, in the solver's penalty units (before weights)."""
+    by_rule: dict[str, list] = {}
+    for violation in report.violations:
+        by_rule.setdefault(violation.rule_id, []).append(violation)
+
+    def excess(rule_id: str) -> float:
+        return sum((v.measured or 0) - (v.limit or 0) for v in by_rule.get(rule_id, []))
+
+    return {
+        "unmet_staffing": float(sum(max(0, g.required - g.assigned) for g in report.coverage_gaps)),
+        "short_rest": float(len(by_rule.get("acgme.rest.between_duties", []))),
+        "call_fairness": excess("fairness.call_spread"),
+        "weekend_fairness": excess("fairness.weekend_spread"),
+        "clinic": float(len(by_rule.get("clinic.missed", []))),
+    }
+
+
+def penalty_mismatches(result, report, weights) -> dict[str, tuple[float, float]]:
+    """{penalty: (solver units, validate units)} wherever the two disagree."""
+    found = findings_in_units(report)
+    mismatches = {}
+    for name in JUDGED_BY_VALIDATE:
+        weight = getattr(weights, name)
+        if not weight:
+            continue
+        solver_units = result.penalties.get(name, 0.0) / weight
+        if solver_units != found[name]:
+            mismatches[name] = (solver_units, found[name])
+    return mismatches

@@ -51,7 +51,6 @@ HEADERS = [
 def solve_one(case: str, limit: float, days: int, deterministic: bool) -> dict:
     """Solve ``case`` with whichever ``rotaguard`` this process imports; figures as a dict."""
     from dense_cases import build_case, penalty_mismatches
-
     from rotaguard.compliance import validate
     from rotaguard.solver import solve
 

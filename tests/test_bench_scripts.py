@@ -26,13 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 
 # Imported by the scripts, not run: no __main__ block, so no smoke mode of their own.
-HELPERS = {"benchtable.py", "pattern.py"}
+HELPERS = {"benchtable.py", "pattern.py", "dense_cases.py"}
 # Where each script's smoke run is tested.
 SMOKE_TESTED = {
     "backup_1m.py": "test_bench_scripts.py",
     "flow_overhead.py": "test_bench_scripts.py",
     "prefect_start.py": "test_bench_scripts.py",
     "solve_blocks.py": "test_bench_solve_script.py",
+    "solve_dense.py": "test_bench_scripts.py",
     "solve_profiles.py": "test_bench_scripts.py",
     "swap_candidates.py": "test_bench_scripts.py",
     "swap_load.py": "test_bench_scripts.py",
@@ -146,6 +147,18 @@ def test_solve_profiles_smoke():
         assert row["Tier 1"] == "0" and row["outside plan"] == "0", row
         # The printed line and the table agree on what was judged.
         assert f"{row['profile']} 24: status={row['status']}" in out
+
+
+def test_solve_dense_smoke_against_a_baseline_revision():
+    """Both solvers of the comparison run (this tree's and HEAD's, exported), each case judged."""
+    out = run_bench("solve_dense.py", "--smoke", "--cases", "dense", "--baseline", "HEAD")
+    found, rows = parse_table(out, "case")
+    assert found[:3] == ["case", "people", "solver"] and found[-1] == "penalties = validate"
+    assert [row["solver"] for row in rows] == ["before (HEAD)", "now"]
+    for row in rows:
+        assert row["people"] == "26" and row["status"] in {"OPTIMAL", "FEASIBLE"} and row["Tier 1"] == "0", row
+    now = rows[1]
+    assert now["penalties = validate"] == "yes" and now["levels (value / bound)"].startswith("staffing "), now
 
 
 def test_swap_candidates_smoke():

@@ -24,6 +24,10 @@ def test_progress_text_shows_objective_bound_gap_and_time():
         "solving: objective 1200, bound 900, gap 25.0%, 3.2 s"
     )
     assert "gap 0.0%" in progress_text(Progress(objective=0, best_bound=0, elapsed_seconds=1))
+    # Which priority is being solved, when the solver says.
+    assert progress_text(Progress(objective=12000, best_bound=12000, elapsed_seconds=4, level="staffing")) == (
+        "solving: objective 12000, bound 12000, gap 0.0% on staffing, 4.0 s"
+    )
 
 
 def test_a_terminal_gets_one_line_rewritten_in_place(caplog):

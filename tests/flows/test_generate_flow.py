@@ -208,7 +208,10 @@ def test_cli_generate_publishes_shows_progress_and_recover_finds_nothing(flow_en
         "objective",
         "best_bound",
         "solve_seconds",
+        "level_staffing",
+        "shortfalls",
     } <= set(payload["metrics"])
+    assert payload["metrics"]["level_staffing"].endswith("(proved)"), payload["metrics"]
     # The solver's progress: a live line from the CLI, and the same updates in the run's log.
     shown = [line for line in result.err.splitlines() if line.startswith("solving: objective ")]
     assert shown and all(", gap " in line and line.endswith(" s") for line in shown)
@@ -217,7 +220,8 @@ def test_cli_generate_publishes_shows_progress_and_recover_finds_nothing(flow_en
         logs = client.read_logs(
             log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[uuid.UUID(payload["flow_run_id"])]))
         )
-    assert any(log.message.startswith("solver progress: objective ") for log in logs)
+    assert any(log.message.startswith("solver progress (staffing): objective ") for log in logs)
+    assert any(log.message.startswith("priority staffing: ") for log in logs)
     assert json.loads(cli("recover", "--json").out)["recovered"] == []
 
 

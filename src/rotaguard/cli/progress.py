@@ -20,7 +20,8 @@ PLAIN_INTERVAL_SECONDS = 2.0
 def progress_text(progress: Progress) -> str:
     return (
         f"solving: objective {progress.objective:g}, bound {progress.best_bound:g}, "
-        f"gap {100 * progress.gap:.1f}%, {progress.elapsed_seconds:.1f} s"
+        f"gap {100 * progress.gap:.1f}%{f' on {progress.level}' if progress.level else ''}, "
+        f"{progress.elapsed_seconds:.1f} s"
     )
 
 

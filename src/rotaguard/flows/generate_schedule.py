@@ -11,7 +11,6 @@ from prefect.input import RunInput
 from pydantic import BaseModel, Field, model_validator
 
 from rotaguard.compliance import Report
-from rotaguard.domain import Schedule
 from rotaguard.domain.base import FREE_TEXT_PATTERN, MAX_DATE, MIN_DATE, VISIBLE_TEXT_PATTERN
 from rotaguard.flows.gate import audit, record_run, settle_approval
 from rotaguard.flows.pauses import pause_for_answer
@@ -43,6 +42,8 @@ class GenerateParams(BaseModel):
     timeout_seconds: int = Field(default=120, ge=5, le=3600)
     min_coverage: float = Field(default=0.8, ge=0, le=1)
     require_n1: bool = False
+    # Free-running solver workers (docs/solver.md): proved levels repeat, the schedule may differ.
+    deterministic: bool = False
     auto_approve_as: str | None = Field(
         default=None,
         max_length=200,
@@ -139,6 +140,12 @@ def _metrics_row(report: Report, result: SolveResult) -> dict[str, Any]:
         "objective": result.objective,
         "best_bound": result.best_bound,
         "solve_seconds": round(result.wall_seconds, 3),
+        # Each priority in order: its value, and whether the solver proved it (bound = value).
+        **{
+            f"level_{level.id}": f"{level.value:g} ({'proved' if level.proved else f'bound {level.bound:g}'})"
+            for level in result.levels
+        },
+        "shortfalls": "; ".join(result.shortfalls) or "none proved by counting",
     }
 
 
@@ -152,8 +159,30 @@ def _gates(params: GenerateParams, report: Report) -> str | None:
     return None
 
 
-def _publish_artifacts(params: GenerateParams, metrics: dict[str, Any], report: Report, schedule: Schedule) -> None:
+def _publish_artifacts(params: GenerateParams, metrics: dict[str, Any], report: Report, result: SolveResult) -> None:
+    schedule = result.schedule
     program, _ = load_program_and_schedule(params.start, params.start)
+    if result.levels:
+        create_table_artifact(
+            key="solver-priorities",
+            table=[
+                {
+                    "priority": level.id,
+                    "what": level.title,
+                    "value": level.value,
+                    "bound": level.bound,
+                    "proved": level.proved,
+                    "seconds": round(level.seconds, 2),
+                }
+                for level in result.levels
+            ]
+            + [
+                {"priority": "shortfall", "what": sentence, "value": "", "bound": "", "proved": True, "seconds": ""}
+                for sentence in result.shortfalls
+            ],
+            description="The solver's priorities in order, each with its value and the bound it proved; "
+            "then each staffing shortfall that counting proves",
+        )
     create_markdown_artifact(
         key="schedule-grid",
         markdown=block_grid_markdown(program, schedule, params.start, params.end),
@@ -214,7 +243,9 @@ def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome) -> 
         record_run(run_id, status="rejected", error=verdict.reason)
         return outcome.model_copy(update={"status": "rejected", "reason": verdict.reason})
     try:
-        result = solve_block(run_id, params.start, params.end, params.algorithm, params.timeout_seconds)
+        result = solve_block(
+            run_id, params.start, params.end, params.algorithm, params.timeout_seconds, params.deterministic
+        )
     except GateError as error:
         record_run(run_id, status="failed", error=str(error))
         return outcome.model_copy(update={"status": "failed", "reason": str(error)})
@@ -224,7 +255,7 @@ def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome) -> 
         record_run(run_id, status="validating")
         report = validate_written_schedule(params.start, params.end, params.require_n1)
         metrics = _metrics_row(report, result)
-        _publish_artifacts(params, metrics, report, result.schedule)
+        _publish_artifacts(params, metrics, report, result)
         failed_gate = _gates(params, report)
     except Exception as error:
         failed_gate, metrics = f"{type(error).__name__}: {error}", {}

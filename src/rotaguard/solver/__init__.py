@@ -5,14 +5,20 @@
 goals, warm starts, progress callbacks, a greedy baseline and infeasibility explanations.
 Never opens a database session and never imports Prefect.
 
+Soft goals are solved as priorities in order (``levels.LEVELS``: staffing, the plan and rest,
+requests, stability, fairness), each level fixed before the next; shortfalls that counting
+proves are explained in ``SolveResult.shortfalls`` (``counting.py``).
+
 Duties are (person, day, shift type, service) over the program's own shift types; in plan mode
 (``program.has_plan_model``) residents follow their planned rotation's duty pattern
 (``patterns.py``), and the greedy baseline refuses (``GreedyCannotFollowPlan``).
 """
 
+from rotaguard.solver.levels import LEVELS, describe_level
 from rotaguard.solver.problem import (
     Conflict,
     GreedyCannotFollowPlan,
+    LevelResult,
     Progress,
     Request,
     RequestKind,
@@ -25,8 +31,10 @@ from rotaguard.solver.search import ALGORITHMS, explain, solve
 
 __all__ = [
     "ALGORITHMS",
+    "LEVELS",
     "Conflict",
     "GreedyCannotFollowPlan",
+    "LevelResult",
     "Progress",
     "Request",
     "RequestKind",
@@ -34,6 +42,7 @@ __all__ = [
     "SolveResult",
     "SolverStatus",
     "Weights",
+    "describe_level",
     "explain",
     "solve",
 ]

@@ -80,17 +80,24 @@ def count_calls(model: ScheduleModel) -> CountedShortfall | None:
         in_range = [day for day in by_day if model.range_first <= day <= model.range_last]
         if not in_range:
             continue
-        # Windows laid end to end from the range's first day cover it; each may hold the limit,
-        # less the fixed calls outside the range (history, the future) it already holds.
-        by_windows = 0
-        for first in range(model.range_first, model.range_last + 1, width):
-            fixed = sum(
+
+        def fixed_in(first: int, by_day: dict[int, list[Duty]] = by_day) -> int:
+            """Calls outside the range (history, the future) already in the window from ``first``."""
+            return sum(
                 1
                 for day in range(first, first + width)
                 for duty in by_day.get(day, [])
                 if not duty.is_variable and not duty.in_range
             )
-            by_windows += max(0, params.max_calls_per_window - fixed)
+
+        limit = params.max_calls_per_window
+        if model.range_last - model.range_first + 1 <= width:
+            # One window holds the whole range: the fullest of those windows bounds it.
+            starts = range(model.range_last - width + 1, model.range_first + 1)
+            by_windows = max(0, limit - max(fixed_in(first) for first in starts))
+        else:  # windows laid end to end from the range's first day cover it
+            starts = range(model.range_first, model.range_last + 1, width)
+            by_windows = sum(max(0, limit - fixed_in(first)) for first in starts)
         allowed[person] = min(by_windows, _most_nights(in_range, not params.forbid_consecutive_calls))
     supply = sum(allowed.values())
     if needed <= supply:

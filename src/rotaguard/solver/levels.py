@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rotaguard.solver.problem import LevelResult
+
 
 @dataclass(frozen=True)
 class Level:
@@ -42,3 +44,11 @@ def time_for_level(remaining: float, levels_left: int) -> float:
     """Seconds a level may search: half of what remains, the last level all of it. A level that
     is proved early hands the rest down."""
     return remaining if levels_left <= 1 else remaining / 2
+
+
+def describe_level(level: LevelResult) -> str:
+    """One line a coordinator reads: the priority, its value and whether it is proved."""
+    if level.status == "UNKNOWN":
+        return f"{level.id}: {level.value:g} (not searched: no time left; {level.title})"
+    proof = "proved optimal" if level.proved else f"bound {level.bound:g}, gap {100 * level.gap:.1f}%"
+    return f"{level.id}: {level.value:g} ({proof}; {level.title}) in {level.seconds:.1f} s"

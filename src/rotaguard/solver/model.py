@@ -678,7 +678,9 @@ def add_min_staffing(model: ScheduleModel, problem: ScheduleProblem, params: Rul
                         continue
                     filled = sum(d.lit for d in members) if members else 0
                     shortfall = model.model.new_int_var(0, group.min, f"short_{rotation.id}_{day}_{slot}_{number}")
-                    model.model.add(shortfall >= group.min - filled)
+                    # Exactly max(0, min - filled): a schedule's penalty is then its shortfall
+                    # whatever the search left undone (no slack to be minimised away later).
+                    model.model.add_max_equality(shortfall, [0, group.min - filled])
                     model.penalize("unmet_staffing", problem.weights.unmet_staffing, shortfall)
                     is_faculty = number == len(coverage.residents)
                     pgy = None if is_faculty else frozenset(coverage.residents[number].pgy)
@@ -699,8 +701,10 @@ def _spread_excess(
     least = model.model.new_int_var(0, upper, f"{name}_min")
     model.model.add_max_equality(most, counts)
     model.model.add_min_equality(least, counts)
+    over = model.model.new_int_var(-limit, upper, f"{name}_over")
+    model.model.add(over == most - least - limit)
     excess = model.model.new_int_var(0, upper, f"{name}_excess")
-    model.model.add(excess >= most - least - limit)
+    model.model.add_max_equality(excess, [0, over])  # exact, as validate measures it
     model.penalize(name, weight, excess)
 
 
@@ -765,8 +769,8 @@ def add_call_share(model: ScheduleModel, problem: ScheduleProblem, params: RuleP
         count = sum(d.lit for d in calls)
         over = model.model.new_int_var(0, len(calls), f"calls_over_{person}")
         under = model.model.new_int_var(0, low, f"calls_under_{person}")
-        model.model.add(over >= count - high)
-        model.model.add(under >= low - count)
+        model.model.add_max_equality(over, [0, count - high])
+        model.model.add_max_equality(under, [0, low - count])
         model.penalize("call_share", problem.weights.call_share, over + under)
 
 
@@ -817,11 +821,10 @@ def add_continuity(model: ScheduleModel, problem: ScheduleProblem, params: RuleP
         flags = []
         for rotation, duties in rotations.items():
             flag = model.model.new_bool_var(f"uses_{person}_{week}_{rotation}")
-            for duty in duties:
-                model.model.add_implication(duty.lit, flag)
+            model.model.add_max_equality(flag, [duty.lit for duty in duties])
             flags.append(flag)
         extra = model.model.new_int_var(0, len(flags) - 1, f"extra_rotations_{person}_{week}")
-        model.model.add(extra >= sum(flags) - 1)
+        model.model.add_max_equality(extra, [0, sum(flags) - 1])
         model.penalize("continuity", problem.weights.continuity, extra)
 
 
@@ -862,10 +865,17 @@ def add_rest_between_duties(model: ScheduleModel, problem: ScheduleProblem, para
                         continue
                     both = model.model.new_bool_var(f"short_rest_{person}_{duty.start}_{later_start}")
                     for later in later_group:
-                        # both >= duty AND later AND nothing between; the penalty keeps it at its least.
+                        # both >= duty AND later AND nothing between ...
                         model.model.add_bool_or(
                             [both, _negated(duty.lit), _negated(later.lit), *(d.lit for d in between)]
                         )
+                    # ... and exactly that: the penalty of any schedule found is its count of short rests.
+                    if duty.is_variable:
+                        model.model.add_implication(both, duty.lit)
+                    if any(d.is_variable for d in later_group):
+                        model.model.add(sum(d.lit for d in later_group) >= 1).only_enforce_if(both)
+                    for filler in between:
+                        model.model.add_implication(both, _negated(filler.lit))
                     model.penalize("short_rest", problem.weights.short_rest, both)
                 if later_start - max(d.end for d in group) >= minimum:
                     break
@@ -901,11 +911,13 @@ def add_requests(model: ScheduleModel, problem: ScheduleProblem, params: RulePar
         if not duties:
             continue
         missed = model.model.new_bool_var(f"request_{request.person_id}_{request.date}")
+        works = [d.lit for d in duties]
         if request.kind is RequestKind.OFF:
-            for duty in duties:
-                model.model.add_implication(duty.lit, missed)
+            model.model.add_max_equality(missed, works)  # exactly "works that day (slot)"
         else:
-            model.model.add(sum(d.lit for d in duties) + missed >= 1)
+            worked = model.model.new_bool_var(f"request_worked_{request.person_id}_{request.date}")
+            model.model.add_max_equality(worked, works)
+            model.model.add(missed == 1 - worked)
         model.penalize("request", problem.weights.request * request.weight, missed)
 
 

@@ -243,7 +243,7 @@ def add_pattern_fill(model: ScheduleModel, problem: ScheduleProblem, params: Rul
                     model.penalize("fill", weight, expected - fixed)
                 continue
             short = model.model.new_int_var(0, expected - fixed, f"fill_{span.person}_{span.first}_{duty.shift}")
-            model.model.add(short >= expected - fixed - sum(variable))
+            model.model.add_max_equality(short, [0, expected - fixed - sum(variable)])  # exact
             model.penalize("fill", weight, short)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -111,7 +112,16 @@ def _hinted_duties(model: ScheduleModel) -> set[tuple[str, date, str, str]] | No
     }
 
 
-def _hint(model: ScheduleModel, *, seed: int, seconds: float) -> str:
+@dataclass(frozen=True)
+class WarmStart:
+    """How the search was started: ``complete`` (``solver`` holds that schedule, the fallback when
+    the search finds nothing better in time), ``partial`` (to be repaired) or ``none``."""
+
+    kind: str
+    solver: cp_model.CpSolver | None = None
+
+
+def _hint(model: ScheduleModel, *, seed: int, seconds: float) -> WarmStart:
     """Warm start the search with a complete, feasible hint when there is one.
 
     The duties alone leave every helper variable (shortfalls, day flags, fairness counts) unset,
@@ -122,7 +132,7 @@ def _hint(model: ScheduleModel, *, seed: int, seconds: float) -> str:
     """
     hinted = _hinted_duties(model)
     if hinted is None:
-        return "none"
+        return WarmStart("none")
     duties = [(duty, duty_key(model, duty) in hinted) for duty in model.variables()]
     trial = model.model.clone()
     for duty, value in duties:
@@ -135,12 +145,12 @@ def _hint(model: ScheduleModel, *, seed: int, seconds: float) -> str:
     _parameters(solver, timeout_seconds=max(seconds, 0.1), seed=seed, workers=1, deterministic=True)
     if solver.solve(trial) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         _complete_hint(model, list(solver.response_proto.solution))
-        return "complete"
+        return WarmStart("complete", solver)
     for duty, value in duties:
         assert not isinstance(duty.lit, int)
         model.model.add_hint(duty.lit, value)
     model.repair = True
-    return "partial"
+    return WarmStart("partial")
 
 
 def _complete_hint(model: ScheduleModel, values: list[int]) -> None:
@@ -190,10 +200,13 @@ def solve(
         raise ValueError(f"unknown algorithm {algorithm!r}: one of {', '.join(ALGORITHMS)}")
     began = time.perf_counter()
     model = build(problem)
-    _hint(model, seed=seed, seconds=min(5.0, timeout_seconds / 6))
+    start = _hint(model, seed=seed, seconds=min(5.0, timeout_seconds / 4))
+    # A completed warm start is a schedule the solve can return: the first feasible one.
+    hinted_at = time.perf_counter() - began if start.solver is not None else None
     proto = model.model.proto
     size = {"variables": len(proto.variables), "constraints": len(proto.constraints)}
     shortfalls = tuple(bound.sentence for bound in model.counted_shortfalls)
+    terms = model.objective_terms()
     levels = _active_levels(model)
     if not lexicographic and levels:
         everything = sum(expression for _, expression in levels)
@@ -202,12 +215,19 @@ def solve(
         levels = [(Level("feasible", "every hard rule", ()), 0)]
     done: list[LevelResult] = []
     callback = _Progress(began, progress)
-    solver: cp_model.CpSolver | None = None
+    # The solver holding the best complete schedule so far: the warm start's, then each level's.
+    solver: cp_model.CpSolver | None = start.solver
+    searched = False
     for number, (level, expression) in enumerate(levels):
         remaining = timeout_seconds - (time.perf_counter() - began)
         if solver is not None and remaining < 0.05:
             value = float(solver.value(expression))
             done.append(LevelResult(id=level.id, title=level.title, status="UNKNOWN", value=value, bound=0, seconds=0))
+            continue
+        if solver is not None and solver.value(expression) == 0:
+            # Penalties are never negative: a level the schedule above already meets at 0 is proved.
+            done.append(LevelResult(id=level.id, title=level.title, status="OPTIMAL", value=0, bound=0, seconds=0))
+            model.model.add(expression <= 0)  # and the levels below may not give it back
             continue
         model.model.minimize(expression)
         attempt = cp_model.CpSolver()
@@ -217,12 +237,26 @@ def solve(
             seed=seed,
             workers=workers,
             deterministic=deterministic,
-            repair=model.repair and solver is None,
+            repair=model.repair and not searched,
         )
         callback.level = level.id
         level_began = time.perf_counter()
         status = _STATUS.get(attempt.solve(model.model, callback), SolverStatus.UNKNOWN)
-        if solver is None and status in (SolverStatus.INFEASIBLE, SolverStatus.UNKNOWN):
+        left = timeout_seconds - (time.perf_counter() - began)
+        if not searched and status is SolverStatus.UNKNOWN and left > 0.5:
+            # No schedule yet within the first level's share: it takes all the time that is left.
+            attempt = cp_model.CpSolver()
+            _parameters(
+                attempt,
+                timeout_seconds=left,
+                seed=seed,
+                workers=workers,
+                deterministic=deterministic,
+                repair=model.repair,
+            )
+            status = _STATUS.get(attempt.solve(model.model, callback), SolverStatus.UNKNOWN)
+        searched = True
+        if status is SolverStatus.INFEASIBLE or (solver is None and status is SolverStatus.UNKNOWN):
             conflicts = explain(problem, seed=seed) if status is SolverStatus.INFEASIBLE else ()
             return SolveResult(
                 schedule=Schedule(assignments=tuple(kept_assignments(problem))),
@@ -234,13 +268,14 @@ def solve(
                 **size,
             )
         if status not in (SolverStatus.OPTIMAL, SolverStatus.FEASIBLE):
-            # No better schedule in time: the one found above stands (its value, a bound of 0).
+            # No better schedule in time: the one found before stands (its value, a bound of 0).
             assert solver is not None
             value = float(solver.value(expression))
             seconds = time.perf_counter() - level_began
             done.append(
                 LevelResult(id=level.id, title=level.title, status="UNKNOWN", value=value, bound=0, seconds=seconds)
             )
+            model.model.add(expression <= round(value))
             continue
         solver = attempt
         value = round(solver.objective_value)
@@ -252,11 +287,7 @@ def solve(
                 value=value,
                 bound=min(float(math.ceil(solver.best_objective_bound - 1e-6)), value),
                 seconds=time.perf_counter() - level_began,
-                penalties={
-                    name: float(solver.value(model.objective_terms()[name]))
-                    for name in level.penalties
-                    if name in model.penalties
-                },
+                penalties={name: float(solver.value(terms[name])) for name in level.penalties if name in terms},
             )
         )
         if number + 1 < len(levels):
@@ -276,8 +307,10 @@ def solve(
         gap=relative_gap(objective, bound),
         wall_seconds=time.perf_counter() - began,
         solver_seconds=sum(level.seconds for level in done),
-        first_feasible_seconds=callback.first_feasible,
-        penalties={name: float(solver.value(term)) for name, term in model.objective_terms().items()},
+        first_feasible_seconds=min(t for t in (hinted_at, callback.first_feasible) if t is not None)
+        if hinted_at is not None or callback.first_feasible is not None
+        else None,
+        penalties={name: float(solver.value(term)) for name, term in terms.items()},
         levels=tuple(done),
         shortfalls=shortfalls,
         **size,

@@ -22,7 +22,15 @@ from rotaguard.errors import RotaGuardError
 from rotaguard.health import run_checks
 from rotaguard.operations import BACKUP_MAX_AGE
 from rotaguard.settings import Settings
-from rotaguard.solver import GreedyCannotFollowPlan, Progress, ScheduleProblem, SolveResult, SolverStatus, solve
+from rotaguard.solver import (
+    GreedyCannotFollowPlan,
+    Progress,
+    ScheduleProblem,
+    SolveResult,
+    SolverStatus,
+    describe_level,
+    solve,
+)
 from rotaguard.tasks.context import backup_store, database_session
 
 BACKUP_REUSE = BACKUP_MAX_AGE
@@ -144,13 +152,16 @@ def _load_problem(start: dt.date, end: dt.date) -> ScheduleProblem:
 
 
 @task(cache_key_fn=_per_run_key("solve"), cache_expiration=dt.timedelta(days=1), persist_result=True)
-def solve_block(run_id: str, start: dt.date, end: dt.date, algorithm: str, timeout_seconds: float) -> SolveResult:
+def solve_block(
+    run_id: str, start: dt.date, end: dt.date, algorithm: str, timeout_seconds: float, deterministic: bool = False
+) -> SolveResult:
     """Solve the range, logging progress; never retried (a solve is not transient)."""
     logger = get_run_logger()
 
     def report(progress: Progress) -> None:
         logger.info(
-            "solver progress: objective %s, bound %s, gap %.1f%%, %.1f s",
+            "solver progress (%s): objective %s, bound %s, gap %.1f%%, %.1f s",
+            progress.level or "all",
             progress.objective,
             progress.best_bound,
             100 * progress.gap,
@@ -159,12 +170,22 @@ def solve_block(run_id: str, start: dt.date, end: dt.date, algorithm: str, timeo
         )
 
     try:
-        result = solve(_load_problem(start, end), algorithm=algorithm, timeout_seconds=timeout_seconds, progress=report)
+        result = solve(
+            _load_problem(start, end),
+            algorithm=algorithm,
+            timeout_seconds=timeout_seconds,
+            deterministic=deterministic,
+            progress=report,
+        )
     except GreedyCannotFollowPlan as refused:  # a flow run from the UI with the greedy on a plan program
         raise GateError(str(refused)) from None
     if result.status in (SolverStatus.INFEASIBLE, SolverStatus.UNKNOWN):
         reason = result.explanation or f"no schedule found in {timeout_seconds:g} s"
         raise GateError(f"solver {result.status.value}: {reason}")
+    for level in result.levels:
+        logger.info("priority %s", describe_level(level))
+    for sentence in result.shortfalls:
+        logger.info("proved by counting: %s", sentence)
     return result
 
 

@@ -44,10 +44,15 @@ class PersonLedger:
         return range(max(0, first - width + 1), self.model.day_of_minute(duty.end - 1) + 1)
 
     def _hours_ok(self, duties: list[Duty], duty: Duty, limit: int, params: RuleParams) -> bool:
-        width, midnights = params.averaging_window_days, self.model.midnights
+        width, midnights, days = params.averaging_window_days, self.model.midnights, self.model.days
+        # Minutes worked per horizon day, then each window's sum of its days: the same clipping at
+        # midnight as summing each duty per window, with a pass over the duties instead of one per window.
+        per_day: dict[int, int] = defaultdict(int)
+        for worked in duties:
+            for day in self.model.touched_days(worked):
+                per_day[day] += max(0, min(worked.end, midnights[day + 1]) - max(worked.start, midnights[day]))
         for window in self._windows(duty, params):
-            begin, end = midnights[window], midnights[min(window + width, self.model.days)]
-            if sum(max(0, min(d.end, end) - max(d.start, begin)) for d in duties) > limit:
+            if sum(per_day.get(day, 0) for day in range(window, min(window + width, days))) > limit:
                 return False
         return True
 

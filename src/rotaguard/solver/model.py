@@ -15,6 +15,7 @@ builders of ``patterns.py`` join the tables below.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -308,7 +309,9 @@ class ScheduleModel:
             return
         if sum(max(c, 0) for c, _ in variable) + constant <= bound:
             return  # cannot be broken
-        self.require(self.model.add(sum(c * lit for c, lit in variable) <= bound - constant), rule_id, subject)
+        # weighted_sum builds the expression in C++: a Python sum of products is most of a build.
+        expression = cp_model.LinearExpr.weighted_sum([lit for _, lit in variable], [c for c, _ in variable])
+        self.require(self.model.add(expression <= bound - constant), rule_id, subject)
 
     def at_most_literals(
         self, variable: Sequence[cp_model.LinearExprT], constant: int, bound: int, rule_id: str, subject: str
@@ -382,11 +385,17 @@ def _add_window_hours(model: ScheduleModel, residents: bool, limit_hours: float,
     for person, duties in model.by_person.items():
         if model.people[person].is_resident != residents:
             continue
+        # Duties by start: a window's duties are a slice of them, beginning no earlier than the
+        # longest duty before the window does.
+        ordered = sorted(duties, key=lambda d: d.start)
+        starts = [d.start for d in ordered]
+        longest = max((d.end - d.start for d in ordered), default=0)
         for window in model.window_starts():
             window_start, window_end = model.midnights[window], model.midnights[min(window + width, model.days)]
+            first, last = bisect_left(starts, window_start - longest), bisect_left(starts, window_end)
             terms = [
                 (_clipped_minutes(d, window_start, window_end), d)
-                for d in duties
+                for d in ordered[first:last]
                 if d.start < window_end and d.end > window_start
             ]
             model.at_most(terms, limit, rule_id, _person_label(model, person))
@@ -468,7 +477,7 @@ def _bound(
     if not variable:
         model.require(model.model.add_bool_or([]), rule_id, subject)
         return
-    model.require(model.model.add(sum(variable) <= bound - constant), rule_id, subject)
+    model.require(model.model.add(cp_model.LinearExpr.sum(list(variable)) <= bound - constant), rule_id, subject)
 
 
 def _positions(duties: list[Duty]) -> list[tuple[int, int, list[Duty]]]:

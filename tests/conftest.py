@@ -8,6 +8,7 @@ template. Without a server the PostgreSQL tests skip loudly, except under CI, wh
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -63,6 +64,15 @@ class PostgresServer:
 
     def drop(self, name: str) -> None:
         self._execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def new_identity(self, name: str) -> None:
+        """A clone of the template has the template's identity (migration 0007): give it its own, as
+        `rotaguard init` gives every new database, so that two test databases are two databases."""
+        with psycopg.connect(_with_database(self.admin_url, name), autocommit=True, connect_timeout=5) as connection:
+            connection.execute(
+                "UPDATE database_identity SET database_id = %s, secret = %s",
+                (str(uuid.uuid4()), secrets.token_hex(32)),
+            )
 
     def url(self, name: str) -> str:
         return _with_database(self.admin_url, name).replace("postgresql://", "postgresql+psycopg://", 1)
@@ -128,6 +138,7 @@ def database_factory(db_kind: str, tmp_path, request) -> Iterator:
         servers[:] = [server]
         name = server.create(template=request.getfixturevalue("postgres_template"))
         created.append(name)
+        server.new_identity(name)
         return server.url(name)
 
     yield make

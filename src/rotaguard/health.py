@@ -208,6 +208,49 @@ def _backup_checks(settings: Settings, database: Database, s3_problem: str | Non
     return checks
 
 
+# ---------------------------------------------------------------------- audit log
+
+
+def _audit_check(settings: Settings, database: Database) -> Check:
+    """``audit``: the chain still reaches the audit anchor (nothing removed from its end) and the
+    append-only triggers are in force. Two queries, not the whole chain: ``rotaguard audit verify``
+    recomputes every hash. A FAIL: writing on into a log someone cut or unprotected hides it."""
+    from rotaguard.db.anchor import AnchorError, AnchorUnreadable, check_anchor, read_anchor
+    from rotaguard.db.audit import append_only_problems
+
+    facts: dict = {"anchor": None, "anchor_ok": None, "triggers_ok": None, "trigger_problems": []}
+    problems: list[str] = []
+    unreadable = None
+    try:
+        anchor = read_anchor(settings.resolved_backup_dir)
+    except AnchorUnreadable as exc:  # the backup directory's trouble, which backup_dir reports
+        anchor, unreadable = None, str(exc)
+    except AnchorError as exc:
+        anchor, facts["anchor_ok"] = None, False
+        problems.append(str(exc))
+    try:
+        with database.read() as session:
+            if anchor is not None:
+                anchored = check_anchor(session, anchor)
+                facts["anchor"], facts["anchor_ok"] = anchor.head.as_dict(), anchored.ok
+                if not anchored.ok:
+                    problems.append(anchored.reason)
+            trigger_problems = append_only_problems(session)
+    except SQLAlchemyError as exc:
+        return Check("audit", False, f"cannot read the audit log: {_one_line(exc)}", facts=facts)
+    facts["triggers_ok"], facts["trigger_problems"] = not trigger_problems, trigger_problems
+    if trigger_problems:
+        problems.append(f"audit log not protected: {'; '.join(trigger_problems)}")
+    if problems:
+        return Check("audit", False, "; ".join(problems), facts=facts)
+    if unreadable is not None:
+        return Check("audit", True, f"append-only triggers in force; {unreadable}", warning=True, facts=facts)
+    reaches = (
+        f"reaches the audit anchor (event {anchor.head.event_id})" if anchor is not None else "no audit anchor yet"
+    )
+    return Check("audit", True, f"append-only triggers in force; {reaches}", facts=facts)
+
+
 # ---------------------------------------------------------------------- Prefect API
 
 
@@ -344,6 +387,7 @@ def run_checks(settings: Settings, database: Database) -> list[Check]:
             Check("schema", False, "not checked: database unreachable", facts={"current": None, "head": head})
         )
 
+    schema_ok = checks[-1].ok
     backup_dir = settings.resolved_backup_dir
     if (unwritable := _writable(backup_dir)) is not None:
         checks.append(
@@ -357,6 +401,8 @@ def run_checks(settings: Settings, database: Database) -> list[Check]:
         checks.append(
             Check("backup_dir", ok, detail, facts={"path": str(backup_dir), "free_bytes": free, "needed_bytes": needed})
         )
+    if schema_ok:
+        checks.append(_audit_check(settings, database))
     s3_problem: str | None = None
     if settings.s3_bucket:
         from rotaguard.backups.offsite import OffsiteStore
@@ -393,6 +439,7 @@ def report(checks: list[Check]) -> dict:
         "checks": [{key: value for key, value in check.as_dict().items() if key != "facts"} for check in checks],
         "database": section("database"),
         "schema": section("schema"),
+        "audit": section("audit"),
         "backup_dir": section("backup_dir"),
         "last_verified_backup": last.facts.get("last_verified") if last else None,
         "backups": last.facts.get("counts") if last else None,

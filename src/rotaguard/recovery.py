@@ -4,12 +4,19 @@ killed process left half-written or unverified."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+
+from sqlalchemy import select
 
 from rotaguard.backups import BackupStore
 from rotaguard.db import AssignmentRepository, AuditLog, Database
-from rotaguard.db.runs import ScheduleRunRepository
+from rotaguard.db.runs import ScheduleRunRepository, still_waiting
+from rotaguard.db.tables import AuditEventRow
 from rotaguard.operations import operation
+
+# The schedule_runs algorithm of a clear-assignments run (flows/clear_assignments.py).
+CLEAR_ALGORITHM = "clear"
 
 
 @dataclass(frozen=True)
@@ -25,8 +32,10 @@ def recover_interrupted(
     """Finish an interrupted full restore, tidy the backups, then restore the range of every run
     that died after its write began and close the runs that died before.
 
-    The caller must hold the schedule-writes lock: then no other run can be alive mid-write.
-    ``skip`` is the caller's own run. Safe to repeat: a recovered run is no longer in flight.
+    The caller must hold the schedule-writes lock: then no other run can be alive mid-write. A run
+    still waiting for that lock (its record says so, and its process is not provably gone) is left
+    alone. ``skip`` is the caller's own run. A clearing whose delete committed is marked cleared
+    rather than undone. Safe to repeat: a recovered run is no longer in flight.
     Recovery writes the schedule tables, so before it restores anything it has the verified backup
     under two hours old that the registry requires of it (no backup, nothing touched).
     """
@@ -36,24 +45,73 @@ def recover_interrupted(
     results += _tidy_backups(store)
     with database.read() as session:
         runs = [
-            (r.id, r.status, r.start_date, r.end_date, r.backup_id, (r.metrics or {}).get("pre_digest"))
+            _InFlight(
+                r.id, r.status, r.algorithm, r.start_date, r.end_date, r.backup_id, (r.metrics or {}).get("pre_digest")
+            )
             for r in ScheduleRunRepository(session).in_flight()
+            # A run still waiting for the schedule writes (alive, or not yet past its wait) is no
+            # interrupted run: it holds nothing and has written nothing (issue 26, item 9).
+            if r.id != skip and not (r.status == "running" and still_waiting(r.metrics))
         ]
-    runs = [run for run in runs if run[0] != skip]
-    if any(_wrote(status, backup_id, pre_digest) for _, status, _, _, backup_id, pre_digest in runs):
+    # A clearing whose delete committed is finished, never undone: its delete and its audit event are
+    # one transaction, so the event proves the commit (issue 26, item 10).
+    for run in [run for run in runs if run.algorithm == CLEAR_ALGORITHM and run.wrote]:
+        committed = _committed_clear(database, run.run_id)
+        if committed is not None:
+            outcome = Recovered(
+                run.run_id, "finished", f"its delete of {committed} assignments had committed: marked cleared"
+            )
+            with database.write() as session:
+                _close(session, actor, outcome, status="cleared", error=None)
+            results.append(outcome)
+            runs.remove(run)
+    if any(run.wrote for run in runs):
         max_age = operation("recover").requirements.verified_backup_max_age
         assert max_age is not None  # the registry gates recover on a verified backup
         store.ensure_recent(label="pre-op:recover", max_age=max_age)
-    for run_id, status, start, end, backup_id, pre_digest in runs:
-        if _wrote(status, backup_id, pre_digest):
-            assert backup_id is not None and pre_digest is not None  # as _wrote found
-            results.append(_restore_range(database, store, actor, run_id, start, end, backup_id, pre_digest))
+    for run in runs:
+        if run.wrote:
+            assert run.backup_id is not None and run.pre_digest is not None  # as wrote found
+            results.append(
+                _restore_range(database, store, actor, run.run_id, run.start, run.end, run.backup_id, run.pre_digest)
+            )
         else:
-            outcome = Recovered(run_id, "closed", "it stopped before writing anything")
+            outcome = Recovered(run.run_id, "closed", "it stopped before writing anything")
             with database.write() as session:
                 _close(session, actor, outcome, status="failed")
             results.append(outcome)
     return results
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    """A run found in flight: what recovery needs of its record."""
+
+    run_id: str
+    status: str
+    algorithm: str
+    start: dt.date
+    end: dt.date
+    backup_id: str | None
+    pre_digest: str | None
+
+    @property
+    def wrote(self) -> bool:
+        """Whether the run had begun writing: its marker holds the backup and the range's digest before."""
+        return self.status != "running" and self.backup_id is not None and self.pre_digest is not None
+
+
+def _committed_clear(database: Database, run_id: str) -> int | None:
+    """The number of assignments a clearing's committed delete removed (its ``schedule.clear`` event); None
+    when the delete never committed."""
+    with database.read() as session:
+        event = session.scalars(
+            select(AuditEventRow)
+            .where(AuditEventRow.action == "schedule.clear", AuditEventRow.subject == run_id)
+            .order_by(AuditEventRow.id.desc())
+            .limit(1)
+        ).first()
+        return None if event is None else int((event.details or {}).get("deleted", 0))
 
 
 def _restore_range(
@@ -76,8 +134,11 @@ def _restore_range(
     return outcome[0]
 
 
-def _close(session, actor: str, outcome: Recovered, *, status: str) -> None:
-    ScheduleRunRepository(session).update(run_id=outcome.run_id, status=status, error=f"interrupted: {outcome.detail}")
+def _close(session, actor: str, outcome: Recovered, *, status: str, error: str | None = "") -> None:
+    """Give the run its final status (with ``error``, by default "interrupted: <detail>") and audit it."""
+    ScheduleRunRepository(session).update(
+        run_id=outcome.run_id, status=status, error=f"interrupted: {outcome.detail}" if error == "" else error
+    )
     AuditLog(session).append(
         actor=actor,
         action="schedule.recover",
@@ -102,8 +163,3 @@ def _tidy_backups(store: BackupStore) -> list[Recovered]:
         for backup_id in store.finish_unverified()
     ]
     return results
-
-
-def _wrote(status: str, backup_id: str | None, pre_digest: str | None) -> bool:
-    """Whether the run had begun writing: its marker holds the backup and the range's digest before."""
-    return status != "running" and backup_id is not None and pre_digest is not None

@@ -104,11 +104,104 @@ def _import(cli, tmp_path):
 
 
 def test_verify_without_an_anchor_says_so_and_passes(cli, tmp_path):
-    _import(cli, tmp_path)
+    """A database nothing was audited in yet has no anchor; its first audited write makes one."""
     result = cli("audit", "verify")
     assert result.code == 0 and "No audit anchor yet" in result.out and result.err == ""
     report = json.loads(cli("audit", "verify", "--json").out)
     assert report["ok"] is True and report["anchor"] is None and report["anchor_ok"] is None
+    assert report["triggers_ok"] is True and report["trigger_problems"] == []
+    _import(cli, tmp_path)
+    report = json.loads(cli("audit", "verify", "--json").out)
+    assert report["ok"] is True and report["anchor_ok"] is True
+    assert report["anchor"]["event_id"] == 1 and report["anchor"]["backup_id"] == ""
+
+
+# ---------------------------------------------------------------------------- issue 26, item 6
+
+
+def _anchored_database(database_url, tmp_path) -> Database:
+    """A handle on the test's database that moves the anchor as the CLI and the flows do."""
+    return Database(database_url, audit_anchor_dir=tmp_path / "home" / "backups")
+
+
+def test_every_audited_write_moves_the_anchor_so_a_tail_deleted_without_any_backup_is_reported(
+    cli, tmp_path, database_url
+):
+    """No backup at all: the events written after the last one were the ones an attacker could remove unseen."""
+    _import(cli, tmp_path)
+    database = _anchored_database(database_url, tmp_path)
+    try:
+        append_events(database, 6)
+        assert read_anchor(tmp_path / "home" / "backups").head == _head(database)
+        assert cli("audit", "verify").code == 0
+        removed = delete_tail(database, 2)  # triggers bypassed for the one transaction, then back on
+    finally:
+        database.dispose()
+    assert not list((tmp_path / "home" / "backups").glob("*.dump"))  # never a backup
+    result = cli("audit", "verify")
+    assert result.code == 1 and result.out == "" and result.err.count("\n") == 1
+    assert result.err.startswith("rotaguard: error: audit log truncated: ")
+    assert f"events {removed[0]}-{removed[-1]} are missing" in result.err and "after an audited write" in result.err
+    payload = json.loads(cli("audit", "verify", "--json").out)
+    assert payload["chain_ok"] is True and payload["anchor_ok"] is False and payload["missing_ids"] == removed
+    health = cli("health", "--json")
+    assert health.code == 1 and "unhealthy: audit: audit log truncated" in health.err
+    audit = json.loads(health.out)["audit"]
+    assert audit["ok"] is False and audit["anchor_ok"] is False and audit["triggers_ok"] is True
+    # Writing on does not paper over it: the anchor stays at the removed events.
+    _import(cli, tmp_path)
+    assert cli("audit", "verify").code == 1
+
+
+def _drop_one_trigger(database: Database) -> str:
+    name = "audit_events_no_delete" if database.kind == "sqlite" else "audit_events_no_update_delete"
+    with database.write() as session:
+        on = "" if database.kind == "sqlite" else " ON audit_events"
+        session.connection().exec_driver_sql(f"DROP TRIGGER {name}{on}")
+    return name
+
+
+def test_missing_append_only_triggers_fail_audit_verify_and_health(cli, tmp_path, database_url):
+    _import(cli, tmp_path)
+    health = json.loads(cli("health", "--json").out)["audit"]
+    assert health["ok"] is True and health["triggers_ok"] is True and health["anchor_ok"] is True
+    database = Database(database_url)
+    try:
+        name = _drop_one_trigger(database)
+        assert name not in audit_triggers(database)
+    finally:
+        database.dispose()
+    result = cli("audit", "verify")
+    assert result.code == 1 and result.out == "" and result.err.count("\n") == 1
+    assert result.err == f"rotaguard: error: audit log not protected: trigger {name} is missing\n"
+    payload = json.loads(cli("audit", "verify", "--json").out)
+    assert payload["chain_ok"] is True and payload["triggers_ok"] is False
+    assert payload["trigger_problems"] == [f"trigger {name} is missing"]
+    health = cli("health", "--json")
+    assert health.code == 1 and f"audit: audit log not protected: trigger {name} is missing" in health.err
+    assert json.loads(health.out)["audit"]["trigger_problems"] == [f"trigger {name} is missing"]
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_disabled_triggers_and_replica_mode_by_default_fail_audit_verify(cli, tmp_path, database_url):
+    """PostgreSQL's other two ways to keep the triggers from firing: ALTER TABLE ... DISABLE TRIGGER,
+    and session_replication_role = replica as the database's default."""
+    _import(cli, tmp_path)
+    database = Database(database_url)
+    try:
+        with database.write() as session:
+            session.connection().exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_truncate")
+        result = cli("audit", "verify")
+        assert result.code == 1
+        assert result.err == "rotaguard: error: audit log not protected: trigger audit_events_no_truncate is disabled\n"
+        with database.write() as session:
+            session.connection().exec_driver_sql("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_truncate")
+            name = session.connection().exec_driver_sql("SELECT current_database()").scalar()
+            session.connection().exec_driver_sql(f'ALTER DATABASE "{name}" SET session_replication_role = replica')
+    finally:
+        database.dispose()
+    result = cli("audit", "verify")
+    assert result.code == 1 and "session_replication_role is replica by default" in result.err
 
 
 def test_a_deleted_tail_is_reported_by_audit_verify(cli, tmp_path, database_url):

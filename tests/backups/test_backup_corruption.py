@@ -96,7 +96,12 @@ def test_a_damaged_clean_statement_is_refused_by_the_trial_restore(store, db_kin
     write_manifest(good.model_copy(update={"sha256": file_sha256(path)}), store.directory)
     marked, checks = store.verify(good.id)
     assert marked.status is BackupStatus.BAD
-    assert {c.name: c.ok for c in checks} == {"sha256": True, "read_whole": True, "trial_restore": False}
+    assert {c.name: c.ok for c in checks} == {
+        "identity": True,
+        "sha256": True,
+        "read_whole": True,
+        "trial_restore": False,
+    }
     assert "\n" not in marked.failure
 
 
@@ -118,4 +123,4 @@ def test_a_backup_whose_rows_cannot_be_read_is_marked_bad_with_one_line(store, d
     failed = next(c for c in checks if not c.ok)
     assert failed.name == "trial_restore" and failed.detail.startswith("unreadable: ValueError")
     assert "\n" not in marked.failure and marked.failure.startswith("trial_restore: unreadable")
-    assert [c.name for c in checks] == ["sha256", "read_whole", "trial_restore"]
+    assert [c.name for c in checks] == ["identity", "sha256", "read_whole", "trial_restore"]

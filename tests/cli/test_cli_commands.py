@@ -25,7 +25,7 @@ def test_health_passes_on_an_initialised_database(cli):
     result = cli("health", "--json")
     assert result.code == 0
     checks = {c["name"]: c for c in json.loads(result.out)["checks"]}
-    assert set(checks) == {"database", "schema", "backup_dir", "last_backup", "offsite", "prefect_api"}
+    assert set(checks) == {"database", "schema", "audit", "backup_dir", "last_backup", "offsite", "prefect_api"}
     assert all(c["ok"] for c in checks.values())
 
 

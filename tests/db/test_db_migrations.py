@@ -26,8 +26,10 @@ EXPECTED_TABLES = {
     "program_requests",
     "holidays",
     "attending_rows",
+    # 0007: the database's identity
+    "database_identity",
 }
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
 
 
 def test_upgrade_creates_every_table_and_is_idempotent(empty_database_url):
@@ -61,7 +63,7 @@ def test_downgrade_to_base_removes_everything(empty_database_url):
     database.dispose()
 
 
-def test_the_revisions_form_one_line_ending_at_0006():
+def test_the_revisions_form_one_line_ending_at_0007():
     from alembic.script import ScriptDirectory
 
     from rotaguard.db.migrate import alembic_config

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from rotaguard.backups.manifest import TableDigest, table_digests
 from rotaguard.db import Database
 from rotaguard.db.audit import AuditHead, audit_head
+from rotaguard.db.identity import DatabaseIdentity, read_identity
 from rotaguard.db.tables import (
     AssignmentRow,
     AuditEventRow,
@@ -140,6 +141,8 @@ class Engine:
         self.database = database
         # The audit chain's head in the snapshot the last ``dump`` wrote (for the manifest and the anchor).
         self.dumped_audit_head: AuditHead | None = None
+        # The database's identity in that snapshot (None: a database from before migration 0007).
+        self.dumped_identity: DatabaseIdentity | None = None
 
     @property
     def name(self) -> str:
@@ -162,7 +165,16 @@ class Engine:
 
     def trial_digests(self, path: Path) -> dict[str, TableDigest]:
         """Restore into a throwaway database and digest it."""
+        return self.trial(path)[0]
+
+    def trial(self, path: Path) -> tuple[dict[str, TableDigest], DatabaseIdentity | None]:
+        """Restore into a throwaway database; its digests, and the identity it holds (None: none)."""
         raise NotImplementedError
+
+    def live_identity(self) -> DatabaseIdentity | None:
+        """This database's identity (None: its schema is from before migration 0007)."""
+        with self.database.engine.connect() as connection:
+            return read_identity(connection)
 
     def restore_full(self, path: Path) -> None:
         raise NotImplementedError
@@ -290,6 +302,7 @@ class SqliteEngine(Engine):
             source.close()
         digests = self._digests(target)
         self.dumped_audit_head = self._read(target, audit_head)
+        self.dumped_identity = self._read(target, read_identity)
         return digests
 
     def _read(self, path: Path, reader):
@@ -318,7 +331,7 @@ class SqliteEngine(Engine):
         if "alembic_version" not in tables:
             raise BackupError("not a RotaGuard database (no alembic_version table)")
 
-    def trial_digests(self, path: Path) -> dict[str, TableDigest]:
+    def trial(self, path: Path) -> tuple[dict[str, TableDigest], DatabaseIdentity | None]:
         with tempfile.TemporaryDirectory(prefix="rotaguard-verify-") as scratch:
             copy = Path(scratch) / "trial.db"
             try:
@@ -329,7 +342,7 @@ class SqliteEngine(Engine):
                 source.close()
             except sqlite3.Error as exc:
                 raise BackupError(f"trial restore failed: {exc}") from None
-            return self._digests(copy)
+            return self._digests(copy), self._read(copy, read_identity)
 
     def restore_full(self, path: Path) -> None:
         self.database.dispose()
@@ -448,7 +461,7 @@ class PostgresEngine(Engine):
         return result
 
     def dump(self, target: Path, *, compress: bool = True) -> dict[str, TableDigest]:
-        self.dumped_audit_head = None
+        self.dumped_audit_head, self.dumped_identity = None, None
         pg_dump = self._tool("pg_dump")
         dsn, env = self._libpq()
         connection = self.database.engine.connect().execution_options(isolation_level="REPEATABLE READ")
@@ -472,6 +485,7 @@ class PostgresEngine(Engine):
                 try:
                     digests = postgres_table_digests(connection)
                     head = audit_head(connection)
+                    identity = read_identity(connection)
                 finally:
                     _, stderr = dumping.communicate()
                 if dumping.returncode != 0:
@@ -479,7 +493,7 @@ class PostgresEngine(Engine):
                     raise BackupError(f"pg_dump failed: {reason[-1] if reason else f'exit code {dumping.returncode}'}")
         finally:
             connection.close()
-        self.dumped_audit_head = head
+        self.dumped_audit_head, self.dumped_identity = head, identity
         return digests
 
     def _after_explicit_ids(self, session) -> None:
@@ -511,7 +525,7 @@ class PostgresEngine(Engine):
         finally:
             admin.dispose()
 
-    def trial_digests(self, path: Path) -> dict[str, TableDigest]:
+    def trial(self, path: Path) -> tuple[dict[str, TableDigest], DatabaseIdentity | None]:
         pg_restore = self._tool("pg_restore")
         with self._scratch() as scratch:
             dsn, env = self._libpq(scratch)
@@ -523,7 +537,7 @@ class PostgresEngine(Engine):
             engine = create_engine(self.url.set(database=scratch))
             try:
                 with engine.connect() as connection:
-                    return postgres_table_digests(connection)
+                    return postgres_table_digests(connection), read_identity(connection)
             finally:
                 engine.dispose()
 

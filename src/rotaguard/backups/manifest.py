@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -44,6 +45,45 @@ class AuditHeadRecord(Frozen):
     events: int
 
 
+class IdentityRecord(Frozen):
+    """Whose backup this is (issue 26, item 3): the database's UUID and the program's name in the
+    snapshot, and a fingerprint binding them to this manifest (:func:`fingerprint`)."""
+
+    database_id: str
+    program: str | None
+    fingerprint: str
+
+
+def fingerprint(
+    secret: str,
+    *,
+    backup_id: str,
+    file: str,
+    created_at: dt.datetime,
+    database_kind: str,
+    database_id: str,
+    program: str | None,
+) -> str:
+    """HMAC-SHA256 under the database's secret (which no manifest holds) over what names a backup: a
+    manifest renamed to another id, moved to another time or program, or written for another database
+    no longer matches. The file's checksum is left out: the checksum, full read, trial restore and
+    digests judge the file itself."""
+    message = json.dumps(
+        {
+            "id": backup_id,
+            "file": file,
+            "created_at": created_at.isoformat(),
+            "database_kind": database_kind,
+            "database_id": database_id,
+            "program": program,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode("utf-8")
+    return hmac.new(bytes.fromhex(secret), message, hashlib.sha256).hexdigest()
+
+
 class Manifest(Frozen):
     id: str
     label: str
@@ -56,6 +96,7 @@ class Manifest(Frozen):
     sha256: str
     tables: dict[str, TableDigest]
     audit_head: AuditHeadRecord | None = None  # None in manifests written before the anchor existed
+    identity: IdentityRecord | None = None  # None in manifests of databases from before migration 0007
     status: BackupStatus = BackupStatus.UNVERIFIED
     verified_at: dt.datetime | None = None
     failure: str | None = None

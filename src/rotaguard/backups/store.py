@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import hmac
 import json
 import os
 import re
@@ -22,9 +23,11 @@ from rotaguard.backups.manifest import (
     MANIFEST_SUFFIX,
     AuditHeadRecord,
     BackupStatus,
+    IdentityRecord,
     Manifest,
     Offsite,
     file_sha256,
+    fingerprint,
     manifest_path,
     read_manifest,
     write_manifest,
@@ -32,6 +35,7 @@ from rotaguard.backups.manifest import (
 from rotaguard.db import AuditLog, Database
 from rotaguard.db.anchor import AnchorError, AuditAnchor, advance_anchor, check_anchor
 from rotaguard.db.audit import AuditHead
+from rotaguard.db.identity import DatabaseIdentity
 from rotaguard.db.migrate import current_revision
 from rotaguard.db.private_files import (
     PRIVATE_DIRECTORY_MODE,
@@ -89,6 +93,31 @@ def backup_name(label: str, when: dt.datetime) -> str:
     if label.startswith("pre-op:"):
         return f"rotaguard_pre-{label.removeprefix('pre-op:')}_{when:%Y%m%d_%H%M%S}"
     return f"rotaguard_{when:%Y%m%d_%H%M%S}"
+
+
+def _identity_record(identity: DatabaseIdentity | None, backup_id: str, contents: dict) -> IdentityRecord | None:
+    """What a new manifest records of the database it was taken of (None: a database from before 0007)."""
+    if identity is None:
+        return None
+    return IdentityRecord(
+        database_id=identity.database_id,
+        program=identity.program,
+        fingerprint=fingerprint(
+            identity.secret,
+            backup_id=backup_id,
+            file=f"{backup_id}.dump",
+            created_at=contents["created_at"],
+            database_kind=contents["database_kind"],
+            database_id=identity.database_id,
+            program=identity.program,
+        ),
+    )
+
+
+def _whose(kind: str, name: str, database_id: str | None, program: str | None) -> str:
+    """A database named for a one-line message: its UUID's first part, kind and name, and program."""
+    who = f"database {database_id.split('-')[0]}" if database_id else "a database without identity"
+    return f"{who} ({kind}:{name}, program {program!r})" if program else f"{who} ({kind}:{name}, no program)"
 
 
 @dataclass(frozen=True)
@@ -245,12 +274,18 @@ class BackupStore:
             "tables": digests,
             "audit_head": AuditHeadRecord(**head.as_dict()) if head is not None else None,
         }
+        dumped_identity = self.engine.dumped_identity
         # The manifest first, then the file under its final name: a dump file never exists without
         # its manifest, and recovery finishes the rename of a partial file its manifest vouches for.
         claimed = False
         try:
             while True:
-                manifest = Manifest(id=backup_id, file=f"{backup_id}.dump", **contents)
+                manifest = Manifest(
+                    id=backup_id,
+                    file=f"{backup_id}.dump",
+                    identity=_identity_record(dumped_identity, backup_id, contents),
+                    **contents,
+                )
                 try:
                     write_manifest(manifest, self.directory, new=True)
                     claimed = True
@@ -332,9 +367,12 @@ class BackupStore:
             return manifest.sha256
 
         trial: dict = {}
+        trial_identity: list[DatabaseIdentity | None] = []
 
         def trial_restore() -> str:
-            trial.update(self.engine.trial_digests(path))
+            digests, identity = self.engine.trial(path)
+            trial.update(digests)
+            trial_identity.append(identity)
             return f"{len(trial)} tables restored"
 
         def compare() -> str:
@@ -345,16 +383,18 @@ class BackupStore:
             ]
             if differing:
                 raise BackupError(f"tables differ from the manifest: {', '.join(differing)}")
+            self._check_dumped_identity(manifest, trial_identity[0] if trial_identity else None)
             return f"{sum(d.rows for d in manifest.tables.values())} rows in {len(manifest.tables)} tables match"
 
-        ok = run("sha256", checksum)
+        # Whose backup it is comes first: a foreign one is refused in one line, before its file is read.
+        ok = run("identity", lambda: self.check_identity(manifest)) and run("sha256", checksum)
         if ok:
             # Reading the whole file and the trial restore are independent: run them side by side.
             with ThreadPoolExecutor(max_workers=2) as pool:
                 reading = pool.submit(run, "read_whole", lambda: self.engine.read_whole(path))
                 restoring = pool.submit(run, "trial_restore", trial_restore)
                 ok = reading.result() and restoring.result()
-            checks.sort(key=lambda c: ["sha256", "read_whole", "trial_restore"].index(c.name))
+            checks.sort(key=lambda c: ["identity", "sha256", "read_whole", "trial_restore"].index(c.name))
             ok = ok and run("digests", compare)
         failure = None
         if not ok:
@@ -369,6 +409,72 @@ class BackupStore:
         )
         self._save(manifest)
         return manifest, checks
+
+    def check_identity(self, manifest: Manifest) -> str:
+        """That ``manifest`` is this database's own (issue 26, item 3): of its kind, naming its UUID,
+        with a fingerprint only its secret makes. BackupError naming what differs, else what was found.
+
+        A manifest without identity (written by a RotaGuard from before migration 0007) is accepted
+        only when it was taken no later than this database's identity was written: a backup taken
+        since always carries one. (Its dump is checked to hold none in the digests step.)
+        """
+        live = self.engine.live_identity()
+        here = _whose(
+            self.engine.kind, self.engine.name, live.database_id if live else None, live.program if live else None
+        )
+        if manifest.database_kind != self.engine.kind:
+            raise BackupError(
+                f"{manifest.id} is a {manifest.database_kind} backup; this database is {self.engine.kind}"
+            )
+        record = manifest.identity
+        if live is None:
+            return "this database has no identity yet (schema before 0007): whose backup it is was not checked"
+        if record is None:
+            assert live.created_at is not None  # the identity row's column is NOT NULL
+            if manifest.created_at > live.created_at:
+                raise BackupError(
+                    f"{manifest.id} names no database, yet it was taken at {manifest.created_at.isoformat()}, after "
+                    f"this database's identity was written ({live.created_at.isoformat()}): it is not a backup of "
+                    f"{here}"
+                )
+            return (
+                f"taken before this database had an identity (schema {manifest.schema_revision}): accepted without "
+                "a check of whose backup it is"
+            )
+        if record.database_id != live.database_id:
+            theirs = _whose(manifest.database_kind, manifest.database_name, record.database_id, record.program)
+            raise BackupError(f"{manifest.id} is a backup of {theirs}, not of this {here}")
+        expected = fingerprint(
+            live.secret,
+            backup_id=manifest.id,
+            file=manifest.file,
+            created_at=manifest.created_at,
+            database_kind=manifest.database_kind,
+            database_id=record.database_id,
+            program=record.program,
+        )
+        if not hmac.compare_digest(expected, record.fingerprint):
+            raise BackupError(
+                f"{manifest.id}'s fingerprint does not match: its manifest was renamed or altered (id, file, time "
+                "or program), or written by another database"
+            )
+        return f"a backup of this {here}"
+
+    @staticmethod
+    def _check_dumped_identity(manifest: Manifest, dumped: DatabaseIdentity | None) -> None:
+        """The dump holds the database and program its manifest names (nothing, for a manifest without)."""
+        record = manifest.identity
+        if record is None:
+            if dumped is not None:
+                raise BackupError(
+                    f"the dump is of database {dumped.database_id.split('-')[0]}, its manifest names no database"
+                )
+            return
+        if dumped is None or dumped.database_id != record.database_id:
+            found = f"database {dumped.database_id.split('-')[0]}" if dumped else "no database identity"
+            raise BackupError(f"the dump holds {found}, its manifest names database {record.database_id.split('-')[0]}")
+        if dumped.program != record.program:
+            raise BackupError(f"the dump holds program {dumped.program!r}, its manifest names {record.program!r}")
 
     def latest_verified(self, *, max_age: dt.timedelta | None = None) -> Manifest | None:
         now = _now()
@@ -512,7 +618,13 @@ class BackupStore:
         caller took just before); returns that backup."""
         self._check_scope(scope, start, end)
         manifest = self.get(backup_id)
-        if manifest.status is not BackupStatus.VERIFIED or manifest.database_kind != self.engine.kind:
+        try:
+            # Before anything, whatever its status says: a foreign backup is never restored.
+            self.check_identity(manifest)
+        except BackupError as error:
+            raise BackupError(f"refusing to restore {backup_id}: {error}") from None
+        if manifest.status is not BackupStatus.VERIFIED or manifest.identity is None:
+            # A manifest without identity names no database: only its dump can say it holds none either.
             manifest = self.restorable(backup_id)
         safety = pre_restore or self.create(label="pre-op:restore")
         path = manifest.path_in(self.directory)

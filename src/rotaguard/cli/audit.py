@@ -16,9 +16,11 @@ audit_app = typer.Typer(help="Read and verify the hash-chained audit log.", no_a
 
 @audit_app.command("verify")
 def audit_verify(json_output: JsonOption = False) -> None:
-    """Recompute the audit log's hash chain and check it still reaches the audit anchor the
-    backups wrote; exit 1 when any event was altered or removed."""
+    """Recompute the audit log's hash chain, check it still reaches the audit anchor (moved by every
+    audited write and every backup) and that the append-only triggers are in force; exit 1 when any
+    event was altered or removed, or the triggers are missing."""
     from rotaguard.db.anchor import AnchorError, anchor_path, check_anchor, read_anchor
+    from rotaguard.db.audit import append_only_problems
 
     settings = load_settings()
     database = open_database(settings)
@@ -32,14 +34,19 @@ def audit_verify(json_output: JsonOption = False) -> None:
     with database.read() as session:
         check = AuditLog(session).verify()
         anchored = check_anchor(session, anchor) if anchor is not None else None
+        trigger_problems = append_only_problems(session)
     if not check.ok:
         reason, first_bad_id = f"audit chain broken: {check.reason}", check.first_bad_id
     elif anchor_error is not None:
         reason, first_bad_id = anchor_error, None
     elif anchored is not None and not anchored.ok:
         reason, first_bad_id = anchored.reason, anchored.first_bad_id
+    elif trigger_problems:
+        reason, first_bad_id = f"audit log not protected: {'; '.join(trigger_problems)}", None
     else:
         reason, first_bad_id = "", None
+    if reason and trigger_problems and not reason.startswith("audit log not protected"):
+        reason += f"; and the audit log is not protected: {'; '.join(trigger_problems)}"
     ok = not reason
     if json_output:
         emit_json(
@@ -52,18 +59,23 @@ def audit_verify(json_output: JsonOption = False) -> None:
                 "anchor": {"path": str(anchor_path(directory)), **anchor.as_dict()} if anchor is not None else None,
                 "anchor_ok": None if anchored is None else anchored.ok,
                 "missing_ids": list(anchored.missing_ids) if anchored is not None else [],
+                "triggers_ok": not trigger_problems,
+                "trigger_problems": trigger_problems,
             }
         )
     elif ok and anchor is None:
         console.print(
-            f"Audit chain intact: {check.events} events. No audit anchor yet in {directory} (every backup writes one): "
-            "a removed tail of the log cannot be detected until then."
+            f"Audit chain intact: {check.events} events; append-only triggers in force. No audit anchor yet in "
+            f"{directory} (every audited write and every backup writes one): a removed tail of the log cannot be "
+            "detected until then."
         )
     elif ok and anchor is not None:
         head = anchor.head
         reaches = f"event {head.event_id}, {head.events} events" if head.event_id is not None else "an empty log"
+        source = f"backup {anchor.backup_id}" if anchor.backup_id else f"written {anchor.written_at.isoformat()}"
         console.print(
-            f"Audit chain intact: {check.events} events; it reaches the audit anchor ({reaches}, backup {anchor.backup_id})."
+            f"Audit chain intact: {check.events} events; it reaches the audit anchor ({reaches}, {source}); "
+            "append-only triggers in force."
         )
     if not ok:
         raise RotaGuardError(reason)

@@ -148,7 +148,14 @@ def backup_restore(
     first = parse_date("--start", start) if start else None
     last = parse_date("--end", end) if end else None
     settings, store = backup_store()
-    store.get(backup_id)  # an unknown id is the user's mistake: say so before any flow runs
+    from rotaguard.backups import BackupError
+
+    manifest = store.get(backup_id)  # an unknown id is the user's mistake: say so before any flow runs
+    try:
+        # So is another database's backup (or a manifest renamed or altered): refused before anything is written.
+        store.check_identity(manifest)
+    except BackupError as error:
+        raise RotaGuardError(f"refusing to restore {backup_id}: {error}") from None
     params, outcome = run_gated_command(
         settings=settings,
         database=store.database,

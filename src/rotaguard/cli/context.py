@@ -42,7 +42,8 @@ def close_databases() -> None:
 def open_database(settings: Settings) -> Database:
     url = settings.resolved_database_url
     try:
-        database = Database(url)
+        # Every audited write moves the audit anchor beside the backups.
+        database = Database(url, audit_anchor_dir=settings.resolved_backup_dir)
         _opened.append(database)
         return database
     except ArgumentError:

@@ -3,9 +3,12 @@
 Triggers stop the application from changing or removing audit events, and the hash chain
 shows any event altered in place. Neither catches someone who can switch the triggers off
 (a database superuser) and removes the newest events: what is left is still a consistent
-chain. So every backup records the head of the chain (the last event's id and hash, and the
-event count) in its manifest and in ``audit-anchor.json`` beside the backups, and
-``rotaguard audit verify`` checks that the chain still reaches that head.
+chain. So the head of the chain (the last event's id and hash, and the event count) is kept in
+``audit-anchor.json`` beside the backups, and ``rotaguard audit verify`` checks that the chain
+still reaches that head. Every backup records its snapshot's head there (and in its manifest),
+and every audited write moves it once its transaction has committed (``Database.write`` with an
+``audit_anchor_dir``, :func:`anchor_after_write`): deleting the newest events is visible at once,
+not only once it falls behind a backup (issue 26, item 6).
 
 The anchor only moves forward: a backup never replaces it with a shorter chain, nor with one
 that no longer contains the anchored event, so a truncated log stays visible.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +40,10 @@ ANCHOR_FORMAT = "rotaguard-audit-anchor/1"
 
 class AnchorError(RotaGuardError):
     """The anchor file exists but cannot be read or written."""
+
+
+class AnchorUnreadable(AnchorError):
+    """The anchor cannot be read at all (its directory is unavailable): nothing is known of it."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,8 @@ class AuditAnchor:
         )
 
     def describe(self) -> str:
-        return f"the audit anchor written by backup {self.backup_id} at {self.written_at.isoformat()}"
+        by = f" by backup {self.backup_id}" if self.backup_id else " after an audited write"
+        return f"the audit anchor written{by} at {self.written_at.isoformat()}"
 
 
 def anchor_path(directory: Path) -> Path:
@@ -88,7 +97,7 @@ def read_anchor(directory: Path) -> AuditAnchor | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise AnchorError(f"cannot read the audit anchor {path}: {exc.strerror or exc}") from None
+        raise AnchorUnreadable(f"cannot read the audit anchor {path}: {exc.strerror or exc}") from None
     try:
         return AuditAnchor.from_dict(json.loads(text))
     except (ValueError, KeyError, TypeError) as exc:
@@ -220,3 +229,33 @@ def advance_anchor(
             return candidate, True
     except OSError as exc:
         raise AnchorError(f"writing the audit anchor in {directory} failed: {exc.strerror or exc}") from None
+
+
+def anchor_after_write(database, directory: Path) -> None:
+    """Move the anchor in ``directory`` up to the head of ``database``'s chain, after a write that
+    appended events has committed. Never raises: the write is done and must not look failed, and a
+    stale anchor only shows less (a damaged or unwritable anchor is `audit verify`'s to report)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from rotaguard.db.audit import audit_head
+    from rotaguard.db.tables import utcnow
+
+    try:
+        with database.read() as session:
+            head = audit_head(session)
+        if head.event_id is None:
+            return
+        name = make_url(database.url).database or ""
+        where = f"{database.kind}:{Path(name).name if database.kind == 'sqlite' else name}"
+        candidate = AuditAnchor(head=head, backup_id="", written_at=utcnow(), database=where)
+
+        def confirm(anchor: AuditAnchor) -> AnchorCheck:
+            with database.read() as session:
+                return check_anchor(session, anchor)
+
+        advance_anchor(directory, candidate, confirm=confirm)
+    except (AnchorError, OSError, SQLAlchemyError) as error:
+        logging.getLogger(__name__).warning(
+            "the audit anchor in %s was not moved after a write: %s", directory, str(error).splitlines()[0]
+        )

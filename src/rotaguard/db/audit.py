@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
+from rotaguard.db.engine import AUDITED
 from rotaguard.db.tables import AuditEventRow, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -101,6 +102,8 @@ class AuditLog:
         )
         self.session.add(row)
         self.session.flush()
+        # Its commit moves the audit anchor (Database.write).
+        self.session.info[AUDITED] = True
         return row
 
     def events(self, *, limit: int | None = None) -> list[AuditEventRow]:
@@ -131,3 +134,57 @@ class AuditLog:
                 return ChainCheck(False, count, row.id, f"event {row.id} was altered after it was written")
             prev_hash = row.hash
         return ChainCheck(True, count)
+
+
+# ---------------------------------------------------------------------------- the append-only triggers
+
+# What migration 0003 creates: the triggers by name, each with a text its body must hold (it refuses).
+SQLITE_TRIGGERS = {"audit_events_no_update": "RAISE(ABORT", "audit_events_no_delete": "RAISE(ABORT"}
+POSTGRES_TRIGGERS = ("audit_events_no_update_delete", "audit_events_no_truncate")
+POSTGRES_TRIGGER_FUNCTION = "audit_events_append_only"
+
+
+def append_only_problems(connection: Connection | Session) -> list[str]:
+    """What keeps ``audit_events`` from being append-only now: a trigger of migration 0003 missing,
+    disabled or no longer refusing, or (PostgreSQL) replica mode by default, in which ordinary
+    triggers never fire. Empty when the triggers are in force. Each problem is one short phrase."""
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    if bind.dialect.name == "sqlite":
+        found: dict[str, str | None] = dict(
+            connection.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'")
+            ).all()
+        )
+        problems = []
+        for name, refusal in SQLITE_TRIGGERS.items():
+            if name not in found:
+                problems.append(f"trigger {name} is missing")
+            elif refusal not in (found[name] or "").upper().replace(" ", ""):
+                problems.append(f"trigger {name} no longer refuses")
+        return problems
+    if bind.dialect.name != "postgresql":
+        return [f"no append-only triggers are known for {bind.dialect.name}"]
+    rows = {
+        name: (enabled, source)
+        for name, enabled, source in connection.execute(
+            text(
+                "SELECT t.tgname, t.tgenabled, p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+                "WHERE t.tgrelid = to_regclass('audit_events') AND NOT t.tgisinternal"
+            )
+        ).all()
+    }
+    problems = []
+    for name in POSTGRES_TRIGGERS:
+        if name not in rows:
+            problems.append(f"trigger {name} is missing")
+            continue
+        enabled, source = rows[name]
+        if enabled == "D":
+            problems.append(f"trigger {name} is disabled")
+        elif "RAISE EXCEPTION" not in (source or "").upper():
+            problems.append(f"trigger {name}'s function no longer refuses")
+        elif enabled == "R":
+            problems.append(f"trigger {name} fires only in replica mode")
+    if connection.execute(text("SELECT current_setting('session_replication_role')")).scalar() == "replica":
+        problems.append("session_replication_role is replica by default here, so the triggers do not fire")
+    return problems

@@ -116,12 +116,23 @@ def _bound_every_wait(engine: Engine, response_timeout: float) -> None:
         return connection_class.connect(*cargs, **cparams)
 
 
-class Database:
-    """One database: read-only and read-write units of work over a shared engine."""
+# A write session's ``info`` key: set by ``AuditLog.append``, so that the commit moves the audit anchor.
+AUDITED = "rotaguard_audited"
 
-    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+
+class Database:
+    """One database: read-only and read-write units of work over a shared engine.
+
+    With ``audit_anchor_dir`` (the backup directory: the CLI and the flows give it), every write
+    that appended audit events moves the audit anchor there to the new head of the chain once it
+    has committed (``rotaguard.db.anchor``): removing the newest events is then visible to
+    ``rotaguard audit verify`` whether or not a backup was taken since.
+    """
+
+    def __init__(self, url: str, *, engine: Engine | None = None, audit_anchor_dir: Path | None = None) -> None:
         self.url = normalize_database_url(url)
         self.engine = engine or make_engine(self.url)
+        self.audit_anchor_dir = audit_anchor_dir
 
     @property
     def kind(self) -> str:
@@ -143,6 +154,11 @@ class Database:
         with Session(bind, expire_on_commit=False) as session:
             with session.begin():
                 yield session
+            audited = session.info.pop(AUDITED, False)
+        if audited and self.audit_anchor_dir is not None:
+            from rotaguard.db.anchor import anchor_after_write
+
+            anchor_after_write(self, self.audit_anchor_dir)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+import os
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rotaguard.db import processes
 from rotaguard.db.tables import ScheduleRunRow, utcnow
 
 # A run is "writing" from just before its write transaction until it is published or restored:
@@ -14,6 +16,41 @@ from rotaguard.db.tables import ScheduleRunRow, utcnow
 IN_FLIGHT = ("running", "writing", "validating")
 # "cleared": a clear-assignments run that deleted its range.
 FINISHED = ("published", "cleared", "rolled_back", "rejected", "failed", "recovered")
+# A run's metrics while it waits for the schedule-writes slot and lock: it holds neither, so the
+# writer ahead of it must not take it for a run that died (issue 26, item 9). ``WAITING`` is True
+# until the run holds them; ``PROCESS`` names the waiting process (rotaguard.db.processes) and
+# ``WAITING_UNTIL`` is when it gives up waiting at the latest (then it records its refusal itself).
+WAITING, PROCESS, WAITING_UNTIL = "waiting_for_lock", "process", "waiting_until"
+# Beyond the run's own waits: the time to start and to record the refusal, and clocks a little apart.
+WAITING_SLACK = timedelta(minutes=5)
+
+
+def waiting_marker(wait_seconds: float, *, now: datetime | None = None) -> dict:
+    """The metrics of a run of this process about to wait ``wait_seconds`` for the slot and as long
+    again for the lock."""
+    until = (now or utcnow()) + 2 * timedelta(seconds=wait_seconds) + WAITING_SLACK
+    return {
+        WAITING: True,
+        PROCESS: {"host": processes.host_key(), "pid": os.getpid()},
+        WAITING_UNTIL: until.isoformat(),
+    }
+
+
+def still_waiting(metrics: dict | None, *, now: datetime | None = None) -> bool:
+    """Whether a run with these metrics may still be alive, waiting for the schedule writes: it said so,
+    its waiting time has not run out, and its process is not provably gone. A record written before
+    runs said so (no marker) is not waiting."""
+    metrics = metrics or {}
+    if metrics.get(WAITING) is not True:
+        return False
+    process = metrics.get(PROCESS) or {}
+    if processes.is_gone(process.get("host"), process.get("pid")):
+        return False
+    try:
+        until = datetime.fromisoformat(str(metrics.get(WAITING_UNTIL)))
+    except ValueError:
+        return False
+    return (now or utcnow()) < until
 
 
 class ScheduleRunRepository:

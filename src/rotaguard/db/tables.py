@@ -404,3 +404,17 @@ class OperationLockRow(Base):
     # The holding process (rotaguard.db.processes): a holder provably gone is taken over at once.
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class DatabaseIdentityRow(Base):
+    """Who this database is: one row, written once by migration 0007 (a random UUID and a secret).
+    Backups record the UUID and a fingerprint under the secret; verify and restore refuse the
+    backups of another database (rotaguard.db.identity)."""
+
+    __tablename__ = "database_identity"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    database_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    secret: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

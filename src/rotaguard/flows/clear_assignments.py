@@ -18,6 +18,7 @@ from rotaguard.flows.gate import record_run, settle_approval
 from rotaguard.flows.pauses import pause_for_answer
 from rotaguard.flows.runs import ScheduleRun, gated_run, identify_run
 from rotaguard.operations import operation
+from rotaguard.recovery import CLEAR_ALGORITHM
 from rotaguard.tasks.assignments import delete_assignments, preview_clear
 from rotaguard.tasks.generation import GateError, ensure_recent_backup, mark_writing
 
@@ -132,7 +133,7 @@ def clear_assignments(params: ClearParams) -> WriteOutcome:
         lock_wait_seconds=params.lock_wait_seconds,
         approver=params.confirm_range_as,
         subject=OPERATION.id,
-        schedule_run=ScheduleRun(params.start, params.end, "clear"),
+        schedule_run=ScheduleRun(params.start, params.end, CLEAR_ALGORITHM),
     )
 
 

@@ -13,7 +13,7 @@ from prefect import get_run_logger
 
 from rotaguard.db import AuditLog
 from rotaguard.db.locks import SCHEDULE_WRITES, LockLease
-from rotaguard.db.runs import ScheduleRunRepository
+from rotaguard.db.runs import IN_FLIGHT, WAITING, ScheduleRunRepository, waiting_marker
 from rotaguard.errors import RotaGuardError
 from rotaguard.flows.slots import schedule_writes_slot
 from rotaguard.tasks.context import backup_store, database_session
@@ -168,11 +168,29 @@ def record_run(run_id: str, **values: Any) -> None:
         ScheduleRunRepository(session).update(run_id=run_id, **values)
 
 
-def create_run(run_id: str, *, start: dt.date, end: dt.date, algorithm: str, flow_run_id: str | None) -> None:
+def create_run(
+    run_id: str, *, start: dt.date, end: dt.date, algorithm: str, flow_run_id: str | None, wait_seconds: float = 0
+) -> None:
+    """The run's record, before it waits for the schedule writes: it names this process and says it
+    is waiting (until ``wait_seconds`` for the slot and as long again for the lock), so that the
+    recovery of the writer ahead of it does not close it as interrupted (issue 26, item 9)."""
     with database_session() as database, database.write() as session:
         ScheduleRunRepository(session).create(
             run_id=run_id, start=start, end=end, algorithm=algorithm, flow_run_id=flow_run_id
         )
+        ScheduleRunRepository(session).update(run_id=run_id, metrics=waiting_marker(wait_seconds))
+
+
+def mark_gate_held(run_id: str) -> None:
+    """The run holds the schedule writes now: no longer waiting. A record a recovery closed meanwhile
+    (a clock far off, say) is this run's again: running, without the "interrupted" text."""
+    with database_session() as database, database.write() as session:
+        runs = ScheduleRunRepository(session)
+        row = runs.get(run_id=run_id)
+        if row is None:
+            return
+        reopened = {"status": "running", "error": None, "finished_at": None} if row.status not in IN_FLIGHT else {}
+        runs.update(run_id=run_id, metrics={WAITING: False}, **reopened)
 
 
 def audit(action: str, subject: str, details: dict[str, Any], actor: str = "rotaguard") -> None:

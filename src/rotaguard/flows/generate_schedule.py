@@ -260,7 +260,7 @@ def _generate(params: GenerateParams, run_id: str, outcome: GenerateOutcome) -> 
     except Exception as error:
         failed_gate, metrics = f"{type(error).__name__}: {error}", {}
     if failed_gate is None:
-        record_run(run_id, status="published", metrics=metrics)
+        record_run(run_id, status="published", error=None, metrics=metrics)
         audit("schedule.publish", run_id, metrics)
         return outcome.model_copy(update={"status": "published", "metrics": metrics})
     restore_range(backup["id"], params.start, params.end, pre_digest, run_id)

@@ -14,7 +14,7 @@ from prefect import get_run_logger
 from prefect.runtime import flow_run
 from pydantic import BaseModel
 
-from rotaguard.flows.gate import create_run, holding_schedule_writes, record_run
+from rotaguard.flows.gate import create_run, holding_schedule_writes, mark_gate_held, record_run
 
 
 def current_flow_run_id() -> str | None:
@@ -90,11 +90,14 @@ def gated_run(
             end=schedule_run.end,
             algorithm=schedule_run.algorithm,
             flow_run_id=run.flow_run_id,
+            wait_seconds=lock_wait_seconds,
         )
     with holding_schedule_writes(
         holder or run.run_id, lock_wait_seconds, recover=True, approver=approver, subject=subject
     ) as held:
         if held:
+            if schedule_run is not None:
+                mark_gate_held(run.run_id)
             outcome = step(failed)
         else:
             outcome = failed.model_copy(update={"status": "rejected", "reason": held.refusal})

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, CursorResult, delete, select
 
 from rotaguard.compliance import Report, validate
 from rotaguard.db import AssignmentRepository, AuditLog
+from rotaguard.db.runs import ScheduleRunRepository
 from rotaguard.db.tables import AssignmentRow
 from rotaguard.domain import Assignment, Schedule
 from rotaguard.errors import Problem
@@ -145,8 +146,10 @@ def delete_assignments(
     backup_id: str,
     expected: int,
 ) -> int:
-    """Delete the range's assignments in ONE transaction, audited with the counts and the backup id;
-    refused (nothing deleted) when the rows are no longer the ones the approver saw."""
+    """Delete the range's assignments in ONE transaction, audited with the counts and the backup id, and
+    the run marked cleared in that same transaction: a kill after the commit leaves a finished run, which
+    recovery never undoes (issue 26, item 10). Refused (nothing deleted) when the rows are no longer the
+    ones the approver saw."""
     with database_session() as database, database.write() as session:
         # A bulk DELETE's result is a cursor's, which carries the row count.
         result = cast(
@@ -171,4 +174,5 @@ def delete_assignments(
                 "backup_id": backup_id,
             },
         )
+        ScheduleRunRepository(session).update(run_id=run_id, status="cleared", error=None)
     return deleted

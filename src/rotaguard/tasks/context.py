@@ -15,7 +15,9 @@ from rotaguard.settings import Settings
 
 def open_database() -> Database:
     """The settings' database; the caller disposes it (``database_session`` does that itself)."""
-    return Database(Settings().resolved_database_url)
+    settings = Settings()
+    # Every audited write moves the audit anchor beside the backups.
+    return Database(settings.resolved_database_url, audit_anchor_dir=settings.resolved_backup_dir)
 
 
 def open_store(database: Database) -> BackupStore:

@@ -113,6 +113,15 @@ def test_served_deployments_generate_with_the_ui_approval_and_validate(prefect_s
             "metrics": "table",
             "violations": "table",
             "schedule-grid": "markdown",
+            "solver-priorities": "table",
+        }
+        priorities = [row["priority"] for row in artifacts["solver-priorities"][1]]
+        assert priorities[0] == "staffing" and set(priorities) <= {
+            "staffing",
+            "plan",
+            "requests",
+            "fairness",
+            "shortfall",
         }
         metrics = {row["metric"]: row["value"] for row in artifacts["metrics"][1]}
         assert (metrics["tier1_violations"], metrics["demand_coverage"]) == ("0", "1.0")

@@ -233,7 +233,7 @@ def solve(
         attempt = cp_model.CpSolver()
         _parameters(
             attempt,
-            timeout_seconds=max(time_for_level(remaining, len(levels) - number), 0.05),
+            timeout_seconds=max(time_for_level(remaining, len(levels) - number, first=not searched), 0.05),
             seed=seed,
             workers=workers,
             deterministic=deterministic,

@@ -80,6 +80,13 @@ def test_the_greedy_is_refused_on_a_plan_program_before_anything_is_read_or_writ
     database = Database(database_url)
     try:
         before = digest(database)
+        backups = tmp_path / "home" / "backups"
+
+        def files() -> dict[str, bytes]:  # the import's audit anchor is there already; no backup may join it
+            return {p.name: p.read_bytes() for p in backups.iterdir()} if backups.exists() else {}
+
+        stored = files()
+        assert not any(name.endswith(".json") and name != "audit-anchor.json" for name in stored)
         for command in (("solve",), ("generate", "--yes")):
             result = cli(*command, "--start", "2026-09-23", "--end", "2026-10-20", "--algorithm", "greedy")
             assert result.code == 2, (command, result.err)
@@ -87,6 +94,6 @@ def test_the_greedy_is_refused_on_a_plan_program_before_anything_is_read_or_writ
                 "rotaguard: error: --algorithm: the greedy solver cannot follow a rotation plan; use cp-sat (the default)\n"
             )
         assert digest(database) == before
-        assert not (tmp_path / "home" / "backups").exists() or not any((tmp_path / "home" / "backups").iterdir())
+        assert files() == stored
     finally:
         database.dispose()

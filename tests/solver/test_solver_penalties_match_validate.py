@@ -25,7 +25,7 @@ CASES = [case.name for case in ALL_CASES if case.people <= 36]
 @pytest.mark.parametrize("name", CASES)
 def test_penalties_equal_validate_findings(name):
     program, problem = build_case(name)
-    result = solve(problem, timeout_seconds=4, workers=2, deterministic=False)
+    result = solve(problem, timeout_seconds=6, workers=2, deterministic=False)
     assert result.status.value in {"OPTIMAL", "FEASIBLE"}, result.status
     report = validate(result.schedule, program, start=problem.start, end=problem.end, resilience=False)
     assert report.metrics.tier1_violations == 0
@@ -38,7 +38,7 @@ def test_penalties_equal_validate_findings(name):
 def test_the_comparison_sees_a_difference():
     """A penalty that does not match its findings is reported (the check can fail)."""
     program, problem = build_case("short-staffed")
-    result = solve(problem, timeout_seconds=4, workers=2, deterministic=False)
+    result = solve(problem, timeout_seconds=6, workers=2, deterministic=False)
     report = validate(result.schedule, program, start=problem.start, end=problem.end, resilience=False)
     shortfall = result.penalties["unmet_staffing"] / problem.weights.unmet_staffing
     assert shortfall >= 12  # 84 calls needed, 72 possible

@@ -115,11 +115,11 @@ def test_the_warm_start_is_completed_or_repaired():
     current = [assignment(p, DAY, Slot.AM, "WARDS") for p in ("R1-01", "R1-02")]
     roomy = program(people=people, rotations=(_wards(1, maximum=2, days=("thu",)),))
     model = build(_problem(roomy, existing=Schedule(assignments=tuple(current)), weights=QUIET))
-    assert _hint(model, seed=0, seconds=5).kind == "complete"
+    assert _hint(model, model.objective_terms(), seed=0, seconds=5).kind == "complete"
     assert len(model.model.proto.solution_hint.vars) == len(model.model.proto.variables)
     tight = program(people=people, rotations=(_wards(1, maximum=1, days=("thu",)),))
     problem = _problem(tight, existing=Schedule(assignments=tuple(current)), weights=QUIET)
     model = build(problem)
-    assert _hint(model, seed=0, seconds=5).kind == "partial" and model.repair
+    assert _hint(model, model.objective_terms(), seed=0, seconds=5).kind == "partial" and model.repair
     result = solve(problem, workers=1, timeout_seconds=20)
     assert result.status is SolverStatus.OPTIMAL and result.penalties["unmet_staffing"] == 0

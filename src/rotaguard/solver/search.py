@@ -121,7 +121,7 @@ class WarmStart:
     solver: cp_model.CpSolver | None = None
 
 
-def _hint(model: ScheduleModel, *, seed: int, seconds: float) -> WarmStart:
+def _hint(model: ScheduleModel, terms: dict[str, Any], *, seed: int, seconds: float) -> WarmStart:
     """Warm start the search with a complete, feasible hint when there is one.
 
     The duties alone leave every helper variable (shortfalls, day flags, fairness counts) unset,
@@ -138,7 +138,6 @@ def _hint(model: ScheduleModel, *, seed: int, seconds: float) -> WarmStart:
     for duty, value in duties:
         assert not isinstance(duty.lit, int)  # variables() holds the duties that are literals
         trial.add(trial.get_bool_var_from_proto_index(duty.lit.index) == int(value))
-    terms = model.objective_terms()
     if terms:
         trial.minimize(sum(terms.values()))
     solver = cp_model.CpSolver()
@@ -161,8 +160,8 @@ def _complete_hint(model: ScheduleModel, values: list[int]) -> None:
     proto.solution_hint.values.extend(values)
 
 
-def _active_levels(model: ScheduleModel) -> list[tuple[Level, cp_model.LinearExprT]]:
-    terms = model.objective_terms()
+def _active_levels(terms: dict[str, Any]) -> list[tuple[Level, Any]]:
+    """Each level with any of its penalties in the model, and the sum it minimises."""
     active: list[tuple[Level, Any]] = []
     for level in LEVELS:
         names = [name for name in level.penalties if name in terms]
@@ -175,6 +174,34 @@ def _active_levels(model: ScheduleModel) -> list[tuple[Level, cp_model.LinearExp
         level, expression = active[-1]
         active[-1] = (level, expression + sum(terms[name] for name in unplaced))
     return active
+
+
+def _search(
+    model: ScheduleModel,
+    callback: _Progress,
+    seconds: float,
+    *,
+    seed: int,
+    workers: int,
+    deterministic: bool,
+    repair: bool,
+) -> tuple[cp_model.CpSolver, SolverStatus]:
+    """One CP-SAT search of the model's current objective."""
+    attempt = cp_model.CpSolver()
+    _parameters(
+        attempt, timeout_seconds=seconds, seed=seed, workers=workers, deterministic=deterministic, repair=repair
+    )
+    return attempt, _STATUS.get(attempt.solve(model.model, callback), SolverStatus.UNKNOWN)
+
+
+def _kept(
+    model: ScheduleModel, level: Level, expression: Any, found: cp_model.CpSolver, status: str, seconds: float
+) -> LevelResult:
+    """A level left at what the schedule found before gives it (a bound of 0, or proved when
+    that is 0), and held there for the levels below."""
+    value = round(found.value(expression))
+    model.model.add(expression <= value)
+    return LevelResult(id=level.id, title=level.title, status=status, value=value, bound=0, seconds=seconds)
 
 
 def solve(
@@ -200,14 +227,14 @@ def solve(
         raise ValueError(f"unknown algorithm {algorithm!r}: one of {', '.join(ALGORITHMS)}")
     began = time.perf_counter()
     model = build(problem)
-    start = _hint(model, seed=seed, seconds=min(5.0, timeout_seconds / 4))
+    terms = model.objective_terms()
+    start = _hint(model, terms, seed=seed, seconds=min(5.0, timeout_seconds / 4))
     # A completed warm start is a schedule the solve can return: the first feasible one.
     hinted_at = time.perf_counter() - began if start.solver is not None else None
     proto = model.model.proto
     size = {"variables": len(proto.variables), "constraints": len(proto.constraints)}
     shortfalls = tuple(bound.sentence for bound in model.counted_shortfalls)
-    terms = model.objective_terms()
-    levels = _active_levels(model)
+    levels = _active_levels(terms)
     if not lexicographic and levels:
         everything = sum(expression for _, expression in levels)
         levels = [(Level("all", "every penalty, weighted", tuple(model.penalties)), everything)]
@@ -221,40 +248,27 @@ def solve(
     for number, (level, expression) in enumerate(levels):
         remaining = timeout_seconds - (time.perf_counter() - began)
         if solver is not None and remaining < 0.05:
-            value = float(solver.value(expression))
-            done.append(LevelResult(id=level.id, title=level.title, status="UNKNOWN", value=value, bound=0, seconds=0))
+            done.append(_kept(model, level, expression, solver, "UNKNOWN", 0))  # no time left to search
             continue
         if solver is not None and solver.value(expression) == 0:
             # Penalties are never negative: a level the schedule above already meets at 0 is proved.
-            done.append(LevelResult(id=level.id, title=level.title, status="OPTIMAL", value=0, bound=0, seconds=0))
-            model.model.add(expression <= 0)  # and the levels below may not give it back
+            done.append(_kept(model, level, expression, solver, "OPTIMAL", 0))
             continue
         model.model.minimize(expression)
-        attempt = cp_model.CpSolver()
-        _parameters(
-            attempt,
-            timeout_seconds=max(time_for_level(remaining, len(levels) - number, first=not searched), 0.05),
-            seed=seed,
-            workers=workers,
-            deterministic=deterministic,
-            repair=model.repair and not searched,
-        )
         callback.level = level.id
         level_began = time.perf_counter()
-        status = _STATUS.get(attempt.solve(model.model, callback), SolverStatus.UNKNOWN)
+        # Only the first search repairs a partial warm start; later ones start from a schedule.
+        repair = model.repair and not searched
+        share = max(time_for_level(remaining, len(levels) - number, first=not searched), 0.05)
+        attempt, status = _search(
+            model, callback, share, seed=seed, workers=workers, deterministic=deterministic, repair=repair
+        )
         left = timeout_seconds - (time.perf_counter() - began)
         if not searched and status is SolverStatus.UNKNOWN and left > 0.5:
             # No schedule yet within the first level's share: it takes all the time that is left.
-            attempt = cp_model.CpSolver()
-            _parameters(
-                attempt,
-                timeout_seconds=left,
-                seed=seed,
-                workers=workers,
-                deterministic=deterministic,
-                repair=model.repair,
+            attempt, status = _search(
+                model, callback, left, seed=seed, workers=workers, deterministic=deterministic, repair=repair
             )
-            status = _STATUS.get(attempt.solve(model.model, callback), SolverStatus.UNKNOWN)
         searched = True
         if status is SolverStatus.INFEASIBLE or (solver is None and status is SolverStatus.UNKNOWN):
             conflicts = explain(problem, seed=seed) if status is SolverStatus.INFEASIBLE else ()
@@ -270,12 +284,7 @@ def solve(
         if status not in (SolverStatus.OPTIMAL, SolverStatus.FEASIBLE):
             # No better schedule in time: the one found before stands (its value, a bound of 0).
             assert solver is not None
-            value = float(solver.value(expression))
-            seconds = time.perf_counter() - level_began
-            done.append(
-                LevelResult(id=level.id, title=level.title, status="UNKNOWN", value=value, bound=0, seconds=seconds)
-            )
-            model.model.add(expression <= round(value))
+            done.append(_kept(model, level, expression, solver, "UNKNOWN", time.perf_counter() - level_began))
             continue
         solver = attempt
         value = round(solver.objective_value)
@@ -307,9 +316,7 @@ def solve(
         gap=relative_gap(objective, bound),
         wall_seconds=time.perf_counter() - began,
         solver_seconds=sum(level.seconds for level in done),
-        first_feasible_seconds=min(t for t in (hinted_at, callback.first_feasible) if t is not None)
-        if hinted_at is not None or callback.first_feasible is not None
-        else None,
+        first_feasible_seconds=min((t for t in (hinted_at, callback.first_feasible) if t is not None), default=None),
         penalties={name: float(solver.value(term)) for name, term in terms.items()},
         levels=tuple(done),
         shortfalls=shortfalls,

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rotaguard.domain import RuleParams
     from rotaguard.solver.model import Duty, ScheduleModel
+    from rotaguard.solver.problem import ScheduleProblem
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,9 @@ def count_unstaffable_shifts(model: ScheduleModel) -> list[CountedShortfall]:
     return found
 
 
-def add_counted_bounds(model: ScheduleModel) -> None:
-    """Record what counting proves (and tell the model the call count)."""
+def add_counted_bounds(model: ScheduleModel, problem: ScheduleProblem, params: RuleParams) -> None:
+    """Record what counting proves (and tell the model the call count): a soft-goal builder, run
+    after ``add_min_staffing``, whose shortfall cells it counts."""
     found = count_unstaffable_shifts(model)
     calls = count_calls(model)
     if calls is not None:

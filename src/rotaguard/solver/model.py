@@ -696,7 +696,6 @@ def add_min_staffing(model: ScheduleModel, problem: ScheduleProblem, params: Rul
                     model.shortfall_cells.append(
                         ShortfallCell(rotation_index, model.index(day), slot_index, group.min, shortfall, pgy)
                     )
-    add_counted_bounds(model)
 
 
 def _spread_excess(
@@ -982,6 +981,7 @@ def solution_schedule(model: ScheduleModel, chosen: list[Duty]) -> Schedule:
 # Most expensive first: coverage gaps, a plan row's expected work and sessions, then fairness.
 SOFT_GOALS = (
     add_min_staffing,
+    add_counted_bounds,  # reads the shortfall cells add_min_staffing made
     *(goal.builder for goal in PATTERN_GOALS),
     add_call_fairness,
     add_call_share,

@@ -32,11 +32,12 @@ from rotaguard.domain.plan import (
     WeeklySession,
     allowed_count,
     expected_count,
+    required_blocks,
 )
 from rotaguard.domain.program import BLOCK_DAYS, Block, Program, SlotTime, SlotTimes, model_problems
 from rotaguard.domain.rotations import Coverage, ResidentStaffing, Rotation, Staffing
 from rotaguard.domain.rules import RuleParams
-from rotaguard.domain.schedule import Absence, Assignment, DutyInterval, Schedule, ShiftId, days_between
+from rotaguard.domain.schedule import VACATION_KIND, Absence, Assignment, DutyInterval, Schedule, ShiftId, days_between
 from rotaguard.domain.shifts import CALL_KINDS, ShiftKind, ShiftType
 
 __all__ = [
@@ -63,6 +64,8 @@ __all__ = [
     "allowed_count",
     "expected_count",
     "model_problems",
+    "required_blocks",
+    "VACATION_KIND",
     "ALL_WEEKDAYS",
     "BLOCK_DAYS",
     "MAX_DATE",

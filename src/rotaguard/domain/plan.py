@@ -135,6 +135,13 @@ class BlockRotation(Frozen):
         _no_duplicates(self.credentials, "a credential")
         return self
 
+    @property
+    def heavy(self) -> bool:
+        """An inpatient-style rotation: neither continuity clinic nor vacation happens on it (wards,
+        ICU, night float, the emergency department). The year planner spreads these (no more than
+        ``RuleParams.max_heavy_blocks_in_a_row`` in a row) and shares them fairly within a class."""
+        return not self.clinic and not self.vacation
+
     def capacity_for(self, pgy: int) -> Capacity | None:
         return next((group for group in self.capacity if pgy in group.pgy), None)
 
@@ -280,6 +287,17 @@ class AcademicYear(Frozen):
         return self
 
 
+def required_blocks(requirement: CurriculumRequirement, present_blocks: int, year_blocks: int) -> tuple[int, int]:
+    """The whole blocks of ``requirement.rotation`` a resident present for ``present_blocks`` of the
+    year's ``year_blocks`` must have (min, max): the minimum prorated and rounded down (a leave of
+    absence or a late start carries the rest into extended training), the maximum as written.
+    The year planner and the compliance engine both read this."""
+    low = math.floor(requirement.min_blocks + 1e-9)
+    if year_blocks > 0 and present_blocks < year_blocks:
+        low = math.floor(requirement.min_blocks * present_blocks / year_blocks + 1e-9)
+    return low, math.floor(requirement.max_blocks + 1e-9)
+
+
 def expected_count(per_block: int, present_days: int, block_days: int) -> int:
     """A pattern's count for a row: prorated by the days present out of the block's days."""
     if block_days <= 0:
@@ -311,4 +329,5 @@ __all__ = [
     "WeeklySession",
     "allowed_count",
     "expected_count",
+    "required_blocks",
 ]

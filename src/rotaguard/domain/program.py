@@ -15,6 +15,7 @@ from rotaguard.domain.people import Person, StaffMember
 from rotaguard.domain.plan import (
     AcademicYear,
     AttendingAssignment,
+    BlockDates,
     BlockRotation,
     CurriculumRequirement,
     Holiday,
@@ -24,7 +25,7 @@ from rotaguard.domain.plan import (
 )
 from rotaguard.domain.rotations import Rotation
 from rotaguard.domain.rules import RuleParams
-from rotaguard.domain.schedule import Absence, Assignment, DutyInterval
+from rotaguard.domain.schedule import VACATION_KIND, Absence, Assignment, DutyInterval
 from rotaguard.domain.shifts import ShiftType, v1_shift_types
 
 BLOCK_DAYS = 28
@@ -261,6 +262,24 @@ class Program(Frozen):
             )
             for rotation in self.rotations
         )
+
+    def year_blocks(self) -> tuple[BlockDates, ...]:
+        """The academic year's blocks in date order (none without a year)."""
+        return () if self.year is None else tuple(sorted(self.year.blocks, key=lambda b: b.start))
+
+    def away_blocks(self, person_id: str) -> frozenset[int]:
+        """The year's block numbers a person is away for entirely (a leave of absence or any absence
+        but a vacation covering every day of the block): such a block has no plan row, and the
+        curriculum is prorated over the blocks present (``required_blocks``)."""
+        away = set()
+        for block in self.year_blocks():
+            days = {block.start + timedelta(days=i) for i in range((block.end - block.start).days + 1)}
+            for absence in self.absences:
+                if absence.person_id == person_id and absence.kind != VACATION_KIND:
+                    days -= {d for d in days if absence.covers(d)}
+            if not days:
+                away.add(block.number)
+        return frozenset(away)
 
     def planned_rotation(self, person_id: str, day: date) -> BlockRotation | None:
         entry = self.planned(person_id, day)

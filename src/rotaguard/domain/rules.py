@@ -51,6 +51,12 @@ class RuleParams(Frozen):
     max_call_spread: int = Field(default=2, ge=0, le=28)
     max_weekend_spread: int = Field(default=2, ge=0, le=28)
 
+    # The year planner (docs/planner.md). Vacation weeks a resident may take a year: the planner
+    # honours vacation requests, by priority, up to this many weeks.
+    vacation_weeks_per_year: int = Field(default=4, ge=0, le=12)
+    # Heavy (inpatient) blocks in a row before the planner counts a penalty: "no three heavy in a row".
+    max_heavy_blocks_in_a_row: int = Field(default=2, ge=1, le=13)
+
     @model_validator(mode="after")
     def _free_days_fit_window(self) -> RuleParams:
         if self.min_free_days_per_window > self.averaging_window_days:

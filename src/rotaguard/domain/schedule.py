@@ -17,6 +17,10 @@ MAX_ABSENCE_KIND_LENGTH = 40
 _Date = date  # inside Assignment, ``date`` names the field, not the type
 
 
+# The absence kind of an approved vacation: the year planner puts it on a rotation that allows vacation.
+VACATION_KIND = "vacation"
+
+
 class Absence(Frozen):
     """A person unavailable from ``start`` to ``end``, both inclusive."""
 

@@ -287,7 +287,10 @@ def plan_grid_text(program: Program, *, colour: bool) -> str:
         for person in (p for p in residents if (p.pgy or 0) == pgy):
             row = " ".join(paint(cells[person.id][b.number]) for b in blocks)
             lines.append(f"{person.id:<{id_width}}  {row}  {counts_summary(counts[person.id])}")
-    legend = [(_ansi(palette[r.id], f" {r.id} ") if colour else r.id) + f" {r.name}" for r in program.block_rotations]
+    # The same characters with or without colour: the key is padded as a painted cell is.
+    legend = [
+        (_ansi(palette[r.id], f" {r.id} ") if colour else f" {r.id} ") + f" {r.name}" for r in program.block_rotations
+    ]
     lines.append("Legend: " + "  ".join(legend))
     lines.append(
         f"{AWAY}: a leave covering the whole block  {NO_ROW}: not planned  have/need: blocks over the year, ! short or over"

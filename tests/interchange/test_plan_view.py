@@ -8,6 +8,7 @@ import json
 import re
 from datetime import date, timedelta
 
+from rotaguard.compliance import check_rule
 from rotaguard.domain import (
     VACATION_KIND,
     Absence,
@@ -19,6 +20,7 @@ from rotaguard.domain import (
     PlanEntry,
     Program,
     Role,
+    Schedule,
 )
 from rotaguard.interchange.plan_view import (
     PALETTE,
@@ -246,3 +248,12 @@ def test_csv_and_json_carry_the_same_rows_with_iso_dates():
     assert document["year"] == "2026-27 test" and len(document["blocks"]) == 3
     assert document["rows"][0] == {**parsed[0], "pgy": 1, "block": 1, "locked": False}
     assert document["curriculum"]["R1-02"]["WARDS"] == {"have": 1.0, "need_min": 1, "need_max": 2}
+
+
+def test_the_counts_flag_what_the_compliance_engine_finds():
+    prog = year_program()
+    counts = curriculum_counts(prog)
+    flagged = {(p, r) for p, mine in counts.items() for r, count in mine.items() if not count.met}
+    found = check_rule("curriculum.requirements", Schedule(assignments=()), prog, start=BLOCKS[0][0], end=BLOCKS[2][1])
+    assert flagged == {(v.person_id, v.rotation_id) for v in found} == {("R1-01", "WARDS"), ("R1-01", "ICU")}
+    assert {(v.person_id, v.rotation_id): v.limit for v in found} == {(p, r): counts[p][r].need_min for p, r in flagged}

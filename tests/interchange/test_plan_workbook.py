@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from test_plan_view import BLOCKS, START, year_program
 
 from rotaguard.domain import Schedule
+from rotaguard.interchange.document_v2 import document_from, dump_document
 from rotaguard.interchange.plan_view import AWAY_HEX, PLAN_ROW_FIELDS, plan_rows, rotation_palette
 from rotaguard.interchange.workbook import export_workbook, plan_workbook
 
@@ -106,3 +107,17 @@ def test_the_schedule_export_adds_the_blocks_sheet_only_with_a_year_plan():
     assert rows["R1-02"]["B1"].value == "ICU"
     for bare in (prog.model_copy(update={"plan": ()}), prog.model_copy(update={"year": None})):
         assert "Blocks" not in read(export_workbook(bare, empty, start=BLOCKS[0][0], end=BLOCKS[0][1])).sheetnames
+
+
+def test_rotaguard_export_xlsx_of_a_stored_year_plan_has_the_blocks_sheet(cli, tmp_path):
+    # The CLI's export reads the stored program: its plan and year must reach the sheet.
+    prog = year_program()
+    path = tmp_path / "program.json"
+    path.write_text(dump_document(document_from(prog, Schedule(assignments=()), rule_overrides={})))
+    assert (result := cli("program", "import", str(path))).code == 0, result.err
+    out = tmp_path / "schedule.xlsx"
+    start, end = (day.isoformat() for day in BLOCKS[0])
+    assert (result := cli("export", "--start", start, "--end", end, "--format", "xlsx", "--out", str(out))).code == 0
+    _, rows = grid(load_workbook(out)["Blocks"])
+    assert [rows["R1-01"][f"B{n}"].value for n in (1, 2, 3)] == ["WARDS", "WARDS/ICU", "AMB"]
+    assert rgb(rows["R1-02"]["B1"]) == rotation_palette(prog)["ICU"] and rows["R1-02"]["B2"].value == "away"

@@ -208,21 +208,25 @@ def explain(problem: YearProblem) -> tuple[str, ...]:
 
 
 def relaxed_reason(problem: YearProblem, *, seconds: float) -> str:
-    """One sentence naming the rule family without which a plan exists."""
+    """One sentence naming the rule families each of which, left out alone, makes a plan possible."""
     per_try = max(seconds / len(FAMILIES), 0.5)
+    culprits = []
     for family in FAMILIES:
         relax = frozenset({family})
         ym = build_model(build_layout(problem, relax), relax, symmetry=False)
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = per_try
         solver.parameters.num_workers = 1
-        status = solver.solve(ym.model)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return (
-                f"No plan meets every rule; without {FAMILY_WORDS[family]} one exists, so those together with "
-                "the other rules make the year impossible"
-            )
-    return "No plan meets every rule, and no single rule family left out makes one possible"
+        if solver.solve(ym.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            culprits.append(FAMILY_WORDS[family])
+    if not culprits:
+        return "No plan meets every rule, and leaving out any one rule family alone does not make one possible"
+    if len(culprits) == 1:
+        return f"No plan meets every rule: {culprits[0]} cannot hold with the other rules (without it a plan exists)"
+    return (
+        f"No plan meets every rule: {' and '.join(culprits)} cannot all hold together "
+        "(leaving out any one of them makes a plan possible)"
+    )
 
 
 __all__ = ["counting_reasons", "explain", "relaxed_reason"]

@@ -10,8 +10,9 @@ Cases, for each ``--residents`` size (default 36, 90 and 150):
 - ``conflicts``: the same, with every vacation request and approved vacation replaced by two
   two-week requests per resident in the winter blocks 6 and 7 (the profile's own requests are
   all satisfiable, so its optimum says little; these cannot all be met, the optimum is positive);
-- ``replan`` (the first size only): the profile's published plan, one resident (R1-01) on a
-  leave of absence for blocks 7-9, re-planned from block 7 with ``minimize_changes``.
+- ``replan``: the profile's published plan, one resident on a leave of absence for blocks 7-9
+  (the first whose leave takes a rotation below its capacity minimum, so someone else must move
+  in), re-planned from block 7 with ``minimize_changes``.
 
 Every plan is judged by the compliance engine (``validate`` over the year): the table's
 ``plan findings`` column counts ``plan.capacity`` and ``curriculum.requirements`` findings, and a
@@ -46,8 +47,8 @@ HEADERS = [
     "plan findings",
 ]
 PLAN_RULES = {"plan.capacity", "curriculum.requirements"}
-LEAVE_PERSON = "R1-01"
 REPLAN_FROM = 7
+LEAVE_BLOCKS = (7, 8, 9)
 
 
 def _conflicting(program):  # type: ignore[no-untyped-def]
@@ -72,21 +73,41 @@ def _conflicting(program):  # type: ignore[no-untyped-def]
     )
 
 
+def _leave_person(program) -> str:  # type: ignore[no-untyped-def]
+    """The first resident whose leave takes a rotation below its minimum in blocks 7-9 (so the
+    re-plan must move someone else in, not only drop the leave's rows); else the first resident."""
+    blocks = {b.number: b for b in program.year_blocks()}
+    residents = sorted((p for p in program.people if p.is_resident), key=lambda p: p.id)
+    for person in residents:
+        for number in LEAVE_BLOCKS:
+            entry = program.planned(person.id, blocks[number].start)
+            rotation = None if entry is None else program.block_rotations_by_id.get(entry.rotation_id)
+            group = None if rotation is None else rotation.capacity_for(person.pgy or 0)
+            if group is None:
+                continue
+            on = sum(
+                1
+                for e in program.plan
+                if e.rotation_id == rotation.id
+                and e.covers(blocks[number].start)
+                and (program.people_by_id[e.person_id].pgy in group.pgy)
+            )
+            if on == group.min:
+                return person.id
+    return residents[0].id
+
+
 def _with_leave(program):  # type: ignore[no-untyped-def]
     from rotaguard.domain import Absence
 
     blocks = {b.number: b for b in program.year_blocks()}
+    person = _leave_person(program)
     leave = Absence(
-        person_id=LEAVE_PERSON,
-        start=blocks[REPLAN_FROM].start,
-        end=blocks[REPLAN_FROM + 2].end,
-        kind="leave",
+        person_id=person, start=blocks[LEAVE_BLOCKS[0]].start, end=blocks[LEAVE_BLOCKS[-1]].end, kind="leave"
     )
     # Approved vacations the leave swallows go with it.
-    kept = tuple(
-        a for a in program.absences if not (a.person_id == LEAVE_PERSON and leave.start <= a.start <= leave.end)
-    )
-    return program.model_copy(update={"absences": (*kept, leave)})
+    kept = tuple(a for a in program.absences if not (a.person_id == person and leave.start <= a.start <= leave.end))
+    return program.model_copy(update={"absences": (*kept, leave)}), person
 
 
 def run_case(case: str, residents: int, limit: float, deterministic: bool) -> dict:
@@ -102,7 +123,8 @@ def run_case(case: str, residents: int, limit: float, deterministic: bool) -> di
     elif case == "conflicts":
         program = _conflicting(program.model_copy(update={"plan": ()}))
     else:
-        program = _with_leave(program)
+        program, on_leave = _with_leave(program)
+        case = f"replan ({on_leave} on leave 7-9)"
         from_block, minimize = REPLAN_FROM, True
     problem = YearProblem(
         program=program,
@@ -176,8 +198,6 @@ def main() -> int:
     failed = False
     for residents in args.residents:
         for case in args.cases:
-            if case == "replan" and residents != args.residents[0]:
-                continue
             limit = args.replan_time_limit if case == "replan" else args.time_limit
             figures = run_case(case, residents, limit, args.deterministic)
             print(

@@ -3,8 +3,13 @@ table BENCHMARKS.md quotes, every plan passing the compliance engine. No timing 
 
 from __future__ import annotations
 
-from benchtable import parse_table
+import sys
+from pathlib import Path
+
 from test_bench_scripts import run_bench
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from benchtable import parse_table
 
 
 def test_plan_year_smoke():

@@ -243,3 +243,54 @@ def test_earlier_and_locked_rows_stay_and_count():
     assert set(cells) == {("R1-01", 2), ("R1-01", 4)}
     assert sorted(cells.values()) == ["AMB", "WARDS"]
     assert result.changed_blocks == 1
+
+
+def test_a_residents_minimums_against_their_blocks_present():
+    people = (resident("R1-01"),)
+    rotations = (rotation("WARDS", heavy=True), rotation("AMB"))
+    exactly = year_program(people=people, rotations=rotations, curriculum=(need("WARDS", 2, 4), need("AMB", 2, 4)))
+    assert explain(problem(exactly)) == ()
+    one_over = exactly.model_copy(update={"curriculum": (need("WARDS", 2, 4), need("AMB", 3, 4))})
+    assert explain(problem(one_over)) == (
+        "R1-01 (PGY-1) needs 5 blocks by the curriculum's minimums but only 4 blocks are left to plan for them",
+    )
+    # On leave for one block: floor(4 x 3/4) = 3 of each, 6 for 3 blocks present.
+    away = exactly.model_copy(
+        update={"curriculum": (need("WARDS", 4, 4), need("AMB", 4, 4)), "absences": (leave("R1-01", 4, 4),)}
+    )
+    assert (
+        "R1-01 (PGY-1) needs 6 blocks by the curriculum's minimums but only 3 blocks are left to plan for them"
+        in explain(problem(away))
+    )
+
+
+def test_progress_reports_the_model_and_the_plans_found():
+    said: list[str] = []
+    plan_year(problem(year_program()), progress=said.append)
+    assert said[0] == "PGY-1: 3 residents, 24 cell choices"
+    assert any(line.startswith("PGY-1: plan with objective") for line in said)
+
+
+def test_a_leave_that_empties_seats_is_named_in_the_class_explanation():
+    # ICU takes 2 interns a block, 4 blocks = 8 seats; the interns need 4 ICU blocks each,
+    # prorated: R1-01 4, R1-02 (away 3-4) 2, R1-03 (away 2-4) 1 = 7 <= 8. But in blocks 3-4 only
+    # R1-01 is present: 2 + 2 + 1 + 1 = 6 seats can be filled.
+    people = (resident("R1-01"), resident("R1-02"), resident("R1-03"))
+    rotations = (rotation("ICU", heavy=True, capacity=(cap(0, 2, pgy=(1,)),)), rotation("AMB"))
+    program = year_program(
+        people=people,
+        rotations=rotations,
+        curriculum=(need("ICU", 4, 4),),
+        absences=(leave("R1-02", 3, 4), leave("R1-03", 2, 4)),
+    )
+    result = plan_year(problem(program))
+    assert result.status is PlanStatus.INFEASIBLE
+    assert result.explanation == (
+        "PGY-1 need 7 ICU blocks in total (prorated: R1-02 away 2, R1-03 away 3 blocks); ICU takes at most 2 "
+        "PGY-1 per block x 4 blocks = 8, and only 6 of those can be filled: in blocks 3-4 fewer eligible PGY-1 "
+        "are present than it takes (R1-02, R1-03 away)",
+    )
+    # R1-03 away the whole year instead: need 4 + 2 = 6 = the 6 seats R1-01 and R1-02 can fill.
+    fits = program.model_copy(update={"absences": (leave("R1-02", 3, 4), leave("R1-03", 1, 4))})
+    assert explain(problem(fits)) == ()
+    assert plan_year(problem(fits)).status is PlanStatus.OPTIMAL

@@ -127,13 +127,13 @@ def _class_reasons(layout: Layout) -> list[str]:
                 continue
             blocks = [b for b in range(layout.year_blocks) if any(layout.planned(r, b) for r in members)]
             seats = 0
-            short: list[str] = []
+            short: list[int] = []
             for b in blocks:
                 free = max(0, group.max - _kept_on(layout, b, rotation.id, group))
                 eligible = sum(1 for r in members if k in (layout.options[r][b] or ()))
                 seats += min(free, eligible)
                 if eligible < free:
-                    short.append(f"block {layout.blocks[b].number} has {eligible} eligible present")
+                    short.append(b)
             if need > seats:
                 levels = _levels(group.pgy)
                 text = (
@@ -143,7 +143,12 @@ def _class_reasons(layout: Layout) -> list[str]:
                     f"= {group.max * len(blocks)}"
                 )
                 if seats < group.max * len(blocks):
-                    text += f", and only {seats} can be filled ({'; '.join(short)})"
+                    away = sorted({layout.residents[r].id for r in members for b in short if b in layout.away[r]})
+                    text += (
+                        f", and only {seats} of those can be filled: in block{'s' if len(short) > 1 else ''} "
+                        f"{_blocks([layout.blocks[b].number for b in short])} fewer eligible {levels} are present "
+                        "than it takes" + (f" ({', '.join(away)} away)" if away else "")
+                    )
                 found.append(text)
     return found
 

@@ -88,6 +88,12 @@ def test_capacity_min_exactly_met_is_feasible_one_short_is_explained():
     reasons = explain(problem(one))
     assert "Block 1: ICU needs at least 2 PGY-1 but only 1 present can be on it" in reasons
     assert plan_year(problem(one)).status is PlanStatus.INFEASIBLE
+    # Nobody present may take it (ACLS missing): still a minimum the plan cannot meet.
+    acls = (rotation("ICU", heavy=True, credentials=("ACLS",), capacity=(cap(1, 3, pgy=(1,)),)), rotation("AMB"))
+    without = year_program(people=(resident("R1-01", credentials=()),), rotations=acls)
+    result = plan_year(problem(without))
+    assert result.status is PlanStatus.INFEASIBLE
+    assert "Block 4: ICU needs at least 1 PGY-1 but only 0 present can be on it" in result.explanation
 
 
 # ---------------------------------------------------------------------------- eligibility

@@ -167,6 +167,8 @@ def _block_reasons(layout: Layout) -> list[str]:
                 eligible = sum(
                     1 for r in planned if layout.residents[r].pgy in group.pgy and k in (layout.options[r][b] or ())
                 )
+                if not any(layout.residents[r].pgy in group.pgy for r in planned):
+                    continue  # no decision for the group here: the model leaves kept counts to compliance
                 if kept + eligible < group.min:
                     found.append(
                         f"Block {block.number}: {rotation.id} needs at least {group.min} {_levels(group.pgy)} but "

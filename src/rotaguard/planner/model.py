@@ -163,8 +163,11 @@ def _capacity(ym: YearModel) -> None:
                     for r, person in enumerate(layout.residents)
                     if person.pgy in group.pgy and (r, b, k) in ym.x
                 ]
-                if not planned:
-                    continue  # no plan decision here: kept counts are compliance's to judge
+                deciding = any(
+                    person.pgy in group.pgy and layout.planned(r, b) for r, person in enumerate(layout.residents)
+                )
+                if not deciding:
+                    continue  # no plan decision for the group here: kept counts are compliance's to judge
                 limits: set[int] = set()
                 for point in (block.start, middle):
                     kept = sum(
@@ -182,7 +185,10 @@ def _capacity(ym: YearModel) -> None:
                     if kept in limits:
                         continue  # the second half counts as the first: one constraint
                     limits.add(kept)
-                    ym.model.add_linear_constraint(kept + sum(planned, start=0), group.min, group.max)
+                    if planned:
+                        ym.model.add_linear_constraint(kept + sum(planned, start=0), group.min, group.max)
+                    elif not group.min <= kept <= group.max:
+                        ym.model.add_bool_or([])  # nobody here may take it: no plan (explained by counting)
 
 
 def _bool_at_least(ym: YearModel, name: str, expr: LinearLike) -> LinearLike:

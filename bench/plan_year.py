@@ -114,7 +114,7 @@ def run_case(case: str, residents: int, limit: float, deterministic: bool) -> di
     from rotaguard.compliance import validate
     from rotaguard.domain import Schedule
     from rotaguard.interchange.profiles import synthesize_profile
-    from rotaguard.planner import YearProblem, plan_year
+    from rotaguard.planner import YearProblem, merged_plan, plan_year
 
     program = synthesize_profile("internal-medicine", residents=residents, seed=1)
     from_block, minimize = 1, False
@@ -138,9 +138,11 @@ def run_case(case: str, residents: int, limit: float, deterministic: bool) -> di
     wall = time.perf_counter() - began
     blocks = program.year_blocks()
     first_planned = blocks[from_block - 1].start
-    kept = tuple(e for e in program.plan if e.start < first_planned or e.locked)
-    moved = sum(1 for e in result.entries if e.start < first_planned)
-    planned = program.model_copy(update={"plan": kept + result.entries})
+    earlier = sorted((e for e in program.plan if e.start < first_planned), key=lambda e: (e.person_id, e.start))
+    merged = merged_plan(problem, result)
+    # Rows before the re-plan's first block that are not exactly as published, or new ones there.
+    moved = len(set(earlier) ^ {e for e in merged if e.start < first_planned})
+    planned = program.model_copy(update={"plan": merged})
     report = validate(Schedule(), planned, start=blocks[0].start, end=blocks[-1].end, resilience=False)
     findings = [v.message for v in report.violations if v.rule_id in PLAN_RULES]
     return {

@@ -19,7 +19,7 @@ from planner_programs import (
 
 from rotaguard.compliance import validate
 from rotaguard.domain import Credential, Program, Schedule
-from rotaguard.planner import PlanResult, PlanStatus, explain, plan_year
+from rotaguard.planner import PlanResult, PlanStatus, explain, merged_plan, plan_year
 
 
 def grid(result: PlanResult) -> dict[tuple[str, int], str]:
@@ -249,6 +249,10 @@ def test_earlier_and_locked_rows_stay_and_count():
     assert set(cells) == {("R1-01", 2), ("R1-01", 4)}
     assert sorted(cells.values()) == ["AMB", "WARDS"]
     assert result.changed_blocks == 1
+    merged = merged_plan(problem(program, from_block=2), result)
+    assert published[0] in merged and published[2] in merged
+    assert published[1] not in merged or published[3] not in merged
+    assert len(merged) == 4
 
 
 def test_a_residents_minimums_against_their_blocks_present():

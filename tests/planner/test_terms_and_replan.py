@@ -23,7 +23,7 @@ from planner_programs import (
 from rotaguard.compliance import validate
 from rotaguard.domain import Holiday, PlanEntry, ProgramRequest, RequestKind, Schedule
 from rotaguard.interchange.profiles import synthesize_profile
-from rotaguard.planner import TERMS, PlanStatus, YearProblem, plan_year
+from rotaguard.planner import TERMS, PlanStatus, YearProblem, merged_plan, plan_year
 from rotaguard.planner.layout import build_layout
 from rotaguard.planner.model import build_model, interchangeable_groups
 from rotaguard.planner.solve import _objective
@@ -170,6 +170,12 @@ def test_a_replan_after_a_leave_changes_the_fewest_blocks_brute_force_finds_and_
     assert {e.person_id for e in result.entries} == {"R1-01", "R1-02"}
     on = {(e.person_id, number_of(e)): e.rotation_id for e in result.entries}
     assert on[("R1-02", 3)] == "WARDS" and on[("R1-01", 4)] == "WARDS"
+    # What the caller writes: blocks 1-2 as published, R1-03's rows on leave gone, the new rows.
+    merged = merged_plan(problem(program, from_block=3, minimize_changes=True), result)
+    assert [e for e in merged if number_of(e) < 3] == sorted(
+        (e for e in program.plan if number_of(e) < 3), key=lambda e: (e.person_id, e.start)
+    )
+    assert [e for e in merged if number_of(e) >= 3] == sorted(result.entries, key=lambda e: (e.person_id, e.start))
 
 
 def test_without_minimize_changes_the_changes_are_counted_not_proved():
@@ -191,14 +197,17 @@ def test_symmetry_breaking_keeps_the_optimum():
     layout = build_layout(YearProblem(program=program))
     assert interchangeable_groups(layout) == [[0, 1, 2]]
     optima = []
+    sizes = []
     for symmetry in (True, False):
         ym = build_model(layout, symmetry=symmetry)
+        sizes.append(len(ym.model.proto.constraints))
         ym.model.minimize(_objective(ym))
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         assert solver.solve(ym.model) == cp_model.OPTIMAL
         optima.append(solver.objective_value)
     assert optima[0] == optima[1] > 0
+    assert sizes[0] == sizes[1] + 2  # the two orderings R1-01 <= R1-02 <= R1-03
 
 
 def test_residents_with_requests_are_not_interchangeable():

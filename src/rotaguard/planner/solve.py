@@ -187,6 +187,17 @@ def plan_year(problem: YearProblem, *, progress: Progress | None = None) -> Plan
     )
 
 
+def merged_plan(problem: YearProblem, result: PlanResult) -> tuple[PlanEntry, ...]:
+    """The whole plan after writing ``result``: ``program.plan`` without the rows the planner
+    replaces (the planned residents' rows starting in blocks from ``from_block`` on that hold no
+    locked row, blocks now away included), plus ``result.entries``. What a caller writes, and
+    what the compliance engine should judge."""
+    layout = build_layout(problem)
+    replaced = {row for rows in layout.published for block in rows.values() for row in block}
+    kept = tuple(row for row in problem.program.plan if row not in replaced)
+    return tuple(sorted((*kept, *result.entries), key=lambda e: (e.person_id, e.start)))
+
+
 def layout_has_published(layout: Layout) -> bool:
     return any(layout.published[r] for r in range(len(layout.residents)))
 
@@ -200,4 +211,4 @@ def _infeasible(problem: YearProblem, started: float) -> PlanResult:
     )
 
 
-__all__ = ["TWO_WORKER_SUBSOLVERS", "plan_year"]
+__all__ = ["TWO_WORKER_SUBSOLVERS", "merged_plan", "plan_year"]

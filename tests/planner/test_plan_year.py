@@ -18,7 +18,7 @@ from planner_programs import (
 )
 
 from rotaguard.compliance import validate
-from rotaguard.domain import Credential, Program, Schedule
+from rotaguard.domain import Credential, PlanEntry, Program, Schedule
 from rotaguard.planner import PlanResult, PlanStatus, explain, merged_plan, plan_year
 
 
@@ -304,3 +304,31 @@ def test_a_leave_that_empties_seats_is_named_in_the_class_explanation():
     fits = program.model_copy(update={"absences": (leave("R1-02", 3, 4), leave("R1-03", 1, 4))})
     assert explain(problem(fits)) == ()
     assert plan_year(problem(fits)).status is PlanStatus.OPTIMAL
+
+
+def test_kept_half_blocks_count_a_half_as_compliance_counts_them():
+    # Block 1 (before from_block) was half WARDS, half AMB: 0.5 of WARDS kept.
+    halves = (
+        PlanEntry(
+            person_id="R1-01", rotation_id="WARDS", start=block_start(1), end=block_start(1) + timedelta(days=13)
+        ),
+        PlanEntry(
+            person_id="R1-01",
+            rotation_id="AMB",
+            start=block_start(1) + timedelta(days=14),
+            end=block_start(2) - timedelta(days=1),
+        ),
+    )
+    people = (resident("R1-01"),)
+    rotations = (rotation("WARDS", heavy=True), rotation("AMB"))
+    # 1..2 blocks of WARDS: one more whole block makes 1.5.
+    program = year_program(people=people, rotations=rotations, curriculum=(need("WARDS", 1, 2),), plan=halves)
+    result = plan_year(problem(program, from_block=2))
+    assert [e.rotation_id for e in result.entries].count("WARDS") == 1
+    merged = program.model_copy(update={"plan": merged_plan(problem(program, from_block=2), result)})
+    first, last = program.year_blocks()[0].start, program.year_blocks()[-1].end
+    report = validate(Schedule(), merged, start=first, end=last, resilience=False)
+    assert [v for v in report.violations if v.rule_id == "curriculum.requirements"] == []
+    # Exactly 1: 0.5 is short and 1.5 over; whole blocks cannot make 1.
+    exactly_one = program.model_copy(update={"curriculum": (need("WARDS", 1, 1),)})
+    assert plan_year(problem(exactly_one, from_block=2)).status is PlanStatus.INFEASIBLE

@@ -46,7 +46,12 @@ class YearModel:
         return self.x[(r, b, k)] if k in options else 0
 
     def heavy(self, r: int, b: int) -> LinearLike:
-        return sum((self.on(r, b, k) for k, rot in enumerate(self.layout.rotations) if rot.heavy), start=0)
+        """1 when the block is heavy: a planned cell's heavy rotation, or a kept block with any
+        heavy row (two heavy half-blocks are one heavy block, as ``objective.count_terms``)."""
+        heavy = [k for k, rot in enumerate(self.layout.rotations) if rot.heavy]
+        if self.layout.options[r][b] is None:
+            return int(any(self.on(r, b, k) for k in heavy))
+        return sum((self.on(r, b, k) for k in heavy), start=0)
 
 
 def _is_const(expr: LinearLike) -> bool:

@@ -129,6 +129,11 @@ def test_a_rotation_only_takes_its_pgy_levels():
     assert {cells[("R2-01", b)] for b in range(1, 5)} == {"SENIOR"}
     intern_needs_it = program.model_copy(update={"curriculum": (need("SENIOR", 1, 4, pgy=1),)})
     assert plan_year(problem(intern_needs_it)).status is PlanStatus.INFEASIBLE
+    seniors_only = program.model_copy(update={"block_rotations": (rotation("SENIOR", pgy=(2, 3)),), "curriculum": ()})
+    assert explain(problem(seniors_only)) == (
+        "R1-01 (PGY-1) can take no rotation in blocks 1-4: none admits their PGY level and credentials (and "
+        "allows their approved vacation)",
+    )
 
 
 def test_an_approved_vacation_lands_on_a_rotation_that_allows_it():

@@ -43,12 +43,12 @@ def _resident_reasons(layout: Layout) -> list[str]:
         planned = [b for b in range(layout.year_blocks) if layout.planned(r, b)]
         if not planned:
             continue
-        for b in planned:
-            if not layout.options[r][b]:
-                found.append(
-                    f"{person.id} (PGY-{person.pgy}) can take no rotation in block {layout.blocks[b].number}: "
-                    "none admits their PGY level and credentials (and allows their approved vacation)"
-                )
+        stuck = [layout.blocks[b].number for b in planned if not layout.options[r][b]]
+        if stuck:
+            found.append(
+                f"{person.id} (PGY-{person.pgy}) can take no rotation in block{'s' if len(stuck) > 1 else ''} "
+                f"{_blocks(stuck)}: none admits their PGY level and credentials (and allows their approved vacation)"
+            )
         need_total = 0
         for requirement in layout.requirements[r]:
             low, high = layout.bounds(r, requirement)
@@ -90,7 +90,7 @@ def _resident_reasons(layout: Layout) -> list[str]:
                 break
             _, high = layout.bounds(r, limit)
             room += max(0, int(high - _kept_half_units(layout, r, rotation.id) / 2))
-        if not unlimited and room < len(planned):
+        if not unlimited and not stuck and room < len(planned):
             found.append(
                 f"{person.id} (PGY-{person.pgy}) has {len(planned)} blocks to plan but the curriculum's "
                 f"maximums on the rotations open to them allow only {room}"

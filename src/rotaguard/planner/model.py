@@ -217,12 +217,17 @@ def _terms(ym: YearModel) -> None:
         if not wish.honourable:
             beyond += wish.weeks
             continue
-        bad = [
-            _bool_at_least(ym, f"vac_{i}_{b}", sum((ym.on(wish.person, b, k) for k in no_vacation), start=0))
-            for b in wish.blocks
-        ]
-        missed = _bool_at_least(ym, f"vac_{i}", sum(bad, start=0)) if bad else 0
-        vacation.append(wish.weeks * missed)
+        # A block's rotations not allowing vacation sum to 0 or 1 (one rotation a block; a kept
+        # block is a constant): "missed >= that sum" for each block overlapped is exact.
+        bad = [sum((ym.on(wish.person, b, k) for k in no_vacation), start=0) for b in wish.blocks]
+        if any(not _is_const(x) for x in bad) and not any(_is_const(x) and x > 0 for x in bad):
+            flag = model.new_bool_var(f"vac_{i}")
+            for x in bad:
+                if not _is_const(x):
+                    model.add(flag >= x)
+            vacation.append(wish.weeks * flag)
+        else:
+            vacation.append(wish.weeks * int(any(_is_const(x) and x > 0 for x in bad)))
     terms["vacation_request"] = sum(vacation, start=0)
     terms["vacation_beyond_allowance"] = beyond
 

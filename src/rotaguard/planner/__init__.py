@@ -8,6 +8,19 @@ term (``objective.TERMS``). An infeasible curriculum is explained in a coordinat
 counting (``explain``). Reads domain values only: never a database session, never Prefect.
 """
 
+from rotaguard.planner.explain import explain
+from rotaguard.planner.objective import TERMS
 from rotaguard.planner.problem import PlanResult, PlanStatus, PlanTerm, PlanWeights, YearProblem
+from rotaguard.planner.solve import merged_plan, plan_year
 
-__all__ = ["PlanResult", "PlanStatus", "PlanTerm", "PlanWeights", "YearProblem"]
+__all__ = [
+    "TERMS",
+    "PlanResult",
+    "PlanStatus",
+    "PlanTerm",
+    "PlanWeights",
+    "YearProblem",
+    "explain",
+    "merged_plan",
+    "plan_year",
+]

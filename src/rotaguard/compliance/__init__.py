@@ -11,14 +11,18 @@ intervals; staffing per service, shift, weekday and PGY group. With a block plan
 the plan (``plan.outside_rotation``), the plan against capacities and the curriculum
 (``plan.capacity``, ``curriculum.requirements``), the weekly clinic (``clinic.missed``) and the
 protected didactics (``didactics.conflict``); ``fill`` gives the expected work behind
-``fill_rate``.
+``fill_rate``. ``PLAN_RULE_IDS`` are the rules that judge the block schedule itself (capacity,
+curriculum, eligibility, vacation, residents present on no rotation) and ``plan_findings(program)``
+runs them over the academic year: the plan-year flow's validation gate.
 """
 
 from rotaguard.compliance.engine import check_rule, validate
 from rotaguard.compliance.model import CoverageGap, Metrics, Report, ResilienceGap, Severity, Tier, Violation
+from rotaguard.compliance.plan_rules import PLAN_RULE_IDS, plan_findings
 from rotaguard.compliance.rules import RULES, Rule
 
 __all__ = [
+    "PLAN_RULE_IDS",
     "RULES",
     "CoverageGap",
     "Metrics",
@@ -29,5 +33,6 @@ __all__ = [
     "Tier",
     "Violation",
     "check_rule",
+    "plan_findings",
     "validate",
 ]

@@ -1,10 +1,14 @@
 """Rules of the block layer (docs/model.md): duties against the plan, the plan against the
-rotations' capacities and the curriculum, the weekly clinic and the protected didactics.
+rotations' capacities, eligibility and vacation, the curriculum, the weekly clinic and the
+protected didactics.
 
 Each is a schedule-wide rule ``(view, params) -> [Violation]`` in the one registry. They judge
 only programs with a block plan (``program.has_plan_model``); a v1 program has no plan, so
 none of them ever fires on it. ``rotation_id`` in their violations is the block rotation for
-the plan rules (capacity, curriculum) and the service of the duty for the duty rules.
+the plan rules (capacity, eligibility, vacation, curriculum, unplanned) and the service of the
+duty for the duty rules. ``PLAN_RULE_IDS`` are the rules that judge the block schedule itself
+(not the duties inside it); ``plan_findings`` runs just those over the academic year: the
+plan-year flow's validation gate.
 """
 
 from __future__ import annotations
@@ -17,7 +21,19 @@ from rotaguard.compliance.fill import ExpectedKind, expectations, worked_days
 from rotaguard.compliance.model import Tier, Violation
 from rotaguard.compliance.rules import RULES, rule
 from rotaguard.compliance.view import ScheduleView
-from rotaguard.domain import Assignment, Person, PlanEntry, Program, RuleParams, Weekday, days_between
+from rotaguard.domain import (
+    VACATION_KIND,
+    Assignment,
+    BlockDates,
+    Person,
+    PlanEntry,
+    Program,
+    RuleParams,
+    Schedule,
+    Weekday,
+    days_between,
+    required_blocks,
+)
 
 # A plan row this short is a half-block (14 of 28 days; 15 allows a 29- or 30-day block's half).
 HALF_BLOCK_MAX_DAYS = 15
@@ -213,18 +229,34 @@ def _fmt(blocks: float) -> str:
     return f"{blocks:g}"
 
 
+def _year_blocks(program: Program) -> tuple[BlockDates, ...]:
+    """The academic year's blocks; without a dated year, one span over the plan's rows."""
+    if program.year is not None:
+        return program.year_blocks()
+    span = _year_span(program)
+    return () if span is None else (BlockDates.model_construct(number=1, start=span[0], end=span[1]),)
+
+
+def _planned_blocks(program: Program, blocks: tuple[BlockDates, ...]) -> set[int]:
+    """The numbers of the blocks some plan row reaches into: the blocks already planned (a block no
+    row reaches is not planned yet, as ``plan.capacity`` reads it)."""
+    return {b.number for b in blocks if any(e.start <= b.end and e.end >= b.start for e in program.plan)}
+
+
 @rule(
     "curriculum.requirements",
     tier=Tier.INSTITUTIONAL,
-    cites="Program curriculum (docs/model.md): per PGY class, blocks of each rotation over the year (min/max), "
-    "the most in a row and what comes before what",
+    cites="Program curriculum (docs/model.md): per PGY class, blocks of each rotation over the year (min/max; "
+    "the minimum prorated over the blocks present, rounded down), the most in a row and what comes before what",
     title="A resident's year plan against the curriculum",
     applies_to=None,
 )
 def curriculum(view: ScheduleView, params: RuleParams) -> list[Violation]:
     """Judged per resident over the academic year (``program.year``, else the span of the plan's
-    rows) when the year overlaps the range, and only when the resident's rows cover the whole year:
-    a partial plan cannot be short, and what comes first is unknown."""
+    rows) when the year overlaps the range, and only when every block of the year is either planned
+    for them (their rows cover it) or a block they are away for (``Program.away_blocks``): a partial
+    plan cannot be short, and what comes first is unknown. The minimum is ``required_blocks`` over
+    the blocks present (the planner reads the same); the maximum is as written."""
     program = view.program
     span = _year_span(program)
     if not program.has_plan_model or not program.curriculum or span is None:
@@ -232,28 +264,38 @@ def curriculum(view: ScheduleView, params: RuleParams) -> list[Violation]:
     year_first, year_last = span
     if year_last < view.start or year_first > view.end:
         return []
+    blocks = _year_blocks(program)
     violation = RULES["curriculum.requirements"].violation
     found = []
     for person in program.people:
         all_rows = program.plan_by_person.get(person.id, ())
-        if not person.is_resident or not _covers(all_rows, year_first, year_last):
+        if not person.is_resident:
             continue
+        away = program.away_blocks(person.id) if program.year is not None else frozenset()
+        if not all(b.number in away or _covers(all_rows, b.start, b.end) for b in blocks):
+            continue
+        present = sum(1 for b in blocks if b.number not in away)
         rows = [r for r in all_rows if year_first <= r.start <= year_last]
-        blocks: dict[str, float] = {}
+        blocks_of: dict[str, float] = {}
         first_start: dict[str, date] = {}
         for row in rows:
-            blocks[row.rotation_id] = blocks.get(row.rotation_id, 0.0) + block_value(row)
+            blocks_of[row.rotation_id] = blocks_of.get(row.rotation_id, 0.0) + block_value(row)
             first_start.setdefault(row.rotation_id, row.start)
         runs = _runs(rows)
         year = {"window_start": year_first, "window_end": year_last}
         for need in (n for n in program.curriculum if n.pgy == person.pgy):
-            had = blocks.get(need.rotation, 0.0)
+            had = blocks_of.get(need.rotation, 0.0)
+            least, _ = required_blocks(need, present, len(blocks))
             where = f"{person.id} (PGY-{person.pgy}) {year_first}..{year_last}"
-            if had < need.min_blocks or had > need.max_blocks:
-                bound, word = (need.min_blocks, "at least") if had < need.min_blocks else (need.max_blocks, "at most")
+            prorated = f" (prorated: {present} of {len(blocks)} blocks present)" if present < len(blocks) else ""
+            if had < least or had > need.max_blocks:
+                if had < least:
+                    bound, word, note = float(least), "at least", prorated
+                else:
+                    bound, word, note = need.max_blocks, "at most", ""
                 found.append(
                     violation(
-                        f"{where}: {_fmt(had)} blocks of {need.rotation}; {word} {_fmt(bound)}",
+                        f"{where}: {_fmt(had)} blocks of {need.rotation}; {word} {_fmt(bound)}{note}",
                         person_id=person.id,
                         rotation_id=need.rotation,
                         date=year_first,
@@ -291,6 +333,169 @@ def curriculum(view: ScheduleView, params: RuleParams) -> list[Violation]:
                             **year,
                         )
                     )
+    return found
+
+
+# ---------------------------------------------------------------------------- the plan's rows
+
+
+def _rows_in_range(view: ScheduleView) -> list[tuple[PlanEntry, Person]]:
+    """Plan rows of known residents that reach into the range."""
+    people = view.program.people_by_id
+    return [
+        (entry, person)
+        for entry in view.program.plan
+        if entry.start <= view.end
+        and entry.end >= view.start
+        and (person := people.get(entry.person_id)) is not None
+        and person.is_resident
+    ]
+
+
+@rule(
+    "plan.eligibility",
+    tier=Tier.INSTITUTIONAL,
+    cites="Program rule (docs/model.md): a rotation's eligibility, the PGY levels it takes and the credentials "
+    "its residents hold (unexpired at the plan row's start)",
+    title="A resident planned on a rotation they may not be on",
+    applies_to=None,
+)
+def eligibility(view: ScheduleView, params: RuleParams) -> list[Violation]:
+    program = view.program
+    if not program.has_plan_model:
+        return []
+    violation = RULES["plan.eligibility"].violation
+    found = []
+    for entry, person in _rows_in_range(view):
+        rotation = program.block_rotations_by_id.get(entry.rotation_id)
+        if rotation is None:
+            continue  # the program's own checks refuse an unknown rotation
+        where = f"{person.id} (PGY-{person.pgy}) on {rotation.id} {entry.start}..{entry.end}"
+        fields = {
+            "person_id": person.id,
+            "rotation_id": rotation.id,
+            "date": entry.start,
+            "window_start": entry.start,
+            "window_end": entry.end,
+        }
+        if person.pgy not in rotation.pgy:
+            levels = "/".join(str(level) for level in rotation.pgy)
+            found.append(violation(f"{where}: the rotation takes PGY-{levels}", **fields))
+        if missing := person.missing_credentials(rotation.credentials, entry.start):
+            found.append(violation(f"{where}: does not hold {', '.join(missing)} (valid on {entry.start})", **fields))
+    return found
+
+
+@rule(
+    "plan.vacation",
+    tier=Tier.INSTITUTIONAL,
+    cites="Program rule (docs/model.md): approved vacation only on rotations that allow vacation",
+    title="An approved vacation on a rotation that does not allow vacation",
+    applies_to=None,
+)
+def vacation(view: ScheduleView, params: RuleParams) -> list[Violation]:
+    program = view.program
+    if not program.has_plan_model:
+        return []
+    violation = RULES["plan.vacation"].violation
+    found = []
+    for absence in program.absences:
+        if absence.kind != VACATION_KIND or absence.end < view.start or absence.start > view.end:
+            continue
+        for entry in program.plan_by_person.get(absence.person_id, ()):
+            rotation = program.block_rotations_by_id.get(entry.rotation_id)
+            if rotation is None or rotation.vacation or entry.end < absence.start or entry.start > absence.end:
+                continue
+            first, last = max(entry.start, absence.start), min(entry.end, absence.end)
+            found.append(
+                violation(
+                    f"{absence.person_id} has vacation {first}..{last} on {rotation.id} "
+                    f"({entry.start}..{entry.end}), which does not allow vacation",
+                    person_id=absence.person_id,
+                    rotation_id=rotation.id,
+                    date=first,
+                    window_start=first,
+                    window_end=last,
+                )
+            )
+    return found
+
+
+def _present_unplanned(program: Program, person: Person, block: BlockDates) -> list[date]:
+    """Days of ``block`` the resident is present (no absence but a vacation covers them) and no
+    plan row of theirs covers."""
+    rows = program.plan_by_person.get(person.id, ())
+    away = [a for a in program.absences if a.person_id == person.id and a.kind != VACATION_KIND]
+    return [
+        day
+        for day in days_between(block.start, block.end)
+        if not any(r.covers(day) for r in rows) and not any(a.covers(day) for a in away)
+    ]
+
+
+@rule(
+    "plan.unplanned",
+    tier=Tier.INSTITUTIONAL,
+    cites="Program rule (docs/model.md): in a planned block every resident present is on a rotation; only a "
+    "block they are away for entirely has no plan row",
+    title="A resident present in a planned block but on no rotation",
+    applies_to=None,
+)
+def unplanned(view: ScheduleView, params: RuleParams) -> list[Violation]:
+    """Only in the year's blocks some plan row reaches (a block no row reaches is not planned yet)
+    that overlap the range; one finding per resident and block, from the first day uncovered."""
+    program = view.program
+    if not program.has_plan_model:
+        return []
+    blocks = tuple(b for b in _year_blocks(program) if b.start <= view.end and b.end >= view.start)
+    planned = _planned_blocks(program, blocks)
+    violation = RULES["plan.unplanned"].violation
+    found = []
+    for person in program.people:
+        if not person.is_resident or not person.active:
+            continue
+        for block in blocks:
+            if block.number not in planned:
+                continue
+            days = _present_unplanned(program, person, block)
+            if days:
+                found.append(
+                    violation(
+                        f"{person.id} (PGY-{person.pgy}) is present but on no rotation on {len(days)} days of "
+                        f"block {block.number} ({block.start}..{block.end}), from {days[0]}",
+                        person_id=person.id,
+                        date=days[0],
+                        window_start=block.start,
+                        window_end=block.end,
+                        measured=float(len(days)),
+                        limit=0.0,
+                    )
+                )
+    return found
+
+
+# The rules that judge the block schedule itself: the plan-year flow's validation gate refuses a
+# plan with any of their findings.
+PLAN_RULE_IDS: tuple[str, ...] = (
+    "plan.capacity",
+    "curriculum.requirements",
+    "plan.eligibility",
+    "plan.vacation",
+    "plan.unplanned",
+)
+
+
+def plan_findings(program: Program) -> list[Violation]:
+    """Every finding of ``PLAN_RULE_IDS`` over the academic year (``program.year``, else the span
+    of the plan's rows), in date, person and rule order; none without a plan model or a year."""
+    span = _year_span(program)
+    if not program.has_plan_model or span is None:
+        return []
+    view = ScheduleView(Schedule(assignments=()), program, span[0], span[1])
+    found: list[Violation] = []
+    for rule_id in PLAN_RULE_IDS:
+        found += RULES[rule_id].check(view, program.rules)
+    found.sort(key=lambda v: (v.date or span[0], v.person_id or "", v.rule_id))
     return found
 
 

@@ -18,7 +18,8 @@ from rotaguard.db import AssignmentRepository, AuditLog, PlanRepository, Program
 from rotaguard.db.runs import ScheduleRunRepository
 from rotaguard.domain import AssignmentSource, PlanEntry, Program, required_blocks
 from rotaguard.errors import RotaGuardError
-from rotaguard.planner import PlanResult, PlanStatus, YearProblem, explain, plan_year
+from rotaguard import planner
+from rotaguard.planner import PlanResult, PlanStatus, YearProblem
 from rotaguard.tasks.context import backup_store, database_session
 from rotaguard.tasks.generation import GateError, _per_run_key, retry_transient
 
@@ -137,7 +138,7 @@ def verify_plan_data(year: int, from_block: int, timeout_seconds: float) -> dict
         raise GateError("the program has no curriculum (blocks of each rotation per PGY): import it first")
     if not any(p.is_resident and p.active for p in program.people):
         raise GateError("the program has no active residents to plan")
-    reasons = explain(year_problem(program, from_block, timeout_seconds, deterministic=False))
+    reasons = planner.explain(year_problem(program, from_block, timeout_seconds, deterministic=False))
     if reasons:
         raise GateError("the curriculum cannot be met: " + " ".join(reasons))
     start, end = replan_range(program, from_block)
@@ -172,7 +173,7 @@ def solve_plan(run_id: str, year: int, from_block: int, timeout_seconds: float, 
 
     program = load_program()
     problem = year_problem(program, from_block, timeout_seconds, deterministic)
-    result = plan_year(problem, progress=report)
+    result = planner.plan_year(problem, progress=report)
     if result.status is PlanStatus.INFEASIBLE:
         reasons = " ".join(result.explanation) or "no plan meets every curriculum and capacity rule"
         raise GateError(f"planner infeasible: {reasons}")

@@ -13,12 +13,12 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session
 
+from rotaguard import planner
 from rotaguard.compliance import Violation, plan_findings
 from rotaguard.db import AssignmentRepository, AuditLog, PlanRepository, ProgramRepository
 from rotaguard.db.runs import ScheduleRunRepository
 from rotaguard.domain import AssignmentSource, PlanEntry, Program, required_blocks
 from rotaguard.errors import RotaGuardError
-from rotaguard import planner
 from rotaguard.planner import PlanResult, PlanStatus, YearProblem
 from rotaguard.tasks.context import backup_store, database_session
 from rotaguard.tasks.generation import GateError, _per_run_key, retry_transient

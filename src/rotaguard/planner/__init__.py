@@ -8,6 +8,9 @@ term (``objective.TERMS``). An infeasible curriculum is explained in a coordinat
 counting (``explain``). Reads domain values only: never a database session, never Prefect.
 """
 
+from rotaguard.planner.explain import explain
+from rotaguard.planner.objective import TERMS
 from rotaguard.planner.problem import PlanResult, PlanStatus, PlanTerm, PlanWeights, YearProblem
+from rotaguard.planner.solve import plan_year
 
-__all__ = ["PlanResult", "PlanStatus", "PlanTerm", "PlanWeights", "YearProblem"]
+__all__ = ["TERMS", "PlanResult", "PlanStatus", "PlanTerm", "PlanWeights", "YearProblem", "explain", "plan_year"]

@@ -22,6 +22,8 @@ class PlanWeights(Frozen):
     what one unit is, are ``objective.TERMS``: the one place they are listed and documented."""
 
     vacation_request: int = Field(default=20, ge=0)  # per request (weeks) not on a rotation allowing vacation
+    # Per week of requests beyond the yearly allowance: a constant, reported; 0 prices it out.
+    vacation_beyond_allowance: int = Field(default=0, ge=0)
     rotation_request: int = Field(default=10, ge=0)  # per requested block not on the rotation asked for
     heavy_run: int = Field(default=8, ge=0)  # per heavy block beyond the most allowed in a row
     heavy_fairness: int = Field(default=4, ge=0)  # per heavy block of spread within a class

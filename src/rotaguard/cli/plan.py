@@ -46,17 +46,9 @@ def _plan_flow() -> GatedFlow[PlanYearParams, PlanOutcome]:
     return GatedFlow(plan_year, PlanYearParams)
 
 
-def planner_progress_text(progress: Any) -> str:
-    """One line of the planner's progress (its objective, bound and time when it reports them)."""
-    parts = []
-    for name, label in (("objective", "objective"), ("best_bound", "bound")):
-        value = getattr(progress, name, None)
-        if isinstance(value, int | float):
-            parts.append(f"{label} {value:g}")
-    elapsed = getattr(progress, "elapsed_seconds", None)
-    if isinstance(elapsed, int | float):
-        parts.append(f"{elapsed:.1f} s")
-    return "planning: " + (", ".join(parts) if parts else str(progress))
+def planner_progress_text(message: object) -> str:
+    """One line of the planner's progress (its own sentence: the stage, objective, bound and time)."""
+    return f"planning: {message}"
 
 
 @contextmanager

@@ -13,13 +13,12 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session
 
-from rotaguard import planner
 from rotaguard.compliance import Violation, plan_findings
 from rotaguard.db import AssignmentRepository, AuditLog, PlanRepository, ProgramRepository
 from rotaguard.db.runs import ScheduleRunRepository
 from rotaguard.domain import AssignmentSource, PlanEntry, Program, required_blocks
 from rotaguard.errors import RotaGuardError
-from rotaguard.planner import PlanResult, PlanStatus, YearProblem
+from rotaguard.planner import PlanResult, PlanStatus, YearProblem, explain, plan_year
 from rotaguard.tasks.context import backup_store, database_session
 from rotaguard.tasks.generation import GateError, _per_run_key, retry_transient
 
@@ -138,7 +137,7 @@ def verify_plan_data(year: int, from_block: int, timeout_seconds: float) -> dict
         raise GateError("the program has no curriculum (blocks of each rotation per PGY): import it first")
     if not any(p.is_resident and p.active for p in program.people):
         raise GateError("the program has no active residents to plan")
-    reasons = planner.explain(year_problem(program, from_block, timeout_seconds, deterministic=False))
+    reasons = explain(year_problem(program, from_block, timeout_seconds, deterministic=False))
     if reasons:
         raise GateError("the curriculum cannot be met: " + " ".join(reasons))
     start, end = replan_range(program, from_block)
@@ -168,12 +167,12 @@ def solve_plan(run_id: str, year: int, from_block: int, timeout_seconds: float, 
     No plan (infeasible, or none found in time) is refused with the planner's reasons."""
     logger = get_run_logger()
 
-    def report(progress: Any) -> None:
-        logger.info("planner progress: %s", progress, extra={PLANNER_PROGRESS: progress})
+    def report(message: str) -> None:
+        logger.info("planner: %s", message, extra={PLANNER_PROGRESS: message})
 
     program = load_program()
     problem = year_problem(program, from_block, timeout_seconds, deterministic)
-    result = planner.plan_year(problem, progress=report)
+    result = plan_year(problem, progress=report)
     if result.status is PlanStatus.INFEASIBLE:
         reasons = " ".join(result.explanation) or "no plan meets every curriculum and capacity rule"
         raise GateError(f"planner infeasible: {reasons}")

@@ -3,7 +3,10 @@
 Sheets: "Grid" (one row per person with id, name, role and PGY, one column per day, each cell
 the rotation(s) and slot(s) of that day; header row and those four columns frozen),
 "Assignments" (the JSON/CSV export's rows with real date, datetime and number cells) and
-"Rotations" (what the grid's rotation ids mean). Excel has no time zones: datetimes are the
+"Rotations" (what the grid's rotation ids mean), and, when the program has a year plan, "Blocks"
+(people x blocks of the year, each cell the rotation id filled with its ``rotation_palette``
+colour, the curriculum's have/need per rotation, a legend). ``plan_workbook`` is the plan on its
+own: "Blocks" and "Plan rows" (``plan_rows``). Excel has no time zones: datetimes are the
 program's wall clock, the zone is named in a note on the header and in the workbook's
 properties, and ``hours`` is the time that really elapses (11 for a 12 h call across the spring
 daylight-saving change).
@@ -23,8 +26,21 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from rotaguard.domain import Program, Schedule, days_between
 from rotaguard.interchange.export import ASSIGNMENT_FIELDS, assignment_records, export_people
+from rotaguard.interchange.plan_view import (
+    AWAY,
+    AWAY_HEX,
+    PLAN_ROW_FIELDS,
+    curriculum_counts,
+    plan_cells,
+    plan_residents,
+    plan_rows,
+    rotation_palette,
+    text_colour,
+)
 
 GRID_SHEET, LONG_SHEET, ROTATIONS_SHEET = "Grid", "Assignments", "Rotations"
+BLOCKS_SHEET, PLAN_ROWS_SHEET = "Blocks", "Plan rows"
+BLOCK_PERSON_COLUMNS = ("id", "name", "pgy")
 PERSON_COLUMNS = ("id", "name", "role", "pgy")
 MAX_GRID_DAYS = 16384 - len(PERSON_COLUMNS)  # Excel's column limit
 
@@ -32,6 +48,9 @@ _BOLD = Font(bold=True)
 _ABSENT = Font(italic=True, color="808080")
 _HEADER_FILL = PatternFill("solid", fgColor="DDE3EA")
 _WEEKEND_FILL = PatternFill("solid", fgColor="F2F2F2")
+# Excel's own "Bad" cell style: a curriculum count short of or over its need.
+_SHORT_FILL = PatternFill("solid", fgColor="FFC7CE")
+_SHORT_FONT = Font(color="9C0006", bold=True)
 
 
 def export_workbook(program: Program, schedule: Schedule, *, start: date, end: date) -> bytes:
@@ -44,9 +63,119 @@ def export_workbook(program: Program, schedule: Schedule, *, start: date, end: d
     _grid(workbook.active, program, schedule, start=start, end=end)
     _long(workbook.create_sheet(LONG_SHEET), program, schedule)
     _rotations(workbook.create_sheet(ROTATIONS_SHEET), program)
+    if has_year_plan(program):
+        blocks_sheet(workbook.create_sheet(BLOCKS_SHEET), program)
+    return _bytes(workbook)
+
+
+def has_year_plan(program: Program) -> bool:
+    """Whether the program has an academic year and plan rows: what the Blocks sheet shows."""
+    return program.year is not None and bool(program.plan)
+
+
+def plan_workbook(program: Program) -> bytes:
+    """``rotaguard plan export --format xlsx``: the "Blocks" picture and the "Plan rows"."""
+    workbook = Workbook()
+    workbook.properties.creator = "RotaGuard"
+    label = program.year.label if program.year is not None else "no academic year"
+    workbook.properties.title = f"{program.name}: block schedule {label}"
+    blocks_sheet(workbook.active, program)
+    _plan_rows(workbook.create_sheet(PLAN_ROWS_SHEET), program)
+    return _bytes(workbook)
+
+
+def _bytes(workbook: Workbook) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _fill(hex_colour: str) -> PatternFill:
+    return PatternFill("solid", fgColor=hex_colour.lstrip("#").upper())
+
+
+def blocks_sheet(sheet: Worksheet, program: Program) -> None:
+    """People x blocks (residents by PGY, then id): each cell the rotation id (two half-blocks
+    ``A/B``, filled with the first's colour), ``away`` for a block a leave covers entirely; then
+    one have/need column per curriculum rotation (``4/4-5``, red when short or over); a legend
+    below."""
+    sheet.title = BLOCKS_SHEET
+    blocks = program.year_blocks()
+    palette = rotation_palette(program)
+    cells = plan_cells(program)
+    counts = curriculum_counts(program)
+    residents = plan_residents(program)
+    needed = {need.rotation for need in program.curriculum}
+    curriculum_rotations = [r.id for r in program.block_rotations if r.id in needed]
+    header = [
+        *BLOCK_PERSON_COLUMNS,
+        *(f"B{b.number}" for b in blocks),
+        *(f"{rotation} have/need" for rotation in curriculum_rotations),
+    ]
+    sheet.append(header)
+    _style_header(sheet)
+    first_block_column = len(BLOCK_PERSON_COLUMNS) + 1
+    for offset, block in enumerate(blocks):
+        sheet.cell(row=1, column=first_block_column + offset).comment = Comment(
+            f"Block {block.number}: {block.start.isoformat()} .. {block.end.isoformat()}", "RotaGuard"
+        )
+    widths = [len(str(value)) for value in header]
+    for row, person in enumerate(residents, start=2):
+        values: list[object] = [person.id, person.name, person.pgy]
+        values += [cells[person.id][b.number].text for b in blocks]
+        mine = counts[person.id]
+        values += [mine[r].fraction if r in mine else None for r in curriculum_rotations]
+        sheet.append(values)
+        widths = [
+            max(width, len(str(value)) if value is not None else 0) for width, value in zip(widths, values, strict=True)
+        ]
+        for offset, block in enumerate(blocks):
+            cell = sheet.cell(row=row, column=first_block_column + offset)
+            value = cells[person.id][block.number]
+            cell.alignment = Alignment(horizontal="center")
+            if value.rotations:
+                colour = palette.get(value.rotations[0], AWAY_HEX)
+                cell.fill = _fill(colour)
+                cell.font = Font(color=text_colour(colour).lstrip("#"))
+            elif value.away:
+                cell.fill = _fill(AWAY_HEX)
+                cell.font = _ABSENT
+        for offset, rotation in enumerate(curriculum_rotations):
+            if rotation in mine and not mine[rotation].met:
+                cell = sheet.cell(row=row, column=first_block_column + len(blocks) + offset)
+                cell.fill, cell.font = _SHORT_FILL, _SHORT_FONT
+    legend_row = len(residents) + 3
+    sheet.cell(row=legend_row, column=1, value="Legend").font = _BOLD
+    for index, block_rotation in enumerate(program.block_rotations, start=1):
+        colour = palette[block_rotation.id]
+        key = sheet.cell(row=legend_row + index, column=1, value=block_rotation.id)
+        key.fill, key.font = _fill(colour), Font(color=text_colour(colour).lstrip("#"))
+        sheet.cell(row=legend_row + index, column=2, value=block_rotation.name)
+    notes = legend_row + len(program.block_rotations) + 1
+    away = sheet.cell(row=notes, column=1, value=AWAY)
+    away.fill, away.font = _fill(AWAY_HEX), _ABSENT
+    sheet.cell(row=notes, column=2, value="a leave covering the whole block (no plan row)")
+    sheet.cell(
+        row=notes + 1,
+        column=2,
+        value="have/need: blocks planned over the year / the curriculum's need, prorated for blocks away; "
+        "red when short or over",
+    )
+    sheet.freeze_panes = sheet.cell(row=2, column=first_block_column)
+    _set_widths(sheet, widths, cap=30)
+
+
+def _plan_rows(sheet: Worksheet, program: Program) -> None:
+    sheet.title = PLAN_ROWS_SHEET
+    sheet.append(list(PLAN_ROW_FIELDS))
+    for record in plan_rows(program):
+        sheet.append([record[field] for field in PLAN_ROW_FIELDS])
+        for field in ("start", "end"):
+            sheet.cell(row=sheet.max_row, column=PLAN_ROW_FIELDS.index(field) + 1).number_format = "yyyy-mm-dd"
+    _style_header(sheet)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    _set_widths(sheet, [10, 20, 4, 6, 11, 11, 11, 20, 7, 7], cap=40)
 
 
 def grid_text(program: Program, assignments) -> str:

@@ -3,15 +3,13 @@ plan-year flow; ``plan show`` and ``plan export`` read the stored plan (read-onl
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -141,28 +139,13 @@ def _stored_plan() -> Program:
 def show(json_output: JsonOption = False) -> None:
     """Show the stored year plan: one row per resident, one cell per block (coloured by rotation at
     a terminal), then each resident's curriculum count (have / need). Read-only."""
-    from rotaguard.interchange.plan_view import curriculum_counts, plan_grid_text, plan_rows
+    from rotaguard.interchange.plan_view import plan_grid_text, plan_json
 
     program = _stored_plan()
     if json_output:
-        emit_json(
-            {
-                "year": program.year.label if program.year else None,
-                "rows": plan_rows(program),
-                "curriculum": curriculum_counts(program),
-            }
-        )
+        emit_json(plan_json(program))
         return
     sys.stdout.write(plan_grid_text(program, colour=sys.stdout.isatty()))
-
-
-def _csv_text(rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return buffer.getvalue()
 
 
 @plan_app.command("export")
@@ -171,26 +154,23 @@ def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="The file to write.")],
     json_output: JsonOption = False,
 ) -> None:
-    """Write the stored year plan to a file: a workbook, or its rows as CSV or JSON. Read-only."""
-    from rotaguard.interchange.plan_view import curriculum_counts, plan_rows, plan_workbook
+    """Write the stored year plan to a file: a workbook (the Blocks picture and the rows), or its rows
+    as CSV or JSON (with the curriculum counts). Read-only."""
+    from rotaguard.interchange.plan_view import plan_csv, plan_json
+    from rotaguard.interchange.workbook import plan_workbook
 
     if (reason := special_target(out)) is not None or out.is_dir():
         raise InputError("--out", [Problem("--out", reason or f"{out} is a directory: give a file path")])
     program = _stored_plan()
-    rows = plan_rows(program)
     if format is PlanFormat.XLSX:
         data = plan_workbook(program)
     elif format is PlanFormat.CSV:
-        data = _csv_text(rows).encode()
+        data = plan_csv(program).encode()
     else:
-        payload = {
-            "year": program.year.label if program.year else None,
-            "rows": rows,
-            "curriculum": curriculum_counts(program),
-        }
-        data = (json.dumps(payload, indent=2, default=str) + "\n").encode()
+        data = (json.dumps(plan_json(program), indent=2) + "\n").encode()
     write_files({out: data})
+    rows = len(program.plan)
     if json_output:
-        emit_json({"ok": True, "path": str(out), "format": format.value, "rows": len(rows)})
+        emit_json({"ok": True, "path": str(out), "format": format.value, "rows": rows})
     else:
-        console.print(f"Wrote {out} ({len(rows)} plan rows, {format.value}).")
+        console.print(f"Wrote {out} ({rows} plan rows, {format.value}).")

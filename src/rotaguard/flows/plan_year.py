@@ -16,12 +16,11 @@ from rotaguard.domain.base import VISIBLE_TEXT_PATTERN
 from rotaguard.flows.gate import audit, record_run, settle_approval
 from rotaguard.flows.generate_schedule import Approval, ask_for_approval
 from rotaguard.flows.runs import GatedOutcome, ScheduleRun, gated_run, identify_run
-from rotaguard.interchange.plan_view import plan_grid_markdown
+from rotaguard.interchange.plan_view import curriculum_counts, plan_grid_markdown
 from rotaguard.planner import PlanResult
 from rotaguard.recovery import PLAN_ALGORITHM
 from rotaguard.tasks.generation import GateError, check_health, ensure_recent_backup
 from rotaguard.tasks.planning import (
-    have_need,
     load_program,
     mark_writing_plan,
     replan_range,
@@ -129,7 +128,11 @@ def _publish_artifacts(metrics: dict[str, Any], result: PlanResult) -> None:
     )
     create_table_artifact(
         key="curriculum-have-need",
-        table=have_need(program),
+        table=[
+            {"person": person_id, "rotation": rotation, "have": c.have, "need": c.need_min, "max": c.need_max}
+            for person_id, mine in curriculum_counts(program).items()
+            for rotation, c in mine.items()
+        ],
         description="Each resident's blocks of each curriculum rotation (have) against the minimum (need)",
     )
     create_table_artifact(

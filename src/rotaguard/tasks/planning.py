@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from rotaguard.compliance import Violation, plan_findings
 from rotaguard.db import AssignmentRepository, AuditLog, PlanRepository, ProgramRepository
 from rotaguard.db.runs import ScheduleRunRepository
-from rotaguard.domain import AssignmentSource, PlanEntry, Program, required_blocks
+from rotaguard.domain import AssignmentSource, PlanEntry, Program
 from rotaguard.errors import RotaGuardError
 from rotaguard.planner import PlanResult, PlanStatus, YearProblem, explain, plan_year
 from rotaguard.tasks.context import backup_store, database_session
@@ -92,33 +92,6 @@ def requirement_table(program: Program) -> list[dict[str, Any]]:
                 "residents": classes.get(requirement.pgy, 0),
             }
         )
-    return rows
-
-
-def have_need(program: Program) -> list[dict[str, Any]]:
-    """Each resident's blocks of each curriculum rotation in the stored plan (have) against the
-    minimum prorated for the blocks they are away (need)."""
-    blocks = program.year_blocks()
-    rows = []
-    for person in sorted((p for p in program.people if p.is_resident and p.pgy is not None), key=lambda p: p.id):
-        planned = Counter(
-            e.rotation_id
-            for e in program.plan_by_person.get(person.id, ())
-            if blocks and blocks[0].start <= e.start <= blocks[-1].end
-        )
-        present = len(blocks) - len(program.away_blocks(person.id))
-        for requirement in (r for r in program.curriculum if r.pgy == person.pgy):
-            need, most = required_blocks(requirement, present, len(blocks))
-            rows.append(
-                {
-                    "person": person.id,
-                    "pgy": person.pgy,
-                    "rotation": requirement.rotation,
-                    "have": planned.get(requirement.rotation, 0),
-                    "need": need,
-                    "max": most,
-                }
-            )
     return rows
 
 

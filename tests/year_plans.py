@@ -47,3 +47,10 @@ def plan_digest(database: Database, start: dt.date, end: dt.date) -> str:
 def plan_rows(database: Database) -> list[tuple]:
     with database.read() as session:
         return [(e.person_id, e.start, e.end, e.rotation_id, e.locked) for e in PlanRepository(session).rows()]
+
+
+def save_unchecked(database: Database, program: Program) -> None:
+    """``program`` saved as it is, without the import's document checks: a stored program the planner
+    is the first to judge (its curriculum counted against the capacities)."""
+    with database.write() as session:
+        ProgramRepository(session).save(program=program, rule_overrides={})

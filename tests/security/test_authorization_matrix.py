@@ -73,6 +73,7 @@ def test_the_matrix_says_who_may_do_what():
     assert by_roles == {
         "generate": COORDINATING,
         "bulk_assign": COORDINATING,
+        "plan_year": COORDINATING,
         "clear_range": COORDINATING,
         "recover": COORDINATING,
         "backup create": COORDINATING,
@@ -165,6 +166,7 @@ def _role_checked_commands(site: Site, backup_id: str) -> dict:
     program["people"][0]["name"] = "Renamed By The Import"
     refused_below_coordinator = (STRANGER, RESIDENT, FACULTY)
     refused_below_admin = (STRANGER, RESIDENT, COORDINATOR)
+    site.with_year()  # `plan` checks the year asked for is the program's before anything else
     return {
         "generate": (
             ("generate", "--start", start, "--end", end, "--yes", "--algorithm", "greedy", "--json"),
@@ -178,6 +180,11 @@ def _role_checked_commands(site: Site, backup_id: str) -> dict:
         ),
         "clear": (
             ("clear", "--start", start, "--end", str(day(4)), "--yes", "--confirm", f"{start}..{day(4)}", "--json"),
+            COORDINATOR,
+            refused_below_coordinator,
+        ),
+        "plan": (
+            ("plan", "--year", "2026", "--timeout", "5", "--yes", "--json"),
             COORDINATOR,
             refused_below_coordinator,
         ),
@@ -213,6 +220,11 @@ def test_each_modifying_command_refuses_who_the_matrix_refuses_before_anything_i
             else:
                 assert "may not" in line and ("admin" in line), line
         done = site.as_(allowed, *args)
+        if name == "plan":
+            # Allowed, then refused by its own data check: this site's program has no block rotations to
+            # plan (a coordinator's published plan: tests/cli/test_cli_plan.py, at the terminal as C-01).
+            assert done.code == 1 and "no block rotations to plan" in done.err, (name, allowed, done.err)
+            continue
         assert done.code == 0, (name, allowed, done.err)
 
 

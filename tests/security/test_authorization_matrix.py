@@ -398,6 +398,7 @@ def _flow_runs(backup_id: str) -> dict:
     from rotaguard.flows.bulk_assign import BulkAssignParams, bulk_assign
     from rotaguard.flows.clear_assignments import ClearParams, clear_assignments
     from rotaguard.flows.generate_schedule import GenerateParams, generate_schedule
+    from rotaguard.flows.plan_year import PlanYearParams, plan_year
     from rotaguard.flows.restore_backup import RestoreParams, restore_backup
 
     rows = [{"person": "R1-01", "date": str(day(5)), "slot": "AM", "rotation": "WARDS", "locked": False}]
@@ -428,11 +429,16 @@ def _flow_runs(backup_id: str) -> dict:
             lambda who: restore_backup(RestoreParams(backup_id=backup_id, auto_approve_as=who, lock_wait_seconds=10)),
             (STRANGER, RESIDENT, COORDINATOR),
         ),
+        "plan-year": (
+            lambda who: plan_year(PlanYearParams(year=2026, auto_approve_as=who, lock_wait_seconds=10)),
+            (STRANGER, RESIDENT, FACULTY),
+        ),
     }
 
 
 def test_each_approving_flow_refuses_an_approver_the_matrix_refuses_before_its_backup(site):
     backup_id = site.backup()
+    site.with_year()  # plan-year looks for the year asked for before anything else
     runs = _flow_runs(backup_id)
     approving = {f for f in flows() if MATRIX[subject_for_flow(f)].roles} - {"nightly-backup"}
     assert set(runs) == approving, "a role-checked flow without a run here"

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from rotaguard.academic_year import replan_range
 from rotaguard.backups import BackupStore
 from rotaguard.db import Database
 from rotaguard.db.runs import ScheduleRunRepository
@@ -17,7 +18,7 @@ from rotaguard.domain import PlanEntry
 from rotaguard.errors import RotaGuardError
 from rotaguard.flows.gate import create_run, mark_gate_held
 from rotaguard.recovery import PLAN_ALGORITHM, recover_interrupted
-from rotaguard.tasks.planning import mark_writing_plan, replan_range, restore_plan_range, write_plan
+from rotaguard.tasks.planning import mark_writing_plan, restore_plan_range, write_plan
 from year_plans import block_span, plan_digest, plan_rows, store_program, stored, year_program
 
 FROM_BLOCK = 7

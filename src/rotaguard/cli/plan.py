@@ -61,7 +61,7 @@ def _planner_progress() -> Iterator[None]:
 
 def refuse_year(program: Program, year: int, from_block: int) -> None:
     """The year asked for is the stored program's, and the block one of its own (one line, exit 2)."""
-    from rotaguard.tasks.planning import year_mismatch
+    from rotaguard.academic_year import year_mismatch
 
     mismatch = year_mismatch(program, year, from_block)
     if mismatch:

@@ -11,6 +11,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pydantic import BaseModel, Field
 
+from rotaguard.academic_year import replan_range, year_mismatch
 from rotaguard.domain import Program
 from rotaguard.domain.base import VISIBLE_TEXT_PATTERN
 from rotaguard.flows.gate import audit, record_run, settle_approval
@@ -23,13 +24,11 @@ from rotaguard.tasks.generation import GateError, check_health, ensure_recent_ba
 from rotaguard.tasks.planning import (
     load_program,
     mark_writing_plan,
-    replan_range,
     restore_plan_range,
     solve_plan,
     validate_written_plan,
     verify_plan_data,
     write_plan,
-    year_mismatch,
 )
 
 MIN_YEAR, MAX_YEAR = 2000, 2100

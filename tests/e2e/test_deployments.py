@@ -364,3 +364,45 @@ def test_served_bulk_assign_and_clear_deployments_with_their_ui_approvals(prefec
             "comment": "block prepared in the spreadsheet",
         }
     ]
+
+
+def test_served_plan_year_deployment_needs_its_year_pauses_with_the_requirements_and_publishes(
+    prefect_server, database_url, tmp_path
+):
+    from prefect.client.schemas.objects import StateType
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    from year_plans import YEAR, store_program, year_program
+
+    database = Database(database_url)
+    try:
+        store_program(database, year_program())
+    finally:
+        database.dispose()
+    with serving(database_url, prefect_server, tmp_path) as served:
+        deployments = served.wait_until_serving()
+        plan = deployments["plan-year"]
+        # Quick run as it is: the year must be named; the API refuses the run before anything starts.
+        with pytest.raises(PrefectHTTPStatusError, match="year"):
+            with client_for(prefect_server) as client:
+                client.create_flow_run_from_deployment(plan.id, parameters=plan.parameters)
+        params = {**plan.parameters["params"], "year": YEAR, "timeout_seconds": 5, "approval_timeout_seconds": 600}
+        flow_run_id = served.run(plan, params)
+        paused = served.wait_for(flow_run_id, StateType.PAUSED, PAUSE_SECONDS)
+        description, schema = served.pause_form(paused)
+        assert description.startswith(f"## Approve the year plan 2026-27 ({YEAR}), blocks 1..13"), description
+        assert "| PGY-1 | ICU | 2 | 2 |" in description and "from block 1 on will be replaced" in description
+        assert schema["required"] == ["approver"]
+        served.resume(flow_run_id, {"approve": True, "approver": APPROVER, "comment": "approved from the deployment"})
+        served.wait_for(flow_run_id, StateType.COMPLETED, FINISH_SECONDS)
+        artifacts = served.artifacts(flow_run_id)
+        assert {key: kind for key, (kind, _) in artifacts.items()} == {
+            "plan-grid": "markdown",
+            "curriculum-have-need": "table",
+            "plan-objective": "table",
+            "plan-metrics": "table",
+        }
+        metrics = {row["metric"]: row["value"] for row in artifacts["plan-metrics"][1]}
+        assert metrics["findings"] == "0" and metrics["planner_status"] in ("optimal", "feasible")
+        row = _with(database_url, lambda s: s.get(ScheduleRunRow, str(flow_run_id)))
+        assert (row.status, row.algorithm, row.approved_by) == ("published", "plan", APPROVER)

@@ -320,7 +320,7 @@ def test_a_year_plan_approved_in_the_prefect_ui_shows_its_requirements_and_publi
 ):
     from prefect.client.schemas.objects import StateType
 
-    from year_plans import YEAR, plan_rows, store_program, year_program
+    from year_plans import YEAR, block_span, plan_rows, store_program, stored, year_program
 
     database = Database(database_url)
     try:
@@ -328,16 +328,17 @@ def test_a_year_plan_approved_in_the_prefect_ui_shows_its_requirements_and_publi
         before = plan_rows(database)
     finally:
         database.dispose()
-    command = ("plan", "--year", str(YEAR), "--timeout", "5", "--approval-timeout", "600")
+    # Blocks 12..13 only: a plan the planner proves at once (the form is the same for the whole year).
+    command = ("plan", "--year", str(YEAR), "--from-block", "12", "--timeout", "5", "--approval-timeout", "600")
     with generation(database_url, prefect_server, tmp_path, command) as run:
         url = run.wait_for_ui_address()
         _wait_for_state(prefect_server, run.flow_run_id, StateType.PAUSED)
         with run_page(browser, url) as page:
-            dialog = _open_resume_form(page, f"Approve the year plan 2026-27 ({YEAR}), blocks 1..13")
+            dialog = _open_resume_form(page, f"Approve the year plan 2026-27 ({YEAR}), blocks 12..13")
             # The requirement table and what would be replaced, as the approver reads them.
             expect(dialog.get_by_role("cell", name="ICU").first).to_be_visible()
             expect(
-                dialog.get_by_text(re.compile(r"312 rotation plan rows from block 1 on will be replaced"))
+                dialog.get_by_text(re.compile(r"\d+ rotation plan rows from block 12 on will be replaced"))
             ).to_be_visible()
             _set_approve(dialog, True)
             _fill(dialog, "Approver", APPROVER)
@@ -353,7 +354,11 @@ def test_a_year_plan_approved_in_the_prefect_ui_shows_its_requirements_and_publi
     assert approvals == [(APPROVER, {"approved": True, "comment": "Curriculum table checked"})]
     database = Database(database_url)
     try:
-        assert plan_rows(database) != before
+        program = stored(database)
+        first = block_span(program, 12, 12)[0]
+        # Blocks 12..13 written by this run (the planner's rows), blocks 1..11 as they were.
+        assert {e.source.value for e in program.plan if e.start >= first} == {"solver"}
+        assert [r for r in plan_rows(database) if r[1] < first] == [r for r in before if r[1] < first]
     finally:
         database.dispose()
     _wait_for_state(prefect_server, run.flow_run_id, StateType.COMPLETED)

@@ -31,6 +31,7 @@ HELPERS = {"benchtable.py", "pattern.py", "dense_cases.py"}
 SMOKE_TESTED = {
     "backup_1m.py": "test_bench_scripts.py",
     "flow_overhead.py": "test_bench_scripts.py",
+    "plan_year.py": "planner/test_bench_plan_year.py",
     "prefect_start.py": "test_bench_scripts.py",
     "solve_blocks.py": "test_bench_solve_script.py",
     "solve_dense.py": "test_bench_scripts.py",

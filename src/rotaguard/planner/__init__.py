@@ -11,6 +11,16 @@ counting (``explain``). Reads domain values only: never a database session, neve
 from rotaguard.planner.explain import explain
 from rotaguard.planner.objective import TERMS
 from rotaguard.planner.problem import PlanResult, PlanStatus, PlanTerm, PlanWeights, YearProblem
-from rotaguard.planner.solve import plan_year
+from rotaguard.planner.solve import merged_plan, plan_year
 
-__all__ = ["TERMS", "PlanResult", "PlanStatus", "PlanTerm", "PlanWeights", "YearProblem", "explain", "plan_year"]
+__all__ = [
+    "TERMS",
+    "PlanResult",
+    "PlanStatus",
+    "PlanTerm",
+    "PlanWeights",
+    "YearProblem",
+    "explain",
+    "merged_plan",
+    "plan_year",
+]

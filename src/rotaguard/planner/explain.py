@@ -43,12 +43,12 @@ def _resident_reasons(layout: Layout) -> list[str]:
         planned = [b for b in range(layout.year_blocks) if layout.planned(r, b)]
         if not planned:
             continue
-        for b in planned:
-            if not layout.options[r][b]:
-                found.append(
-                    f"{person.id} (PGY-{person.pgy}) can take no rotation in block {layout.blocks[b].number}: "
-                    "none admits their PGY level and credentials (and allows their approved vacation)"
-                )
+        stuck = [layout.blocks[b].number for b in planned if not layout.options[r][b]]
+        if stuck:
+            found.append(
+                f"{person.id} (PGY-{person.pgy}) can take no rotation in block{'s' if len(stuck) > 1 else ''} "
+                f"{_blocks(stuck)}: none admits their PGY level and credentials (and allows their approved vacation)"
+            )
         need_total = 0
         for requirement in layout.requirements[r]:
             low, high = layout.bounds(r, requirement)
@@ -90,7 +90,7 @@ def _resident_reasons(layout: Layout) -> list[str]:
                 break
             _, high = layout.bounds(r, limit)
             room += max(0, int(high - _kept_half_units(layout, r, rotation.id) / 2))
-        if not unlimited and room < len(planned):
+        if not unlimited and not stuck and room < len(planned):
             found.append(
                 f"{person.id} (PGY-{person.pgy}) has {len(planned)} blocks to plan but the curriculum's "
                 f"maximums on the rotations open to them allow only {room}"
@@ -127,13 +127,13 @@ def _class_reasons(layout: Layout) -> list[str]:
                 continue
             blocks = [b for b in range(layout.year_blocks) if any(layout.planned(r, b) for r in members)]
             seats = 0
-            short: list[str] = []
+            short: list[int] = []
             for b in blocks:
                 free = max(0, group.max - _kept_on(layout, b, rotation.id, group))
                 eligible = sum(1 for r in members if k in (layout.options[r][b] or ()))
                 seats += min(free, eligible)
                 if eligible < free:
-                    short.append(f"block {layout.blocks[b].number} has {eligible} eligible present")
+                    short.append(b)
             if need > seats:
                 levels = _levels(group.pgy)
                 text = (
@@ -143,7 +143,12 @@ def _class_reasons(layout: Layout) -> list[str]:
                     f"= {group.max * len(blocks)}"
                 )
                 if seats < group.max * len(blocks):
-                    text += f", and only {seats} can be filled ({'; '.join(short)})"
+                    away = sorted({layout.residents[r].id for r in members for b in short if b in layout.away[r]})
+                    text += (
+                        f", and only {seats} of those can be filled: in block{'s' if len(short) > 1 else ''} "
+                        f"{_blocks([layout.blocks[b].number for b in short])} fewer eligible {levels} are present "
+                        "than it takes" + (f" ({', '.join(away)} away)" if away else "")
+                    )
                 found.append(text)
     return found
 
@@ -162,6 +167,8 @@ def _block_reasons(layout: Layout) -> list[str]:
                 eligible = sum(
                     1 for r in planned if layout.residents[r].pgy in group.pgy and k in (layout.options[r][b] or ())
                 )
+                if not any(layout.residents[r].pgy in group.pgy for r in planned):
+                    continue  # no decision for the group here: the model leaves kept counts to compliance
                 if kept + eligible < group.min:
                     found.append(
                         f"Block {block.number}: {rotation.id} needs at least {group.min} {_levels(group.pgy)} but "
@@ -208,21 +215,25 @@ def explain(problem: YearProblem) -> tuple[str, ...]:
 
 
 def relaxed_reason(problem: YearProblem, *, seconds: float) -> str:
-    """One sentence naming the rule family without which a plan exists."""
+    """One sentence naming the rule families each of which, left out alone, makes a plan possible."""
     per_try = max(seconds / len(FAMILIES), 0.5)
+    culprits = []
     for family in FAMILIES:
         relax = frozenset({family})
         ym = build_model(build_layout(problem, relax), relax, symmetry=False)
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = per_try
         solver.parameters.num_workers = 1
-        status = solver.solve(ym.model)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return (
-                f"No plan meets every rule; without {FAMILY_WORDS[family]} one exists, so those together with "
-                "the other rules make the year impossible"
-            )
-    return "No plan meets every rule, and no single rule family left out makes one possible"
+        if solver.solve(ym.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            culprits.append(FAMILY_WORDS[family])
+    if not culprits:
+        return "No plan meets every rule, and leaving out any one rule family alone does not make one possible"
+    if len(culprits) == 1:
+        return f"No plan meets every rule: {culprits[0]} cannot hold with the other rules (without it a plan exists)"
+    return (
+        f"No plan meets every rule: {' and '.join(culprits)} cannot all hold together "
+        "(leaving out any one of them makes a plan possible)"
+    )
 
 
 __all__ = ["counting_reasons", "explain", "relaxed_reason"]

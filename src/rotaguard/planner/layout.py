@@ -9,7 +9,7 @@ they agree on what a cell is.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from rotaguard.domain import (
@@ -115,6 +115,53 @@ class Layout:
         for r, person in enumerate(self.residents):
             groups.setdefault((person.pgy or 0, self.present[r]), []).append(r)
         return groups
+
+
+def components(layout: Layout) -> list[list[int]]:
+    """Residents in groups no constraint or term links: PGY levels sharing a capacity group of
+    some rotation plan together; every other rule and term is per resident or per class. Each
+    group is solved on its own (the optimum of the whole is the sum of theirs)."""
+    parent = {level: level for level in {p.pgy or 0 for p in layout.residents}}
+
+    def root(level: int) -> int:
+        while parent[level] != level:
+            level = parent[level]
+        return level
+
+    for rotation in layout.rotations:
+        for group in rotation.capacity:
+            levels = [level for level in group.pgy if level in parent]
+            for level in levels[1:]:
+                parent[root(level)] = root(levels[0])
+    found: dict[int, list[int]] = {}
+    for r, person in enumerate(layout.residents):
+        found.setdefault(root(person.pgy or 0), []).append(r)
+    return [found[key] for key in sorted(found)]
+
+
+def restrict(layout: Layout, members: list[int]) -> Layout:
+    """The layout of ``members`` only (their indices renumbered 0..)."""
+    new = {old: i for i, old in enumerate(members)}
+    return Layout(
+        problem=layout.problem,
+        program=layout.program,
+        blocks=layout.blocks,
+        first_planned=layout.first_planned,
+        residents=tuple(layout.residents[r] for r in members),
+        rotations=layout.rotations,
+        options=[layout.options[r] for r in members],
+        kept=[layout.kept[r] for r in members],
+        away=[layout.away[r] for r in members],
+        present=[layout.present[r] for r in members],
+        history_heavy=[layout.history_heavy[r] for r in members],
+        last_year_rotation=[layout.last_year_rotation[r] for r in members],
+        published=[layout.published[r] for r in members],
+        vacation_wishes=tuple(replace(w, person=new[w.person]) for w in layout.vacation_wishes if w.person in new),
+        rotation_wishes=tuple(replace(w, person=new[w.person]) for w in layout.rotation_wishes if w.person in new),
+        holiday_blocks=layout.holiday_blocks,
+        requirements=[layout.requirements[r] for r in members],
+        outside_kept=layout.outside_kept,
+    )
 
 
 def _block_of(blocks: tuple[BlockDates, ...], day: date) -> int | None:
@@ -289,4 +336,14 @@ def build_layout(problem: YearProblem, relax: frozenset[str] = frozenset()) -> L
     )
 
 
-__all__ = ["HALF_BLOCK_MAX_DAYS", "Kept", "Layout", "RotationWish", "VacationWish", "build_layout", "half_units"]
+__all__ = [
+    "HALF_BLOCK_MAX_DAYS",
+    "Kept",
+    "Layout",
+    "RotationWish",
+    "VacationWish",
+    "build_layout",
+    "components",
+    "half_units",
+    "restrict",
+]

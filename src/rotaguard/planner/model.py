@@ -46,7 +46,12 @@ class YearModel:
         return self.x[(r, b, k)] if k in options else 0
 
     def heavy(self, r: int, b: int) -> LinearLike:
-        return sum((self.on(r, b, k) for k, rot in enumerate(self.layout.rotations) if rot.heavy), start=0)
+        """1 when the block is heavy: a planned cell's heavy rotation, or a kept block with any
+        heavy row (two heavy half-blocks are one heavy block, as ``objective.count_terms``)."""
+        heavy = [k for k, rot in enumerate(self.layout.rotations) if rot.heavy]
+        if self.layout.options[r][b] is None:
+            return int(any(self.on(r, b, k) for k in heavy))
+        return sum((self.on(r, b, k) for k in heavy), start=0)
 
 
 def _is_const(expr: LinearLike) -> bool:
@@ -109,21 +114,46 @@ def _runs_and_order(ym: YearModel) -> None:
                         ym.model.add(sum(window, start=0) <= limit)
             for later_id in requirement.before:
                 later = layout.rotation_index(later_id)
-                if later is None:
-                    continue
-                # Compliance's order: a block of ``later`` whose first start precedes the first
-                # of ``requirement.rotation`` is a finding when both appear. So a block b on
-                # ``later`` with no block of the first rotation before it forbids any after it.
-                for b in range(blocks):
-                    on_later = ym.on(r, b, later)
-                    if _is_const(on_later) and on_later == 0:
-                        continue
-                    seen_before = sum((ym.on(r, c, k) for c in range(b)), start=0)
-                    for c in range(b + 1, blocks):
-                        terms = [on_later, ym.on(r, c, k), seen_before]
-                        if all(_is_const(t) for t in terms):
-                            continue
-                        ym.model.add(on_later + ym.on(r, c, k) - seen_before <= 1)
+                if later is not None:
+                    _first_before(ym, r, k, later)
+
+
+def _first_before(ym: YearModel, r: int, k: int, later: int) -> None:
+    """Compliance's order: a block of ``later`` whose start precedes the first block of ``k`` is a
+    finding when both appear. So a block b on ``later`` with no block of ``k`` before it forbids
+    any block of ``k`` after it: on_later[b] + after_k[b] - before_k[b] <= 1, with before_k and
+    after_k the exact "some block of k before / after b" Booleans (O(blocks), not O(blocks^2))."""
+    layout, model = ym.layout, ym.model
+    blocks = layout.year_blocks
+    on_k = [ym.on(r, b, k) for b in range(blocks)]
+    on_later = [ym.on(r, b, later) for b in range(blocks)]
+    if all(_is_const(v) for v in on_k + on_later):
+        return
+    person = layout.residents[r].id
+
+    def seen(name: str, order: list[int]) -> dict[int, LinearLike]:
+        """flag[b] = 1 exactly when some block of k comes strictly before b in ``order``."""
+        flags: dict[int, LinearLike] = {}
+        previous: LinearLike = 0
+        previous_on: LinearLike = 0
+        for position, b in enumerate(order):
+            if position == 0:
+                flags[b] = 0
+            else:
+                flag = model.new_bool_var(f"{name}_{person}_{b}")
+                model.add(flag >= previous)
+                model.add(flag >= previous_on)
+                model.add(flag <= previous + previous_on)
+                flags[b] = flag
+            previous, previous_on = flags[b], on_k[b]
+        return flags
+
+    before = seen("before", list(range(blocks)))
+    after = seen("after", list(range(blocks - 1, -1, -1)))
+    for b in range(blocks):
+        if _is_const(on_later[b]) and on_later[b] == 0:
+            continue
+        model.add(on_later[b] + after[b] - before[b] <= 1)
 
 
 def _capacity(ym: YearModel) -> None:
@@ -138,8 +168,12 @@ def _capacity(ym: YearModel) -> None:
                     for r, person in enumerate(layout.residents)
                     if person.pgy in group.pgy and (r, b, k) in ym.x
                 ]
-                if not planned:
-                    continue  # no plan decision here: kept counts are compliance's to judge
+                deciding = any(
+                    person.pgy in group.pgy and layout.planned(r, b) for r, person in enumerate(layout.residents)
+                )
+                if not deciding:
+                    continue  # no plan decision for the group here: kept counts are compliance's to judge
+                limits: set[int] = set()
                 for point in (block.start, middle):
                     kept = sum(
                         1
@@ -153,8 +187,13 @@ def _capacity(ym: YearModel) -> None:
                         and (p := people.get(e.person_id)) is not None
                         and p.pgy in group.pgy
                     )
-                    count = kept + sum(planned, start=0)
-                    ym.model.add_linear_constraint(count, group.min, group.max)
+                    if kept in limits:
+                        continue  # the second half counts as the first: one constraint
+                    limits.add(kept)
+                    if planned:
+                        ym.model.add_linear_constraint(kept + sum(planned, start=0), group.min, group.max)
+                    elif not group.min <= kept <= group.max:
+                        ym.model.add_bool_or([])  # nobody here may take it: no plan (explained by counting)
 
 
 def _bool_at_least(ym: YearModel, name: str, expr: LinearLike) -> LinearLike:
@@ -178,12 +217,17 @@ def _terms(ym: YearModel) -> None:
         if not wish.honourable:
             beyond += wish.weeks
             continue
-        bad = [
-            _bool_at_least(ym, f"vac_{i}_{b}", sum((ym.on(wish.person, b, k) for k in no_vacation), start=0))
-            for b in wish.blocks
-        ]
-        missed = _bool_at_least(ym, f"vac_{i}", sum(bad, start=0)) if bad else 0
-        vacation.append(wish.weeks * missed)
+        # A block's rotations not allowing vacation sum to 0 or 1 (one rotation a block; a kept
+        # block is a constant): "missed >= that sum" for each block overlapped is exact.
+        bad = [sum((ym.on(wish.person, b, k) for k in no_vacation), start=0) for b in wish.blocks]
+        if any(not _is_const(x) for x in bad) and not any(_is_const(x) and x > 0 for x in bad):
+            flag = model.new_bool_var(f"vac_{i}")
+            for x in bad:
+                if not _is_const(x):
+                    model.add(flag >= x)
+            vacation.append(wish.weeks * flag)
+        else:
+            vacation.append(wish.weeks * int(any(_is_const(x) and x > 0 for x in bad)))
     terms["vacation_request"] = sum(vacation, start=0)
     terms["vacation_beyond_allowance"] = beyond
 
@@ -249,8 +293,11 @@ def _spread(ym: YearModel, name: str, totals: dict[int, LinearLike]) -> LinearLi
             counts.append(count)
         high = ym.model.new_int_var(0, blocks, f"{name}_max_{pgy}_{present}")
         low = ym.model.new_int_var(0, blocks, f"{name}_min_{pgy}_{present}")
-        ym.model.add_max_equality(high, counts)
-        ym.model.add_min_equality(low, counts)
+        for count in counts:
+            # Plain inequalities, which the linear relaxation keeps: minimized, high and low
+            # are the max and min exactly.
+            ym.model.add(high >= count)
+            ym.model.add(low <= count)
         spreads.append(high - low)
     return sum(spreads, start=0)
 

@@ -213,7 +213,7 @@ def test_plan_findings_keeps_only_the_plan_rules_over_the_whole_year():
 
 
 def test_plan_findings_passes_the_synthetic_profiles_plan_and_finds_a_resident_taken_off_it():
-    profile = synthesize_profile("internal-medicine", residents=36, seed=1)
+    profile = synthesize_profile("internal-medicine", residents=24, seed=1)
     assert plan_findings(profile) == []
     dropped = profile.plan[5]  # one resident's block
     found = plan_findings(profile.model_copy(update={"plan": tuple(e for e in profile.plan if e != dropped)}))

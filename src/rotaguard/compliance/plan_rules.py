@@ -234,6 +234,7 @@ def _year_blocks(program: Program) -> tuple[BlockDates, ...]:
     if program.year is not None:
         return program.year_blocks()
     span = _year_span(program)
+    # Constructed, not validated: the span may be longer than a block may be (42 days) in a document.
     return () if span is None else (BlockDates.model_construct(number=1, start=span[0], end=span[1]),)
 
 

@@ -72,7 +72,7 @@ class CurriculumCount(NamedTuple):
 
     have: float
     need_min: int
-    need_max: int
+    need_max: float
 
     @property
     def short(self) -> bool:
@@ -89,7 +89,7 @@ class CurriculumCount(NamedTuple):
     @property
     def fraction(self) -> str:
         """``4/4``, ``2.5/1-3``: have / need (a range when the minimum and maximum differ)."""
-        need = str(self.need_min) if self.need_min == self.need_max else f"{self.need_min}-{self.need_max}"
+        need = f"{self.need_min}" if self.need_min == self.need_max else f"{self.need_min}-{self.need_max:g}"
         return f"{self.have:g}/{need}"
 
     def label(self, rotation_id: str) -> str:
@@ -155,8 +155,9 @@ def plan_cells(program: Program) -> dict[str, dict[int, Cell]]:
 
 def curriculum_counts(program: Program) -> dict[str, dict[str, CurriculumCount]]:
     """Per resident, per curriculum rotation of their PGY (in curriculum order): blocks planned over
-    the year (half-blocks 0.5) and the need, ``required_blocks`` over the blocks they are present
-    for (a block away entirely is not present)."""
+    the year (half-blocks 0.5) and the need: the minimum ``required_blocks`` over the blocks they
+    are present for (a block away entirely is not present), the maximum as written, as the
+    compliance engine's ``curriculum.requirements`` judges them."""
     blocks = _blocks(program)
     counts: dict[str, dict[str, CurriculumCount]] = {}
     for person in plan_residents(program):
@@ -166,8 +167,8 @@ def curriculum_counts(program: Program) -> dict[str, dict[str, CurriculumCount]]
         present = len(blocks) - len(program.away_blocks(person.id))
         mine: dict[str, CurriculumCount] = {}
         for need in (n for n in program.curriculum if n.pgy == person.pgy):
-            least, most = required_blocks(need, present, len(blocks))
-            mine[need.rotation] = CurriculumCount(have.get(need.rotation, 0.0), least, most)
+            least, _ = required_blocks(need, present, len(blocks))
+            mine[need.rotation] = CurriculumCount(have.get(need.rotation, 0.0), least, need.max_blocks)
         counts[person.id] = mine
     return counts
 
@@ -287,7 +288,10 @@ def plan_grid_text(program: Program, *, colour: bool) -> str:
         for person in (p for p in residents if (p.pgy or 0) == pgy):
             row = " ".join(paint(cells[person.id][b.number]) for b in blocks)
             lines.append(f"{person.id:<{id_width}}  {row}  {counts_summary(counts[person.id])}")
-    legend = [(_ansi(palette[r.id], f" {r.id} ") if colour else r.id) + f" {r.name}" for r in program.block_rotations]
+    # The same characters with or without colour: the key is padded as a painted cell is.
+    legend = [
+        (_ansi(palette[r.id], f" {r.id} ") if colour else f" {r.id} ") + f" {r.name}" for r in program.block_rotations
+    ]
     lines.append("Legend: " + "  ".join(legend))
     lines.append(
         f"{AWAY}: a leave covering the whole block  {NO_ROW}: not planned  have/need: blocks over the year, ! short or over"

@@ -168,10 +168,12 @@ def blocks_sheet(sheet: Worksheet, program: Program) -> None:
 def _plan_rows(sheet: Worksheet, program: Program) -> None:
     sheet.title = PLAN_ROWS_SHEET
     sheet.append(list(PLAN_ROW_FIELDS))
-    for record in plan_rows(program):
+    date_columns = [PLAN_ROW_FIELDS.index(field) + 1 for field in ("start", "end")]
+    # Rows counted here: ``sheet.max_row`` scans every cell, quadratic over a year's rows.
+    for row, record in enumerate(plan_rows(program), start=2):
         sheet.append([record[field] for field in PLAN_ROW_FIELDS])
-        for field in ("start", "end"):
-            sheet.cell(row=sheet.max_row, column=PLAN_ROW_FIELDS.index(field) + 1).number_format = "yyyy-mm-dd"
+        for column in date_columns:
+            sheet.cell(row=row, column=column).number_format = "yyyy-mm-dd"
     _style_header(sheet)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions

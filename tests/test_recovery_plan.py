@@ -17,6 +17,7 @@ from rotaguard.db.runs import ScheduleRunRepository
 from rotaguard.domain import PlanEntry
 from rotaguard.errors import RotaGuardError
 from rotaguard.flows.gate import create_run, mark_gate_held
+from rotaguard.planner import PlanResult, PlanStatus
 from rotaguard.recovery import PLAN_ALGORITHM, recover_interrupted
 from rotaguard.tasks.planning import mark_writing_plan, restore_plan_range, write_plan
 from year_plans import block_span, plan_digest, plan_rows, store_program, stored, year_program
@@ -55,7 +56,8 @@ def _started_plan_run(database: Database, store: BackupStore) -> tuple[str, str,
     backup = store.create(label="pre-op:plan")
     pre_digest = mark_writing_plan.fn(run_id, start, end, backup.id)
     rotations = sorted(r.id for r in program.block_rotations)
-    write_plan.fn(run_id, start, end, _shifted(program.plan, start, rotations))
+    another = PlanResult(status=PlanStatus.FEASIBLE, entries=_shifted(program.plan, start, rotations))
+    write_plan.fn(run_id, start, end, another, FROM_BLOCK)
     return run_id, backup.id, pre_digest, (start, end)
 
 

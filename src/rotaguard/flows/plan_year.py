@@ -215,7 +215,7 @@ def _plan(params: PlanYearParams, run_id: str, outcome: PlanOutcome, start: dt.d
         return outcome.model_copy(update={"status": "failed", "reason": str(error)})
     pre_digest = mark_writing_plan(run_id, start, end, backup["id"])
     try:
-        counts = write_plan(run_id, start, end, result.entries)
+        counts = write_plan(run_id, start, end, result, params.from_block)
         record_run(run_id, status="validating")
         findings = validate_written_plan()
         metrics = _metrics_row(result, counts)

@@ -19,7 +19,7 @@ from rotaguard.db import AssignmentRepository, AuditLog, PlanRepository, Program
 from rotaguard.db.runs import ScheduleRunRepository
 from rotaguard.domain import AssignmentSource, PlanEntry, Program
 from rotaguard.errors import RotaGuardError
-from rotaguard.planner import PlanResult, PlanStatus, YearProblem, explain, plan_year
+from rotaguard.planner import PlanResult, PlanStatus, YearProblem, explain, merged_plan, plan_year
 from rotaguard.tasks.context import backup_store, database_session
 from rotaguard.tasks.generation import GateError, _per_run_key, retry_transient
 
@@ -146,10 +146,24 @@ def mark_writing_plan(run_id: str, start: dt.date, end: dt.date, backup_id: str)
     return digest
 
 
+def range_rows(program: Program, start: dt.date, end: dt.date, result: PlanResult, from_block: int) -> list[PlanEntry]:
+    """The unlocked rows starting in ``start..end`` of the whole plan after ``result``."""
+    solved = {(e.person_id, e.start) for e in result.entries}
+    merged = merged_plan(year_problem(program, from_block, 60, deterministic=False), result)
+    return [
+        e.model_copy(update={"source": AssignmentSource.SOLVER}) if (e.person_id, e.start) in solved else e
+        for e in merged
+        if start <= e.start <= end and not e.locked
+    ]
+
+
 @task(cache_policy=NO_CACHE)
-def write_plan(run_id: str, start: dt.date, end: dt.date, entries: tuple[PlanEntry, ...]) -> dict[str, int]:
-    """Replace the range's unlocked plan rows in ONE transaction, audited."""
-    planned = [e.model_copy(update={"source": AssignmentSource.SOLVER}) for e in entries]
+def write_plan(run_id: str, start: dt.date, end: dt.date, result: PlanResult, from_block: int) -> dict[str, int]:
+    """Replace the range's unlocked plan rows with the plan ``result`` makes in ONE transaction,
+    audited. What is written is the planner's own ``merged_plan`` over the range: its new rows
+    (source solver) and the rows it keeps there (a block holding a locked half, a resident it does
+    not plan) as they were; locked rows stay in place."""
+    planned = range_rows(load_program(), start, end, result, from_block)
     with database_session() as database, database.write() as session:
         counts = PlanRepository(session).replace_range(start=start, end=end, entries=planned, run_id=run_id)
         AuditLog(session).append(

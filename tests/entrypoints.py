@@ -16,6 +16,9 @@ def command_paths() -> set[str]:
     def walk(command, prefix: tuple[str, ...]):
         # Typer vendors click: groups are recognised by shape, not by class.
         if hasattr(command, "commands"):
+            # A group that runs by itself too (`rotaguard plan --year 2027`) is a command as well.
+            if prefix and getattr(command, "invoke_without_command", False):
+                yield " ".join(prefix)
             for name, sub in command.commands.items():
                 yield from walk(sub, (*prefix, name))
         else:

@@ -21,6 +21,8 @@ ALLOWED = {
     # The registry and the matrix, modules rather than packages: the swaps build on the matrix's identities.
     "operations": set(),
     "authorization": {"domain", "operations", "errors"},
+    # Which year a program plans, read by the `plan` command before Prefect is set up.
+    "academic_year": {"domain"},
 }
 BELOW_TASKS = (
     "domain",
@@ -33,6 +35,7 @@ BELOW_TASKS = (
     "swaps",
     "operations",
     "authorization",
+    "academic_year",
 )
 
 

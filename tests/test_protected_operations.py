@@ -69,6 +69,7 @@ def test_the_registry_states_each_risk_and_what_it_requires():
     assert {o.id: o.risk for o in OPERATIONS if o.modifies_schedule} == {
         "generate": Risk.HIGH,
         "bulk_assign": Risk.HIGH,
+        "plan_year": Risk.HIGH,
         "clear_range": Risk.CRITICAL,
         "execute_swap": Risk.MEDIUM,
         "rollback_swap": Risk.MEDIUM,
@@ -81,7 +82,7 @@ def test_the_registry_states_each_risk_and_what_it_requires():
         assert (needs.verified_backup_max_age == dt.timedelta(hours=2)) == o.modifies_schedule, o.id
         assert needs.approval == (o.risk in (Risk.HIGH, Risk.CRITICAL)), o.id
         assert needs.typed_confirmation == (o.risk is Risk.CRITICAL), o.id
-    assert {o.id for o in OPERATIONS if o.validates_after_write} == {"generate", "bulk_assign"}
+    assert {o.id for o in OPERATIONS if o.validates_after_write} == {"generate", "bulk_assign", "plan_year"}
     assert {"validate", "candidates", "health", "export"} <= {o.id for o in OPERATIONS if o.risk is Risk.SAFE}
     assert for_command("clear").id == "clear_range" and for_flow("request-swap").id == "execute_swap"
 
@@ -153,6 +154,10 @@ def _cli_import(site: Site, _):
     exported = json.loads(site.cli("program", "export").out)
     exported["people"][0]["name"] = "Renamed By The Import"
     return site.cli("program", "import", str(site.file("program.json", json.dumps(exported))))
+
+
+def _cli_plan(site: Site, _):
+    return site.cli("plan", "--year", "2026", "--timeout", "5", "--yes", "--json")
 
 
 def _cli_recover(site: Site, run_id: str):
@@ -228,6 +233,12 @@ def _paused_request_run(site: Site, seconds: float = 90) -> uuid.UUID:
     raise AssertionError("request-swap never paused for person B")
 
 
+def _flow_plan(site: Site, _):
+    from rotaguard.flows.plan_year import PlanYearParams, plan_year
+
+    return plan_year(PlanYearParams(year=2026, timeout_seconds=5, auto_approve_as="A-01", lock_wait_seconds=10))
+
+
 def _flow_rollback(site: Site, swap_id: str):
     from rotaguard.flows.rollback_swap import rollback_swap
     from rotaguard.flows.swap_actions import SwapActionParams
@@ -258,6 +269,9 @@ WRITERS = {
     "request-swap": (None, _flow_request_swap),
     "rollback-swap": (lambda site: site.executed_swap("R2-02", 4, "R1-01"), _flow_rollback),
     "restore-backup": (Site.backup, _flow_restore),
+    # The year plan: the program needs its academic year, or the year asked for is refused first.
+    "plan": (Site.with_year, _cli_plan),
+    "plan-year": (Site.with_year, _flow_plan),
     # Last: the interrupted run it cannot recover stays in flight for the check after the loop.
     "recover": (lambda site: site.interrupted_run(site.backup()), _cli_recover),
 }
@@ -333,6 +347,7 @@ def _serve_briefly(site: Site) -> None:
 
 def _read_only_commands(site: Site, out: Path) -> dict:
     start, end = str(day(0)), str(day(6))
+    site.with_year()  # the year plan's reads need the program's academic year
     swap_id = site.cli(
         "swap", "request", "--as", "R2-01", "--person", "R2-01", "--start", start, "--end", start, "--json"
     )
@@ -355,6 +370,8 @@ def _read_only_commands(site: Site, out: Path) -> dict:
         "backup list": ("backup", "list", "--json"),
         "stop": ("stop", "--json"),
         "grid": ("grid", "--start", start, "--end", end),
+        "plan show": ("plan", "show"),
+        "plan export": ("plan", "export", "--format", "json", "--out", str(out / "plan.json")),
     }
 
 

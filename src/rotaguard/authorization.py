@@ -114,6 +114,7 @@ MATRIX: dict[str, Permission] = {
     # Schedule writers (rotaguard.operations): for a flow, the approver is the one who must be allowed.
     "generate": _staff(*COORDINATING),
     "bulk_assign": _staff(*COORDINATING),
+    "plan_year": _staff(*COORDINATING),
     "clear_range": _staff(*COORDINATING),
     "execute_swap": _swap("execute"),
     "rollback_swap": _swap("rollback"),

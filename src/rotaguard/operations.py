@@ -92,6 +92,15 @@ OPERATIONS: tuple[Operation, ...] = (
         ("assign",),
         validates_after_write=True,
     ),
+    # The block schedule of a year (or from block K on): only the rotation plan's rows are written.
+    Operation(
+        "plan_year",
+        Risk.HIGH,
+        "plan the academic year's rotations",
+        ("plan-year",),
+        ("plan",),
+        validates_after_write=True,
+    ),
     Operation(
         "clear_range", Risk.CRITICAL, "delete the assignments of a date range", ("clear-assignments",), ("clear",)
     ),
@@ -120,7 +129,13 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("validate", Risk.SAFE, "judge the stored schedule", ("validate-schedule",), ("validate",)),
     Operation("candidates", Risk.SAFE, "rank swap candidates", (), ("swap candidates",)),
     Operation("health", Risk.SAFE, "check the database, backups and services", (), ("health",)),
-    Operation("export", Risk.SAFE, "write the schedule or the program to files", (), ("export", "program export")),
+    Operation(
+        "export",
+        Risk.SAFE,
+        "write the schedule, the program or the year plan to files",
+        (),
+        ("export", "program export", "plan export"),
+    ),
     Operation(
         "read",
         Risk.SAFE,
@@ -136,6 +151,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "audit list",
             "backup list",
             "grid",
+            "plan show",
             "serve",
             # Stops this home's local Prefect server; no table is touched.
             "stop",

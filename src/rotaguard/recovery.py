@@ -1,5 +1,5 @@
-"""Recover what died mid-write (kill -9, power loss): generations, bulk loads and clearings whose
-run is still in flight, a full restore whose marker is still beside the backups, and the backups a
+"""Recover what died mid-write (kill -9, power loss): generations, bulk loads, clearings and year
+plans whose run is still in flight, a full restore whose marker is still beside the backups, and the backups a
 killed process left half-written or unverified."""
 
 from __future__ import annotations
@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from rotaguard.backups import BackupStore
-from rotaguard.db import AssignmentRepository, AuditLog, Database
+from rotaguard.db import AssignmentRepository, AuditLog, Database, PlanRepository
 from rotaguard.db.runs import ScheduleRunRepository, still_waiting
 from rotaguard.db.tables import AuditEventRow
 from rotaguard.operations import operation
 
 # The schedule_runs algorithm of a clear-assignments run (flows/clear_assignments.py).
 CLEAR_ALGORITHM = "clear"
+# The schedule_runs algorithm of a plan-year run (flows/plan_year.py): its range is the rotation
+# plan's, from the first re-planned block to the year's end, and only the plan's rows are put back.
+PLAN_ALGORITHM = "plan"
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,9 @@ def recover_interrupted(
     for run in runs:
         if run.wrote:
             assert run.backup_id is not None and run.pre_digest is not None  # as wrote found
+            restore = _restore_plan if run.algorithm == PLAN_ALGORITHM else _restore_range
             results.append(
-                _restore_range(database, store, actor, run.run_id, run.start, run.end, run.backup_id, run.pre_digest)
+                restore(database, store, actor, run.run_id, run.start, run.end, run.backup_id, run.pre_digest)
             )
         else:
             outcome = Recovered(run.run_id, "closed", "it stopped before writing anything")
@@ -131,6 +135,26 @@ def _restore_range(
         _close(session, actor, outcome[0], status="recovered")
 
     store.engine.restore_assignments(path, start, end, audit=close)
+    return outcome[0]
+
+
+def _restore_plan(
+    database: Database, store: BackupStore, actor: str, run_id: str, start, end, backup_id: str, pre_digest: str
+) -> Recovered:
+    """A plan run's rotation-plan rows of its range back from its pre-op backup (its duties were never
+    touched), closed and audited in the restore's own transaction, as ``_restore_range``."""
+    path = store.get(backup_id).path_in(store.directory)
+    outcome: list[Recovered] = []
+
+    def close(session, rows: int) -> None:
+        digest = PlanRepository(session).digest(start=start, end=end)
+        detail = f"restored {rows} rotation plan rows of {start}..{end} from {backup_id}"
+        if digest != pre_digest:
+            detail += "; WARNING: the plan differs from its state before the run"
+        outcome.append(Recovered(run_id, "restored", detail))
+        _close(session, actor, outcome[0], status="recovered")
+
+    store.engine.restore_plan(path, start, end, audit=close)
     return outcome[0]
 
 

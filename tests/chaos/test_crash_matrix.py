@@ -70,12 +70,24 @@ KILLS = 100 if CHAOS else 10
 SEED = int(os.environ.get("ROTAGUARD_CRASH_SEED", "20261122"))
 START, END = dt.date(2026, 3, 12), dt.date(2026, 3, 18)
 RANGE = f"{START}..{END}"
-OPERATIONS = ("generate", "bulk_assign", "clear_range", "swap_execute", "swap_rollback", "backup", "restore")
+OPERATIONS = (
+    "generate",
+    "bulk_assign",
+    "clear_range",
+    "swap_execute",
+    "swap_rollback",
+    "backup",
+    "restore",
+    "plan_year",
+)
 ACTOR = "A-01"  # the fixture programs' admin: every operation here is allowed to them
 # What the swap tables say of a swap is its status; when and by whom differs from run to run.
 SWAP_COLUMNS = ("id", "status")
 # Surrogate keys, timestamps and the run that wrote a row differ between two runs of one operation.
-VOLATILE = {"assignments": {"id", "run_id", "created_at", "updated_at"}}
+VOLATILE = {
+    "assignments": {"id", "run_id", "created_at", "updated_at"},
+    "rotation_plan": {"id", "run_id", "created_at", "updated_at"},
+}
 COMPARED_TABLES = (*SCHEDULE_TABLES, "swap_requests")
 
 # The child imports everything first and says so; the clock starts only when it is told to go, so
@@ -86,6 +98,7 @@ import json, os, runpy, sys
 import rotaguard.cli.main, rotaguard.cli.swap
 import rotaguard.flows.generate_schedule, rotaguard.flows.bulk_assign, rotaguard.flows.clear_assignments
 import rotaguard.flows.restore_backup, rotaguard.flows.execute_swap, rotaguard.flows.rollback_swap
+import rotaguard.flows.plan_year
 print("ready", flush=True)
 order = json.loads(sys.stdin.readline())
 os.environ.update(order["env"])
@@ -235,6 +248,22 @@ def _approved_swap(place: Place, *, executed: bool) -> str:
     return asked.request.id
 
 
+# The year plan: the profile's year with its last two blocks unplanned, re-planned from block 12 on
+# (a small model the planner proves optimal at once; interleaved, it is the same plan on every run).
+PLAN_FROM_BLOCK = 12
+
+
+def _unfinished_year() -> dict:
+    from rotaguard.domain import Schedule
+    from rotaguard.interchange.document_v2 import document_from, dump_document
+    from year_plans import block_span, year_program
+
+    program = year_program()
+    first, _ = block_span(program, PLAN_FROM_BLOCK, PLAN_FROM_BLOCK)
+    unfinished = program.model_copy(update={"plan": tuple(e for e in program.plan if e.start < first)})
+    return json.loads(dump_document(document_from(unfinished, Schedule(assignments=()), rule_overrides={})))
+
+
 def prepare(operation: str, place: Place, rotaguard) -> list[str]:
     """Put the operation's starting state in ``place``; return the command that runs it."""
     if operation == "generate":
@@ -273,6 +302,20 @@ def prepare(operation: str, place: Place, rotaguard) -> list[str]:
         backup_id = json.loads(out)["id"]
         _import(rotaguard, place, _with_bulk_rows(_small_program()))  # the change the restore undoes
         return ["backup", "restore", backup_id, "--yes", "--json"]
+    if operation == "plan_year":
+        _import(rotaguard, place, _unfinished_year())
+        return [
+            "plan",
+            "--year",
+            "2026",
+            "--from-block",
+            str(PLAN_FROM_BLOCK),
+            "--deterministic",
+            "--timeout",
+            "30",
+            "--yes",
+            "--json",
+        ]
     raise AssertionError(operation)
 
 

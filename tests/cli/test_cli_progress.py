@@ -51,3 +51,13 @@ def test_elsewhere_updates_are_sparse_lines_and_the_handler_is_removed(caplog):
     _log(Progress(objective=1, best_bound=1, elapsed_seconds=9))
     lines = stream.getvalue().splitlines()
     assert lines == ["solving: objective 100, bound 50, gap 50.0%, 0.0 s"]
+
+
+def test_the_planner_s_sentences_get_the_same_line(caplog):
+    from rotaguard.cli.plan import planner_progress_text
+
+    stream = Terminal()
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    with solver_progress_line("plan", stream, logger_name=LOGGER, describe=planner_progress_text):
+        logging.getLogger(LOGGER).info("planner", extra={"plan": "plan: plan with objective 74, bound 22 at 1.9 s"})
+    assert stream.getvalue() == "\r\x1b[2Kplanning: plan: plan with objective 74, bound 22 at 1.9 s\n"

@@ -37,6 +37,7 @@ NAMES = [
     "nightly-backup",
     "restore-backup",
     "bulk-assign",
+    "plan-year",
     "clear-assignments",
 ]
 TODAY = dt.date(2026, 11, 30)
@@ -53,6 +54,7 @@ NAMED = {
     "rollback-swap": {"swap_id": "4f7d8c1e-0000-4000-8000-000000000001", "actor_id": "R2-01"},
     "restore-backup": {"backup_id": "rotaguard_20261122_020000"},
     "clear-assignments": {"start": "2027-01-11", "end": "2027-01-17"},
+    "plan-year": {"year": 2027},
 }
 
 
@@ -74,7 +76,7 @@ def prefect_yaml():
     return yaml.safe_load(text)
 
 
-def test_the_nine_deployments_are_named_after_their_flows_and_described(deployments):
+def test_the_ten_deployments_are_named_after_their_flows_and_described(deployments):
     assert [spec.name for spec in SPECS] == NAMES
     assert list(deployments) == NAMES
     for spec in SPECS:
@@ -140,7 +142,7 @@ def test_the_nightly_backup_runs_at_two_in_the_program_time_zone_unless_configur
 
 
 @pytest.mark.parametrize(
-    "name", ["request-swap", "execute-swap", "rollback-swap", "restore-backup", "clear-assignments"]
+    "name", ["request-swap", "execute-swap", "rollback-swap", "restore-backup", "clear-assignments", "plan-year"]
 )
 def test_a_swap_deployment_needs_its_people_named_and_then_its_defaults_are_valid(deployments, name):
     from prefect.exceptions import ParameterTypeError

@@ -1,8 +1,9 @@
-"""A generation's approval, answered in the real Prefect UI by a headless Chromium, on SQLite and PostgreSQL.
+"""A generation's and a year plan's approval, answered in the real Prefect UI by a headless Chromium,
+on SQLite and PostgreSQL.
 
-`rotaguard generate` (no --yes, stdin not a terminal) runs against a real `prefect server start`,
-prints the run's UI address and waits. The browser opens that page, presses **Resume**, fills
-the Approval form and submits; the CLI must then finish with what the browser typed.
+`rotaguard generate` (or `rotaguard plan --year`; no --yes, stdin not a terminal) runs against a real
+`prefect server start`, prints the run's UI address and waits. The browser opens that page, presses
+**Resume**, fills the Approval form and submits; the CLI must then finish with what the browser typed.
 """
 
 from __future__ import annotations
@@ -65,14 +66,12 @@ def _digest(database_url: str) -> str:
         database.dispose()
 
 
-def _run_row_and_approval(database_url: str, run_id: str):
+def _run_row_and_approval(database_url: str, run_id: str, action: str = "schedule.approval"):
     database = Database(database_url)
     try:
         with database.read() as session:
             row = session.get(ScheduleRunRow, run_id)
-            approvals = [
-                e for e in AuditLog(session).events() if e.action == "schedule.approval" and e.subject == run_id
-            ]
+            approvals = [e for e in AuditLog(session).events() if e.action == action and e.subject == run_id]
             return (row.status, row.approved_by), [(e.actor, e.details) for e in approvals]
     finally:
         database.dispose()
@@ -130,27 +129,19 @@ class Generation:
         return code, self.stdout.read_text(), self.err()
 
 
+GENERATE = ("generate", "--start", str(START), "--end", str(END), "--timeout", "30", "--approval-timeout", "600")
+
+
 @contextlib.contextmanager
-def generation(database_url: str, api_url: str, tmp_path: Path):
-    """Start `rotaguard generate` without --yes and stdin not a TTY; always leave nothing behind."""
+def generation(database_url: str, api_url: str, tmp_path: Path, command: tuple[str, ...] = GENERATE):
+    """Start `rotaguard generate` (or ``command``) without --yes and stdin not a TTY; always leave
+    nothing behind."""
     env = rotaguard_environment(database_url, api_url, tmp_path)
     rotaguard = Path(sys.executable).parent / "rotaguard"
-    stdout, stderr = tmp_path / "generate.out", tmp_path / "generate.err"
+    stdout, stderr = tmp_path / f"{command[0]}.out", tmp_path / f"{command[0]}.err"
     with open(stdout, "wb") as out, open(stderr, "wb") as err:
         process = subprocess.Popen(
-            [
-                str(rotaguard),
-                "generate",
-                "--start",
-                str(START),
-                "--end",
-                str(END),
-                "--timeout",
-                "30",
-                "--approval-timeout",
-                "600",
-                "--json",
-            ],
+            [str(rotaguard), *command, "--json"],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -197,13 +188,13 @@ def run_page(browser, url: str):
         context.close()
 
 
-def _open_resume_form(page):
+def _open_resume_form(page, title: str = f"Approve schedule generation {START} .. {END}"):
     """Press the run page's Resume button; returns the dialog with the Approval form."""
     expect(page.get_by_text("Paused", exact=True).first).to_be_visible()
     page.get_by_role("button", name="Resume", exact=True).click()
     dialog = page.get_by_role("dialog").filter(has_text="Resume Flow Run")
     expect(dialog).to_be_visible()
-    expect(dialog.get_by_text(f"Approve schedule generation {START} .. {END}")).to_be_visible()
+    expect(dialog.get_by_text(title)).to_be_visible()
     return dialog
 
 
@@ -322,3 +313,52 @@ def test_the_ui_form_refuses_a_blank_approver_and_the_run_stays_paused(browser, 
     assert (status, approved_by) == ("rejected", APPROVER)
     assert approvals == [(APPROVER, {"approved": False, "comment": "Not this week"})]
     assert _digest(database_url) == before
+
+
+def test_a_year_plan_approved_in_the_prefect_ui_shows_its_requirements_and_publishes(
+    browser, prefect_server, database_url, db_kind, tmp_path
+):
+    from prefect.client.schemas.objects import StateType
+
+    from year_plans import YEAR, block_span, plan_rows, store_program, stored, year_program
+
+    database = Database(database_url)
+    try:
+        store_program(database, year_program())
+        before = plan_rows(database)
+    finally:
+        database.dispose()
+    # Blocks 12..13 only: a plan the planner proves at once (the form is the same for the whole year).
+    command = ("plan", "--year", str(YEAR), "--from-block", "12", "--timeout", "5", "--approval-timeout", "600")
+    with generation(database_url, prefect_server, tmp_path, command) as run:
+        url = run.wait_for_ui_address()
+        _wait_for_state(prefect_server, run.flow_run_id, StateType.PAUSED)
+        with run_page(browser, url) as page:
+            dialog = _open_resume_form(page, f"Approve the year plan 2026-27 ({YEAR}), blocks 12..13")
+            # The requirement table and what would be replaced, as the approver reads them.
+            expect(dialog.get_by_role("cell", name="ICU").first).to_be_visible()
+            expect(
+                dialog.get_by_text(re.compile(r"\d+ rotation plan rows from block 12 on will be replaced"))
+            ).to_be_visible()
+            _set_approve(dialog, True)
+            _fill(dialog, "Approver", APPROVER)
+            _fill(dialog, "Comment", "Curriculum table checked")
+            _keep_screenshot(page, tmp_path, f"plan-approval-form-{db_kind}.png")
+            _submit_until_answered(dialog, prefect_server, run.flow_run_id)
+        code, out, err = run.finish()
+    assert code == 0, err[-3000:]
+    outcome = json.loads(out)
+    assert outcome["status"] == "published" and outcome["flow_run_id"] == run.flow_run_id, outcome
+    (status, approved_by), approvals = _run_row_and_approval(database_url, outcome["run_id"], "plan.approval")
+    assert (status, approved_by) == ("published", APPROVER)
+    assert approvals == [(APPROVER, {"approved": True, "comment": "Curriculum table checked"})]
+    database = Database(database_url)
+    try:
+        program = stored(database)
+        first = block_span(program, 12, 12)[0]
+        # Blocks 12..13 written by this run (the planner's rows), blocks 1..11 as they were.
+        assert {e.source.value for e in program.plan if e.start >= first} == {"solver"}
+        assert [r for r in plan_rows(database) if r[1] < first] == [r for r in before if r[1] < first]
+    finally:
+        database.dispose()
+    _wait_for_state(prefect_server, run.flow_run_id, StateType.COMPLETED)

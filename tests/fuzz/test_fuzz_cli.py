@@ -142,6 +142,23 @@ def command_specs(base: str) -> dict[str, tuple[list[str], list[st.SearchStrateg
                 "--approval-timeout": numbers,
             },
         ),
+        "plan": (
+            ["plan"],
+            [],
+            {
+                "--year": st.one_of(numbers, st.sampled_from(("2026", "2027", "1999", "2101", "0", "-1"))),
+                "--from-block": st.one_of(numbers, st.sampled_from(("1", "0", "13", "14", "26", "27"))),
+                "--timeout": numbers,
+                "--deterministic": FLAGS,
+                "--approval-timeout": numbers,
+            },
+        ),
+        "plan show": (["plan", "show"], [], {}),
+        "plan export": (
+            ["plan", "export"],
+            [],
+            {"--format": st.one_of(st.sampled_from(("xlsx", "csv", "json", "XLSX", "pdf")), texts), "--out": paths},
+        ),
         "backup create": (
             ["backup", "create"],
             [],
@@ -371,6 +388,9 @@ KNOWN_HOSTILE = {
     "program export into /proc": ["program", "export", "--out", "/proc/rotaguard-out.json"],
     "synth with a NUL in the start": ["program", "synth", "--start", "2026-03-12\x00"],
     "audit list with a huge limit": ["audit", "list", "--limit", "99999999999999999999999"],
+    "plan a year past the calendar": ["plan", "--year", "99999", "--yes"],
+    "plan from a block with a NUL": ["plan", "--year", "2026", "--from-block", "7\x00", "--yes"],
+    "plan export into /proc": ["plan", "export", "--format", "json", "--out", "/proc/rotaguard-out.json"],
 }
 
 

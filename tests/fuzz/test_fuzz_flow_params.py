@@ -46,6 +46,7 @@ VALID = {
         "actor": "Coordinator 01",
     },
     "clear-assignments": {"start": "2027-01-11", "end": "2027-01-17", "people": ["R1-01"]},
+    "plan-year": {"year": 2027, "from_block": 7, "timeout_seconds": 60},
 }
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 # Checks a JSON Schema cannot state: the model may refuse what the server lets through for these.
@@ -157,6 +158,7 @@ def test_a_date_at_the_ends_of_the_calendar_is_refused_before_the_flow_runs(name
         ("bulk-assign", "actor"),
         ("bulk-assign", "auto_approve_as"),
         ("clear-assignments", "confirm_range_as"),
+        ("plan-year", "auto_approve_as"),
     ],
 )
 @pytest.mark.parametrize("who", [" ", "\u200b", "\u3164", "\t\n", "A\x00", "\u2800"])

@@ -73,6 +73,7 @@ def test_the_matrix_says_who_may_do_what():
     assert by_roles == {
         "generate": COORDINATING,
         "bulk_assign": COORDINATING,
+        "plan_year": COORDINATING,
         "clear_range": COORDINATING,
         "recover": COORDINATING,
         "backup create": COORDINATING,
@@ -165,6 +166,7 @@ def _role_checked_commands(site: Site, backup_id: str) -> dict:
     program["people"][0]["name"] = "Renamed By The Import"
     refused_below_coordinator = (STRANGER, RESIDENT, FACULTY)
     refused_below_admin = (STRANGER, RESIDENT, COORDINATOR)
+    site.with_year()  # `plan` checks the year asked for is the program's before anything else
     return {
         "generate": (
             ("generate", "--start", start, "--end", end, "--yes", "--algorithm", "greedy", "--json"),
@@ -178,6 +180,11 @@ def _role_checked_commands(site: Site, backup_id: str) -> dict:
         ),
         "clear": (
             ("clear", "--start", start, "--end", str(day(4)), "--yes", "--confirm", f"{start}..{day(4)}", "--json"),
+            COORDINATOR,
+            refused_below_coordinator,
+        ),
+        "plan": (
+            ("plan", "--year", "2026", "--timeout", "5", "--yes", "--json"),
             COORDINATOR,
             refused_below_coordinator,
         ),
@@ -213,6 +220,11 @@ def test_each_modifying_command_refuses_who_the_matrix_refuses_before_anything_i
             else:
                 assert "may not" in line and ("admin" in line), line
         done = site.as_(allowed, *args)
+        if name == "plan":
+            # Allowed, then refused by its own data check: this site's program has no block rotations to
+            # plan (a coordinator's published plan: tests/cli/test_cli_plan.py, at the terminal as C-01).
+            assert done.code == 1 and "no block rotations to plan" in done.err, (name, allowed, done.err)
+            continue
         assert done.code == 0, (name, allowed, done.err)
 
 
@@ -386,6 +398,7 @@ def _flow_runs(backup_id: str) -> dict:
     from rotaguard.flows.bulk_assign import BulkAssignParams, bulk_assign
     from rotaguard.flows.clear_assignments import ClearParams, clear_assignments
     from rotaguard.flows.generate_schedule import GenerateParams, generate_schedule
+    from rotaguard.flows.plan_year import PlanYearParams, plan_year
     from rotaguard.flows.restore_backup import RestoreParams, restore_backup
 
     rows = [{"person": "R1-01", "date": str(day(5)), "slot": "AM", "rotation": "WARDS", "locked": False}]
@@ -416,11 +429,16 @@ def _flow_runs(backup_id: str) -> dict:
             lambda who: restore_backup(RestoreParams(backup_id=backup_id, auto_approve_as=who, lock_wait_seconds=10)),
             (STRANGER, RESIDENT, COORDINATOR),
         ),
+        "plan-year": (
+            lambda who: plan_year(PlanYearParams(year=2026, auto_approve_as=who, lock_wait_seconds=10)),
+            (STRANGER, RESIDENT, FACULTY),
+        ),
     }
 
 
 def test_each_approving_flow_refuses_an_approver_the_matrix_refuses_before_its_backup(site):
     backup_id = site.backup()
+    site.with_year()  # plan-year looks for the year asked for before anything else
     runs = _flow_runs(backup_id)
     approving = {f for f in flows() if MATRIX[subject_for_flow(f)].roles} - {"nightly-backup"}
     assert set(runs) == approving, "a role-checked flow without a run here"

@@ -222,6 +222,30 @@ class Engine:
                 audit(session, len(rows))
         return len(rows)
 
+    def restore_plan(
+        self, path: Path, start: dt.date, end: dt.date, *, audit: Callable[[Session, int], None] | None = None
+    ) -> int:
+        """Replace the rotation-plan rows starting in ``start..end`` with the backup's, in one
+        transaction, and nothing else (a year plan's run wrote only those; the duties stay as they
+        are); ``audit`` records it in that same transaction. Refused, touching nothing, when the
+        backup is from before the plan existed: it cannot say what the plan was."""
+        plan_rows = self.plan_rows(path, start, end)
+        if plan_rows is None:
+            raise BackupError(f"{path.name} is from before the rotation plan existed: it cannot restore the plan")
+        with self.database.write() as session:
+            runs = {run_id for (run_id,) in session.execute(select(ScheduleRunRow.id))}
+            for row in plan_rows:
+                if row["run_id"] not in runs:
+                    row["run_id"] = None
+            session.execute(
+                delete(RotationPlanRow).where(RotationPlanRow.start_date >= start, RotationPlanRow.start_date <= end)
+            )
+            if plan_rows:
+                session.execute(insert(RotationPlanRow), plan_rows)
+            if audit is not None:
+                audit(session, len(plan_rows))
+        return len(plan_rows)
+
     def audit_events(self) -> list[dict]:
         with self.database.read() as session:
             return [

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from rotaguard.cli import admin, audit, backup, export, grid, prefect_api, program, schedule, swap
+from rotaguard.cli import admin, audit, backup, export, grid, plan, prefect_api, program, schedule, swap
 from rotaguard.cli.context import close_databases
 from rotaguard.cli.output import console, emit_json, fail_line, json_already_emitted, reset_json_state
 from rotaguard.errors import InputError, RotaGuardError
@@ -30,6 +30,7 @@ app.add_typer(schedule.commands)
 app.add_typer(export.commands)
 app.add_typer(grid.commands)
 app.add_typer(program.program_app, name="program")
+app.add_typer(plan.plan_app, name="plan")
 app.add_typer(backup.backup_app, name="backup")
 app.add_typer(swap.swap_app, name="swap")
 app.add_typer(audit.audit_app, name="audit")

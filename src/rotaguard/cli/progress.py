@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 from rotaguard.solver import Progress
 
@@ -28,9 +28,10 @@ def progress_text(progress: Progress) -> str:
 class ProgressLine(logging.Handler):
     """Rewrites one line in place on a terminal; elsewhere prints an update at most every 2 s."""
 
-    def __init__(self, attribute: str, stream: TextIO) -> None:
+    def __init__(self, attribute: str, stream: TextIO, describe: Callable[[Any], str] = progress_text) -> None:
         super().__init__(level=logging.INFO)
         self.attribute = attribute
+        self.describe = describe
         self.stream = stream
         self.live = stream.isatty()
         self.last_plain = float("-inf")
@@ -40,7 +41,7 @@ class ProgressLine(logging.Handler):
         progress = getattr(record, self.attribute, None)
         if progress is None:
             return
-        text = progress_text(progress)
+        text = self.describe(progress)
         if self.live:
             self.stream.write(f"\r\x1b[2K{text}")
         elif time.monotonic() - self.last_plain >= PLAIN_INTERVAL_SECONDS:
@@ -59,10 +60,14 @@ class ProgressLine(logging.Handler):
 
 @contextmanager
 def solver_progress_line(
-    attribute: str, stream: TextIO | None = None, *, logger_name: str = TASK_RUN_LOGGER
+    attribute: str,
+    stream: TextIO | None = None,
+    *,
+    logger_name: str = TASK_RUN_LOGGER,
+    describe: Callable[[Any], str] = progress_text,
 ) -> Iterator[ProgressLine]:
-    """Show the solver's progress while the block runs."""
-    handler = ProgressLine(attribute, stream or sys.stderr)
+    """Show the solver's (or, with its own ``describe``, the planner's) progress while the block runs."""
+    handler = ProgressLine(attribute, stream or sys.stderr, describe)
     logger = logging.getLogger(logger_name)
     logger.addHandler(handler)
     try:

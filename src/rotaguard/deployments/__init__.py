@@ -1,8 +1,8 @@
 """Prefect deployments and concurrency limits (the operations issue).
 
-``definitions`` builds the seven deployments (``generate-schedule``, ``validate-schedule``,
+``definitions`` builds the ten deployments (``generate-schedule``, ``validate-schedule``,
 ``request-swap``, ``execute-swap``, ``rollback-swap``, ``nightly-backup`` on its cron schedule,
-``restore-backup``) with ``flow.to_deployment`` and serves
+``restore-backup``, ``bulk-assign``, ``plan-year``, ``clear-assignments``) with ``flow.to_deployment`` and serves
 them (``rotaguard serve``); ``prefect.yaml`` at the repository root repeats them for
 ``prefect deploy``. ``limits`` makes sure of the ``schedule-writes`` global concurrency limit.
 Nothing is imported here: importing a submodule must not import Prefect before the caller has

@@ -1,4 +1,4 @@
-"""The nine deployments ``rotaguard serve`` registers and serves, and that ``prefect.yaml`` repeats.
+"""The ten deployments ``rotaguard serve`` registers and serves, and that ``prefect.yaml`` repeats.
 
 Each flow takes ONE bounded pydantic model, ``params``. Prefect renders it in the UI as one
 nested form (its fields with their defaults and descriptions), and a run created from the UI
@@ -148,6 +148,21 @@ SPECS: tuple[DeploymentSpec, ...] = (
             "people or rotations, absences, eligibility, duplicates) and a new Tier 1 violation refuses the load. Then "
             "a verified backup, and the run PAUSES for approval (Resume: switch Approve on and type your staff id); it "
             "writes in one transaction, validates, and restores the range when validation fails."
+        ),
+        tags=("rotaguard", "writes-schedule"),
+    ),
+    DeploymentSpec(
+        name="plan-year",
+        entrypoint="src/rotaguard/flows/plan_year.py:plan_year",
+        params_model="PlanYearParams",
+        description=(
+            "Plan the academic year's rotations (the block schedule) safely: give the year by its first year "
+            "(2027 for 2027-28) and, to re-plan part of it, from_block (earlier blocks stay). The schedule-writes "
+            "lock, a verified backup, health, then the curriculum is counted (an infeasible one is refused with "
+            "the reason) and the run PAUSES for approval showing the requirement table and what would be replaced "
+            "(Resume: switch Approve on and type your staff id). Then it plans, writes the plan rows in one "
+            "transaction, validates them with the compliance engine, and restores the plan from the backup when a "
+            "gate fails."
         ),
         tags=("rotaguard", "writes-schedule"),
     ),

@@ -22,10 +22,14 @@ demo: install
 	$(BIN)/rotaguard program synth --profile internal-medicine --residents 36 --seed 1 --out $(ROTAGUARD_HOME)/demo-program.json
 	$(BIN)/rotaguard program import $(ROTAGUARD_HOME)/demo-program.json
 	$(BIN)/rotaguard program show
-	@# The next block of the program's academic year (its plan says who is on which rotation).
-	block=$$($(BIN)/python -c 'import datetime as d, json, sys; blocks = json.load(open(sys.argv[1]))["year"]["blocks"]; today = d.date.today().isoformat(); b = next((b for b in blocks if b["start"] > today), blocks[0]); print(b["start"], b["end"])' $(ROTAGUARD_HOME)/demo-program.json); \
+	@# The next block of the program's academic year: the year planner re-plans from it (the blocks
+	@# begun stay as they are; fewest changes first, proved), then that block's duties follow the plan.
+	block=$$($(BIN)/python -c 'import datetime as d, json, sys; blocks = json.load(open(sys.argv[1]))["year"]["blocks"]; today = d.date.today().isoformat(); b = next((b for b in blocks if b["start"] > today), blocks[0]); print(b["start"], b["end"], b["number"], blocks[0]["start"][:4])' $(ROTAGUARD_HOME)/demo-program.json); \
 	set -- $$block; \
-	ROTAGUARD_ACTOR=$${ROTAGUARD_ACTOR:-C-01} $(BIN)/rotaguard generate --start $$1 --end $$2 --yes && \
+	export ROTAGUARD_ACTOR=$${ROTAGUARD_ACTOR:-C-01}; \
+	$(BIN)/rotaguard plan --year $$4 --from-block $$3 --yes && \
+	$(BIN)/rotaguard plan show && \
+	$(BIN)/rotaguard generate --start $$1 --end $$2 --yes && \
 	$(BIN)/rotaguard grid --start $$1 --end $$2  # C-01: the synthetic program's coordinator
 	@# The local Prefect server the commands started keeps running: its UI shows the runs.
 	@$(BIN)/python -c 'import os, pathlib; from rotaguard.deployments.local_api import local_api_status; \

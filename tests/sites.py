@@ -86,19 +86,20 @@ class Site:
         return run_id
 
     def with_year(self) -> None:
-        """The stored program given the academic year 2026-27 (13 blocks from July 1, 2026): what
-        `rotaguard plan` and its flow look for before anything else."""
+        """The stored program given the academic year ``year_plans.YEAR`` (13 blocks from July 1; none
+        begun): what `rotaguard plan` and its flow look for before anything else."""
         from datetime import date
 
         from rotaguard.db import ProgramRepository
         from rotaguard.interchange.profiles import academic_year
+        from year_plans import YEAR
 
         with self.database.write() as session:
             repository = ProgramRepository(session)
             program = repository.load()
             assert program is not None
             repository.save(
-                program=program.model_copy(update={"year": academic_year(date(2026, 7, 1))}), rule_overrides={}
+                program=program.model_copy(update={"year": academic_year(date(YEAR, 7, 1))}), rule_overrides={}
             )
 
     def in_flight(self) -> list[str]:

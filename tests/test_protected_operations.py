@@ -36,6 +36,7 @@ from rotaguard.domain import Slot
 from rotaguard.operations import OPERATIONS, RECORD_COMMANDS, RECORD_FLOWS, Risk, for_command, for_flow
 from sites import Site
 from swapdata import day
+from year_plans import YEAR
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -157,7 +158,7 @@ def _cli_import(site: Site, _):
 
 
 def _cli_plan(site: Site, _):
-    return site.cli("plan", "--year", "2026", "--timeout", "5", "--yes", "--json")
+    return site.cli("plan", "--year", str(YEAR), "--timeout", "5", "--yes", "--json")
 
 
 def _cli_recover(site: Site, run_id: str):
@@ -236,7 +237,7 @@ def _paused_request_run(site: Site, seconds: float = 90) -> uuid.UUID:
 def _flow_plan(site: Site, _):
     from rotaguard.flows.plan_year import PlanYearParams, plan_year
 
-    return plan_year(PlanYearParams(year=2026, timeout_seconds=5, auto_approve_as="A-01", lock_wait_seconds=10))
+    return plan_year(PlanYearParams(year=YEAR, timeout_seconds=5, auto_approve_as="A-01", lock_wait_seconds=10))
 
 
 def _flow_rollback(site: Site, swap_id: str):

@@ -9,15 +9,18 @@ from rotaguard.db import Database, PlanRepository, ProgramRepository
 from rotaguard.domain import Program, Schedule
 from rotaguard.interchange.document_v2 import document_from, dump_document, parse_v2
 from rotaguard.interchange.importer import import_document
-from rotaguard.interchange.profiles import synthesize_profile
+from rotaguard.interchange.profiles import default_year_start, synthesize_profile
 
-YEAR = 2026  # synthesize_profile's default academic year: 2026-27, 13 blocks from July 1, 2026
+# The academic year after the one in progress: none of its blocks has begun, so a plan may move any
+# of them (a block that has begun is never moved: rotaguard.academic_year.year_mismatch).
+YEAR = default_year_start(dt.date.today()).year + 1
+LABEL = f"{YEAR}-{(YEAR + 1) % 100:02d}"
 RESIDENTS = 24
 
 
 def year_program(residents: int = RESIDENTS, **changes: object) -> Program:
-    """The internal-medicine profile's program (with its heuristic plan), changed as given."""
-    program = synthesize_profile("internal-medicine", residents=residents, seed=1)
+    """The internal-medicine profile's program for ``YEAR`` (with its heuristic plan), changed as given."""
+    program = synthesize_profile("internal-medicine", residents=residents, seed=1, start=dt.date(YEAR, 7, 1))
     return program.model_copy(update=changes) if changes else program
 
 

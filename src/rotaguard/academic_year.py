@@ -16,8 +16,15 @@ def academic_year(program: Program) -> int | None:
     return blocks[0].start.year if blocks else None
 
 
-def year_mismatch(program: Program | None, year: int, from_block: int) -> str | None:
-    """Why ``year`` from block ``from_block`` cannot be planned for ``program`` (one line), or None."""
+def program_today(program: Program) -> dt.date:
+    """Today on the program's wall clock: what decides which blocks have begun."""
+    return dt.datetime.now(program.zone).date()
+
+
+def year_mismatch(program: Program | None, year: int, from_block: int, today: dt.date | None = None) -> str | None:
+    """Why ``year`` from block ``from_block`` cannot be planned for ``program`` (one line), or None.
+    A block that has begun (its first day is ``today`` or earlier; by default today on the
+    program's clock) is never moved: residents are on it already."""
     if program is None or not program.people:
         return "no program is stored: import one first"
     if program.year is None:
@@ -29,6 +36,16 @@ def year_mismatch(program: Program | None, year: int, from_block: int) -> str | 
     blocks = len(program.year.blocks)
     if not 1 <= from_block <= blocks:
         return f"the year {label} has blocks 1..{blocks}; block {from_block} is not one of them"
+    today = today or program_today(program)
+    block = next(b for b in program.year_blocks() if b.number == from_block)
+    if block.start <= today:
+        later = next((b for b in program.year_blocks() if b.start > today), None)
+        advice = (
+            f"re-plan from block {later.number} ({later.start}) on with --from-block {later.number}"
+            if later
+            else f"every block of {label} has begun"
+        )
+        return f"block {from_block} of {label} began on {block.start} (today is {today}): blocks begun are never moved; {advice}"
     return None
 
 

@@ -64,6 +64,7 @@ from rotaguard.domain.swaps import DateRange, Move, SwapKind, SwapStatus
 from rotaguard.operations import SCHEDULE_TABLES
 from rotaguard.swaps import SwapService
 from swapdata import day, seed
+from year_plans import YEAR
 
 CHAOS = os.environ.get("ROTAGUARD_CHAOS") == "1"
 KILLS = 100 if CHAOS else 10
@@ -307,7 +308,7 @@ def prepare(operation: str, place: Place, rotaguard) -> list[str]:
         return [
             "plan",
             "--year",
-            "2026",
+            str(YEAR),
             "--from-block",
             str(PLAN_FROM_BLOCK),
             "--deterministic",

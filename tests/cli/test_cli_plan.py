@@ -13,7 +13,7 @@ from test_cli_assign_clear import Terminal, _terminal_env
 from dbstate import digest
 from factories import dumps, program_document
 from rotaguard.db import Database
-from year_plans import YEAR, plan_rows, store_program, stored, year_program
+from year_plans import LABEL, YEAR, plan_rows, store_program, stored, year_program
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def _one_line(result) -> str:
 def test_bad_input_is_one_line_and_writes_nothing(cli, database, tmp_path):
     before = digest(database)
     cases = {
-        ("plan", "--year", "2027", "--yes"): "academic year is 2026 (2026-27), not 2027",
+        ("plan", "--year", str(YEAR + 1), "--yes"): f"academic year is {YEAR} ({LABEL}), not {YEAR + 1}",
         ("plan", "--year", str(YEAR), "--from-block", "14", "--yes"): "has blocks 1..13; block 14 is not one of them",
         ("plan", "--year", str(YEAR), "--from-block", "0", "--yes"): "--from-block",
         ("plan", "--year", "1999", "--yes"): "--year",
@@ -72,7 +72,7 @@ def test_show_and_export_read_the_stored_plan(cli, database, tmp_path):
     residents = [p.id for p in program.people if p.is_resident]
     assert all(person in shown.out for person in residents)
     as_json = json.loads(cli("plan", "show", "--json").out)
-    assert as_json["year"] == "2026-27" and len(as_json["rows"]) == len(program.plan)
+    assert as_json["year"] == LABEL and len(as_json["rows"]) == len(program.plan)
     assert set(as_json["curriculum"]) == set(residents)
 
     rows_csv, rows_json, book = tmp_path / "plan.csv", tmp_path / "plan.json", tmp_path / "plan.xlsx"
@@ -91,16 +91,16 @@ def test_at_a_terminal_plan_asks_first_and_a_no_writes_nothing(cli, database, fl
     published = plan_rows(database)
 
     refused = Terminal(["plan", "--year", str(YEAR), "--from-block", "7", "--timeout", "5"], _terminal_env(flow_env))
-    refused.expect("Approve the year plan 2026-27 (2026), blocks 7..13")
+    refused.expect(f"Approve the year plan {LABEL} ({YEAR}), blocks 7..13")
     refused.expect("| PGY-1 | ICU | 2 | 2 |")
-    refused.expect("Publish a new plan for 2026 from block 7 on?")
+    refused.expect(f"Publish a new plan for {YEAR} from block 7 on?")
     refused.type("n")
     assert refused.finish() == 1
     assert "not published: rejected: rejected by C-01" in refused.screen and "Traceback" not in refused.screen
     assert plan_rows(database) == published
 
     approved = Terminal(["plan", "--year", str(YEAR), "--from-block", "7", "--timeout", "5"], _terminal_env(flow_env))
-    approved.expect("Publish a new plan for 2026 from block 7 on?")
+    approved.expect(f"Publish a new plan for {YEAR} from block 7 on?")
     approved.type("y")
     assert approved.finish() == 0, approved.screen
     assert "published" in approved.screen and "findings" in approved.screen

@@ -320,7 +320,7 @@ def test_a_year_plan_approved_in_the_prefect_ui_shows_its_requirements_and_publi
 ):
     from prefect.client.schemas.objects import StateType
 
-    from year_plans import YEAR, block_span, plan_rows, store_program, stored, year_program
+    from year_plans import LABEL, YEAR, block_span, plan_rows, store_program, stored, year_program
 
     database = Database(database_url)
     try:
@@ -334,7 +334,7 @@ def test_a_year_plan_approved_in_the_prefect_ui_shows_its_requirements_and_publi
         url = run.wait_for_ui_address()
         _wait_for_state(prefect_server, run.flow_run_id, StateType.PAUSED)
         with run_page(browser, url) as page:
-            dialog = _open_resume_form(page, f"Approve the year plan 2026-27 ({YEAR}), blocks 12..13")
+            dialog = _open_resume_form(page, f"Approve the year plan {LABEL} ({YEAR}), blocks 12..13")
             # The requirement table and what would be replaced, as the approver reads them.
             expect(dialog.get_by_role("cell", name="ICU").first).to_be_visible()
             expect(

@@ -31,6 +31,7 @@ from rotaguard.db import Database
 from rotaguard.operations import OPERATIONS, RECORD_COMMANDS, Risk
 from rotaguard.swaps.authorization import Action
 from swapdata import day
+from year_plans import YEAR
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -184,7 +185,7 @@ def _role_checked_commands(site: Site, backup_id: str) -> dict:
             refused_below_coordinator,
         ),
         "plan": (
-            ("plan", "--year", "2026", "--timeout", "5", "--yes", "--json"),
+            ("plan", "--year", str(YEAR), "--timeout", "5", "--yes", "--json"),
             COORDINATOR,
             refused_below_coordinator,
         ),
@@ -430,7 +431,7 @@ def _flow_runs(backup_id: str) -> dict:
             (STRANGER, RESIDENT, COORDINATOR),
         ),
         "plan-year": (
-            lambda who: plan_year(PlanYearParams(year=2026, auto_approve_as=who, lock_wait_seconds=10)),
+            lambda who: plan_year(PlanYearParams(year=YEAR, auto_approve_as=who, lock_wait_seconds=10)),
             (STRANGER, RESIDENT, FACULTY),
         ),
     }

@@ -24,10 +24,11 @@ demo: install
 	$(BIN)/rotaguard program show
 	@# The next block of the program's academic year: the year planner re-plans from it (the blocks
 	@# begun stay as they are; fewest changes first, proved), then that block's duties follow the plan.
-	block=$$($(BIN)/python -c 'import datetime as d, json, sys; blocks = json.load(open(sys.argv[1]))["year"]["blocks"]; today = d.date.today().isoformat(); b = next((b for b in blocks if b["start"] > today), blocks[0]); print(b["start"], b["end"], b["number"], blocks[0]["start"][:4])' $(ROTAGUARD_HOME)/demo-program.json); \
+	@# (When every block has begun there is nothing to re-plan: the first block is generated on its plan.)
+	block=$$($(BIN)/python -c 'import datetime as d, json, sys; blocks = json.load(open(sys.argv[1]))["year"]["blocks"]; today = d.date.today().isoformat(); later = [b for b in blocks if b["start"] > today]; b = (later or blocks)[0]; print(b["start"], b["end"], b["number"] if later else 0, blocks[0]["start"][:4])' $(ROTAGUARD_HOME)/demo-program.json); \
 	set -- $$block; \
 	export ROTAGUARD_ACTOR=$${ROTAGUARD_ACTOR:-C-01}; \
-	$(BIN)/rotaguard plan --year $$4 --from-block $$3 --yes && \
+	{ [ "$$3" = 0 ] || $(BIN)/rotaguard plan --year $$4 --from-block $$3 --yes; } && \
 	$(BIN)/rotaguard plan show && \
 	$(BIN)/rotaguard generate --start $$1 --end $$2 --yes && \
 	$(BIN)/rotaguard grid --start $$1 --end $$2  # C-01: the synthetic program's coordinator

@@ -75,9 +75,18 @@ def recover_interrupted(
     for run in runs:
         if run.wrote:
             assert run.backup_id is not None and run.pre_digest is not None  # as wrote found
-            restore = _restore_plan if run.algorithm == PLAN_ALGORITHM else _restore_range
             results.append(
-                restore(database, store, actor, run.run_id, run.start, run.end, run.backup_id, run.pre_digest)
+                _restore_range(
+                    database,
+                    store,
+                    actor,
+                    run.run_id,
+                    run.start,
+                    run.end,
+                    run.backup_id,
+                    run.pre_digest,
+                    plan=run.algorithm == PLAN_ALGORITHM,
+                )
             )
         else:
             outcome = Recovered(run.run_id, "closed", "it stopped before writing anything")
@@ -119,42 +128,35 @@ def _committed_clear(database: Database, run_id: str) -> int | None:
 
 
 def _restore_range(
-    database: Database, store: BackupStore, actor: str, run_id: str, start, end, backup_id: str, pre_digest: str
+    database: Database,
+    store: BackupStore,
+    actor: str,
+    run_id: str,
+    start,
+    end,
+    backup_id: str,
+    pre_digest: str,
+    *,
+    plan: bool = False,
 ) -> Recovered:
     """Put the run's range back from its pre-op backup, closing the run and auditing it in the
-    restore's own transaction: a crash during recovery leaves the run in flight, to be recovered again."""
+    restore's own transaction: a crash during recovery leaves the run in flight, to be recovered again.
+    With ``plan`` (a plan run, which never touched duties) the range's rotation-plan rows only."""
     path = store.get(backup_id).path_in(store.directory)
     outcome: list[Recovered] = []
+    repository = PlanRepository if plan else AssignmentRepository
+    rows_of, what = ("rotation plan rows", "the plan") if plan else ("assignments", "the range")
 
     def close(session, rows: int) -> None:
-        digest = AssignmentRepository(session).digest(start=start, end=end)
-        detail = f"restored {rows} assignments of {start}..{end} from {backup_id}"
+        digest = repository(session).digest(start=start, end=end)
+        detail = f"restored {rows} {rows_of} of {start}..{end} from {backup_id}"
         if digest != pre_digest:
-            detail += "; WARNING: the range differs from its state before the run"
+            detail += f"; WARNING: {what} differs from its state before the run"
         outcome.append(Recovered(run_id, "restored", detail))
         _close(session, actor, outcome[0], status="recovered")
 
-    store.engine.restore_assignments(path, start, end, audit=close)
-    return outcome[0]
-
-
-def _restore_plan(
-    database: Database, store: BackupStore, actor: str, run_id: str, start, end, backup_id: str, pre_digest: str
-) -> Recovered:
-    """A plan run's rotation-plan rows of its range back from its pre-op backup (its duties were never
-    touched), closed and audited in the restore's own transaction, as ``_restore_range``."""
-    path = store.get(backup_id).path_in(store.directory)
-    outcome: list[Recovered] = []
-
-    def close(session, rows: int) -> None:
-        digest = PlanRepository(session).digest(start=start, end=end)
-        detail = f"restored {rows} rotation plan rows of {start}..{end} from {backup_id}"
-        if digest != pre_digest:
-            detail += "; WARNING: the plan differs from its state before the run"
-        outcome.append(Recovered(run_id, "restored", detail))
-        _close(session, actor, outcome[0], status="recovered")
-
-    store.engine.restore_plan(path, start, end, audit=close)
+    restore = store.engine.restore_plan if plan else store.engine.restore_assignments
+    restore(path, start, end, audit=close)
     return outcome[0]
 
 
